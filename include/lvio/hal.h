@@ -1,0 +1,110 @@
+/*
+ * The HAL: everything the library needs from the host kernel, in one struct
+ * of callbacks plus a context pointer. The library never reaches around it:
+ * no globals, no libc beyond memcpy/memset/memcmp, no heap.
+ *
+ * A minimal HAL fills dma_alloc, dma_free and now_ns; map_regs when device
+ * registers are not identity mapped; log to see what went wrong.
+ * See docs/porting.md for a worked example.
+ *
+ * Addresses: the device is only ever given *device addresses* (what the
+ * device's DMA sees: a physical address in a plain kernel, an IOVA behind an
+ * IOMMU). CPU pointers are never given to a device.
+ */
+#ifndef LVIO_HAL_H
+#define LVIO_HAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LVIO_PAGE_SIZE 4096u
+
+/* Direction of a shared buffer, from the device's point of view. */
+enum lvio_dma_dir {
+    LVIO_DMA_TO_DEVICE = 1,   /* device reads it */
+    LVIO_DMA_FROM_DEVICE = 2, /* device writes it */
+    LVIO_DMA_BIDIRECTIONAL = 3,
+};
+
+enum lvio_log_level {
+    LVIO_LOG_ERROR = 0,
+    LVIO_LOG_WARN = 1,
+    LVIO_LOG_INFO = 2,
+    LVIO_LOG_DEBUG = 3,
+};
+
+struct lvio_hal {
+    /* Passed unchanged as the first argument of every callback. */
+    void *ctx;
+
+    /*
+     * Required. Allocate `pages` physically contiguous pages of
+     * LVIO_PAGE_SIZE bytes, aligned to LVIO_PAGE_SIZE and zeroed, that both
+     * the CPU and the device can access. Returns the CPU pointer and stores
+     * the device address in *dev_addr; returns NULL when out of memory.
+     * The library checks that both results are page aligned.
+     */
+    void *(*dma_alloc)(void *ctx, size_t pages, uint64_t *dev_addr);
+
+    /* Required. Give back an allocation made by dma_alloc, unchanged. */
+    void (*dma_free)(void *ctx, void *cpu, size_t pages, uint64_t dev_addr);
+
+    /*
+     * Optional. Make a caller-owned buffer visible to the device and store
+     * its device address in *dev_addr (identity translation in a plain
+     * kernel; a bounce buffer or IOMMU mapping in a confidential guest, which
+     * is what VIRTIO_F_ACCESS_PLATFORM is for). The buffer must be
+     * contiguous for the device. Returns 0 or a negative lvio_error.
+     * Drivers that DMA into caller memory need it; drivers that copy through
+     * their own DMA pages (rng) do not.
+     */
+    int (*share)(void *ctx, const void *buf, size_t len, enum lvio_dma_dir dir,
+                 uint64_t *dev_addr);
+
+    /* Optional. Undo share() once the device has finished with the buffer. */
+    void (*unshare)(void *ctx, const void *buf, size_t len,
+                    enum lvio_dma_dir dir, uint64_t dev_addr);
+
+    /*
+     * Optional. Map `len` bytes of device registers at physical address
+     * `phys` and return a CPU pointer to them, uncached (Device memory on
+     * Arm). NULL means the range cannot be mapped. When the callback itself
+     * is NULL, registers are assumed identity mapped.
+     */
+    volatile void *(*map_regs)(void *ctx, uint64_t phys, size_t len);
+
+    /*
+     * Required. A monotonic clock in nanoseconds. Every wait on a device is
+     * bounded by it; a clock that does not advance makes waits end at once
+     * with LVIO_E_TIMEOUT rather than hang (the library also bounds the
+     * number of polls).
+     */
+    uint64_t (*now_ns)(void *ctx);
+
+    /*
+     * Optional. Called on every iteration of a wait loop: a kernel may pause
+     * the CPU (yield, wfe), a simulated device may make progress.
+     */
+    void (*relax)(void *ctx);
+
+    /*
+     * Optional. Receives one complete log line (no trailing newline).
+     * Errors explain themselves here: which device, queue, index, time.
+     */
+    void (*log)(void *ctx, enum lvio_log_level level, const char *line);
+
+    /* Messages above this level are not formatted at all. */
+    enum lvio_log_level log_level;
+
+    /*
+     * Optional register access override, for hypervisors that trap
+     * accesses, for simulated devices in tests and for fuzzers. When NULL
+     * the library uses plain volatile 32-bit (or narrower) loads and stores.
+     * `width` is 1, 2 or 4 bytes; values are in CPU order.
+     */
+    uint32_t (*reg_read)(void *ctx, volatile void *addr, unsigned width);
+    void (*reg_write)(void *ctx, volatile void *addr, unsigned width,
+                      uint32_t value);
+};
+
+#endif

@@ -1,0 +1,12 @@
+/* Everything in one include. */
+#ifndef LVIO_LVIO_H
+#define LVIO_LVIO_H
+
+#include "error.h"
+#include "hal.h"
+#include "virtio.h"
+#include "virtqueue.h"
+#include "mmio.h"
+#include "rng.h"
+
+#endif

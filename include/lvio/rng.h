@@ -1,0 +1,60 @@
+/*
+ * virtio-rng (entropy device, VIRTIO 1.2 5.4): one request queue; the
+ * driver offers writable buffers and the device fills them with random
+ * bytes, possibly fewer than offered, and possibly slowly when the host
+ * rate-limits it.
+ *
+ * The device writes only into the driver's own DMA page, split into
+ * LVIO_RNG_SLOTS request buffers; bytes are then copied to the caller.
+ * A request left pending by a read that timed out stays with the device and
+ * its bytes serve the next read.
+ */
+#ifndef LVIO_RNG_H
+#define LVIO_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtio.h"
+#include "virtqueue.h"
+
+#define LVIO_RNG_SLOTS 4
+#define LVIO_RNG_SLOT_SIZE (LVIO_PAGE_SIZE / LVIO_RNG_SLOTS)
+
+struct lvio_rng {
+    /* Set by lvio_rng_init(). */
+    struct lvio_device *dev;
+    struct lvio_virtqueue vq;
+    uint8_t *page;          /* DMA page holding the request buffers */
+    uint64_t page_addr;     /* its device address */
+    /* Driver state. */
+    uint8_t busy;           /* bit n: slot n is with the device */
+    uint32_t pending;       /* bytes requested in busy slots */
+    uint16_t slot_len[LVIO_RNG_SLOTS]; /* bytes requested per busy slot */
+    uint64_t bytes;         /* statistics */
+    uint64_t requests;
+};
+
+/*
+ * Bring up the rng device `dev` (already probed; dev->device_id must be
+ * LVIO_VIRTIO_ID_RNG): negotiate, set up the request queue, DRIVER_OK.
+ * Returns 0 or a negative lvio_error; on error the device is left FAILED
+ * and everything allocated is freed.
+ */
+int lvio_rng_init(struct lvio_rng *rng, struct lvio_device *dev);
+
+/*
+ * Fill `buf` with up to `len` random bytes, waiting at most `timeout_ns`.
+ * Large buffers take several requests. Returns the number of bytes
+ * written: `len` normally, fewer when the timeout ran out after some bytes
+ * came (a short read). Returns LVIO_E_TIMEOUT when none came in time,
+ * LVIO_E_AGAIN when `timeout_ns` is 0 and none were ready, or another
+ * negative lvio_error. `len` above INT32_MAX is LVIO_E_INVAL.
+ */
+int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
+                  uint64_t timeout_ns);
+
+/* Reset the device and free everything lvio_rng_init() allocated. */
+void lvio_rng_teardown(struct lvio_rng *rng);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * A virtio device, whatever its transport: initialisation in the order the
+ * specification gives (3.1.1), feature negotiation, status, configuration
+ * space, interrupt status, diagnostics.
+ *
+ * Typical usage (see also lvio/mmio.h and the drivers):
+ *
+ *     struct lvio_device dev;                      // caller's storage
+ *     lvio_mmio_probe(&dev, &hal, 0x0a003e00, 0x200); // transport: finds it
+ *     lvio_rng_init(&rng, &dev);                   // driver: negotiates,
+ *                                                  // sets up queues, DRIVER_OK
+ *
+ * A driver's init does, through this header:
+ *     lvio_device_begin(dev, wanted)   reset, ACKNOWLEDGE, DRIVER, features,
+ *                                      FEATURES_OK read back
+ *     lvio_vq_setup(...)               each virtqueue
+ *     lvio_device_driver_ok(dev)       DRIVER_OK
+ * and on any failure lvio_device_fail(dev) sets FAILED.
+ *
+ * Fields are tagged with who sets them. Nothing here is global: any number
+ * of devices may coexist.
+ */
+#ifndef LVIO_VIRTIO_H
+#define LVIO_VIRTIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "hal.h"
+#include "spec/virtio_config.h"
+
+/* Most queues one device may have set up at once (for lvio_dump). */
+#ifndef LVIO_MAX_QUEUES
+#define LVIO_MAX_QUEUES 8
+#endif
+
+/* Bound on waiting for a reset to complete (status reads back 0). */
+#ifndef LVIO_RESET_TIMEOUT_NS
+#define LVIO_RESET_TIMEOUT_NS 1000000000ull
+#endif
+
+#define LVIO_ERRMSG_SIZE 160
+
+struct lvio_device;
+struct lvio_virtqueue;
+struct lvio_transport_ops; /* private to the library */
+
+enum lvio_transport {
+    LVIO_TRANSPORT_MMIO = 1,
+    LVIO_TRANSPORT_PCI = 2,
+};
+
+/* What the optional trace hook is told about. */
+enum lvio_trace_kind {
+    LVIO_TRACE_REG_WRITE,  /* offset, value */
+    LVIO_TRACE_NOTIFY,     /* queue, value = avail idx published */
+    LVIO_TRACE_COMPLETE,   /* queue, id, len (after clamping) */
+    LVIO_TRACE_STATUS,     /* value = new status written */
+};
+
+struct lvio_trace_event {
+    enum lvio_trace_kind kind;
+    const struct lvio_device *dev;
+    uint32_t offset; /* register offset (REG_WRITE) */
+    uint32_t value;
+    uint16_t queue;
+    uint32_t id;
+    uint32_t len;
+};
+
+typedef void (*lvio_trace_fn)(void *ctx, const struct lvio_trace_event *ev);
+
+struct lvio_device {
+    /* Set by the transport's probe. */
+    const struct lvio_transport_ops *ops;
+    const struct lvio_hal *hal;
+    enum lvio_transport transport;
+    uint32_t version;      /* transport version: MMIO 1 or 2 */
+    bool legacy;           /* pre-1.0 interface: guest-endian, no FEATURES_OK */
+    uint32_t device_id;    /* LVIO_VIRTIO_ID_* */
+    uint32_t vendor_id;
+    uint64_t phys;         /* physical address of the registers */
+    char name[32];         /* "mmio@0x0a003e00", for messages */
+    union {
+        struct {
+            volatile uint8_t *regs; /* mapped by the HAL */
+            uint64_t size;
+        } mmio;
+    } u;
+
+    /* Set by the core during lvio_device_begin(). */
+    uint64_t features_offered;
+    uint64_t features_accepted;
+    uint8_t status;        /* last status written */
+
+    /* Set by lvio_vq_setup() / lvio_vq_teardown(). */
+    struct lvio_virtqueue *queues[LVIO_MAX_QUEUES];
+
+    /* Set by lvio_device_set_trace(). */
+    lvio_trace_fn trace;
+    void *trace_ctx;
+
+    /* Set by any failing call: what exactly went wrong. */
+    char errmsg[LVIO_ERRMSG_SIZE];
+};
+
+/* Bit `bit` (a LVIO_VIRTIO_F_* or device feature number) set in `features`? */
+static inline bool lvio_has_feature(uint64_t features, unsigned bit)
+{
+    return bit < 64 && ((features >> bit) & 1u) != 0;
+}
+
+/*
+ * Reset the device and bring it to the point where queues can be set up:
+ * reset (waiting for status 0), ACKNOWLEDGE, DRIVER, read every feature
+ * word, accept `wanted` & offered (plus VERSION_1 and ACCESS_PLATFORM when
+ * offered), FEATURES_OK and read it back. A modern device that does not
+ * offer VERSION_1 is refused. On failure the device is left FAILED.
+ * Returns 0, LVIO_E_TIMEOUT, LVIO_E_FEATURES, LVIO_E_UNSUPPORTED,
+ * LVIO_E_NEEDS_RESET or LVIO_E_INVAL.
+ */
+int lvio_device_begin(struct lvio_device *dev, uint64_t wanted);
+
+/* Set DRIVER_OK after the queues are ready; then check the device is happy. */
+int lvio_device_driver_ok(struct lvio_device *dev);
+
+/* Set FAILED: we gave up on this device. */
+void lvio_device_fail(struct lvio_device *dev);
+
+/*
+ * Write 0 to status and wait (bounded by LVIO_RESET_TIMEOUT_NS) until the
+ * device reads back 0. Afterwards the device no longer touches any queue
+ * memory, so queues can be torn down. Returns 0 or LVIO_E_TIMEOUT.
+ */
+int lvio_device_reset(struct lvio_device *dev);
+
+/* Read the device status register. */
+uint8_t lvio_device_status(struct lvio_device *dev);
+
+/* 0, or LVIO_E_NEEDS_RESET when the device has set DEVICE_NEEDS_RESET. */
+int lvio_device_check(struct lvio_device *dev);
+
+/*
+ * Read and acknowledge the interrupt status: bit 0 used buffer
+ * notification, bit 1 configuration change.
+ */
+uint32_t lvio_device_isr(struct lvio_device *dev);
+
+/*
+ * Copy `len` bytes of device configuration at `offset` into `buf`, in the
+ * device's byte order, consistently: re-read while the configuration
+ * generation changes (bounded). Returns 0, LVIO_E_INVAL or LVIO_E_CONFIG.
+ */
+int lvio_config_read(struct lvio_device *dev, uint32_t offset, void *buf,
+                     uint32_t len);
+
+/* Install (or remove with NULL) a hook told of every register write,
+ * status change, notify and completion on this device. */
+void lvio_device_set_trace(struct lvio_device *dev, lvio_trace_fn fn,
+                           void *ctx);
+
+/* The message recorded by the last failing call on this device ("" if none). */
+const char *lvio_device_error(const struct lvio_device *dev);
+
+/* Short name of a device type: "rng", "gpu", "blk", …, or "unknown". */
+const char *lvio_device_type_name(uint32_t device_id);
+
+/*
+ * Print the device's whole state through the HAL log: transport and
+ * version, device and vendor id, features offered and accepted, status
+ * bits, and for each queue its size, the device addresses of its three
+ * parts, avail idx, used idx (as the device wrote it), last seen used idx,
+ * free descriptors and requests in flight.
+ */
+void lvio_dump(struct lvio_device *dev);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * Library-private declarations: the transport interface, register access,
+ * memory barriers, logging. Not installed, not for users.
+ */
+#ifndef LVIO_INTERNAL_H
+#define LVIO_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lvio/virtio.h"
+#include "lvio/virtqueue.h"
+
+/* Provided by every kernel (and the host's libc). */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+/*
+ * What the core needs from a transport. Every function is given a device
+ * the transport's probe filled in.
+ */
+struct lvio_transport_ops {
+    const char *name;
+    uint8_t (*get_status)(struct lvio_device *dev);
+    void (*set_status)(struct lvio_device *dev, uint8_t status);
+    /* Feature word `sel` (bits 32*sel .. 32*sel+31); 0 for absent words. */
+    uint32_t (*get_features)(struct lvio_device *dev, uint32_t sel);
+    void (*set_features)(struct lvio_device *dev, uint32_t sel, uint32_t val);
+    /* Number of feature words the transport can carry (legacy: 1). */
+    uint32_t feature_words;
+    /* Generation counter; transports without one return 0. */
+    uint32_t (*config_generation)(struct lvio_device *dev);
+    /* Read `width` (1, 2 or 4) bytes of config at `off`, as device bytes. */
+    void (*config_read)(struct lvio_device *dev, uint32_t off, unsigned width,
+                        uint8_t *out);
+    /* Queue size limit, 0 when the queue does not exist. */
+    uint32_t (*queue_max)(struct lvio_device *dev, uint16_t index);
+    /* Hand the queue's memory to the device; 0 or a negative error. */
+    int (*queue_enable)(struct lvio_device *dev, struct lvio_virtqueue *vq);
+    void (*notify)(struct lvio_device *dev, uint16_t index);
+    uint32_t (*isr)(struct lvio_device *dev); /* read and acknowledge */
+    /* Transport part of lvio_dump(). */
+    void (*dump)(struct lvio_device *dev);
+};
+
+/* --- register access through the HAL (or plain volatile accesses) --- */
+/*
+ * Transports reach their registers only through these, so that a HAL can
+ * trap them (tests, fuzzers, hypervisors) and the trace hook sees writes.
+ * `width` is 1, 2 or 4; values are in CPU order.
+ */
+static inline uint32_t lvio_io_read(struct lvio_device *dev,
+                                    volatile void *addr, unsigned width)
+{
+    if (dev->hal->reg_read)
+        return dev->hal->reg_read(dev->hal->ctx, addr, width);
+    if (width == 1)
+        return *(volatile uint8_t *)addr;
+    if (width == 2)
+        return *(volatile uint16_t *)addr;
+    return *(volatile uint32_t *)addr;
+}
+
+void lvio_trace_emit(struct lvio_device *dev, enum lvio_trace_kind kind,
+                     uint32_t offset, uint32_t value, uint16_t queue,
+                     uint32_t id, uint32_t len);
+
+/* `offset` only names the register for the trace hook. */
+static inline void lvio_io_write(struct lvio_device *dev, volatile void *addr,
+                                 unsigned width, uint32_t val, uint32_t offset)
+{
+    if (dev->trace)
+        lvio_trace_emit(dev, LVIO_TRACE_REG_WRITE, offset, val, 0, 0, 0);
+    if (dev->hal->reg_write)
+        dev->hal->reg_write(dev->hal->ctx, addr, width, val);
+    else if (width == 1)
+        *(volatile uint8_t *)addr = (uint8_t)val;
+    else if (width == 2)
+        *(volatile uint16_t *)addr = (uint16_t)val;
+    else
+        *(volatile uint32_t *)addr = val;
+}
+
+/* --- memory barriers --------------------------------------------------- */
+/*
+ * The device is another agent reading and writing shared memory, possibly
+ * on another host CPU, and the notify is a register write: ordering has to
+ * hold against both. lvio_wmb: our ring writes are visible before what
+ * follows (idx update, notify). lvio_rmb: the used idx is read before the
+ * entries it covers. lvio_mb: our avail idx store is visible before we load
+ * the device's flags (notification suppression).
+ */
+#if defined(__aarch64__)
+#define lvio_mb()  __asm__ volatile("dmb sy" ::: "memory")
+#define lvio_rmb() __asm__ volatile("dmb ld" ::: "memory")
+#define lvio_wmb() __asm__ volatile("dmb st" ::: "memory")
+#elif defined(__riscv)
+#define lvio_mb()  __asm__ volatile("fence iorw, iorw" ::: "memory")
+#define lvio_rmb() __asm__ volatile("fence ir, ir" ::: "memory")
+#define lvio_wmb() __asm__ volatile("fence ow, ow" ::: "memory")
+#else
+#define lvio_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define lvio_rmb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define lvio_wmb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
+
+/* --- time -------------------------------------------------------------- */
+
+/*
+ * A wait loop's bound: by the HAL clock, and also by a poll count, so a
+ * clock that never advances cannot turn a wait into a hang.
+ */
+struct lvio_deadline {
+    uint64_t start;
+    uint64_t timeout;
+    uint64_t polls;
+};
+
+void lvio_deadline_start(struct lvio_deadline *d, const struct lvio_hal *hal,
+                         uint64_t timeout_ns);
+/* True once the time (or poll budget) is used up; relaxes otherwise. */
+bool lvio_deadline_passed(struct lvio_deadline *d, const struct lvio_hal *hal);
+uint64_t lvio_deadline_elapsed(const struct lvio_deadline *d,
+                               const struct lvio_hal *hal);
+
+/* --- messages ---------------------------------------------------------- */
+
+int lvio_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int lvio_snprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Log a line through the HAL, prefixed with the device's name. */
+void lvio_log(const struct lvio_device *dev, enum lvio_log_level level,
+              const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Log a line of lvio_dump(): asked for explicitly, so printed whatever
+ * the HAL's log_level. */
+void lvio_log_dump(const struct lvio_device *dev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Record what went wrong in dev->errmsg, log it as an error, return err. */
+int lvio_fail(struct lvio_device *dev, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Legacy devices use guest order for ring and config fields. */
+static inline uint16_t lvio_dev16_to_cpu(const struct lvio_device *dev,
+                                         uint16_t v)
+{
+    return dev->legacy ? v : lvio_le16_to_cpu(v);
+}
+static inline uint32_t lvio_dev32_to_cpu(const struct lvio_device *dev,
+                                         uint32_t v)
+{
+    return dev->legacy ? v : lvio_le32_to_cpu(v);
+}
+static inline uint64_t lvio_dev64_to_cpu(const struct lvio_device *dev,
+                                         uint64_t v)
+{
+    return dev->legacy ? v : lvio_le64_to_cpu(v);
+}
+#define lvio_cpu_to_dev16 lvio_dev16_to_cpu
+#define lvio_cpu_to_dev32 lvio_dev32_to_cpu
+#define lvio_cpu_to_dev64 lvio_dev64_to_cpu
+
+/* Queue bookkeeping shared by the core and the transports. */
+void lvio_vq_dump(struct lvio_virtqueue *vq);
+
+#endif

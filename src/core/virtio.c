@@ -1,0 +1,233 @@
+/*
+ * Device initialisation and status handling, transport independent
+ * (VIRTIO 1.2, 3.1). The transport's ops do the register work.
+ */
+#include "internal.h"
+
+/* Features the core itself accepts whenever the device offers them. */
+#define LVIO_CORE_FEATURES                                                    \
+    ((1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM))
+
+/* Features only the core may accept: the ring does not implement them (yet). */
+#define LVIO_RING_FEATURES                                                    \
+    ((1ull << LVIO_VIRTIO_F_INDIRECT_DESC) | (1ull << LVIO_VIRTIO_F_EVENT_IDX) | \
+     (1ull << LVIO_VIRTIO_F_RING_PACKED) | (1ull << LVIO_VIRTIO_F_IN_ORDER) |   \
+     (1ull << LVIO_VIRTIO_F_NOTIFICATION_DATA) |                              \
+     (1ull << LVIO_VIRTIO_F_RING_RESET))
+
+static void lvio_set_status(struct lvio_device *dev, uint8_t status)
+{
+    dev->status = status;
+    if (dev->trace)
+        lvio_trace_emit(dev, LVIO_TRACE_STATUS, 0, status, 0, 0, 0);
+    dev->ops->set_status(dev, status);
+}
+
+uint8_t lvio_device_status(struct lvio_device *dev)
+{
+    return dev->ops->get_status(dev);
+}
+
+int lvio_device_reset(struct lvio_device *dev)
+{
+    struct lvio_deadline d;
+    lvio_set_status(dev, 0);
+    lvio_deadline_start(&d, dev->hal, LVIO_RESET_TIMEOUT_NS);
+    for (;;) {
+        uint8_t st = dev->ops->get_status(dev);
+        if (st == 0)
+            return LVIO_OK;
+        if (lvio_deadline_passed(&d, dev->hal))
+            return lvio_fail(dev, LVIO_E_TIMEOUT,
+                             "reset: status still 0x%02x after %llu us",
+                             st, (unsigned long long)(lvio_deadline_elapsed(&d, dev->hal) / 1000));
+    }
+}
+
+void lvio_device_fail(struct lvio_device *dev)
+{
+    lvio_set_status(dev, (uint8_t)(dev->status | LVIO_VIRTIO_STATUS_FAILED));
+}
+
+int lvio_device_check(struct lvio_device *dev)
+{
+    uint8_t st = dev->ops->get_status(dev);
+    if (st & LVIO_VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+        return lvio_fail(dev, LVIO_E_NEEDS_RESET,
+                         "device set DEVICE_NEEDS_RESET (status 0x%02x)", st);
+    return LVIO_OK;
+}
+
+/* Legacy interfaces carry only the first feature word. */
+static uint32_t lvio_feature_words(const struct lvio_device *dev)
+{
+    uint32_t n = dev->legacy ? 1 : dev->ops->feature_words;
+    return n < 2 ? n : 2;
+}
+
+static uint64_t lvio_read_features(struct lvio_device *dev)
+{
+    uint64_t f = 0;
+    for (uint32_t sel = 0; sel < lvio_feature_words(dev); sel++)
+        f |= (uint64_t)dev->ops->get_features(dev, sel) << (32 * sel);
+    return f;
+}
+
+static void lvio_write_features(struct lvio_device *dev, uint64_t f)
+{
+    for (uint32_t sel = 0; sel < lvio_feature_words(dev); sel++)
+        dev->ops->set_features(dev, sel, (uint32_t)(f >> (32 * sel)));
+}
+
+/* Modern devices confirm the feature set by keeping FEATURES_OK set. */
+static int lvio_features_ok(struct lvio_device *dev)
+{
+    lvio_set_status(dev, (uint8_t)(dev->status | LVIO_VIRTIO_STATUS_FEATURES_OK));
+    uint8_t st = dev->ops->get_status(dev);
+    if (!(st & LVIO_VIRTIO_STATUS_FEATURES_OK))
+        return lvio_fail(dev, LVIO_E_FEATURES,
+                         "device refused features 0x%llx (offered 0x%llx, status 0x%02x)",
+                         (unsigned long long)dev->features_accepted,
+                         (unsigned long long)dev->features_offered, st);
+    return LVIO_OK;
+}
+
+static int lvio_negotiate(struct lvio_device *dev, uint64_t wanted)
+{
+    uint64_t offered = lvio_read_features(dev);
+    dev->features_offered = offered;
+    if (!dev->legacy && !lvio_has_feature(offered, LVIO_VIRTIO_F_VERSION_1))
+        return lvio_fail(dev, LVIO_E_UNSUPPORTED,
+                         "modern transport but device does not offer VERSION_1 (features 0x%llx)",
+                         (unsigned long long)offered);
+    wanted &= ~LVIO_RING_FEATURES;
+    uint64_t accept = offered & (wanted | LVIO_CORE_FEATURES);
+    dev->features_accepted = accept;
+    lvio_write_features(dev, accept);
+    if (dev->legacy)
+        return LVIO_OK; /* legacy devices have no FEATURES_OK step */
+    return lvio_features_ok(dev);
+}
+
+int lvio_device_begin(struct lvio_device *dev, uint64_t wanted)
+{
+    if (!dev || !dev->ops || !dev->hal)
+        return LVIO_E_INVAL;
+    dev->errmsg[0] = '\0';
+    dev->features_offered = dev->features_accepted = 0;
+    int err = lvio_device_reset(dev);
+    if (err)
+        goto failed;
+    lvio_set_status(dev, LVIO_VIRTIO_STATUS_ACKNOWLEDGE);
+    lvio_set_status(dev, LVIO_VIRTIO_STATUS_ACKNOWLEDGE | LVIO_VIRTIO_STATUS_DRIVER);
+    err = lvio_negotiate(dev, wanted);
+    if (err)
+        goto failed;
+    return lvio_device_check(dev);
+failed:
+    lvio_device_fail(dev);
+    return err;
+}
+
+int lvio_device_driver_ok(struct lvio_device *dev)
+{
+    lvio_set_status(dev, (uint8_t)(dev->status | LVIO_VIRTIO_STATUS_DRIVER_OK));
+    return lvio_device_check(dev);
+}
+
+uint32_t lvio_device_isr(struct lvio_device *dev)
+{
+    return dev->ops->isr(dev);
+}
+
+/* Give up re-reading a config that keeps changing under us. */
+#define LVIO_CONFIG_RETRIES 16
+
+static void lvio_config_copy(struct lvio_device *dev, uint32_t off,
+                             uint8_t *out, uint32_t len)
+{
+    uint32_t i = 0;
+    while (i < len) {
+        unsigned w = ((off + i) % 4 == 0 && len - i >= 4) ? 4 : 1;
+        dev->ops->config_read(dev, off + i, w, out + i);
+        i += w;
+    }
+}
+
+int lvio_config_read(struct lvio_device *dev, uint32_t offset, void *buf,
+                     uint32_t len)
+{
+    if (!dev || !buf || len == 0 || len > 4096 || offset > 4096)
+        return LVIO_E_INVAL;
+    for (int tries = 0; tries < LVIO_CONFIG_RETRIES; tries++) {
+        uint32_t gen = dev->ops->config_generation(dev);
+        lvio_config_copy(dev, offset, buf, len);
+        if (dev->ops->config_generation(dev) == gen)
+            return LVIO_OK;
+    }
+    return lvio_fail(dev, LVIO_E_CONFIG,
+                     "config generation changed on each of %d reads",
+                     LVIO_CONFIG_RETRIES);
+}
+
+const char *lvio_device_type_name(uint32_t id)
+{
+    switch (id) {
+    case LVIO_VIRTIO_ID_NET: return "net";
+    case LVIO_VIRTIO_ID_BLOCK: return "blk";
+    case LVIO_VIRTIO_ID_CONSOLE: return "console";
+    case LVIO_VIRTIO_ID_RNG: return "rng";
+    case LVIO_VIRTIO_ID_BALLOON: return "balloon";
+    case LVIO_VIRTIO_ID_SCSI: return "scsi";
+    case LVIO_VIRTIO_ID_9P: return "9p";
+    case LVIO_VIRTIO_ID_GPU: return "gpu";
+    case LVIO_VIRTIO_ID_INPUT: return "input";
+    case LVIO_VIRTIO_ID_VSOCK: return "vsock";
+    case LVIO_VIRTIO_ID_CRYPTO: return "crypto";
+    case LVIO_VIRTIO_ID_IOMMU: return "iommu";
+    case LVIO_VIRTIO_ID_MEM: return "mem";
+    case LVIO_VIRTIO_ID_SOUND: return "sound";
+    case LVIO_VIRTIO_ID_FS: return "fs";
+    default: return "unknown";
+    }
+}
+
+static void lvio_status_text(uint8_t st, char *buf, size_t size)
+{
+    static const struct { uint8_t bit; const char *name; } bits[] = {
+        {LVIO_VIRTIO_STATUS_ACKNOWLEDGE, " ACKNOWLEDGE"},
+        {LVIO_VIRTIO_STATUS_DRIVER, " DRIVER"},
+        {LVIO_VIRTIO_STATUS_FEATURES_OK, " FEATURES_OK"},
+        {LVIO_VIRTIO_STATUS_DRIVER_OK, " DRIVER_OK"},
+        {LVIO_VIRTIO_STATUS_DEVICE_NEEDS_RESET, " DEVICE_NEEDS_RESET"},
+        {LVIO_VIRTIO_STATUS_FAILED, " FAILED"},
+    };
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++)
+        if (st & bits[i].bit)
+            n += (size_t)lvio_snprintf(buf + n, n < size ? size - n : 0, "%s",
+                                       bits[i].name);
+    if (st == 0)
+        lvio_snprintf(buf, size, " (reset)");
+}
+
+void lvio_dump(struct lvio_device *dev)
+{
+    char st_text[96];
+    uint8_t st = lvio_device_status(dev);
+    lvio_status_text(st, st_text, sizeof st_text);
+    lvio_log_dump(dev, "dump: %s v%u%s, device %u (%s), vendor 0x%08x",
+             dev->ops->name, dev->version, dev->legacy ? " (legacy)" : "",
+             dev->device_id, lvio_device_type_name(dev->device_id),
+             dev->vendor_id);
+    lvio_log_dump(dev, "dump: features offered 0x%016llx accepted 0x%016llx",
+             (unsigned long long)dev->features_offered,
+             (unsigned long long)dev->features_accepted);
+    lvio_log_dump(dev, "dump: status 0x%02x%s", st, st_text);
+    if (dev->ops->dump)
+        dev->ops->dump(dev);
+    for (unsigned i = 0; i < LVIO_MAX_QUEUES; i++)
+        if (dev->queues[i])
+            lvio_vq_dump(dev->queues[i]);
+}

@@ -1,0 +1,355 @@
+/*
+ * Split virtqueue (VIRTIO 1.2, 2.7). Usage is described in
+ * include/lvio/virtqueue.h.
+ *
+ * Ownership: the descriptor table and avail ring are written only by us and
+ * never read back (the shadow[] copy is the truth); the used ring is written
+ * only by the device and everything read from it is validated before use.
+ */
+#include "internal.h"
+
+static uint32_t lvio_align_up(uint32_t v, uint32_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+/* Byte offsets of the used ring and the allocation's end for `size`. The
+ * used ring sits at the next 4096 boundary after the avail ring (with or
+ * without its used_event word, the boundary is the same), which legacy
+ * transports require and modern ones accept. */
+static uint32_t lvio_vq_used_offset(uint32_t size)
+{
+    uint32_t desc_and_avail = 16 * size + 6 + 2 * size;
+    return lvio_align_up(desc_and_avail, LVIO_VIRTQ_LEGACY_ALIGN);
+}
+
+static uint32_t lvio_vq_bytes(uint32_t size)
+{
+    return lvio_vq_used_offset(size) + 6 + 8 * size;
+}
+
+static int lvio_vq_break(struct lvio_virtqueue *vq, const char *what,
+                         uint32_t a, uint32_t b)
+{
+    vq->broken = LVIO_E_BROKEN;
+    return lvio_fail(vq->dev, LVIO_E_BROKEN, "queue %u: %s (%u, %u); queue marked broken",
+                     vq->index, what, a, b);
+}
+
+static uint16_t lvio_vq_choose_size(uint32_t dev_max, uint16_t max_size)
+{
+    uint32_t limit = LVIO_VQ_MAX_SIZE;
+    if (dev_max < limit)
+        limit = dev_max;
+    if (max_size && max_size < limit)
+        limit = max_size;
+    uint32_t size = 1;
+    while (size * 2 <= limit)
+        size *= 2;
+    return (uint16_t)size;
+}
+
+static int lvio_vq_alloc(struct lvio_virtqueue *vq)
+{
+    const struct lvio_hal *hal = vq->dev->hal;
+    uint32_t bytes = lvio_vq_bytes(vq->size);
+    vq->mem_pages = lvio_align_up(bytes, LVIO_PAGE_SIZE) / LVIO_PAGE_SIZE;
+    vq->mem = hal->dma_alloc(hal->ctx, vq->mem_pages, &vq->mem_addr);
+    if (!vq->mem)
+        return lvio_fail(vq->dev, LVIO_E_NOMEM, "queue %u: no DMA memory for %u pages",
+                         vq->index, vq->mem_pages);
+    if (((uintptr_t)vq->mem | vq->mem_addr) & (LVIO_PAGE_SIZE - 1)) {
+        hal->dma_free(hal->ctx, vq->mem, vq->mem_pages, vq->mem_addr);
+        vq->mem = NULL;
+        return lvio_fail(vq->dev, LVIO_E_HAL, "queue %u: dma_alloc returned an unaligned page",
+                         vq->index);
+    }
+    memset(vq->mem, 0, (size_t)vq->mem_pages * LVIO_PAGE_SIZE);
+    uint8_t *base = vq->mem;
+    uint32_t used_off = lvio_vq_used_offset(vq->size);
+    vq->desc = (struct lvio_virtq_desc *)base;
+    vq->avail = (struct lvio_virtq_avail *)(base + 16u * vq->size);
+    vq->used = (struct lvio_virtq_used *)(base + used_off);
+    vq->desc_addr = vq->mem_addr;
+    vq->avail_addr = vq->mem_addr + 16u * vq->size;
+    vq->used_addr = vq->mem_addr + used_off;
+    return LVIO_OK;
+}
+
+static void lvio_vq_free_mem(struct lvio_virtqueue *vq)
+{
+    const struct lvio_hal *hal = vq->dev->hal;
+    if (vq->mem)
+        hal->dma_free(hal->ctx, vq->mem, vq->mem_pages, vq->mem_addr);
+    vq->mem = NULL;
+    vq->desc = NULL;
+    vq->avail = NULL;
+    vq->used = NULL;
+}
+
+static int lvio_vq_check_setup(struct lvio_virtqueue *vq,
+                               struct lvio_device *dev, uint16_t index)
+{
+    if (!vq || !dev || !dev->ops || !dev->hal)
+        return LVIO_E_INVAL;
+    if (index >= LVIO_MAX_QUEUES)
+        return lvio_fail(dev, LVIO_E_INVAL, "queue %u: beyond LVIO_MAX_QUEUES (%u)",
+                         index, LVIO_MAX_QUEUES);
+    if (dev->queues[index])
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: already set up", index);
+    if ((dev->status & LVIO_VIRTIO_STATUS_DRIVER_OK) ||
+        !(dev->status & LVIO_VIRTIO_STATUS_DRIVER))
+        return lvio_fail(dev, LVIO_E_STATE,
+                         "queue %u: set up queues between lvio_device_begin and "
+                         "lvio_device_driver_ok (status 0x%02x)",
+                         index, dev->status);
+    return LVIO_OK;
+}
+
+int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
+                  uint16_t index, uint16_t max_size)
+{
+    int err = lvio_vq_check_setup(vq, dev, index);
+    if (err)
+        return err;
+    memset(vq, 0, sizeof *vq);
+    vq->dev = dev;
+    vq->index = index;
+    uint32_t dev_max = dev->ops->queue_max(dev, index);
+    if (dev_max == 0)
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (QueueNumMax 0)",
+                         index);
+    vq->size = lvio_vq_choose_size(dev_max, max_size);
+    err = lvio_vq_alloc(vq);
+    if (err)
+        return err;
+    for (uint16_t i = 0; i < vq->size; i++)
+        vq->shadow[i].next = (uint16_t)(i + 1);
+    vq->num_free = vq->size;
+    err = dev->ops->queue_enable(dev, vq);
+    if (err) {
+        lvio_vq_free_mem(vq);
+        return err;
+    }
+    dev->queues[index] = vq;
+    return LVIO_OK;
+}
+
+void lvio_vq_teardown(struct lvio_virtqueue *vq)
+{
+    if (!vq || !vq->dev)
+        return;
+    if (vq->index < LVIO_MAX_QUEUES && vq->dev->queues[vq->index] == vq)
+        vq->dev->queues[vq->index] = NULL;
+    lvio_vq_free_mem(vq);
+    vq->num_free = 0;
+    vq->broken = LVIO_E_STATE;
+}
+
+/* Fill descriptor `d` (shadow first, then the device's copy). */
+static void lvio_vq_set_desc(struct lvio_virtqueue *vq, uint16_t d,
+                             const struct lvio_sg *sg, uint16_t flags)
+{
+    struct lvio_vq_shadow *s = &vq->shadow[d];
+    const struct lvio_device *dev = vq->dev;
+    s->addr = sg->addr;
+    s->len = sg->len;
+    s->flags = flags;
+    vq->desc[d].addr = lvio_cpu_to_dev64(dev, s->addr);
+    vq->desc[d].len = lvio_cpu_to_dev32(dev, s->len);
+    vq->desc[d].flags = lvio_cpu_to_dev16(dev, s->flags);
+    vq->desc[d].next = lvio_cpu_to_dev16(dev, s->next);
+}
+
+static int lvio_vq_check_add(struct lvio_virtqueue *vq,
+                             const struct lvio_sg *out, unsigned n_out,
+                             const struct lvio_sg *in, unsigned n_in,
+                             uint32_t *writable)
+{
+    unsigned n = n_out + n_in;
+    uint64_t w = 0;
+    if (n == 0 || n_out > vq->size || n_in > vq->size || n > vq->size ||
+        (n_out && !out) || (n_in && !in))
+        return LVIO_E_INVAL;
+    for (unsigned i = 0; i < n; i++) {
+        const struct lvio_sg *sg = i < n_out ? &out[i] : &in[i - n_out];
+        if (sg->len == 0)
+            return LVIO_E_INVAL;
+        if (i >= n_out)
+            w += sg->len;
+    }
+    if (w > UINT32_MAX)
+        return LVIO_E_INVAL;
+    *writable = (uint32_t)w;
+    return n > vq->num_free ? LVIO_E_NOSPC : LVIO_OK;
+}
+
+int lvio_vq_add(struct lvio_virtqueue *vq, const struct lvio_sg *out,
+                unsigned n_out, const struct lvio_sg *in, unsigned n_in,
+                void *token)
+{
+    uint32_t writable;
+    if (!vq || !vq->dev)
+        return LVIO_E_INVAL;
+    if (vq->broken)
+        return vq->broken;
+    int err = lvio_vq_check_add(vq, out, n_out, in, n_in, &writable);
+    if (err)
+        return err;
+    unsigned n = n_out + n_in;
+    uint16_t head = vq->free_head, d = head;
+    for (unsigned i = 0; i < n; i++) {
+        bool is_in = i >= n_out;
+        uint16_t flags = (uint16_t)((is_in ? LVIO_VIRTQ_DESC_F_WRITE : 0) |
+                                    (i + 1 < n ? LVIO_VIRTQ_DESC_F_NEXT : 0));
+        lvio_vq_set_desc(vq, d, is_in ? &in[i - n_out] : &out[i], flags);
+        d = vq->shadow[d].next;
+    }
+    vq->free_head = d;
+    vq->num_free = (uint16_t)(vq->num_free - n);
+    vq->head[head] = (struct lvio_vq_head){token, writable, (uint16_t)n};
+    vq->avail->ring[vq->avail_idx & (vq->size - 1)] = lvio_cpu_to_dev16(vq->dev, head);
+    /* The descriptors and the ring entry before the index that publishes them. */
+    lvio_wmb();
+    vq->avail_idx++;
+    *(volatile lvio_le16 *)&vq->avail->idx = lvio_cpu_to_dev16(vq->dev, vq->avail_idx);
+    return LVIO_OK;
+}
+
+int lvio_vq_kick(struct lvio_virtqueue *vq)
+{
+    if (!vq || !vq->dev)
+        return LVIO_E_INVAL;
+    if (vq->broken)
+        return vq->broken;
+    if (vq->kicked_idx == vq->avail_idx)
+        return LVIO_OK;
+    /* Our avail idx store must be visible before we read the device's flags. */
+    lvio_mb();
+    uint16_t flags = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->flags);
+    vq->kicked_idx = vq->avail_idx;
+    if (flags & LVIO_VIRTQ_USED_F_NO_NOTIFY)
+        return LVIO_OK;
+    if (vq->dev->trace)
+        lvio_trace_emit(vq->dev, LVIO_TRACE_NOTIFY, 0, vq->avail_idx, vq->index, 0, 0);
+    vq->dev->ops->notify(vq->dev, vq->index);
+    vq->kicks++;
+    return LVIO_OK;
+}
+
+/* Return chain `head` to the free list, following only our shadow links. */
+static void lvio_vq_free_chain(struct lvio_virtqueue *vq, uint16_t head)
+{
+    uint16_t last = head;
+    for (uint16_t i = 1; i < vq->head[head].ndesc; i++)
+        last = vq->shadow[last].next;
+    vq->shadow[last].next = vq->free_head;
+    vq->free_head = head;
+    vq->num_free = (uint16_t)(vq->num_free + vq->head[head].ndesc);
+    vq->head[head].ndesc = 0;
+    vq->head[head].token = NULL;
+}
+
+int lvio_vq_get(struct lvio_virtqueue *vq, void **token, uint32_t *len)
+{
+    if (!vq || !vq->dev)
+        return LVIO_E_INVAL;
+    if (vq->broken)
+        return vq->broken;
+    uint16_t used_idx = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->idx);
+    if (used_idx == vq->last_used)
+        return 0;
+    uint16_t pending = (uint16_t)(vq->avail_idx - vq->last_used);
+    if ((uint16_t)(used_idx - vq->last_used) > pending)
+        return lvio_vq_break(vq, "used idx ran ahead of avail idx (used, avail)",
+                             used_idx, vq->avail_idx);
+    /* The index before the entry it covers. */
+    lvio_rmb();
+    struct lvio_virtq_used_elem e = vq->used->ring[vq->last_used & (vq->size - 1)];
+    uint32_t id = lvio_dev32_to_cpu(vq->dev, e.id);
+    uint32_t n = lvio_dev32_to_cpu(vq->dev, e.len);
+    if (id >= vq->size)
+        return lvio_vq_break(vq, "used id out of range (id, queue size)", id, vq->size);
+    if (vq->head[id].ndesc == 0)
+        return lvio_vq_break(vq, "used id is not a chain in flight (id, used idx)", id,
+                             vq->last_used);
+    if (n > vq->head[id].writable) {
+        lvio_log(vq->dev, LVIO_LOG_WARN, "queue %u: used len %u > %u offered, clamped",
+                 vq->index, n, vq->head[id].writable);
+        n = vq->head[id].writable;
+        vq->clamped++;
+    }
+    if (token)
+        *token = vq->head[id].token;
+    if (len)
+        *len = n;
+    lvio_vq_free_chain(vq, (uint16_t)id);
+    vq->last_used++;
+    vq->completions++;
+    if (vq->dev->trace)
+        lvio_trace_emit(vq->dev, LVIO_TRACE_COMPLETE, 0, 0, vq->index, id, n);
+    return 1;
+}
+
+/* Polls between checks of the device status during a wait. */
+#define LVIO_STATUS_CHECK_INTERVAL 1024u
+
+static int lvio_vq_timeout(struct lvio_virtqueue *vq, uint64_t elapsed_ns)
+{
+    uint16_t used_idx = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->idx);
+    return lvio_fail(vq->dev, LVIO_E_TIMEOUT,
+                     "queue %u: no completion after %llu us (avail idx %u, used idx %u, "
+                     "last seen %u, in flight %u)",
+                     vq->index, (unsigned long long)(elapsed_ns / 1000), vq->avail_idx,
+                     used_idx, vq->last_used, lvio_vq_in_flight(vq));
+}
+
+int lvio_vq_wait(struct lvio_virtqueue *vq, uint64_t timeout_ns, void **token,
+                 uint32_t *len)
+{
+    struct lvio_deadline d;
+    if (!vq || !vq->dev)
+        return LVIO_E_INVAL;
+    lvio_deadline_start(&d, vq->dev->hal, timeout_ns);
+    for (uint32_t polls = 1;; polls++) {
+        int r = lvio_vq_get(vq, token, len);
+        if (r != 0)
+            return r == 1 ? LVIO_OK : r;
+        if (polls % LVIO_STATUS_CHECK_INTERVAL == 0 && lvio_device_check(vq->dev))
+            return LVIO_E_NEEDS_RESET;
+        if (lvio_deadline_passed(&d, vq->dev->hal))
+            break;
+    }
+    int r = lvio_vq_get(vq, token, len); /* it may have come as time ran out */
+    if (r != 0)
+        return r == 1 ? LVIO_OK : r;
+    if (lvio_device_check(vq->dev))
+        return LVIO_E_NEEDS_RESET;
+    return lvio_vq_timeout(vq, lvio_deadline_elapsed(&d, vq->dev->hal));
+}
+
+unsigned lvio_vq_num_free(const struct lvio_virtqueue *vq)
+{
+    return vq->num_free;
+}
+
+unsigned lvio_vq_in_flight(const struct lvio_virtqueue *vq)
+{
+    return (uint16_t)(vq->avail_idx - vq->last_used);
+}
+
+void lvio_vq_dump(struct lvio_virtqueue *vq)
+{
+    uint16_t used_idx = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->idx);
+    lvio_log_dump(vq->dev,
+                  "dump: queue %u: size %u, desc 0x%llx avail 0x%llx used 0x%llx, "
+                  "avail idx %u, used idx %u, last seen %u, free %u, in flight %u",
+                  vq->index, vq->size, (unsigned long long)vq->desc_addr,
+                  (unsigned long long)vq->avail_addr, (unsigned long long)vq->used_addr,
+                  vq->avail_idx, used_idx, vq->last_used, vq->num_free,
+                  lvio_vq_in_flight(vq));
+    lvio_log_dump(vq->dev, "dump: queue %u: kicks %llu, completions %llu, clamped %llu%s",
+                  vq->index, (unsigned long long)vq->kicks,
+                  (unsigned long long)vq->completions, (unsigned long long)vq->clamped,
+                  vq->broken ? ", BROKEN" : "");
+}

@@ -1,0 +1,159 @@
+/*
+ * virtio-rng driver (VIRTIO 1.2, 5.4).
+ *
+ * The driver owns one DMA page split into LVIO_RNG_SLOTS request buffers.
+ * A slot belongs to the device from lvio_vq_add until its completion comes
+ * back; only then are its bytes copied out (and wiped from the page).
+ */
+#include "lvio/rng.h"
+#include "../core/internal.h"
+
+#define RNG_QUEUE 0
+
+static void rng_free_page(struct lvio_rng *rng)
+{
+    const struct lvio_hal *hal = rng->dev->hal;
+    if (rng->page)
+        hal->dma_free(hal->ctx, rng->page, 1, rng->page_addr);
+    rng->page = NULL;
+}
+
+static int rng_alloc_page(struct lvio_rng *rng)
+{
+    const struct lvio_hal *hal = rng->dev->hal;
+    rng->page = hal->dma_alloc(hal->ctx, 1, &rng->page_addr);
+    if (!rng->page)
+        return lvio_fail(rng->dev, LVIO_E_NOMEM, "rng: no DMA page for requests");
+    if (((uintptr_t)rng->page | rng->page_addr) & (LVIO_PAGE_SIZE - 1)) {
+        rng_free_page(rng);
+        return lvio_fail(rng->dev, LVIO_E_HAL, "rng: dma_alloc returned an unaligned page");
+    }
+    return LVIO_OK;
+}
+
+int lvio_rng_init(struct lvio_rng *rng, struct lvio_device *dev)
+{
+    if (!rng || !dev || !dev->ops)
+        return LVIO_E_INVAL;
+    if (dev->device_id != LVIO_VIRTIO_ID_RNG)
+        return lvio_fail(dev, LVIO_E_INVAL, "rng: device id %u is not an rng", dev->device_id);
+    memset(rng, 0, sizeof *rng);
+    rng->dev = dev;
+    int err = lvio_device_begin(dev, 0);
+    if (err)
+        return err;
+    err = rng_alloc_page(rng);
+    if (err)
+        goto fail;
+    err = lvio_vq_setup(&rng->vq, dev, RNG_QUEUE, LVIO_RNG_SLOTS);
+    if (err)
+        goto free_page;
+    err = lvio_device_driver_ok(dev);
+    if (err)
+        goto teardown_queue;
+    return LVIO_OK;
+
+teardown_queue:
+    lvio_device_reset(dev); /* the device lets go of the ring first */
+    lvio_vq_teardown(&rng->vq);
+free_page:
+    rng_free_page(rng);
+fail:
+    lvio_device_fail(dev);
+    return err;
+}
+
+/* Offer free slots to the device until `want` bytes are requested. */
+static int rng_submit(struct lvio_rng *rng, uint32_t want)
+{
+    for (unsigned s = 0; s < LVIO_RNG_SLOTS && rng->pending < want; s++) {
+        if (rng->busy & (1u << s))
+            continue;
+        uint32_t n = want - rng->pending;
+        if (n > LVIO_RNG_SLOT_SIZE)
+            n = LVIO_RNG_SLOT_SIZE;
+        struct lvio_sg sg = {rng->page_addr + s * LVIO_RNG_SLOT_SIZE, n};
+        int err = lvio_vq_add(&rng->vq, NULL, 0, &sg, 1, (void *)(uintptr_t)(s + 1));
+        if (err)
+            return err;
+        rng->busy |= (uint8_t)(1u << s);
+        rng->slot_len[s] = (uint16_t)n;
+        rng->pending += n;
+        rng->requests++;
+    }
+    return lvio_vq_kick(&rng->vq);
+}
+
+/* A slot came back with `n` bytes: copy what the caller still needs. */
+static void rng_consume(struct lvio_rng *rng, void *token, uint32_t n,
+                        uint8_t *out, size_t len, size_t *got)
+{
+    unsigned s = (unsigned)((uintptr_t)token - 1); /* our own token */
+    uint8_t *src = rng->page + s * LVIO_RNG_SLOT_SIZE;
+    size_t take = len - *got < n ? len - *got : n;
+    memcpy(out + *got, src, take);
+    memset(src, 0, n); /* entropy handed out is not left lying around */
+    *got += take;
+    rng->bytes += n;
+    rng->pending -= rng->slot_len[s];
+    rng->busy &= (uint8_t)~(1u << s);
+}
+
+static int rng_collect(struct lvio_rng *rng, uint8_t *out, size_t len,
+                       size_t *got)
+{
+    void *token;
+    uint32_t n;
+    int r;
+    while ((r = lvio_vq_get(&rng->vq, &token, &n)) == 1)
+        rng_consume(rng, token, n, out, len, got);
+    return r;
+}
+
+static int rng_out_of_time(struct lvio_rng *rng, uint64_t timeout_ns)
+{
+    if (timeout_ns == 0)
+        return LVIO_E_AGAIN;
+    return lvio_fail(rng->dev, LVIO_E_TIMEOUT, "rng: no entropy within %llu us",
+                     (unsigned long long)(timeout_ns / 1000));
+}
+
+int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
+                  uint64_t timeout_ns)
+{
+    struct lvio_deadline d;
+    size_t got = 0;
+    if (!rng || !rng->dev || !rng->page || (!buf && len) || len > INT32_MAX)
+        return LVIO_E_INVAL;
+    if (len == 0)
+        return 0;
+    lvio_deadline_start(&d, rng->dev->hal, timeout_ns);
+    for (;;) {
+        int err = rng_collect(rng, buf, len, &got);
+        if (!err && got < len)
+            err = rng_submit(rng, (uint32_t)(len - got));
+        if (err || got == len)
+            return got ? (int)got : err;
+        uint64_t elapsed = lvio_deadline_elapsed(&d, rng->dev->hal);
+        if (elapsed >= timeout_ns)
+            return got ? (int)got : rng_out_of_time(rng, timeout_ns);
+        void *token;
+        uint32_t n;
+        err = lvio_vq_wait(&rng->vq, timeout_ns - elapsed, &token, &n);
+        if (err)
+            return got ? (int)got : err;
+        rng_consume(rng, token, n, buf, len, &got);
+    }
+}
+
+void lvio_rng_teardown(struct lvio_rng *rng)
+{
+    if (!rng || !rng->dev)
+        return;
+    lvio_device_reset(rng->dev);
+    lvio_vq_teardown(&rng->vq);
+    rng_free_page(rng);
+    rng->busy = 0;
+    rng->pending = 0;
+    rng->dev = NULL;
+}

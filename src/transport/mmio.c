@@ -1,0 +1,204 @@
+/*
+ * virtio-mmio transport (VIRTIO 1.2, 4.2), Version 1 (legacy) and 2.
+ *
+ * The one place where the two versions differ for a driver is queue
+ * setup: Version 1 takes GuestPageSize, QueueNum, QueueAlign and a page
+ * number in QueuePFN; Version 2 takes three 64-bit addresses and
+ * QueueReady. A Version 1 device silently ignores the Version 2 registers,
+ * so each path reads back what it wrote.
+ */
+#include "lvio/mmio.h"
+#include "../core/internal.h"
+
+static uint32_t mmio_read(struct lvio_device *dev, uint32_t off)
+{
+    return lvio_io_read(dev, dev->u.mmio.regs + off, 4);
+}
+
+static void mmio_write(struct lvio_device *dev, uint32_t off, uint32_t val)
+{
+    lvio_io_write(dev, dev->u.mmio.regs + off, 4, val, off);
+}
+
+static uint8_t mmio_get_status(struct lvio_device *dev)
+{
+    return (uint8_t)mmio_read(dev, LVIO_VIRTIO_MMIO_STATUS);
+}
+
+static void mmio_set_status(struct lvio_device *dev, uint8_t status)
+{
+    mmio_write(dev, LVIO_VIRTIO_MMIO_STATUS, status);
+}
+
+static uint32_t mmio_get_features(struct lvio_device *dev, uint32_t sel)
+{
+    mmio_write(dev, LVIO_VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel);
+    return mmio_read(dev, LVIO_VIRTIO_MMIO_DEVICE_FEATURES);
+}
+
+static void mmio_set_features(struct lvio_device *dev, uint32_t sel,
+                              uint32_t val)
+{
+    mmio_write(dev, LVIO_VIRTIO_MMIO_DRIVER_FEATURES_SEL, sel);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_DRIVER_FEATURES, val);
+}
+
+static uint32_t mmio_config_generation(struct lvio_device *dev)
+{
+    if (dev->version < 2)
+        return 0; /* legacy has no generation counter */
+    return mmio_read(dev, LVIO_VIRTIO_MMIO_CONFIG_GENERATION);
+}
+
+static void mmio_config_read(struct lvio_device *dev, uint32_t off,
+                             unsigned width, uint8_t *out)
+{
+    volatile uint8_t *addr = dev->u.mmio.regs + LVIO_VIRTIO_MMIO_CONFIG + off;
+    if (LVIO_VIRTIO_MMIO_CONFIG + off + width > dev->u.mmio.size) {
+        memset(out, 0xff, width); /* beyond the region: never touch it */
+        return;
+    }
+    uint32_t v = lvio_io_read(dev, addr, width);
+    for (unsigned i = 0; i < width; i++)
+        out[i] = (uint8_t)(v >> (8 * i)); /* the bus is little-endian */
+}
+
+static uint32_t mmio_queue_max(struct lvio_device *dev, uint16_t index)
+{
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_SEL, index);
+    if (dev->version >= 2 && mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_READY))
+        return 0; /* already in use: not ours to take */
+    if (dev->version == 1 && mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_PFN))
+        return 0;
+    return mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_NUM_MAX);
+}
+
+static int mmio_queue_enable_v1(struct lvio_device *dev,
+                                struct lvio_virtqueue *vq)
+{
+    uint64_t pfn = vq->desc_addr / LVIO_PAGE_SIZE;
+    if (pfn > UINT32_MAX)
+        return lvio_fail(dev, LVIO_E_RANGE,
+                         "queue %u: ring at 0x%llx is above the 16 TiB a legacy "
+                         "QueuePFN can address", vq->index,
+                         (unsigned long long)vq->desc_addr);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_GUEST_PAGE_SIZE, LVIO_PAGE_SIZE);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_SEL, vq->index);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_NUM, vq->size);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_ALIGN, LVIO_VIRTQ_LEGACY_ALIGN);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_PFN, (uint32_t)pfn);
+    uint32_t back = mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_PFN);
+    if (back != (uint32_t)pfn)
+        return lvio_fail(dev, LVIO_E_QUEUE,
+                         "queue %u: legacy device did not take QueuePFN 0x%x (reads 0x%x)",
+                         vq->index, (uint32_t)pfn, back);
+    return LVIO_OK;
+}
+
+static void mmio_write64(struct lvio_device *dev, uint32_t off, uint64_t v)
+{
+    mmio_write(dev, off, (uint32_t)v);
+    mmio_write(dev, off + 4, (uint32_t)(v >> 32));
+}
+
+static int mmio_queue_enable_v2(struct lvio_device *dev,
+                                struct lvio_virtqueue *vq)
+{
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_SEL, vq->index);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_NUM, vq->size);
+    mmio_write64(dev, LVIO_VIRTIO_MMIO_QUEUE_DESC_LOW, vq->desc_addr);
+    mmio_write64(dev, LVIO_VIRTIO_MMIO_QUEUE_AVAIL_LOW, vq->avail_addr);
+    mmio_write64(dev, LVIO_VIRTIO_MMIO_QUEUE_USED_LOW, vq->used_addr);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_READY, 1);
+    uint32_t ready = mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_READY);
+    if (ready != 1)
+        return lvio_fail(dev, LVIO_E_QUEUE,
+                         "queue %u: device did not set QueueReady (reads 0x%x)",
+                         vq->index, ready);
+    return LVIO_OK;
+}
+
+static int mmio_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *vq)
+{
+    if (dev->version == 1)
+        return mmio_queue_enable_v1(dev, vq);
+    return mmio_queue_enable_v2(dev, vq);
+}
+
+static void mmio_notify(struct lvio_device *dev, uint16_t index)
+{
+    /* Ring writes must reach memory before the device hears of them. */
+    lvio_wmb();
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_NOTIFY, index);
+}
+
+static uint32_t mmio_isr(struct lvio_device *dev)
+{
+    uint32_t isr = mmio_read(dev, LVIO_VIRTIO_MMIO_INTERRUPT_STATUS);
+    isr &= LVIO_VIRTIO_MMIO_INT_VRING | LVIO_VIRTIO_MMIO_INT_CONFIG;
+    if (isr)
+        mmio_write(dev, LVIO_VIRTIO_MMIO_INTERRUPT_ACK, isr);
+    return isr;
+}
+
+static void mmio_dump(struct lvio_device *dev)
+{
+    lvio_log_dump(dev, "dump: mmio regs at 0x%llx (+0x%llx), interrupt status 0x%x",
+                  (unsigned long long)dev->phys, (unsigned long long)dev->u.mmio.size,
+                  mmio_read(dev, LVIO_VIRTIO_MMIO_INTERRUPT_STATUS));
+}
+
+static const struct lvio_transport_ops mmio_ops = {
+    .name = "mmio",
+    .get_status = mmio_get_status,
+    .set_status = mmio_set_status,
+    .get_features = mmio_get_features,
+    .set_features = mmio_set_features,
+    .feature_words = 2,
+    .config_generation = mmio_config_generation,
+    .config_read = mmio_config_read,
+    .queue_max = mmio_queue_max,
+    .queue_enable = mmio_queue_enable,
+    .notify = mmio_notify,
+    .isr = mmio_isr,
+    .dump = mmio_dump,
+};
+
+static bool mmio_hal_ok(const struct lvio_hal *hal)
+{
+    return hal && hal->dma_alloc && hal->dma_free && hal->now_ns;
+}
+
+int lvio_mmio_probe(struct lvio_device *dev, const struct lvio_hal *hal,
+                    uint64_t phys, uint64_t size)
+{
+    if (!dev || !mmio_hal_ok(hal) || size < LVIO_VIRTIO_MMIO_MIN_SIZE)
+        return LVIO_E_INVAL;
+    memset(dev, 0, sizeof *dev);
+    dev->hal = hal;
+    dev->transport = LVIO_TRANSPORT_MMIO;
+    dev->phys = phys;
+    dev->u.mmio.size = size;
+    lvio_snprintf(dev->name, sizeof dev->name, "mmio@0x%08llx", (unsigned long long)phys);
+    dev->u.mmio.regs = hal->map_regs ? hal->map_regs(hal->ctx, phys, (size_t)size)
+                                     : (volatile uint8_t *)(uintptr_t)phys;
+    if (!dev->u.mmio.regs)
+        return lvio_fail(dev, LVIO_E_INVAL, "map_regs could not map 0x%llx bytes",
+                         (unsigned long long)size);
+    uint32_t magic = mmio_read(dev, LVIO_VIRTIO_MMIO_MAGIC_VALUE);
+    if (magic != LVIO_VIRTIO_MMIO_MAGIC)
+        return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "magic 0x%08x is not \"virt\"", magic);
+    dev->version = mmio_read(dev, LVIO_VIRTIO_MMIO_VERSION);
+    if (dev->version != 1 && dev->version != 2)
+        return lvio_fail(dev, LVIO_E_UNSUPPORTED, "unknown virtio-mmio version %u",
+                         dev->version);
+    dev->legacy = dev->version == 1;
+    dev->ops = &mmio_ops;
+    dev->device_id = mmio_read(dev, LVIO_VIRTIO_MMIO_DEVICE_ID);
+    dev->vendor_id = mmio_read(dev, LVIO_VIRTIO_MMIO_VENDOR_ID);
+    if (dev->device_id == 0) {
+        lvio_snprintf(dev->errmsg, sizeof dev->errmsg, "empty slot (DeviceID 0)");
+        return LVIO_E_NODEV;
+    }
+    return LVIO_OK;
+}
