@@ -1,0 +1,88 @@
+# levitate-virtio
+#   make                 library + host tests (for this machine)
+#   make ARCH=aarch64    the test kernel: build/aarch64/levitate.img
+#   make run             boot the kernel in QEMU with the default devices
+#   make test            everything: library builds, host tests, QEMU tests
+#   make bench           in-guest benchmarks (none yet: see issue 3)
+# Missing Debian packages are installed by scripts/deps.sh (as root) or named.
+
+ARCH ?= host
+BUILD := build
+HOSTB := $(BUILD)/host
+
+LIB_SRCS := $(shell find src -name '*.c' | sort)
+LIB_HDRS := $(shell find include -name '*.h') src/core/internal.h
+
+HOST_CC ?= gcc
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HOST_CFLAGS := $(WARN) -g -O1 $(SAN) -Iinclude -Isrc
+TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 $(SAN) -Iinclude -Isrc -Ikernel
+
+HOST_TESTS := $(patsubst tests/host/%.c,$(HOSTB)/%,$(wildcard tests/host/test_*.c))
+
+.PHONY: all host run test bench check-host check-lib check-qemu deps-build deps-host deps-qemu clean
+.DEFAULT_GOAL := all
+
+ifeq ($(ARCH),host)
+all: deps-host $(HOST_TESTS)
+else
+all: deps-build $(BUILD)/$(ARCH)/levitate.img
+endif
+
+# The kernel's own rules (kernel image for ARCH=aarch64).
+-include kernel/kernel.mk
+-include tests/host/dtb/dtb.mk
+
+# ---- host tests -----------------------------------------------------------
+# Each tests/host/test_X.c links with the library and the simulated device;
+# test_fdt tests the kernel's device-tree reader instead.
+$(HOSTB)/test_%: tests/host/test_%.c tests/host/sim.c tests/host/sim.h $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(TEST_CFLAGS) -o $@ $< tests/host/sim.c $(LIB_SRCS) -lcmocka
+
+$(HOSTB)/test_fdt: tests/host/test_fdt.c kernel/fdt.c kernel/fdt.h $(FDT_TEST_DTBS)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(TEST_CFLAGS) -o $@ tests/host/test_fdt.c kernel/fdt.c -lcmocka
+
+check-host: deps-host $(HOST_TESTS)
+	@scripts/host-tests.sh $(HOST_TESTS)
+
+# ---- the library must build warning-free everywhere -----------------------
+# gcc and clang for the host, clang freestanding for each kernel target.
+LIB_TARGETS := aarch64-none-elf riscv64-unknown-elf x86_64-unknown-elf
+check-lib: deps-build
+	@for cc in gcc clang; do for f in $(LIB_SRCS); do \
+	  $$cc $(WARN) -pedantic -O2 -Iinclude -c $$f -o /dev/null || exit 1; done; done
+	@for t in $(LIB_TARGETS); do for f in $(LIB_SRCS); do \
+	  clang --target=$$t -ffreestanding -fno-builtin $(WARN) -pedantic -O2 -Iinclude \
+	    -c $$f -o /dev/null || exit 1; done; done
+	@echo "check-lib: library builds warning-free with gcc, clang and for $(LIB_TARGETS)"
+
+# ---- QEMU --------------------------------------------------------------------
+check-qemu: deps-qemu
+	$(MAKE) ARCH=aarch64
+	scripts/qemu-tests.sh
+
+run: deps-qemu
+	$(MAKE) ARCH=aarch64
+	scripts/run.sh
+
+test: deps-host deps-qemu
+	$(MAKE) check-lib
+	$(MAKE) check-host
+	$(MAKE) check-qemu
+	@scripts/summary.sh
+
+bench:
+	@echo "bench: no benchmarks yet (they come with the GPU driver, issue 3)"
+
+deps-build:
+	@scripts/deps.sh build
+deps-host:
+	@scripts/deps.sh build host
+deps-qemu:
+	@scripts/deps.sh build qemu
+
+clean:
+	rm -rf $(BUILD)

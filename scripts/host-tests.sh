@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Run the host test binaries given as arguments (cmocka), show their output,
+# and end with one summary line: "host: N passed, M failed".
+set -u
+passed=0
+failed=0
+mkdir -p build
+for t in "$@"; do
+  out=$("$t" 2>&1)
+  rc=$?
+  printf '%s\n' "$out"
+  p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
+  f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ "$rc" -ne 0 ] && [ -z "$f" ]; then
+    echo "host: $t exited with status $rc"   # a crash, not a test failure
+    failed=$((failed + 1))
+  fi
+done
+line="host: $passed passed, $failed failed"
+echo "$line" | tee build/summary-host.txt
+[ "$failed" -eq 0 ]

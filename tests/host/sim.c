@@ -1,0 +1,463 @@
+/* The simulated device and test HAL described in sim.h. */
+#include "sim.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lvio/spec/virtio_mmio.h"
+#include "lvio/spec/virtio_ring.h"
+
+static struct sim *sim_of(void *ctx) { return ctx; }
+
+static void sim_error(struct sim *s, const char *fmt, ...)
+{
+    va_list ap;
+    if (s->error[0])
+        return; /* keep the first */
+    va_start(ap, fmt);
+    vsnprintf(s->error, sizeof s->error, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- HAL ------------------------------------------------------------- */
+
+static void *hal_dma_alloc(void *ctx, size_t pages, uint64_t *dev_addr)
+{
+    struct sim *s = sim_of(ctx);
+    if (s->fail_alloc_after == 0)
+        return NULL;
+    if (s->fail_alloc_after > 0)
+        s->fail_alloc_after--;
+    for (int i = 0; i < SIM_MAX_ALLOCS; i++) {
+        if (s->allocs[i].cpu)
+            continue;
+        void *p = aligned_alloc(LVIO_PAGE_SIZE, pages * LVIO_PAGE_SIZE);
+        assert_non_null(p);
+        memset(p, 0, pages * LVIO_PAGE_SIZE); /* the HAL contract: zeroed */
+        s->allocs[i] = (struct sim_alloc){p, s->next_dev, pages};
+        *dev_addr = s->next_dev;
+        /* A gap between allocations: contiguous only where promised. */
+        s->next_dev += (pages + 1) * LVIO_PAGE_SIZE;
+        s->live_pages += (int)pages;
+        return p;
+    }
+    fail_msg("sim: too many DMA allocations");
+    return NULL;
+}
+
+static void hal_dma_free(void *ctx, void *cpu, size_t pages, uint64_t dev_addr)
+{
+    struct sim *s = sim_of(ctx);
+    for (int i = 0; i < SIM_MAX_ALLOCS; i++) {
+        struct sim_alloc *a = &s->allocs[i];
+        if (a->cpu != cpu)
+            continue;
+        assert_int_equal(a->dev, dev_addr);
+        assert_int_equal(a->pages, pages);
+        free(cpu);
+        s->live_pages -= (int)pages;
+        *a = (struct sim_alloc){0};
+        return;
+    }
+    fail_msg("sim: dma_free of memory never allocated");
+}
+
+static uint64_t hal_now_ns(void *ctx)
+{
+    struct sim *s = sim_of(ctx);
+    s->now += s->tick;
+    return s->now;
+}
+
+static void hal_relax(void *ctx)
+{
+    sim_step(sim_of(ctx));
+}
+
+static void hal_log(void *ctx, enum lvio_log_level level, const char *line)
+{
+    struct sim *s = sim_of(ctx);
+    (void)level;
+    int n = snprintf(s->log + s->log_len, sizeof s->log - s->log_len, "%s\n", line);
+    if (n > 0 && s->log_len + (size_t)n < sizeof s->log)
+        s->log_len += (size_t)n;
+}
+
+static volatile void *hal_map_regs(void *ctx, uint64_t phys, size_t len)
+{
+    struct sim *s = sim_of(ctx);
+    if (phys != SIM_MMIO_PHYS || len > sizeof s->regs)
+        return NULL;
+    return s->regs;
+}
+
+/* ---- device memory access, through device addresses only --------------- */
+
+void *sim_mem(struct sim *s, uint64_t dev_addr, size_t len)
+{
+    for (int i = 0; i < SIM_MAX_ALLOCS; i++) {
+        struct sim_alloc *a = &s->allocs[i];
+        uint64_t size = (uint64_t)a->pages * LVIO_PAGE_SIZE;
+        if (a->cpu && dev_addr >= a->dev && dev_addr - a->dev <= size &&
+            len <= size - (dev_addr - a->dev))
+            return (uint8_t *)a->cpu + (dev_addr - a->dev);
+    }
+    sim_error(s, "device access to 0x%llx+%zu: not a device address of DMA memory",
+              (unsigned long long)dev_addr, len);
+    return NULL;
+}
+
+/* Legacy devices are guest-endian, modern ones little-endian; on this host
+ * both are the CPU's order unless it is big-endian. */
+static uint16_t sim_rd16(struct sim *s, uint64_t a)
+{
+    uint16_t v = 0;
+    void *p = sim_mem(s, a, 2);
+    if (p)
+        memcpy(&v, p, 2);
+    return s->version == 1 ? v : lvio_le16_to_cpu(v);
+}
+
+static void sim_wr16(struct sim *s, uint64_t a, uint16_t v)
+{
+    void *p = sim_mem(s, a, 2);
+    v = s->version == 1 ? v : lvio_cpu_to_le16(v);
+    if (p)
+        memcpy(p, &v, 2);
+}
+
+static void sim_wr32(struct sim *s, uint64_t a, uint32_t v)
+{
+    void *p = sim_mem(s, a, 4);
+    v = s->version == 1 ? v : lvio_cpu_to_le32(v);
+    if (p)
+        memcpy(p, &v, 4);
+}
+
+static bool sim_desc(struct sim *s, struct sim_queue *q, uint16_t i,
+                     struct lvio_virtq_desc *out)
+{
+    void *p = sim_mem(s, q->desc + 16u * i, 16);
+    if (!p)
+        return false;
+    memcpy(out, p, 16);
+    if (s->version != 1) {
+        out->addr = lvio_le64_to_cpu(out->addr);
+        out->len = lvio_le32_to_cpu(out->len);
+        out->flags = lvio_le16_to_cpu(out->flags);
+        out->next = lvio_le16_to_cpu(out->next);
+    }
+    return true;
+}
+
+bool sim_chain_buf(struct sim *s, uint16_t queue, uint16_t head, unsigned i,
+                   uint64_t *addr, uint32_t *len, uint16_t *flags)
+{
+    struct sim_queue *q = &s->q[queue];
+    struct lvio_virtq_desc d;
+    uint16_t idx = head;
+    for (unsigned n = 0; n <= i; n++) {
+        if (idx >= q->num || n > q->num || !sim_desc(s, q, idx, &d)) {
+            sim_error(s, "queue %u: bad descriptor index %u in chain %u", queue, idx, head);
+            return false;
+        }
+        if (n == i)
+            break;
+        if (!(d.flags & LVIO_VIRTQ_DESC_F_NEXT))
+            return false;
+        idx = d.next;
+    }
+    *addr = d.addr;
+    *len = d.len;
+    *flags = d.flags;
+    return true;
+}
+
+uint32_t sim_rng_handler(struct sim *s, uint16_t queue, uint16_t head)
+{
+    uint64_t addr;
+    uint32_t len, total = 0;
+    uint16_t flags;
+    for (unsigned i = 0; sim_chain_buf(s, queue, head, i, &addr, &len, &flags); i++) {
+        if (!(flags & LVIO_VIRTQ_DESC_F_WRITE)) {
+            sim_error(s, "rng chain %u has a device-readable buffer", head);
+            return 0;
+        }
+        if (s->rng_limit && len > s->rng_limit - total)
+            len = s->rng_limit - total;
+        uint8_t *p = sim_mem(s, addr, len);
+        for (uint32_t b = 0; p && b < len; b++)
+            p[b] = s->rng_byte++;
+        total += len;
+    }
+    return total;
+}
+
+/* ---- ring model --------------------------------------------------------- */
+
+static void sim_push_used(struct sim *s, uint16_t queue, uint16_t head,
+                          uint32_t len)
+{
+    struct sim_queue *q = &s->q[queue];
+    uint64_t elem = q->used + 4 + 8u * (q->used_idx % q->num);
+    uint32_t id = head;
+    if (s->bad_used_id >= 0) {
+        id = (uint32_t)s->bad_used_id;
+        s->bad_used_id = -1;
+    }
+    if (s->len_override >= 0)
+        len = (uint32_t)s->len_override;
+    sim_wr32(s, elem, id);
+    sim_wr32(s, elem + 4, len);
+    q->used_idx = (uint16_t)(q->used_idx + 1 + s->used_idx_jump);
+    s->used_idx_jump = 0;
+    sim_wr16(s, q->used + 2, q->used_idx);
+    s->isr |= LVIO_VIRTIO_MMIO_INT_VRING;
+}
+
+static bool sim_queue_live(struct sim *s, struct sim_queue *q)
+{
+    if (!(s->status & LVIO_VIRTIO_STATUS_DRIVER_OK) || q->num == 0)
+        return false;
+    return s->version == 1 ? q->pfn != 0 : q->ready != 0;
+}
+
+static void sim_consume(struct sim *s, uint16_t queue)
+{
+    struct sim_queue *q = &s->q[queue];
+    uint16_t avail_idx = sim_rd16(s, q->avail + 2);
+    while (q->last_avail != avail_idx && !s->error[0]) {
+        uint16_t head = sim_rd16(s, q->avail + 4 + 2u * (q->last_avail % q->num));
+        q->last_avail++;
+        if (head >= q->num) {
+            sim_error(s, "queue %u: avail ring names descriptor %u of %u", queue, head, q->num);
+            return;
+        }
+        uint32_t len = s->handler ? s->handler(s, queue, head) : 0;
+        if (s->never_complete)
+            continue;
+        if (s->hold && s->nheld < SIM_MAX_HELD) {
+            s->held[s->nheld++] = (struct sim_held){queue, head, len};
+            continue;
+        }
+        sim_push_used(s, queue, head, len);
+    }
+}
+
+void sim_step(struct sim *s)
+{
+    for (uint16_t i = 0; i < SIM_MAX_QUEUES; i++)
+        if (sim_queue_live(s, &s->q[i]))
+            sim_consume(s, i);
+}
+
+void sim_release_reversed(struct sim *s)
+{
+    while (s->nheld) {
+        struct sim_held *h = &s->held[--s->nheld];
+        sim_push_used(s, h->queue, h->head, h->len);
+    }
+}
+
+/* ---- registers ------------------------------------------------------------ */
+
+static void sim_reset(struct sim *s)
+{
+    s->status = 0;
+    s->isr = 0;
+    s->driver_features = 0;
+    for (int i = 0; i < SIM_MAX_QUEUES; i++) {
+        struct sim_queue *q = &s->q[i];
+        *q = (struct sim_queue){.num_max = q->num_max};
+    }
+    s->nheld = 0;
+}
+
+/* Legacy ring placement, computed the way a device does from QueueAlign. */
+static void sim_legacy_layout(struct sim *s, struct sim_queue *q)
+{
+    uint64_t align = q->align ? q->align : 4096;
+    q->desc = (uint64_t)q->pfn * (s->page_size ? s->page_size : 4096);
+    q->avail = q->desc + 16u * q->num;
+    q->used = (q->avail + 6 + 2u * q->num + align - 1) & ~(align - 1);
+    if (s->page_size != 4096)
+        sim_error(s, "QueuePFN written with GuestPageSize %u", s->page_size);
+}
+
+static uint32_t sim_reg_read_v(struct sim *s, uint32_t off)
+{
+    struct sim_queue *q = &s->q[s->queue_sel % SIM_MAX_QUEUES];
+    bool v1 = s->version == 1;
+    switch (off) {
+    case LVIO_VIRTIO_MMIO_MAGIC_VALUE: return s->magic;
+    case LVIO_VIRTIO_MMIO_VERSION: return s->version;
+    case LVIO_VIRTIO_MMIO_DEVICE_ID: return s->device_id;
+    case LVIO_VIRTIO_MMIO_VENDOR_ID: return s->vendor_id;
+    case LVIO_VIRTIO_MMIO_DEVICE_FEATURES:
+        if (v1 && s->dev_feat_sel)
+            return 0;
+        return s->dev_feat_sel < 2 ? (uint32_t)(s->features >> (32 * s->dev_feat_sel)) : 0;
+    case LVIO_VIRTIO_MMIO_QUEUE_NUM_MAX: return s->queue_sel < SIM_MAX_QUEUES ? q->num_max : 0;
+    case LVIO_VIRTIO_MMIO_QUEUE_PFN: return v1 ? q->pfn : 0;
+    case LVIO_VIRTIO_MMIO_QUEUE_READY: return v1 ? 0 : q->ready;
+    case LVIO_VIRTIO_MMIO_INTERRUPT_STATUS: return s->isr;
+    case LVIO_VIRTIO_MMIO_STATUS:
+        if (s->reset_delay) {
+            s->reset_delay--;
+            return 0x01;
+        }
+        return s->status;
+    case LVIO_VIRTIO_MMIO_CONFIG_GENERATION:
+        if (v1)
+            return 0;
+        if (s->generation_flips) {
+            s->generation_flips--;
+            s->generation++;
+        }
+        return s->generation;
+    default:
+        if (off >= LVIO_VIRTIO_MMIO_CONFIG && off < LVIO_VIRTIO_MMIO_CONFIG + sizeof s->config)
+            return s->config[off - LVIO_VIRTIO_MMIO_CONFIG];
+        return 0;
+    }
+}
+
+static void sim_write_status(struct sim *s, uint32_t v)
+{
+    if (v == 0) {
+        sim_reset(s);
+        return;
+    }
+    if ((v & LVIO_VIRTIO_STATUS_FEATURES_OK) && !(s->status & LVIO_VIRTIO_STATUS_FEATURES_OK) &&
+        s->version != 1) {
+        if ((s->driver_features & ~s->features) != 0)
+            sim_error(s, "driver accepted features 0x%llx never offered",
+                      (unsigned long long)(s->driver_features & ~s->features));
+        if (s->refuse_features)
+            v &= ~LVIO_VIRTIO_STATUS_FEATURES_OK;
+    }
+    s->status = (uint8_t)v;
+}
+
+static void sim_write_queue_v2(struct sim_queue *q, uint32_t off,
+                               uint32_t v)
+{
+    switch (off) {
+    case LVIO_VIRTIO_MMIO_QUEUE_READY: q->ready = v & 1; break;
+    case LVIO_VIRTIO_MMIO_QUEUE_DESC_LOW: q->desc = (q->desc & ~0xffffffffull) | v; break;
+    case LVIO_VIRTIO_MMIO_QUEUE_DESC_HIGH: q->desc = (q->desc & 0xffffffffull) | (uint64_t)v << 32; break;
+    case LVIO_VIRTIO_MMIO_QUEUE_AVAIL_LOW: q->avail = (q->avail & ~0xffffffffull) | v; break;
+    case LVIO_VIRTIO_MMIO_QUEUE_AVAIL_HIGH: q->avail = (q->avail & 0xffffffffull) | (uint64_t)v << 32; break;
+    case LVIO_VIRTIO_MMIO_QUEUE_USED_LOW: q->used = (q->used & ~0xffffffffull) | v; break;
+    case LVIO_VIRTIO_MMIO_QUEUE_USED_HIGH: q->used = (q->used & 0xffffffffull) | (uint64_t)v << 32; break;
+    }
+}
+
+static void sim_write_queue_v1(struct sim *s, struct sim_queue *q, uint32_t off,
+                               uint32_t v)
+{
+    switch (off) {
+    case LVIO_VIRTIO_MMIO_GUEST_PAGE_SIZE: s->page_size = v; break;
+    case LVIO_VIRTIO_MMIO_QUEUE_ALIGN: q->align = v; break;
+    case LVIO_VIRTIO_MMIO_QUEUE_PFN:
+        q->pfn = v;
+        if (v)
+            sim_legacy_layout(s, q);
+        break;
+    }
+}
+
+static void sim_reg_write_v(struct sim *s, uint32_t off, uint32_t v)
+{
+    struct sim_queue *q = &s->q[s->queue_sel % SIM_MAX_QUEUES];
+    s->reg_writes++;
+    switch (off) {
+    case LVIO_VIRTIO_MMIO_DEVICE_FEATURES_SEL: s->dev_feat_sel = v; return;
+    case LVIO_VIRTIO_MMIO_DRIVER_FEATURES_SEL: s->drv_feat_sel = v; return;
+    case LVIO_VIRTIO_MMIO_DRIVER_FEATURES:
+        if (s->drv_feat_sel < 2 && !(s->version == 1 && s->drv_feat_sel)) {
+            uint64_t mask = 0xffffffffull << (32 * s->drv_feat_sel);
+            s->driver_features = (s->driver_features & ~mask) | ((uint64_t)v << (32 * s->drv_feat_sel));
+        }
+        return;
+    case LVIO_VIRTIO_MMIO_QUEUE_SEL: s->queue_sel = v; return;
+    case LVIO_VIRTIO_MMIO_QUEUE_NUM:
+        if (v > q->num_max)
+            sim_error(s, "QueueNum %u > QueueNumMax %u", v, q->num_max);
+        q->num = v;
+        return;
+    case LVIO_VIRTIO_MMIO_QUEUE_NOTIFY: s->notifies++; sim_step(s); return;
+    case LVIO_VIRTIO_MMIO_INTERRUPT_ACK: s->isr &= ~v; return;
+    case LVIO_VIRTIO_MMIO_STATUS: sim_write_status(s, v); return;
+    }
+    if (s->version == 1)
+        sim_write_queue_v1(s, q, off, v); /* v2 queue registers: ignored */
+    else
+        sim_write_queue_v2(q, off, v); /* legacy registers: ignored */
+}
+
+static uint32_t hal_reg_read(void *ctx, volatile void *addr, unsigned width)
+{
+    struct sim *s = sim_of(ctx);
+    uint32_t off = (uint32_t)((volatile uint8_t *)addr - s->regs);
+    assert_true(off < sizeof s->regs);
+    if (off < LVIO_VIRTIO_MMIO_CONFIG && width != 4)
+        sim_error(s, "%u-byte read of register 0x%x", width, off);
+    if (off >= LVIO_VIRTIO_MMIO_CONFIG) {
+        uint32_t v = 0;
+        for (unsigned i = 0; i < width; i++)
+            v |= sim_reg_read_v(s, off + i) << (8 * i);
+        return v;
+    }
+    return sim_reg_read_v(s, off);
+}
+
+static void hal_reg_write(void *ctx, volatile void *addr, unsigned width, uint32_t v)
+{
+    struct sim *s = sim_of(ctx);
+    uint32_t off = (uint32_t)((volatile uint8_t *)addr - s->regs);
+    assert_true(off < sizeof s->regs);
+    if (width != 4)
+        sim_error(s, "%u-byte write of register 0x%x", width, off);
+    sim_reg_write_v(s, off, v);
+}
+
+void sim_init(struct sim *s, uint32_t version, uint32_t device_id)
+{
+    memset(s, 0, sizeof *s);
+    s->hal = (struct lvio_hal){
+        .ctx = s,
+        .dma_alloc = hal_dma_alloc,
+        .dma_free = hal_dma_free,
+        .map_regs = hal_map_regs,
+        .now_ns = hal_now_ns,
+        .relax = hal_relax,
+        .log = hal_log,
+        .log_level = LVIO_LOG_DEBUG,
+        .reg_read = hal_reg_read,
+        .reg_write = hal_reg_write,
+    };
+    s->tick = 1000; /* 1 us per clock read */
+    s->next_dev = SIM_DMA_BASE;
+    s->fail_alloc_after = -1;
+    s->magic = LVIO_VIRTIO_MMIO_MAGIC;
+    s->version = version;
+    s->device_id = device_id;
+    s->vendor_id = 0x554d4551; /* "QEMU" */
+    s->features = version == 1 ? 0 : 1ull << LVIO_VIRTIO_F_VERSION_1;
+    s->q[0].num_max = 1024; /* what QEMU reports */
+    s->q[1].num_max = 1024;
+    s->bad_used_id = -1;
+    s->len_override = -1;
+}
+
+void sim_probe(struct sim *s, struct lvio_device *dev)
+{
+    assert_int_equal(lvio_mmio_probe(dev, &s->hal, SIM_MMIO_PHYS, 0x200), 0);
+}

@@ -1,0 +1,119 @@
+/*
+ * A simulated virtio-mmio device for host tests: a test HAL whose DMA
+ * memory lives at device addresses unrelated to its CPU addresses, a
+ * register-level model of virtio-mmio Version 1 and Version 2, and a
+ * device-side split-ring model that consumes chains and produces used
+ * entries, in order or not. The model knows the spec, not our driver: it
+ * computes ring placement from what was written to its registers.
+ */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lvio/lvio.h"
+
+#define SIM_MAX_QUEUES 4
+#define SIM_MAX_ALLOCS 64
+#define SIM_MAX_HELD 64
+#define SIM_DMA_BASE 0x40000000ull /* first device address handed out */
+#define SIM_MMIO_PHYS 0x0a003e00ull
+
+struct sim_alloc {
+    void *cpu;
+    uint64_t dev;
+    size_t pages;
+};
+
+struct sim_queue {
+    uint32_t num_max;   /* 0: queue does not exist */
+    uint32_t num;
+    uint32_t ready;
+    uint32_t pfn, align;             /* legacy */
+    uint64_t desc, avail, used;      /* device addresses in use */
+    uint16_t last_avail;             /* next avail entry to consume */
+    uint16_t used_idx;               /* next used entry to produce */
+};
+
+/* A chain the device has taken but not yet completed. */
+struct sim_held {
+    uint16_t queue;
+    uint16_t head;
+    uint32_t len;
+};
+
+struct sim;
+/* Device behaviour for one chain: fill writable buffers, return bytes written. */
+typedef uint32_t (*sim_handler)(struct sim *s, uint16_t queue, uint16_t head);
+
+struct sim {
+    /* The HAL the driver sees; hal.ctx points back here. */
+    struct lvio_hal hal;
+    uint64_t now;             /* fake clock, ns */
+    uint64_t tick;            /* added on each now_ns() call */
+    struct sim_alloc allocs[SIM_MAX_ALLOCS];
+    uint64_t next_dev;
+    int live_pages;           /* pages allocated and not freed */
+    int fail_alloc_after;     /* >= 0: that many allocations succeed, then NULL */
+    char log[8192];           /* everything logged, for assertions */
+    size_t log_len;
+
+    /* Registers. */
+    uint8_t regs[0x200];      /* the region the driver maps (address only) */
+    uint32_t magic, version, device_id, vendor_id;
+    uint64_t features;        /* offered */
+    uint64_t driver_features; /* as written */
+    uint32_t dev_feat_sel, drv_feat_sel, queue_sel, page_size;
+    uint8_t status;
+    uint32_t isr;
+    uint32_t generation;
+    uint8_t config[64];
+    struct sim_queue q[SIM_MAX_QUEUES];
+    uint32_t notifies;
+    uint32_t reg_writes;
+
+    /* Behaviour. */
+    sim_handler handler;      /* NULL: complete with len 0 */
+    bool refuse_features;     /* clear FEATURES_OK when it is written */
+    bool never_complete;      /* take chains, never return them */
+    bool hold;                /* take chains, return them on sim_release() */
+    bool set_no_notify;       /* device sets VIRTQ_USED_F_NO_NOTIFY */
+    uint32_t reset_delay;     /* status reads non-zero this many times after reset */
+    uint32_t generation_flips;/* config generation changes on this many reads */
+    int bad_used_id;          /* >= 0: next used entry gets this id */
+    int64_t len_override;     /* >= 0: report this used len */
+    uint16_t used_idx_jump;   /* add to the next used idx update */
+    struct sim_held held[SIM_MAX_HELD];
+    unsigned nheld;
+
+    /* Errors the model noticed in the driver's behaviour. */
+    char error[256];
+    uint8_t rng_byte;         /* next byte the rng handler produces */
+    uint32_t rng_limit;       /* > 0: at most this many bytes per chain */
+};
+
+/* Fresh simulator: Version `version` (1 or 2) device of type `device_id`. */
+void sim_init(struct sim *s, uint32_t version, uint32_t device_id);
+
+/* Run the device: consume available chains (called from the HAL's relax). */
+void sim_step(struct sim *s);
+
+/* Complete held chains, last taken first (out of order on purpose). */
+void sim_release_reversed(struct sim *s);
+
+/* CPU pointer for a device address range, NULL if not allocated DMA memory. */
+void *sim_mem(struct sim *s, uint64_t dev_addr, size_t len);
+
+/* Buffer `i` of chain `head` on `queue`: device address, length, flags. */
+bool sim_chain_buf(struct sim *s, uint16_t queue, uint16_t head, unsigned i,
+                   uint64_t *addr, uint32_t *len, uint16_t *flags);
+
+/* Handler: fills every writable buffer with an incrementing byte pattern. */
+uint32_t sim_rng_handler(struct sim *s, uint16_t queue, uint16_t head);
+
+/* Probe the simulated device; asserts success. */
+void sim_probe(struct sim *s, struct lvio_device *dev);
+
+#endif
