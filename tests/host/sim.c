@@ -242,6 +242,10 @@ static void sim_consume(struct sim *s, uint16_t queue)
         uint32_t len = s->handler ? s->handler(s, queue, head) : 0;
         if (s->never_complete)
             continue;
+        if (s->complete_budget == 0)
+            s->hold = true;
+        else if (s->complete_budget > 0)
+            s->complete_budget--;
         if (s->hold && s->nheld < SIM_MAX_HELD) {
             s->held[s->nheld++] = (struct sim_held){queue, head, len};
             continue;
@@ -455,6 +459,7 @@ void sim_init(struct sim *s, uint32_t version, uint32_t device_id)
     s->q[1].num_max = 1024;
     s->bad_used_id = -1;
     s->len_override = -1;
+    s->complete_budget = -1;
 }
 
 void sim_probe(struct sim *s, struct lvio_device *dev)

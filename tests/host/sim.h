@@ -79,6 +79,7 @@ struct sim {
     bool refuse_features;     /* clear FEATURES_OK when it is written */
     bool never_complete;      /* take chains, never return them */
     bool hold;                /* take chains, return them on sim_release() */
+    int complete_budget;      /* >= 0: complete this many chains, then hold */
     bool set_no_notify;       /* device sets VIRTQ_USED_F_NO_NOTIFY */
     uint32_t reset_delay;     /* status reads non-zero this many times after reset */
     uint32_t generation_flips;/* config generation changes on this many reads */

@@ -1,0 +1,241 @@
+/* The virtio-rng driver against the simulated device. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sim.h"
+
+static struct sim S;
+static struct lvio_device D;
+static struct lvio_rng R;
+
+static void up(uint32_t version)
+{
+    sim_init(&S, version, LVIO_VIRTIO_ID_RNG);
+    S.handler = sim_rng_handler;
+    sim_probe(&S, &D);
+    assert_int_equal(lvio_rng_init(&R, &D), 0);
+    assert_true(S.status & LVIO_VIRTIO_STATUS_DRIVER_OK);
+}
+
+static void down(void)
+{
+    assert_string_equal(S.error, "");
+    lvio_rng_teardown(&R);
+    assert_int_equal(S.status, 0);
+    assert_int_equal(S.live_pages, 0); /* every DMA page came back */
+}
+
+/* The model's bytes are 0, 1, 2, …: a read sees them in order. */
+static void assert_sequence(const uint8_t *buf, size_t len, uint8_t first)
+{
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != (uint8_t)(first + i))
+            fail_msg("byte %zu is %u, expected %u", i, buf[i], (uint8_t)(first + i));
+}
+
+static void test_small_read_both_versions(void **state)
+{
+    (void)state;
+    for (uint32_t v = 1; v <= 2; v++) {
+        up(v);
+        uint8_t buf[32];
+        assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000000), 32);
+        assert_sequence(buf, sizeof buf, 0);
+        assert_int_equal(R.requests, 1);
+        down();
+    }
+}
+
+/* A buffer larger than all request slots together takes many requests. */
+static void test_large_read(void **state)
+{
+    (void)state;
+    up(2);
+    static uint8_t buf[10000];
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000000), 10000);
+    assert_sequence(buf, sizeof buf, 0);
+    assert_true(R.requests >= 10000 / LVIO_RNG_SLOT_SIZE);
+    down();
+}
+
+/* A rate-limited device gives a little per request; the read still fills. */
+static void test_rate_limited_device(void **state)
+{
+    (void)state;
+    up(1);
+    S.rng_limit = 64;
+    uint8_t buf[1000];
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000000), 1000);
+    assert_sequence(buf, sizeof buf, 0);
+    assert_true(R.requests >= 1000 / 64);
+    down();
+}
+
+/* Time runs out after some bytes came: a short read returns them. */
+static void test_short_read(void **state)
+{
+    (void)state;
+    up(2);
+    S.complete_budget = 1; /* the first request completes, the rest hang */
+    uint8_t buf[3000];
+    int n = lvio_rng_read(&R, buf, sizeof buf, 2000000);
+    assert_int_equal(n, LVIO_RNG_SLOT_SIZE);
+    assert_sequence(buf, (size_t)n, 0);
+    S.hold = false;
+    S.nheld = 0; /* the device drops them; the reset in down() reclaims them */
+    down();
+}
+
+/* Nothing came at all: a named timeout; the pending request serves the next
+ * read, which takes only what it asked for from it. */
+static void test_timeout_then_late_completion(void **state)
+{
+    (void)state;
+    up(2);
+    S.hold = true;
+    uint8_t big[100];
+    assert_int_equal(lvio_rng_read(&R, big, sizeof big, 3000000), LVIO_E_TIMEOUT);
+    assert_non_null(strstr(lvio_device_error(&D), "no completion after"));
+    assert_int_equal(R.busy, 1); /* the slot is still the device's */
+    S.hold = false;
+    sim_release_reversed(&S);
+    uint32_t before = S.notifies;
+    uint8_t *buf = test_malloc(16); /* exact size: ASan sees any overrun */
+    assert_int_equal(lvio_rng_read(&R, buf, 16, 3000000), 16);
+    assert_sequence(buf, 16, 0);
+    test_free(buf);
+    assert_int_equal(S.notifies, before); /* served by the late completion */
+    assert_int_equal(R.busy, 0);
+    down();
+}
+
+static void test_nonblocking(void **state)
+{
+    (void)state;
+    up(2);
+    S.hold = true;
+    uint8_t buf[8];
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 0), LVIO_E_AGAIN);
+    S.hold = false;
+    sim_release_reversed(&S);
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 0), 8);
+    down();
+}
+
+/* A device claiming to have written more than offered cannot overflow. */
+static void test_overlong_completion(void **state)
+{
+    (void)state;
+    up(2);
+    S.len_override = 60000;
+    uint8_t *buf = test_malloc(5);
+    assert_int_equal(lvio_rng_read(&R, buf, 5, 1000000000), 5);
+    assert_int_equal(R.vq.clamped, 1);
+    test_free(buf);
+    down();
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    up(2);
+    uint8_t buf[4];
+    assert_int_equal(lvio_rng_read(&R, NULL, 4, 1000), LVIO_E_INVAL);
+    assert_int_equal(lvio_rng_read(&R, buf, (size_t)INT32_MAX + 1, 1000), LVIO_E_INVAL);
+    assert_int_equal(lvio_rng_read(NULL, buf, 4, 1000), LVIO_E_INVAL);
+    assert_int_equal(lvio_rng_read(&R, buf, 0, 1000), 0);
+    down();
+    assert_int_equal(lvio_rng_read(&R, buf, 4, 1000), LVIO_E_INVAL); /* torn down */
+
+    sim_init(&S, 2, LVIO_VIRTIO_ID_GPU);
+    sim_probe(&S, &D);
+    assert_int_equal(lvio_rng_init(&R, &D), LVIO_E_INVAL);
+    assert_non_null(strstr(lvio_device_error(&D), "not an rng"));
+    assert_int_equal(S.reg_writes, 0);
+}
+
+/* Allocation failures at each step leave nothing behind and the device FAILED. */
+static void test_init_out_of_memory(void **state)
+{
+    (void)state;
+    for (int ok_allocs = 0; ok_allocs < 2; ok_allocs++) {
+        sim_init(&S, 1, LVIO_VIRTIO_ID_RNG);
+        sim_probe(&S, &D);
+        S.fail_alloc_after = ok_allocs;
+        assert_int_equal(lvio_rng_init(&R, &D), LVIO_E_NOMEM);
+        assert_true(S.status & LVIO_VIRTIO_STATUS_FAILED);
+        assert_int_equal(S.live_pages, 0);
+    }
+}
+
+static void test_init_queue_missing(void **state)
+{
+    (void)state;
+    sim_init(&S, 2, LVIO_VIRTIO_ID_RNG);
+    S.q[0].num_max = 0;
+    sim_probe(&S, &D);
+    assert_int_equal(lvio_rng_init(&R, &D), LVIO_E_QUEUE);
+    assert_true(S.status & LVIO_VIRTIO_STATUS_FAILED);
+    assert_int_equal(S.live_pages, 0);
+}
+
+/* Two devices at once: no shared state, each its own bytes. */
+static void test_two_devices(void **state)
+{
+    (void)state;
+    static struct sim s2;
+    struct lvio_device d2;
+    static struct lvio_rng r2;
+    up(1);
+    sim_init(&s2, 2, LVIO_VIRTIO_ID_RNG);
+    s2.handler = sim_rng_handler;
+    s2.rng_byte = 100;
+    sim_probe(&s2, &d2);
+    assert_int_equal(lvio_rng_init(&r2, &d2), 0);
+    uint8_t a[8], b[8];
+    assert_int_equal(lvio_rng_read(&R, a, 8, 1000000), 8);
+    assert_int_equal(lvio_rng_read(&r2, b, 8, 1000000), 8);
+    assert_sequence(a, 8, 0);
+    assert_sequence(b, 8, 100);
+    lvio_rng_teardown(&r2);
+    assert_int_equal(s2.live_pages, 0);
+    down();
+}
+
+/* Init again after teardown: the device works as new. */
+static void test_reinit(void **state)
+{
+    (void)state;
+    up(1);
+    uint8_t buf[8];
+    assert_int_equal(lvio_rng_read(&R, buf, 8, 1000000), 8);
+    lvio_rng_teardown(&R);
+    assert_int_equal(lvio_rng_init(&R, &D), 0);
+    assert_int_equal(lvio_rng_read(&R, buf, 8, 1000000), 8);
+    assert_sequence(buf, 8, 8);
+    down();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_read_both_versions),
+        cmocka_unit_test(test_large_read),
+        cmocka_unit_test(test_rate_limited_device),
+        cmocka_unit_test(test_short_read),
+        cmocka_unit_test(test_timeout_then_late_completion),
+        cmocka_unit_test(test_nonblocking),
+        cmocka_unit_test(test_overlong_completion),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_init_out_of_memory),
+        cmocka_unit_test(test_init_queue_missing),
+        cmocka_unit_test(test_two_devices),
+        cmocka_unit_test(test_reinit),
+    };
+    return cmocka_run_group_tests_name("rng", tests, NULL, NULL);
+}
