@@ -88,7 +88,8 @@ struct lvio_hal {
     void (*relax)(void *ctx);
 
     /*
-     * Optional. Receives one complete log line (no trailing newline).
+     * Optional. Receives one complete log line (no trailing newline), which
+     * starts with the device's name, e.g. "mmio@0x0a003e00: LVIO_E_TIMEOUT: …".
      * Errors explain themselves here: which device, queue, index, time.
      */
     void (*log)(void *ctx, enum lvio_log_level level, const char *line);

@@ -188,7 +188,7 @@ static void lvio_vlog(const struct lvio_device *dev, enum lvio_log_level level,
     char line[256];
     if (!hal || !hal->log || (level > hal->log_level && !force))
         return;
-    int n = lvio_snprintf(line, sizeof line, "lvio: %s: ", dev->name);
+    int n = lvio_snprintf(line, sizeof line, "%s: ", dev->name);
     if (n < 0 || (size_t)n >= sizeof line)
         n = 0;
     lvio_vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
