@@ -1,0 +1,20 @@
+/* Set-up calls between kernel_start and the subsystems; not for kmain. */
+#ifndef KERNEL_INTERNAL_H
+#define KERNEL_INTERNAL_H
+
+#include "kernel.h"
+
+/* mmu.c: record where the image was loaded; unmap linear-map RAM blocks
+ * outside [start, end) (they were mapped speculatively by boot.S). */
+void mmu_init(uint64_t load_phys);
+void mmu_limit_ram(uint64_t start, uint64_t end);
+
+/* dma.c: manage [start, end) (physical, page aligned). */
+void dma_init(uint64_t start, uint64_t end);
+
+/* start.c: there is no guard page under the boot stack (the image is
+ * mapped in 2 MiB blocks), so a canary at its bottom is checked at power
+ * off and on panic; prints a warning if it was overwritten. */
+void stack_check(void);
+
+#endif

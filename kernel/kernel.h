@@ -1,0 +1,145 @@
+/*
+ * The test kernel's services, for kmain() and for the library's HAL.
+ *
+ * Single CPU, no interrupts, no scheduler: everything here is called from
+ * one thread of execution. Memory layout: see arch/aarch64/layout.h. The
+ * kernel runs high (virtual != physical), so a physical address used as a
+ * pointer, or a virtual address given to a device, fails at once.
+ */
+#ifndef KERNEL_KERNEL_H
+#define KERNEL_KERNEL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/aarch64/layout.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- entry points ------------------------------------------------------ */
+
+/* Called by boot.S at the high address: sets everything below up, then kmain. */
+void kernel_start(uint64_t dtb_phys, uint64_t load_phys, unsigned entry_el);
+
+/* The test or demo itself (kernel/main.c). May return: kernel_start then
+ * powers off if the bootarg "poweroff" is present, else idles. */
+void kmain(void);
+
+/* ---- console and formatting (printf.c, pl011.c) ----------------------- */
+
+/*
+ * Formats: %d %i %u %x %X %p %s %c %%, with flags '-' and '0', a width
+ * (number or *), a precision for %s (.N or .*), and length modifiers
+ * h hh l ll z t j. %p prints 0x and 16 hex digits. A NULL %s prints "(null)".
+ * ksnprintf/kvsnprintf always NUL-terminate (when size > 0) and return the
+ * length the full output would have had, like C's snprintf.
+ */
+int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int kvprintf(const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+
+/* Raw console output; '\n' becomes "\r\n". */
+void console_putc(char c);
+void console_write(const char *s, size_t len);
+/* Use the PL011 at this physical address (called by kernel_start). */
+void console_init(uint64_t pl011_phys);
+uint64_t console_phys(void);
+
+/* ---- power (psci.c) ---------------------------------------------------- */
+
+/* PSCI SYSTEM_OFF: QEMU exits. Never returns (spins if PSCI fails). */
+void power_off(void) __attribute__((noreturn));
+/* Use "smc" instead of the default "hvc" conduit (from the DTB /psci). */
+void psci_use_smc(bool smc);
+
+/* Print "levitate: PANIC <msg>" and power off. */
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* ---- time (timer.c): the ARM generic timer ---------------------------- */
+
+/* Monotonic nanoseconds since boot. */
+uint64_t time_ns(void);
+/* The raw virtual counter (CNTVCT_EL0) and its frequency in Hz. */
+uint64_t cycles(void);
+uint64_t cycles_per_second(void);
+/* Busy-wait at least ns nanoseconds. */
+void delay_ns(uint64_t ns);
+
+/* ---- addresses (arch/aarch64/mmu.c) ----------------------------------- */
+
+/* What virt_to_phys returns for a pointer that is not mapped by the kernel. */
+#define PHYS_INVALID (~0ULL)
+
+/*
+ * Physical address of a kernel pointer: the image (static data, the stack)
+ * or the linear map (DMA pages). PHYS_INVALID, with a warning, otherwise.
+ */
+uint64_t virt_to_phys(const void *virt);
+/* Linear-map pointer to physical RAM or devices; NULL if not mapped. */
+void *phys_to_virt(uint64_t phys);
+/*
+ * Uncached (Device-nGnRE) pointer to device registers [phys, phys+len).
+ * NULL if the range is not entirely in a Device part of the linear map
+ * (RAM is refused: it is mapped cacheable).
+ */
+volatile void *ioremap(uint64_t phys, size_t len);
+
+/* Physical load address of the image, and [start, end) of its footprint. */
+uint64_t kernel_load_phys(void);
+uint64_t kernel_phys_end(void);
+
+/* ---- DMA pages (dma.c) ------------------------------------------------- */
+
+/*
+ * n physically contiguous, zeroed, 4 KiB-aligned pages from the free RAM
+ * pool; returns the linear-map pointer and stores the physical (device)
+ * address in *phys_out (may be NULL). NULL when n == 0 or out of memory.
+ */
+void *dma_alloc_pages(size_t n, uint64_t *phys_out);
+/* Give back exactly what dma_alloc_pages returned; a bad free is reported
+ * and ignored. */
+void dma_free_pages(void *virt, size_t n);
+size_t dma_pages_in_use(void);
+size_t dma_pages_total(void);
+/* Physical [start, end) of the pool. */
+uint64_t dma_pool_phys(void);
+uint64_t dma_pool_phys_end(void);
+
+/* ---- boot information (start.c) --------------------------------------- */
+
+/* Linear-map pointer to the DTB, NULL if the loader gave none we could use. */
+const void *kernel_dtb(void);
+/* The same DTB, already validated by fdt_init (see fdt.h); NULL if none. */
+struct fdt;
+const struct fdt *kernel_fdt(void);
+uint64_t kernel_dtb_phys(void);
+/* /chosen bootargs, "" if none. */
+const char *kernel_bootargs(void);
+/* True if `word` is one of the space-separated bootargs. */
+bool kernel_bootarg(const char *word);
+/* For a bootarg "key=value": copy value into buf (NUL-terminated, truncated
+ * to size) and return true; false if there is no such key. */
+bool kernel_bootarg_value(const char *key, char *buf, size_t size);
+/* The exception level the loader entered the kernel at (1 or 2); it runs
+ * at EL1 either way. */
+unsigned kernel_entry_el(void);
+/* Physical RAM: the first /memory bank. */
+uint64_t ram_phys_start(void);
+uint64_t ram_phys_end(void);
+
+/* ---- string.c ---------------------------------------------------------- */
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strstr(const char *haystack, const char *needle);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * C entry, called by boot.S with the MMU on, at the high address: find out
+ * from the device tree where the console, RAM and PSCI are, set up the DMA
+ * pool, then run kmain.
+ */
+#include "internal.h"
+#include "fdt.h"
+#include "arch/aarch64/sysreg.h"
+
+#define PL011_FALLBACK 0x09000000ULL /* QEMU virt */
+#define DTB_MAX_SIZE (2ULL << 20)    /* the arm64 boot protocol's limit */
+#define DMA_POOL_MAX (64ULL << 20)
+#define MAX_BUSY 12                  /* image, DTB, memory reservations */
+
+/* Used only when there is no usable DTB: QEMU virt's RAM, at least 128 MiB. */
+#define RAM_FALLBACK_START 0x40000000ULL
+#define RAM_FALLBACK_SIZE (128ULL << 20)
+
+#define STACK_CANARY 0x5ca1ab1e0ddba11ULL
+#define CANARY_WORDS 8
+
+extern uint64_t boot_stack_bottom[];
+
+struct range {
+    uint64_t start, end;
+};
+
+static struct fdt fdt;
+static bool have_fdt;
+static uint64_t dtb_phys;
+static unsigned boot_el;
+static const char *bootargs = "";
+static uint64_t ram_start = RAM_FALLBACK_START;
+static uint64_t ram_end = RAM_FALLBACK_START + RAM_FALLBACK_SIZE;
+
+const void *kernel_dtb(void) { return have_fdt ? fdt.blob : NULL; }
+const struct fdt *kernel_fdt(void) { return have_fdt ? &fdt : NULL; }
+uint64_t kernel_dtb_phys(void) { return have_fdt ? dtb_phys : 0; }
+const char *kernel_bootargs(void) { return bootargs; }
+uint64_t ram_phys_start(void) { return ram_start; }
+unsigned kernel_entry_el(void) { return boot_el; }
+uint64_t ram_phys_end(void) { return ram_end; }
+
+/* Finds `key` as a whole space-separated word, or as the key of key=value;
+ * returns the word's start and sets *len to the word's length. */
+static const char *find_bootarg(const char *key, bool with_value, size_t *len)
+{
+    size_t klen = strlen(key);
+
+    for (const char *p = bootargs; *p;) {
+        size_t n = 0;
+
+        while (*p == ' ')
+            p++;
+        while (p[n] && p[n] != ' ')
+            n++;
+        if (n >= klen && strncmp(p, key, klen) == 0 &&
+            (with_value ? n > klen && p[klen] == '=' : n == klen)) {
+            *len = n;
+            return p;
+        }
+        p += n;
+    }
+    return NULL;
+}
+
+bool kernel_bootarg(const char *word)
+{
+    size_t len;
+
+    return find_bootarg(word, false, &len) != NULL;
+}
+
+bool kernel_bootarg_value(const char *key, char *buf, size_t size)
+{
+    size_t len, klen = strlen(key);
+    const char *p = find_bootarg(key, true, &len);
+
+    if (!p)
+        return false;
+    if (size) {
+        size_t n = len - klen - 1 < size - 1 ? len - klen - 1 : size - 1;
+
+        memcpy(buf, p + klen + 1, n);
+        buf[n] = '\0';
+    }
+    return true;
+}
+
+static void read_dtb(uint64_t phys)
+{
+    const void *blob;
+    int err;
+
+    if (phys < RAM_WINDOW_START || phys >= RAM_WINDOW_END || phys % 8) {
+        kprintf("levitate: warning: no DTB from the loader (x0=0x%llx)\n",
+                (unsigned long long)phys);
+        return;
+    }
+    blob = phys_to_virt(phys);
+    err = fdt_init(&fdt, blob, RAM_WINDOW_END - phys < DTB_MAX_SIZE
+                                   ? RAM_WINDOW_END - phys : DTB_MAX_SIZE);
+    if (err) {
+        kprintf("levitate: warning: DTB at 0x%llx unusable: %s\n",
+                (unsigned long long)phys, fdt_strerror(err));
+        return;
+    }
+    have_fdt = true;
+    dtb_phys = phys;
+}
+
+/* The PL011 named by /chosen stdout-path, else the first one. */
+static uint64_t find_console(void)
+{
+    struct fdt_node node;
+    struct fdt_walk w;
+    char path[FDT_PATH_MAX];
+    uint64_t addr;
+    const char *out = NULL;
+
+    if (fdt_find_path(&fdt, "/chosen", &node) == FDT_OK)
+        out = fdt_getprop_string(&fdt, &node, "stdout-path");
+    if (out && out[0] == '/') {
+        size_t n = 0;
+
+        for (; out[n] && out[n] != ':' && n < sizeof(path) - 1; n++)
+            path[n] = out[n];
+        path[n] = '\0';
+        if (fdt_find_path(&fdt, path, &node) == FDT_OK &&
+            fdt_node_is_compatible(&fdt, &node, "arm,pl011") &&
+            fdt_node_reg(&fdt, &node, 0, &addr, NULL) == FDT_OK)
+            return addr;
+    }
+    fdt_walk_begin(&w, &fdt);
+    if (fdt_walk_next_compatible(&w, "arm,pl011", &node) > 0 &&
+        fdt_node_reg(&fdt, &node, 0, &addr, NULL) == FDT_OK)
+        return addr;
+    return PL011_FALLBACK;
+}
+
+static void read_chosen_and_psci(void)
+{
+    struct fdt_node node;
+    const char *s;
+
+    if (fdt_find_path(&fdt, "/chosen", &node) == FDT_OK &&
+        (s = fdt_getprop_string(&fdt, &node, "bootargs")))
+        bootargs = s;
+    if (fdt_find_path(&fdt, "/psci", &node) == FDT_OK &&
+        (s = fdt_getprop_string(&fdt, &node, "method")))
+        psci_use_smc(strcmp(s, "smc") == 0);
+}
+
+static void read_memory(void)
+{
+    uint64_t base, size;
+    int err = fdt_memory(&fdt, &base, &size);
+
+    if (err || size == 0 || base + size < base) {
+        kprintf("levitate: warning: no /memory in the DTB (%s), assuming "
+                "0x%llx..0x%llx\n", fdt_strerror(err),
+                (unsigned long long)ram_start, (unsigned long long)ram_end);
+        return;
+    }
+    ram_start = base;
+    ram_end = base + size;
+}
+
+/* Sorts the few busy ranges by start (insertion sort: n is tiny). */
+static void sort_ranges(struct range *r, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct range x = r[i];
+        size_t j = i;
+
+        for (; j > 0 && r[j - 1].start > x.start; j--)
+            r[j] = r[j - 1];
+        r[j] = x;
+    }
+}
+
+/* The largest stretch of RAM that is not busy. */
+static struct range largest_free(struct range *busy, size_t n)
+{
+    struct range best = { 0, 0 };
+    uint64_t cur = ram_start;
+
+    sort_ranges(busy, n);
+    for (size_t i = 0; i <= n; i++) {
+        uint64_t stop = i < n && busy[i].start < ram_end ? busy[i].start : ram_end;
+
+        if (stop > cur && stop - cur > best.end - best.start)
+            best = (struct range){ cur, stop };
+        if (i < n && busy[i].end > cur)
+            cur = busy[i].end;
+    }
+    return best;
+}
+
+static void setup_dma(void)
+{
+    struct range busy[MAX_BUSY];
+    size_t n = 0;
+    uint64_t addr, size;
+
+    busy[n++] = (struct range){ kernel_load_phys(), kernel_phys_end() };
+    if (have_fdt) {
+        busy[n++] = (struct range){ dtb_phys, dtb_phys + fdt.size };
+        for (unsigned i = 0; n < MAX_BUSY && fdt_memreserve(&fdt, i, &addr, &size) == FDT_OK; i++)
+            busy[n++] = (struct range){ addr, addr + size };
+    }
+
+    struct range pool = largest_free(busy, n);
+
+    if (pool.end - pool.start > DMA_POOL_MAX)
+        pool.end = pool.start + DMA_POOL_MAX;
+    dma_init(pool.start, pool.end);
+}
+
+void stack_check(void)
+{
+    for (int i = 0; i < CANARY_WORDS; i++) {
+        if (boot_stack_bottom[i] != STACK_CANARY) {
+            kprintf("levitate: warning: boot stack overflow (%d KiB stack)\n",
+                    BOOT_STACK_SIZE / 1024);
+            return;
+        }
+    }
+}
+
+void kernel_start(uint64_t dtb, uint64_t load_phys, unsigned entry_el)
+{
+    for (int i = 0; i < CANARY_WORDS; i++)
+        boot_stack_bottom[i] = STACK_CANARY;
+    boot_el = entry_el;
+    time_ns(); /* time 0 is now */
+    mmu_init(load_phys);
+    console_init(PL011_FALLBACK); /* early, so that DTB trouble is seen */
+    read_dtb(dtb);
+    if (have_fdt) {
+        console_init(find_console());
+        read_chosen_and_psci();
+        read_memory();
+    }
+    mmu_limit_ram(ram_start, ram_end);
+    setup_dma();
+    kmain();
+    if (kernel_bootarg("poweroff"))
+        power_off();
+    for (;;)
+        wfi();
+}

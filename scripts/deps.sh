@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# scripts/deps.sh [group...] — make sure the Debian packages a make target
+# needs are installed.
+#
+# Groups (no argument = build host qemu):
+#   build  clang, ld.lld, llvm-objcopy, make, dtc
+#   host   cmocka (libcmocka-dev), gcc
+#   qemu   qemu-system-aarch64, pytest and PIL for /usr/bin/python3
+#   font   a Terminus PSF console font (console-setup-linux)
+#
+# Silent when everything is there. When something is missing: as root it says
+# "deps: installing <pkgs> with apt-get" and installs them (apt-get update only
+# when needed); otherwise it prints the one `sudo apt-get install` line to run
+# and exits 1.
+#
+# Environment (mostly for testing this script):
+#   DEPS_DRY_RUN=1    only say what would be installed, install nothing, exit 0
+#   DEPS_EXTRA="kind:what:package ..."   extra checks, e.g.
+#                     DEPS_EXTRA="cmd:no-such-tool:some-package" (kinds: cmd,
+#                     file, glob, py — py checks `import what` in /usr/bin/python3)
+set -u
+
+PY=/usr/bin/python3
+FONT_GLOB='/usr/share/consolefonts/Uni2-Terminus16.psf.gz'
+
+checks_for_group() {
+    case "$1" in
+    build)
+        echo "cmd:clang:clang cmd:ld.lld:lld cmd:llvm-objcopy:llvm cmd:make:make"
+        echo "cmd:dtc:device-tree-compiler"
+        ;;
+    host)
+        echo "file:/usr/include/cmocka.h:libcmocka-dev cmd:gcc:gcc"
+        ;;
+    qemu)
+        echo "cmd:qemu-system-aarch64:qemu-system-arm py:pytest:python3-pytest py:PIL:python3-pil"
+        ;;
+    font)
+        echo "glob:$FONT_GLOB:console-setup-linux"
+        ;;
+    *)
+        echo "deps: unknown group '$1' (groups: build host qemu font)" >&2
+        return 1
+        ;;
+    esac
+}
+
+[ $# -eq 0 ] && set -- build host qemu
+
+checks=""
+for g in "$@"; do
+    c=$(checks_for_group "$g") || exit 2
+    checks="$checks $c"
+done
+checks="$checks ${DEPS_EXTRA:-}"
+
+missing=""
+add_missing() {
+    case " $missing " in *" $1 "*) ;; *) missing="${missing:+$missing }$1" ;; esac
+}
+
+# Python modules are checked in one interpreter run (it is the slow part).
+py_mods=""
+py_pkgs=""
+for c in $checks; do
+    kind=${c%%:*}
+    rest=${c#*:}
+    what=${rest%:*}
+    pkg=${rest##*:}
+    case "$kind" in
+    cmd)  command -v "$what" >/dev/null 2>&1 || add_missing "$pkg" ;;
+    file) [ -e "$what" ] || add_missing "$pkg" ;;
+    glob) compgen -G "$what" >/dev/null || add_missing "$pkg" ;;
+    py)   py_mods="$py_mods $what"; py_pkgs="$py_pkgs $what=$pkg" ;;
+    *)    echo "deps: bad check '$c'" >&2; exit 2 ;;
+    esac
+done
+
+if [ -n "$py_mods" ]; then
+    if [ ! -x "$PY" ]; then
+        add_missing python3
+        for mp in $py_pkgs; do add_missing "${mp#*=}"; done
+    else
+        # Prints the modules that fail to import.
+        # shellcheck disable=SC2086  # one argument per module
+        bad=$("$PY" - $py_mods <<'EOF' 2>/dev/null
+import importlib, sys
+for m in sys.argv[1:]:
+    try:
+        importlib.import_module(m)
+    except Exception:
+        print(m)
+EOF
+        ) || bad="$py_mods"
+        for m in $bad; do
+            for mp in $py_pkgs; do
+                [ "${mp%%=*}" = "$m" ] && add_missing "${mp#*=}"
+            done
+        done
+    fi
+fi
+
+[ -z "$missing" ] && exit 0
+
+if [ "${DEPS_DRY_RUN:-0}" != 0 ]; then
+    echo "deps: missing: $missing"
+    echo "deps: would run: apt-get install -y --no-install-recommends $missing"
+    exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing packages: $missing" >&2
+    echo "deps: run this, then try again:" >&2
+    echo "sudo apt-get install -y --no-install-recommends $missing"
+    exit 1
+fi
+
+echo "deps: installing $missing with apt-get"
+export DEBIAN_FRONTEND=noninteractive
+
+apt_install() {
+    # shellcheck disable=SC2086
+    apt-get install -y --no-install-recommends $missing
+}
+lists_empty() {
+    ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null
+}
+
+if lists_empty; then
+    apt-get update || { echo "deps: apt-get update failed" >&2; exit 1; }
+    apt_install || { echo "deps: FAILED to install: $missing" >&2; exit 1; }
+elif ! apt_install; then
+    echo "deps: install failed; running apt-get update and trying again" >&2
+    apt-get update || { echo "deps: apt-get update failed" >&2; exit 1; }
+    apt_install || { echo "deps: FAILED to install: $missing" >&2; exit 1; }
+fi
+
+# Check again: a package that installed but did not provide what we look for
+# is as much a failure as one that did not install.
+if DEPS_DRY_RUN=1 bash "$0" "$@" | grep -q .; then
+    echo "deps: still missing after install:" >&2
+    DEPS_DRY_RUN=1 bash "$0" "$@" >&2
+    exit 1
+fi
+exit 0

@@ -1,0 +1,107 @@
+"""pytest glue for the QEMU boot tests.
+
+Fixtures:
+  boot    boot(devices, timeout=..., **kw) -> BootResult; QEMU must power off by itself
+  qemu    qemu(devices, **kw) -> a started Qemu (for QMP / kernels that stay up); killed after
+  kernel_image  the image path (fails with "run make ARCH=aarch64 first" if missing)
+
+Every run's command line, serial output and QEMU stderr are attached to a
+failing test's report ("serial log" sections), so a failure shows what the
+kernel said.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import qemu as lq  # noqa: E402
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("levitate QEMU tests")
+    g.addoption("--kernel", default=os.environ.get("LVIO_KERNEL", str(lq.DEFAULT_IMAGE)),
+                help="kernel image to boot (default build/aarch64/levitate.img, env LVIO_KERNEL)")
+    g.addoption("--qemu-timeout-scale", type=float,
+                default=float(os.environ.get("LVIO_QEMU_TIMEOUT_SCALE", "1")),
+                help="multiply every QEMU timeout (slow machines; env LVIO_QEMU_TIMEOUT_SCALE)")
+
+
+def pytest_report_header(config):
+    img = Path(config.getoption("--kernel"))
+    state = "present" if img.is_file() else f"MISSING: {lq.NOT_BUILT}"
+    return f"levitate kernel: {img} ({state})"
+
+
+def pytest_collection_finish(session):
+    """No kernel image: stop at once with one clear message (not one error per test)."""
+    cfg = session.config
+    if cfg.option.collectonly or not session.items:
+        return
+    img = Path(cfg.getoption("--kernel"))
+    if not img.is_file():
+        pytest.exit(f"kernel image {img} not found: {lq.NOT_BUILT}", returncode=1)
+
+
+@pytest.fixture(scope="session")
+def kernel_image(pytestconfig) -> Path:
+    img = Path(pytestconfig.getoption("--kernel"))
+    if not img.is_file():
+        pytest.fail(f"kernel image {img} not found: {lq.NOT_BUILT}", pytrace=False)
+    import shutil
+    if shutil.which(lq.qemu_binary()) is None:
+        pytest.fail(f"{lq.qemu_binary()} not found: run scripts/deps.sh qemu", pytrace=False)
+    return img
+
+
+@pytest.fixture
+def timeout_scale(pytestconfig) -> float:
+    return pytestconfig.getoption("--qemu-timeout-scale")
+
+
+def _keep(request, result) -> None:  # a BootResult or a Qemu
+    request.node.__dict__.setdefault("_lvio_runs", []).append(result)
+
+
+@pytest.fixture
+def boot(request, kernel_image, timeout_scale):
+    def _boot(devices=(), *, timeout=lq.DEFAULT_TIMEOUT, **kw) -> lq.BootResult:
+        __tracebackhide__ = True
+        return lq.boot(devices, image=kernel_image, timeout=timeout * timeout_scale,
+                       on_result=lambda r: _keep(request, r), **kw)
+    return _boot
+
+
+@pytest.fixture
+def qemu(request, kernel_image, timeout_scale):
+    started: list[lq.Qemu] = []
+
+    def _qemu(devices=(), *, timeout=lq.DEFAULT_TIMEOUT, **kw) -> lq.Qemu:
+        q = lq.Qemu(devices, image=kernel_image, timeout=timeout * timeout_scale, **kw)
+        started.append(q)
+        _keep(request, q)  # its log is read when the report is made
+        return q.start()
+
+    yield _qemu
+    for q in started:
+        q.kill()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.failed:
+        return
+    runs = [r.result() if isinstance(r, lq.Qemu) else r
+            for r in item.__dict__.get("_lvio_runs", [])]
+    shown = str(rep.longrepr)
+    for i, r in enumerate(runs, 1):
+        if f"$ {r.command_line}" in shown:
+            continue  # the failure message already carries this run's log
+        name = "serial log" if len(runs) == 1 else f"serial log {i}/{len(runs)}"
+        rep.sections.append((name, r.log()))

@@ -1,0 +1,588 @@
+"""Boot the levitate test kernel under QEMU and read what it says.
+
+Standard library only (PIL is imported lazily, for decoding screendumps).
+
+    r = boot(["-device", "virtio-rng-device"])       # waits for QEMU to exit
+    r.assert_pass()
+    [rng] = r.ok("rng")                                # parsed `lvio:` lines
+
+    with Qemu(["-device", "virtio-gpu-device"], append="", qmp=True) as q:
+        q.wait_for(VERDICT_RE)                         # a serial line
+        png = q.screendump()                           # via QMP, format png
+        img = load_png(png)
+
+The serial contract (DESIGN.md, "Kernel contract"):
+    lvio: <device> <transport>@<address>: ok <detail>
+    lvio: <device> <transport>@<address>: error <ERROR_NAME> <detail>
+    lvio: no <device> devices                  (none of a kind: not a failure)
+    levitate: PASS <n> tests | levitate: FAIL <failed>/<n> tests   (exactly once)
+    levitate: PANIC ...                        (a crash)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_IMAGE = REPO / "build" / "aarch64" / "levitate.img"
+QEMU = "qemu-system-aarch64"
+DEFAULT_TIMEOUT = 60.0
+
+# virt's virtio-mmio transports: 32 slots of 0x200 bytes from 0x0a000000.
+# QEMU fills them from the top: the first -device gets the last slot.
+MMIO_BASE = 0x0A000000
+MMIO_STRIDE = 0x200
+MMIO_SLOTS = 32
+MMIO_SLOT_ADDRS = [MMIO_BASE + n * MMIO_STRIDE for n in range(MMIO_SLOTS)]
+MMIO_TOP = MMIO_SLOT_ADDRS[-1]  # 0x0a003e00
+
+MODERN_MMIO = ["-global", "virtio-mmio.force-legacy=false"]
+LEGACY_MMIO: list[str] = []
+
+NOT_BUILT = "run make ARCH=aarch64 first"
+
+# ---------------------------------------------------------------------------
+# Parsing the serial output
+
+LVIO_RE = re.compile(
+    r"^lvio: (?P<device>[A-Za-z0-9_.-]+) (?P<transport>[a-z]+)@(?P<address>\S+?):"
+    r" (?P<status>ok|error)(?:\s+(?P<rest>.*))?$"
+)
+NONE_RE = re.compile(r"^lvio: no (?P<device>[A-Za-z0-9_.-]+)\b")
+PASS_RE = re.compile(r"^levitate: PASS (?P<total>\d+) tests?\b")
+FAIL_RE = re.compile(r"^levitate: FAIL (?P<failed>\d+)/(?P<total>\d+) tests?\b")
+VERDICT_RE = re.compile(r"^levitate: (?:PASS|FAIL) ", re.M)
+PANIC_RE = re.compile(r"^levitate: PANIC\b.*$", re.M)
+# `ok v1, 32 bytes 9f04...` — anything may follow.
+RNG_RE = re.compile(r"\bv(?P<version>\d+),\s*(?P<count>\d+) bytes?\s+(?P<hex>[0-9A-Fa-f]+)")
+
+
+@dataclass
+class LvioLine:
+    """One `lvio: <device> <transport>@<address>: ok|error ...` result line."""
+
+    device: str
+    transport: str
+    address: str
+    status: str  # "ok" or "error"
+    error: str | None  # ERROR_NAME for status "error"
+    detail: str  # the rest of the line (after ok / after ERROR_NAME)
+    line: str  # the whole line as printed
+    more: list[str] = field(default_factory=list)  # indented continuation lines
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def addr(self) -> int | None:
+        """The address as a number for mmio (None if it is not one, e.g. pci 00:02.0)."""
+        try:
+            return int(self.address, 16)
+        except ValueError:
+            return None
+
+    def __str__(self) -> str:
+        return self.line
+
+
+@dataclass
+class RngDetail:
+    version: int
+    count: int
+    data: bytes
+
+
+def parse_rng(detail: str) -> RngDetail | None:
+    """`v1, 32 bytes <hex>...` -> RngDetail (None if it does not look like that)."""
+    m = RNG_RE.search(detail)
+    if not m:
+        return None
+    hx = m.group("hex")
+    if len(hx) % 2:
+        hx = hx[:-1]
+    return RngDetail(int(m.group("version")), int(m.group("count")), bytes.fromhex(hx))
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    failed: int
+    total: int
+    line: str
+
+
+def normalize(raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_lines(text: str) -> list[LvioLine]:
+    out: list[LvioLine] = []
+    last: LvioLine | None = None
+    for ln in text.split("\n"):
+        m = LVIO_RE.match(ln)
+        if m:
+            rest = (m.group("rest") or "").strip()
+            err = None
+            if m.group("status") == "error":
+                err, _, rest = rest.partition(" ")
+                rest = rest.strip()
+            last = LvioLine(m.group("device"), m.group("transport"), m.group("address"),
+                            m.group("status"), err or None, rest, ln)
+            out.append(last)
+        elif last is not None and ln[:1] in (" ", "\t") and ln.strip():
+            last.more.append(ln.strip())
+        else:
+            last = None
+    return out
+
+
+def parse_verdicts(text: str) -> list[Verdict]:
+    out = []
+    for ln in text.split("\n"):
+        m = PASS_RE.match(ln)
+        if m:
+            out.append(Verdict(True, 0, int(m.group("total")), ln))
+            continue
+        m = FAIL_RE.match(ln)
+        if m:
+            out.append(Verdict(False, int(m.group("failed")), int(m.group("total")), ln))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The result of one boot
+
+
+class BootTimeout(AssertionError):
+    pass
+
+
+@dataclass
+class BootResult:
+    cmd: list[str]
+    serial: str
+    stderr: str
+    returncode: int | None  # None: still running when we stopped (killed)
+    timed_out: bool
+    seconds: float
+
+    @property
+    def lines(self) -> list[LvioLine]:
+        return parse_lines(self.serial)
+
+    def of(self, device: str) -> list[LvioLine]:
+        return [ln for ln in self.lines if ln.device == device]
+
+    def ok(self, device: str | None = None) -> list[LvioLine]:
+        return [ln for ln in self.lines if ln.ok and (device is None or ln.device == device)]
+
+    def errors(self, device: str | None = None) -> list[LvioLine]:
+        return [ln for ln in self.lines if not ln.ok and (device is None or ln.device == device)]
+
+    def none_found(self, device: str) -> bool:
+        """The kernel said it found no device of this kind (`lvio: no rng ...`)."""
+        return any(
+            (m := NONE_RE.match(ln)) and m.group("device") == device
+            for ln in self.serial.split("\n")
+        )
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        return parse_verdicts(self.serial)
+
+    @property
+    def verdict(self) -> Verdict | None:
+        v = self.verdicts
+        return v[-1] if v else None
+
+    @property
+    def panic(self) -> str | None:
+        m = PANIC_RE.search(self.serial)
+        return m.group(0) if m else None
+
+    @property
+    def command_line(self) -> str:
+        return shlex.join(self.cmd)
+
+    def log(self) -> str:
+        """Everything needed to debug a failure, as one text."""
+        parts = [
+            f"$ {self.command_line}",
+            f"exit status: {self.returncode}"
+            + (" (timed out, killed)" if self.timed_out else "")
+            + f", {self.seconds:.1f} s",
+            "---- serial ----",
+            self.serial.rstrip("\n") or "(nothing on the serial line)",
+        ]
+        if self.stderr.strip():
+            parts += ["---- qemu stderr ----", self.stderr.rstrip("\n")]
+        return "\n".join(parts)
+
+    def check(self, cond: bool, what: str) -> None:
+        """assert with the whole log in the message."""
+        __tracebackhide__ = True
+        if not cond:
+            raise AssertionError(f"{what}\n{self.log()}")
+
+    def assert_pass(self) -> Verdict:
+        """A clean run: no panic, exactly one verdict, PASS, QEMU exited 0."""
+        __tracebackhide__ = True
+        self.check(not self.timed_out, "QEMU timed out")
+        self.check(self.panic is None, f"kernel panicked: {self.panic}")
+        vs = self.verdicts
+        self.check(len(vs) == 1, f"expected exactly one 'levitate: PASS|FAIL' line, got {len(vs)}")
+        v = vs[0]
+        self.check(v.passed, f"in-guest tests failed: {v.line}")
+        self.check(v.total > 0, f"no in-guest tests ran: {v.line}")
+        self.check(self.returncode == 0, f"QEMU exited with status {self.returncode}")
+        return v
+
+
+# ---------------------------------------------------------------------------
+# Running QEMU
+
+
+def qemu_binary() -> str:
+    return os.environ.get("LVIO_QEMU", QEMU)
+
+
+def check_environment(image: Path) -> None:
+    """Fail clearly when the kernel image or QEMU is missing."""
+    if not Path(image).is_file():
+        raise FileNotFoundError(
+            f"kernel image {image} not found: {NOT_BUILT} (or `make check-qemu`)")
+    if shutil.which(qemu_binary()) is None:
+        raise FileNotFoundError(
+            f"{qemu_binary()} not found: run scripts/deps.sh qemu")
+
+
+def build_command(devices=(), *, image=None, append="poweroff", machine="virt",
+                  cpu="cortex-a72", memory="256M", qmp_socket=None, extra=()) -> list[str]:
+    cmd = [qemu_binary(), "-M", machine, "-cpu", cpu, "-m", memory,
+           "-display", "none", "-serial", "stdio", "-monitor", "none",
+           "-no-reboot", "-kernel", str(image or DEFAULT_IMAGE)]
+    if append is not None and append != "":
+        cmd += ["-append", append]
+    if qmp_socket:
+        cmd += ["-qmp", f"unix:{qmp_socket},server=on,wait=off"]
+    cmd += list(extra)
+    cmd += list(devices)
+    return cmd
+
+
+class _Reader(threading.Thread):
+    """Collects a pipe into a buffer; wait_for() blocks on new data."""
+
+    def __init__(self, pipe, cond: threading.Condition):
+        super().__init__(daemon=True)
+        self.pipe = pipe
+        self.cond = cond
+        self.buf = bytearray()
+        self.eof = False
+
+    def run(self):
+        fd = self.pipe.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            with self.cond:
+                if chunk:
+                    self.buf += chunk
+                else:
+                    self.eof = True
+                self.cond.notify_all()
+            if not chunk:
+                return
+
+
+class Qemu:
+    """One QEMU process. Use as a context manager (it is always killed at exit).
+
+    devices: QEMU arguments for the devices (and any other options), e.g.
+      ["-device", "virtio-rng-device"] or MODERN_MMIO + [...].
+    timeout: wall-clock seconds for wait_for()/wait() (each call may override).
+    qmp: also open a QMP socket (self.qmp once started).
+    """
+
+    def __init__(self, devices=(), *, image=None, append="poweroff", timeout=DEFAULT_TIMEOUT,
+                 qmp=False, extra=(), **machine):
+        self.image = Path(image or DEFAULT_IMAGE)
+        self.timeout = timeout
+        self.tmpdir = tempfile.mkdtemp(prefix="lvio-qemu-")  # short: unix sockets <= 107 chars
+        self.qmp_path = os.path.join(self.tmpdir, "qmp.sock") if qmp else None
+        self.cmd = build_command(devices, image=self.image, append=append,
+                                 qmp_socket=self.qmp_path, extra=extra, **machine)
+        self.proc: subprocess.Popen | None = None
+        self.qmp: QMP | None = None
+        self._cond = threading.Condition()
+        self._out: _Reader | None = None
+        self._err: _Reader | None = None
+        self._t0 = 0.0
+        self._t1: float | None = None
+        self.timed_out = False
+        self._shots = 0
+
+    # -- lifecycle --
+    def start(self) -> "Qemu":
+        check_environment(self.image)
+        self._t0 = time.monotonic()
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        self._out = _Reader(self.proc.stdout, self._cond)
+        self._err = _Reader(self.proc.stderr, self._cond)
+        self._out.start()
+        self._err.start()
+        if self.qmp_path:
+            self.qmp = QMP(self.qmp_path, proc=self.proc, timeout=min(self.timeout, 30))
+        return self
+
+    def __enter__(self) -> "Qemu":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.qmp:
+            self.qmp.close()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+            self._join()
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def _join(self) -> None:
+        for r in (self._out, self._err):
+            if r is not None:
+                r.join(timeout=5)
+        if self._t1 is None:
+            self._t1 = time.monotonic()
+
+    # -- output --
+    @property
+    def serial(self) -> str:
+        with self._cond:
+            return normalize(bytes(self._out.buf)) if self._out else ""
+
+    @property
+    def stderr(self) -> str:
+        with self._cond:
+            return normalize(bytes(self._err.buf)) if self._err else ""
+
+    def result(self) -> BootResult:
+        end = self._t1 if self._t1 is not None else time.monotonic()
+        if self.proc is None:  # never started
+            end = self._t0
+        rc = self.proc.poll() if self.proc else None
+        if self.timed_out:
+            rc = None
+        return BootResult(self.cmd, self.serial, self.stderr, rc, self.timed_out, end - self._t0)
+
+    def _deadline(self, timeout):
+        return time.monotonic() + (self.timeout if timeout is None else timeout)
+
+    def wait_for(self, pattern, timeout=None) -> re.Match:
+        """Wait until the serial output matches `pattern` (a regex, re.M applies).
+
+        Raises BootTimeout (with the log) on timeout, or if QEMU exits first.
+        """
+        __tracebackhide__ = True
+        rx = re.compile(pattern, re.M) if isinstance(pattern, str) else pattern
+        deadline = self._deadline(timeout)
+        while True:
+            m = rx.search(self.serial)
+            if m:
+                return m
+            with self._cond:
+                if self._out.eof:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(min(left, 0.5))
+        m = rx.search(self.serial)
+        if m:
+            return m
+        if self.alive():
+            self.timed_out = True
+            what = f"timed out after {time.monotonic() - self._t0:.0f} s"
+        else:
+            what = "QEMU exited"
+        self.kill()
+        raise BootTimeout(f"{what} waiting for /{rx.pattern}/ on the serial line\n"
+                          f"{self.result().log()}")
+
+    def wait(self, timeout=None) -> BootResult:
+        """Wait for QEMU to exit by itself; on timeout kill it and raise BootTimeout."""
+        __tracebackhide__ = True
+        deadline = self._deadline(timeout)
+        try:
+            self.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.timed_out = True
+            waited = time.monotonic() - self._t0
+            self.kill()
+            raise BootTimeout(f"QEMU did not exit within {waited:.0f} s (killed)\n"
+                              f"{self.result().log()}") from None
+        self._join()
+        return self.result()
+
+    # -- QMP conveniences --
+    def screendump(self, filename=None, *, device=None, head=None) -> Path:
+        """Take a PNG screendump over QMP; returns its path (in a temp dir unless given)."""
+        if not self.qmp:
+            raise RuntimeError("start Qemu(..., qmp=True) to take screendumps")
+        # Default: inside this run's temp dir, which kill() removes; pass a path to keep it.
+        if filename:
+            path = Path(filename)
+        else:
+            self._shots += 1
+            path = Path(self.tmpdir) / f"screen{self._shots}.png"
+        self.qmp.screendump(str(path), device=device, head=head)
+        return path
+
+    def quit(self, timeout=10) -> BootResult:
+        """Ask QEMU to quit over QMP (or kill it), and return the result."""
+        if self.qmp and self.alive():
+            try:
+                self.qmp.execute("quit")
+            except (QMPError, OSError):
+                pass
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+        return self.result()
+
+
+def boot(devices=(), *, timeout=DEFAULT_TIMEOUT, on_result=None, **kw) -> BootResult:
+    """Boot with `-append poweroff` (by default), wait for QEMU to exit, return the result.
+
+    on_result(result) is called with the result (also on timeout) before returning/raising,
+    so callers can keep the log for reporting.
+    """
+    __tracebackhide__ = True
+    q = Qemu(devices, timeout=timeout, **kw)
+    try:
+        q.start()
+        r = q.wait()
+    except BootTimeout:
+        if on_result:
+            on_result(q.result())
+        raise
+    finally:
+        q.kill()
+    if on_result:
+        on_result(r)
+    return r
+
+
+# ---------------------------------------------------------------------------
+# QMP
+
+
+class QMPError(Exception):
+    pass
+
+
+class QMP:
+    """A minimal QMP client on a unix socket: greeting, qmp_capabilities, execute()."""
+
+    def __init__(self, path, *, proc=None, timeout=30.0):
+        self.path = path
+        self.timeout = timeout
+        self.events: list[dict] = []
+        self.greeting: dict | None = None
+        self.sock = None
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                s.close()
+                if proc is not None and proc.poll() is not None:
+                    raise QMPError(f"QEMU exited (status {proc.returncode}) before QMP was up")
+                if time.monotonic() > deadline:
+                    raise QMPError(f"no QMP socket at {path} after {timeout} s")
+                time.sleep(0.05)
+        s.settimeout(timeout)
+        self.sock = s
+        self._buf = b""
+        self.greeting = self._read()
+        if "QMP" not in self.greeting:
+            raise QMPError(f"unexpected QMP greeting {self.greeting!r}")
+        self.execute("qmp_capabilities")
+
+    def _read(self) -> dict:
+        while b"\n" not in self._buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise QMPError("QMP connection closed")
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return json.loads(line)
+
+    def execute(self, command: str, **arguments):
+        """Run a command and return its "return" value; events seen meanwhile go to .events."""
+        msg = {"execute": command}
+        if arguments:
+            msg["arguments"] = arguments
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            r = self._read()
+            if "event" in r:
+                self.events.append(r)
+            elif "error" in r:
+                e = r["error"]
+                raise QMPError(f"{command}: {e.get('class')}: {e.get('desc')}")
+            elif "return" in r:
+                return r["return"]
+
+    def screendump(self, filename: str, *, device=None, head=None, format="png"):
+        args = {"filename": filename, "format": format}
+        if device is not None:
+            args["device"] = device
+        if head is not None:
+            args["head"] = head
+        return self.execute("screendump", **args)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            finally:
+                self.sock = None
+
+
+def load_png(path):
+    """Decode a screendump into an RGB PIL image (needs python3-pil)."""
+    from PIL import Image  # lazily: only screenshot tests need it
+
+    with Image.open(path) as im:
+        return im.convert("RGB")
