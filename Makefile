@@ -57,7 +57,8 @@ check-lib: deps-build
 	@for t in $(LIB_TARGETS); do for f in $(LIB_SRCS); do \
 	  clang --target=$$t -ffreestanding -fno-builtin $(WARN) -pedantic -O2 -Iinclude \
 	    -c $$f -o /dev/null || exit 1; done; done
-	@echo "check-lib: library builds warning-free with gcc, clang and for $(LIB_TARGETS)"
+	@mkdir -p $(BUILD)
+	@echo "lib: warning-free with gcc, clang and clang for $(LIB_TARGETS)" | tee $(BUILD)/summary-lib.txt
 
 # ---- QEMU --------------------------------------------------------------------
 check-qemu: deps-qemu

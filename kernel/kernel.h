@@ -131,6 +131,14 @@ unsigned kernel_entry_el(void);
 uint64_t ram_phys_start(void);
 uint64_t ram_phys_end(void);
 
+/* ---- the library's HAL (hal.c) ---------------------------------------- */
+
+/* The one struct lvio_hal every device in this kernel uses (see
+ * docs/porting.md). Its log_level may be changed before devices are probed
+ * (bootarg lvio.debug). */
+struct lvio_hal;
+struct lvio_hal *kernel_hal(void);
+
 /* ---- string.c ---------------------------------------------------------- */
 
 void *memcpy(void *dst, const void *src, size_t n);

@@ -1,90 +1,351 @@
 /*
- * TEMPORARY kmain: proves the kernel base works (boot info, device-tree
- * discovery, DMA pages, high mapping). To be replaced by the real one that
- * drives the VirtIO library.
+ * kmain: the in-guest test run (DESIGN.md, "Kernel contract").
+ *
+ * Every virtio-mmio transport named by the device tree is probed; each
+ * device found is brought up with the library's driver for its kind and
+ * exercised. The serial console gets one `lvio:` line per device, then one
+ * verdict line, `levitate: PASS <n> tests` or `levitate: FAIL <f>/<n> tests`.
+ * Having no device of a kind is not a failure; a device that does not work
+ * is.
+ *
+ * Bootargs (QEMU -append):
+ *   poweroff     power off after the verdict (handled by kernel_start)
+ *   lvio.debug   the library logs at debug level, not only warnings
+ *   lvio.dump    lvio_dump() of every device after its test
+ *   lvio.trace   every register write, notify and completion, as it happens
+ *   selftest.fault  after the verdict, read through a physical address used
+ *                as a pointer: proves a fault is reported (ESR, FAR, ELR),
+ *                not a silent hang
  */
 #include "kernel.h"
 #include "fdt.h"
 
-static uint32_t static_probe = 0x1e71a7e;
+#include <lvio/lvio.h>
 
-static int check(bool ok, const char *what)
+/* QEMU's virt machine has 32 virtio-mmio transports. */
+#define MAX_DEVICES 32
+
+#define MS 1000000ull
+#define RNG_SAMPLE 32
+#define RNG_MORE 256
+/* Enough for QEMU's rate-limited example (64 bytes a second) to deliver. */
+#define RNG_TIMEOUT_NS (15000 * MS)
+
+struct kdev {
+    struct lvio_device dev;
+    union {
+        struct lvio_rng rng;
+    } drv;
+    bool has_sample;
+    uint8_t sample[RNG_SAMPLE]; /* rng: first bytes, compared across devices */
+};
+
+/* Big structs live here, not on the 128 KiB stack. */
+static struct kdev devices[MAX_DEVICES];
+static unsigned n_devices;
+
+static unsigned tests_run;
+static unsigned tests_failed;
+static bool opt_dump;
+
+/* One in-guest test: counts it, and says what failed. */
+__attribute__((format(printf, 2, 3)))
+static bool expect(bool ok, const char *fmt, ...)
 {
-    if (!ok)
-        kprintf("levitate: check failed: %s\n", what);
-    return ok ? 0 : 1;
+    va_list ap;
+
+    tests_run++;
+    if (ok)
+        return true;
+    tests_failed++;
+    kprintf("levitate: test failed: ");
+    va_start(ap, fmt);
+    kvprintf(fmt, ap);
+    va_end(ap);
+    kprintf("\n");
+    return false;
 }
 
-static void list_virtio_mmio(void)
+static const char *kind(const struct kdev *k)
+{
+    return lvio_device_type_name(k->dev.device_id);
+}
+
+/*
+ * The contract's error line. `doing` says what was being attempted; the
+ * device's own message (which queue, which indexes, how long) follows.
+ */
+static void report_error(struct kdev *k, int err, const char *doing)
+{
+    const char *why = lvio_device_error(&k->dev);
+
+    kprintf("lvio: %s %s: error %s %s%s%s\n", kind(k), k->dev.name, lvio_errname(err),
+            doing, why[0] ? ": " : "", why);
+}
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Read exactly n bytes or report why not. */
+static bool rng_read_all(struct kdev *k, uint8_t *buf, size_t n)
+{
+    char doing[48];
+    int rc = lvio_rng_read(&k->drv.rng, buf, n, RNG_TIMEOUT_NS);
+
+    if (rc == (int)n)
+        return true;
+    if (rc >= 0) {
+        ksnprintf(doing, sizeof(doing), "short read: %d of %zu bytes", rc, n);
+        report_error(k, LVIO_E_TIMEOUT, doing);
+    } else {
+        ksnprintf(doing, sizeof(doing), "reading %zu bytes", n);
+        report_error(k, rc, doing);
+    }
+    return false;
+}
+
+/*
+ * virtio-rng: bring it up, read a sample, check the interrupt status is set
+ * and acknowledged, read more, tear down (every DMA page comes back), bring
+ * it up again and read once more.
+ */
+static void run_rng(struct kdev *k)
+{
+    static uint8_t more[RNG_MORE];
+    struct lvio_rng *rng = &k->drv.rng;
+    uint8_t second[RNG_SAMPLE];
+    char sample_hex[2 * RNG_SAMPLE + 1];
+    size_t pages_before = dma_pages_in_use();
+    uint32_t isr, isr_after;
+    uint64_t t0, more_ms;
+    int rc;
+
+    rc = lvio_rng_init(rng, &k->dev);
+    if (!expect(rc == LVIO_OK, "%s: rng init: %s", k->dev.name, lvio_errname(rc))) {
+        report_error(k, rc, "initialising");
+        return;
+    }
+    if (!expect(rng_read_all(k, k->sample, RNG_SAMPLE), "%s: read %u bytes", k->dev.name,
+                RNG_SAMPLE))
+        goto out;
+    k->has_sample = true;
+
+    /* Nothing is in flight now: the completion set bit 0, the read acked it. */
+    isr = lvio_device_isr(&k->dev);
+    isr_after = lvio_device_isr(&k->dev);
+    expect(isr & LVIO_VIRTIO_ISR_QUEUE, "%s: ISR 0x%x after a completion, want bit 0",
+           k->dev.name, isr);
+    expect(isr_after == 0, "%s: ISR still 0x%x after it was acknowledged", k->dev.name,
+           isr_after);
+
+    expect(!all_zero(k->sample, RNG_SAMPLE), "%s: %u random bytes all zero", k->dev.name,
+           RNG_SAMPLE);
+    if (!expect(rng_read_all(k, second, RNG_SAMPLE), "%s: second read", k->dev.name))
+        goto out;
+    expect(memcmp(second, k->sample, RNG_SAMPLE) != 0, "%s: two reads gave the same bytes",
+           k->dev.name);
+
+    t0 = time_ns();
+    if (!expect(rng_read_all(k, more, RNG_MORE), "%s: read %u bytes", k->dev.name, RNG_MORE))
+        goto out;
+    more_ms = (time_ns() - t0) / MS;
+    expect(!all_zero(more, RNG_MORE), "%s: %u random bytes all zero", k->dev.name, RNG_MORE);
+
+    /* Teardown gives back every page; the device comes up again after it. */
+    lvio_rng_teardown(rng);
+    expect(dma_pages_in_use() == pages_before, "%s: %zu DMA pages leaked by teardown",
+           k->dev.name, dma_pages_in_use() - pages_before);
+    rc = lvio_rng_init(rng, &k->dev);
+    if (!expect(rc == LVIO_OK, "%s: rng init after teardown: %s", k->dev.name,
+                lvio_errname(rc))) {
+        report_error(k, rc, "initialising again after teardown");
+        return;
+    }
+    if (!expect(rng_read_all(k, second, RNG_SAMPLE), "%s: read after re-init", k->dev.name))
+        goto out;
+
+    hex(sample_hex, k->sample, RNG_SAMPLE);
+    kprintf("lvio: rng %s: ok v%u, %u bytes %s, %u more in %llu ms, isr 0x%x\n", k->dev.name,
+            (unsigned)k->dev.version, RNG_SAMPLE, sample_hex, RNG_MORE,
+            (unsigned long long)more_ms, isr);
+out:
+    if (opt_dump)
+        lvio_dump(&k->dev);
+    lvio_rng_teardown(rng);
+}
+
+/* Devices of a kind this kernel has no driver for are named and left alone. */
+static void run_other(struct kdev *k)
+{
+    kprintf("lvio: %s %s: ok v%u, device id %u, no driver in this kernel yet\n", kind(k),
+            k->dev.name, (unsigned)k->dev.version, (unsigned)k->dev.device_id);
+    if (opt_dump)
+        lvio_dump(&k->dev);
+}
+
+static void trace_event(void *ctx, const struct lvio_trace_event *ev)
+{
+    (void)ctx;
+    switch (ev->kind) {
+    case LVIO_TRACE_REG_WRITE:
+        kprintf("  [trace] %s: write 0x%03x <- 0x%x\n", ev->dev->name, ev->offset, ev->value);
+        break;
+    case LVIO_TRACE_NOTIFY:
+        kprintf("  [trace] %s: notify queue %u, avail idx %u\n", ev->dev->name, ev->queue,
+                ev->value);
+        break;
+    case LVIO_TRACE_COMPLETE:
+        kprintf("  [trace] %s: queue %u used id %u len %u\n", ev->dev->name, ev->queue, ev->id,
+                ev->len);
+        break;
+    case LVIO_TRACE_STATUS:
+        kprintf("  [trace] %s: status <- 0x%02x\n", ev->dev->name, ev->value);
+        break;
+    }
+}
+
+static bool node_enabled(const struct fdt *fdt, const struct fdt_node *node)
+{
+    const char *status = fdt_getprop_string(fdt, node, "status");
+
+    return !status || strcmp(status, "okay") == 0 || strcmp(status, "ok") == 0;
+}
+
+/*
+ * Probe every enabled `virtio,mmio` node. Empty transports (DeviceID 0,
+ * most of QEMU's 32 slots) are skipped silently; anything else that is not
+ * a usable device gets an error line.
+ */
+static void discover_mmio(void)
 {
     const struct fdt *fdt = kernel_fdt();
     struct fdt_walk w;
     struct fdt_node node;
     uint64_t addr, size;
+    int rc;
 
-    if (!fdt)
+    if (!fdt) {
+        kprintf("levitate: no device tree: no virtio-mmio devices can be found\n");
         return;
-    fdt_walk_begin(&w, fdt);
-    while (fdt_walk_next_compatible(&w, "virtio,mmio", &node) > 0) {
-        if (fdt_node_reg(fdt, &node, 0, &addr, &size) == FDT_OK)
-            kprintf("fdt: virtio,mmio @0x%08llx size 0x%llx\n",
-                    (unsigned long long)addr, (unsigned long long)size);
     }
+    fdt_walk_begin(&w, fdt);
+    while ((rc = fdt_walk_next_compatible(&w, "virtio,mmio", &node)) > 0) {
+        if (!node_enabled(fdt, &node))
+            continue;
+        rc = fdt_node_reg(fdt, &node, 0, &addr, &size);
+        if (rc != FDT_OK) {
+            kprintf("levitate: %s: unusable reg (%s), skipped\n", node.path,
+                    fdt_strerror(rc));
+            continue;
+        }
+        if (n_devices == MAX_DEVICES) {
+            kprintf("levitate: more than %u virtio-mmio devices, %s skipped\n", MAX_DEVICES,
+                    node.path);
+            continue;
+        }
+        struct kdev *k = &devices[n_devices];
+        rc = lvio_mmio_probe(&k->dev, kernel_hal(), addr, size);
+        if (rc == LVIO_E_NODEV)
+            continue;
+        if (rc != LVIO_OK) {
+            const char *why = lvio_device_error(&k->dev);
+            kprintf("lvio: virtio mmio@0x%08llx: error %s probing%s%s\n",
+                    (unsigned long long)addr, lvio_errname(rc), why[0] ? ": " : "", why);
+            expect(false, "%s: probe: %s", node.path, lvio_errname(rc));
+            continue;
+        }
+        n_devices++;
+    }
+    if (rc < 0)
+        kprintf("levitate: device tree walk stopped: %s\n", fdt_strerror(rc));
 }
 
-static int dma_round_trip(void)
+/* The kernel's own promises to the library. */
+static void kernel_self_tests(void)
 {
-    uint64_t phys;
-    size_t before = dma_pages_in_use();
-    uint8_t *p = dma_alloc_pages(3, &phys);
-    int failed = 0;
+    static uint32_t probe_word = 0x1e71a7e;
+    uint64_t phys = 0;
+    void *p = dma_alloc_pages(1, &phys);
 
-    failed += check(p != NULL, "dma_alloc_pages(3)");
-    if (!p)
-        return failed;
-    failed += check(p[0] == 0 && p[3 * 4096 - 1] == 0, "DMA pages zeroed");
-    failed += check(virt_to_phys(p) == phys, "virt_to_phys(DMA page) == phys");
-    failed += check(phys % 4096 == 0, "DMA page aligned");
-    failed += check(dma_pages_in_use() == before + 3, "pages in use counted");
-    dma_free_pages(p, 3);
-    failed += check(dma_pages_in_use() == before, "pages freed");
-    return failed;
+    expect(virt_to_phys(&probe_word) != (uint64_t)(uintptr_t)&probe_word,
+           "kernel runs high (virtual != physical)");
+    expect(p && virt_to_phys(p) == phys && (uintptr_t)p != phys,
+           "a DMA page's device address is its physical address, not its pointer");
+    if (p)
+        dma_free_pages(p, 1);
 }
 
 void kmain(void)
 {
+    struct lvio_hal *hal = kernel_hal();
     uint64_t t0 = time_ns();
-    int failed = 0;
+    unsigned n_rng = 0;
 
-    kprintf("levitate: boot aarch64 (entered at EL%u), image phys 0x%llx..0x%llx, "
-            "DTB 0x%llx\n", kernel_entry_el(), (unsigned long long)kernel_load_phys(),
-            (unsigned long long)kernel_phys_end(),
-            (unsigned long long)kernel_dtb_phys());
-    kprintf("levitate: RAM 0x%llx..0x%llx, DMA pool 0x%llx..0x%llx (%zu pages), "
-            "bootargs \"%s\"\n",
+    if (kernel_bootarg("lvio.debug"))
+        hal->log_level = LVIO_LOG_DEBUG;
+    opt_dump = kernel_bootarg("lvio.dump");
+
+    kprintf("levitate: aarch64, RAM 0x%llx..0x%llx, %zu DMA pages, bootargs \"%s\"\n",
             (unsigned long long)ram_phys_start(), (unsigned long long)ram_phys_end(),
-            (unsigned long long)dma_pool_phys(), (unsigned long long)dma_pool_phys_end(),
             dma_pages_total(), kernel_bootargs());
-    list_virtio_mmio();
-    failed += dma_round_trip();
-    failed += check(virt_to_phys(&static_probe) != (uint64_t)(uintptr_t)&static_probe,
-                    "kernel runs high (virt != phys)");
-    failed += check(*(volatile uint32_t *)phys_to_virt(virt_to_phys(&static_probe)) ==
-                        0x1e71a7e, "linear map aliases the image");
-    kprintf("levitate: kmain took %llu us\n",
-            (unsigned long long)((time_ns() - t0) / 1000));
-    if (failed)
-        kprintf("levitate: FAIL 1/1 tests (%d checks failed)\n", failed);
-    else
-        kprintf("levitate: PASS 1 tests\n");
-    if (kernel_bootarg("fault")) {
-        /* Self-test of the crash path: a physical address used as a pointer
-         * must fault (TTBR0 walks are off) and be reported. */
-        kprintf("levitate: reading through a physical pointer\n");
-        kprintf("%u\n", *(volatile uint32_t *)(uintptr_t)virt_to_phys(&static_probe));
+    kernel_self_tests();
+    discover_mmio();
+
+    for (unsigned i = 0; i < n_devices; i++) {
+        struct kdev *k = &devices[i];
+
+        if (kernel_bootarg("lvio.trace"))
+            lvio_device_set_trace(&k->dev, trace_event, NULL);
+        switch (k->dev.device_id) {
+        case LVIO_VIRTIO_ID_RNG:
+            n_rng++;
+            run_rng(k);
+            break;
+        default:
+            run_other(k);
+            break;
+        }
     }
-    if (kernel_bootarg("poweroff"))
-        power_off();
-    for (;;)
-        __asm__ volatile("wfi");
+    if (n_rng == 0)
+        kprintf("lvio: no rng devices found\n");
+
+    /* Two entropy sources that agree are not entropy sources. */
+    for (unsigned i = 0; i < n_devices; i++)
+        for (unsigned j = i + 1; j < n_devices; j++)
+            if (devices[i].has_sample && devices[j].has_sample)
+                expect(memcmp(devices[i].sample, devices[j].sample, RNG_SAMPLE) != 0,
+                       "%s and %s gave the same bytes", devices[i].dev.name,
+                       devices[j].dev.name);
+
+    kprintf("levitate: %u devices, tests took %llu ms\n", n_devices,
+            (unsigned long long)((time_ns() - t0) / MS));
+    if (tests_failed)
+        kprintf("levitate: FAIL %u/%u tests\n", tests_failed, tests_run);
+    else
+        kprintf("levitate: PASS %u tests\n", tests_run);
+
+    if (kernel_bootarg("selftest.fault")) {
+        static const uint32_t word = 0x5e1f7e57;
+        volatile const uint32_t *bad = (const uint32_t *)(uintptr_t)virt_to_phys(&word);
+
+        kprintf("levitate: selftest.fault: reading through physical address %p\n",
+                (const void *)bad);
+        kprintf("levitate: selftest.fault: read 0x%x, no fault\n", *bad);
+    }
 }

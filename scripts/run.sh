@@ -17,7 +17,8 @@ fi
 qemu=${LVIO_QEMU:-qemu-system-aarch64}
 command -v "$qemu" >/dev/null || { echo "run: $qemu not found: run scripts/deps.sh qemu" >&2; exit 1; }
 
-cmd=("$qemu" -M virt -cpu cortex-a72 -m 256M -kernel "$img")
+# -nic none: no default network card (virt would add a virtio-net-pci).
+cmd=("$qemu" -M virt -cpu cortex-a72 -m 256M -nic none -kernel "$img")
 if [ -n "${RUN_APPEND:-}" ]; then
     cmd+=(-append "$RUN_APPEND")
 fi

@@ -143,8 +143,8 @@ uint8_t lvio_device_status(struct lvio_device *dev);
 int lvio_device_check(struct lvio_device *dev);
 
 /*
- * Read and acknowledge the interrupt status: bit 0 used buffer
- * notification, bit 1 configuration change.
+ * Read and acknowledge the interrupt status: LVIO_VIRTIO_ISR_QUEUE (used
+ * buffer notification) and LVIO_VIRTIO_ISR_CONFIG (configuration change).
  */
 uint32_t lvio_device_isr(struct lvio_device *dev);
 

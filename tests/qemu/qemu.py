@@ -274,7 +274,7 @@ def build_command(devices=(), *, image=None, append="poweroff", machine="virt",
                   cpu="cortex-a72", memory="256M", qmp_socket=None, extra=()) -> list[str]:
     cmd = [qemu_binary(), "-M", machine, "-cpu", cpu, "-m", memory,
            "-display", "none", "-serial", "stdio", "-monitor", "none",
-           "-no-reboot", "-kernel", str(image or DEFAULT_IMAGE)]
+           "-nic", "none", "-no-reboot", "-kernel", str(image or DEFAULT_IMAGE)]
     if append is not None and append != "":
         cmd += ["-append", append]
     if qmp_socket:

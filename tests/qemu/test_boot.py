@@ -34,3 +34,24 @@ def test_stays_up_without_poweroff_and_qmp_works(qemu):
     r.check(img.width > 0 and img.height > 0, f"empty screendump {img.size}")
     r = q.quit()
     r.check(len(r.verdicts) == 1 and r.verdicts[0].passed, "expected one PASS verdict")
+
+
+def test_fault_is_reported_not_hung(boot):
+    """A bad pointer in the kernel gives a readable report and QEMU exits.
+
+    `selftest.fault` makes the kernel read through a physical address used as
+    a pointer after its verdict; the kernel runs high with the low half
+    unmapped, so this must be a translation fault reported as a PANIC line
+    naming the exception syndrome, the faulting address and the instruction.
+    """
+    r = boot(RNG, append="poweroff selftest.fault")
+    panic = r.panic
+    r.check(panic is not None, "no 'levitate: PANIC' line after the deliberate fault")
+    if panic:
+        for field in ("ESR=", "FAR=", "ELR="):
+            r.check(field in panic, f"panic line lacks {field}: {panic}")
+        r.check("data abort" in panic, f"expected a data abort: {panic}")
+    r.check("translation fault" in r.serial, "the fault status was not decoded")
+    r.check("no fault" not in r.serial, "the read through a physical address did not fault")
+    r.check(not r.timed_out, "QEMU hung after the fault instead of powering off")
+    r.check(len(r.verdicts) == 1 and r.verdicts[0].passed, "the verdict before the fault")

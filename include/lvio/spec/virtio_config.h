@@ -13,6 +13,10 @@
 #define LVIO_VIRTIO_STATUS_DEVICE_NEEDS_RESET 64u
 #define LVIO_VIRTIO_STATUS_FAILED             128u
 
+/* Interrupt status bits (4.2.2 InterruptStatus, 4.1.4.5 ISR status). */
+#define LVIO_VIRTIO_ISR_QUEUE                 1u /* used buffer notification */
+#define LVIO_VIRTIO_ISR_CONFIG                2u /* configuration change */
+
 /* Reserved feature bits (6), as bit numbers. */
 #define LVIO_VIRTIO_F_NOTIFY_ON_EMPTY      24 /* legacy only */
 #define LVIO_VIRTIO_F_ANY_LAYOUT           27 /* legacy only */

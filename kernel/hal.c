@@ -1,0 +1,104 @@
+/*
+ * The test kernel's struct lvio_hal: how the library reaches memory, device
+ * registers, time and the console in this kernel. It is the worked example
+ * of docs/porting.md.
+ *
+ * Addresses: DMA pages come from dma.c's pool and are used through the
+ * linear map, so the CPU pointer (0xffff0000_4xxxxxxx) and the device
+ * address (0x4xxxxxxx) always differ: a driver that handed a CPU pointer to
+ * the device would fail at once.
+ */
+#include "kernel.h"
+
+#include <lvio/lvio.h>
+
+static void *hal_dma_alloc(void *ctx, size_t pages, uint64_t *dev_addr)
+{
+    (void)ctx;
+    return dma_alloc_pages(pages, dev_addr);
+}
+
+static void hal_dma_free(void *ctx, void *cpu, size_t pages, uint64_t dev_addr)
+{
+    (void)ctx;
+    (void)dev_addr;
+    dma_free_pages(cpu, pages);
+}
+
+/*
+ * No IOMMU and no bounce buffers: a buffer's device address is its physical
+ * address. The linear map and the kernel image are both physically
+ * contiguous, so a buffer contiguous in one of them is contiguous for the
+ * device; a buffer that spans the end of one is refused.
+ */
+static int hal_share(void *ctx, const void *buf, size_t len, enum lvio_dma_dir dir,
+                     uint64_t *dev_addr)
+{
+    uint64_t first, last;
+
+    (void)ctx;
+    (void)dir;
+    if (len == 0)
+        return LVIO_E_INVAL;
+    first = virt_to_phys(buf);
+    last = virt_to_phys((const uint8_t *)buf + len - 1);
+    if (first == PHYS_INVALID || last == PHYS_INVALID || last - first != len - 1)
+        return LVIO_E_INVAL;
+    *dev_addr = first;
+    return LVIO_OK;
+}
+
+static void hal_unshare(void *ctx, const void *buf, size_t len, enum lvio_dma_dir dir,
+                        uint64_t dev_addr)
+{
+    (void)ctx;
+    (void)buf;
+    (void)len;
+    (void)dir;
+    (void)dev_addr;
+}
+
+static volatile void *hal_map_regs(void *ctx, uint64_t phys, size_t len)
+{
+    (void)ctx;
+    return ioremap(phys, len);
+}
+
+static uint64_t hal_now_ns(void *ctx)
+{
+    (void)ctx;
+    return time_ns();
+}
+
+static void hal_relax(void *ctx)
+{
+    (void)ctx;
+    __asm__ volatile("yield");
+}
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+static void hal_log(void *ctx, enum lvio_log_level level, const char *line)
+{
+    (void)ctx;
+    kprintf("  [lvio %s] %s\n",
+            (unsigned)level < ARRAY_SIZE(level_names) ? level_names[level] : "?", line);
+}
+
+static struct lvio_hal the_hal = {
+    .ctx = NULL,
+    .dma_alloc = hal_dma_alloc,
+    .dma_free = hal_dma_free,
+    .share = hal_share,
+    .unshare = hal_unshare,
+    .map_regs = hal_map_regs,
+    .now_ns = hal_now_ns,
+    .relax = hal_relax,
+    .log = hal_log,
+    .log_level = LVIO_LOG_WARN,
+};
+
+struct lvio_hal *kernel_hal(void)
+{
+    return &the_hal;
+}
