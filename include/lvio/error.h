@@ -27,6 +27,9 @@ enum lvio_error {
     LVIO_E_HAL = -15,         /* a HAL callback broke its contract */
     LVIO_E_STATE = -16,       /* call made in the wrong device state */
     LVIO_E_DEVICE = -17,      /* device answered with something invalid */
+    LVIO_E_REFUSED = -18,     /* device answered a request with an error
+                                 (the driver keeps its spec name, e.g.
+                                 lvio_gpu_errname) */
 };
 
 /* The enum constant's name, e.g. "LVIO_E_TIMEOUT"; never NULL. */

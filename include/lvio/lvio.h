@@ -8,5 +8,6 @@
 #include "virtqueue.h"
 #include "mmio.h"
 #include "rng.h"
+#include "gpu.h"
 
 #endif

@@ -156,6 +156,14 @@ uint32_t lvio_device_isr(struct lvio_device *dev);
 int lvio_config_read(struct lvio_device *dev, uint32_t offset, void *buf,
                      uint32_t len);
 
+/*
+ * Write `len` bytes of device configuration at `offset` from `buf`, in the
+ * device's byte order (4-byte accesses where aligned, else single bytes).
+ * Returns 0 or LVIO_E_INVAL.
+ */
+int lvio_config_write(struct lvio_device *dev, uint32_t offset, const void *buf,
+                      uint32_t len);
+
 /* Install (or remove with NULL) a hook told of every register write,
  * status change, notify and completion on this device. */
 void lvio_device_set_trace(struct lvio_device *dev, lvio_trace_fn fn,

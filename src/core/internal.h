@@ -36,6 +36,9 @@ struct lvio_transport_ops {
     /* Read `width` (1, 2 or 4) bytes of config at `off`, as device bytes. */
     void (*config_read)(struct lvio_device *dev, uint32_t off, unsigned width,
                         uint8_t *out);
+    /* Write `width` (1, 2 or 4) bytes of config at `off`, given as device bytes. */
+    void (*config_write)(struct lvio_device *dev, uint32_t off, unsigned width,
+                         const uint8_t *in);
     /* Queue size limit, 0 when the queue does not exist. */
     uint32_t (*queue_max)(struct lvio_device *dev, uint16_t index);
     /* Hand the queue's memory to the device; 0 or a negative error. */

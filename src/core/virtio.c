@@ -170,6 +170,22 @@ int lvio_config_read(struct lvio_device *dev, uint32_t offset, void *buf,
                      LVIO_CONFIG_RETRIES);
 }
 
+int lvio_config_write(struct lvio_device *dev, uint32_t offset, const void *buf,
+                      uint32_t len)
+{
+    const uint8_t *in = buf;
+    uint32_t i = 0;
+
+    if (!dev || !buf || len == 0 || len > 4096 || offset > 4096)
+        return LVIO_E_INVAL;
+    while (i < len) {
+        unsigned w = ((offset + i) % 4 == 0 && len - i >= 4) ? 4 : 1;
+        dev->ops->config_write(dev, offset + i, w, in + i);
+        i += w;
+    }
+    return LVIO_OK;
+}
+
 const char *lvio_device_type_name(uint32_t id)
 {
     switch (id) {

@@ -63,6 +63,18 @@ static void mmio_config_read(struct lvio_device *dev, uint32_t off,
         out[i] = (uint8_t)(v >> (8 * i)); /* the bus is little-endian */
 }
 
+static void mmio_config_write(struct lvio_device *dev, uint32_t off,
+                              unsigned width, const uint8_t *in)
+{
+    volatile uint8_t *addr = dev->u.mmio.regs + LVIO_VIRTIO_MMIO_CONFIG + off;
+    uint32_t v = 0;
+    if (LVIO_VIRTIO_MMIO_CONFIG + off + width > dev->u.mmio.size)
+        return; /* beyond the region: never touch it */
+    for (unsigned i = 0; i < width; i++)
+        v |= (uint32_t)in[i] << (8 * i);
+    lvio_io_write(dev, addr, width, v, LVIO_VIRTIO_MMIO_CONFIG + off);
+}
+
 static uint32_t mmio_queue_max(struct lvio_device *dev, uint16_t index)
 {
     mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_SEL, index);
@@ -157,6 +169,7 @@ static const struct lvio_transport_ops mmio_ops = {
     .feature_words = 2,
     .config_generation = mmio_config_generation,
     .config_read = mmio_config_read,
+    .config_write = mmio_config_write,
     .queue_max = mmio_queue_max,
     .queue_enable = mmio_queue_enable,
     .notify = mmio_notify,

@@ -1,0 +1,214 @@
+/*
+ * virtio-gpu 2D driver (VIRTIO 1.2, 5.7): scanouts and their modes (display
+ * info and EDID), framebuffers backed by guest memory through a
+ * scatter-gather list, presenting damage rectangles, page flipping, the
+ * hardware cursor, and display-change events.
+ *
+ * Typical use:
+ *
+ *     struct lvio_gpu gpu;            // caller's storage, no heap
+ *     struct lvio_gpu_fb fb;
+ *     lvio_gpu_init(&gpu, &dev);      // negotiates, queues, reads the modes
+ *     uint32_t w, h;
+ *     lvio_gpu_preferred_mode(&gpu, 0, &w, &h);
+ *     lvio_gpu_fb_create(&gpu, &fb, w, h, LVIO_VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
+ *                        pixels, w * 4 * h);   // pixels: any memory the HAL can share()
+ *     ...draw into pixels...
+ *     lvio_gpu_show(&gpu, 0, &fb);    // the scanout displays fb
+ *     ...draw more...
+ *     lvio_gpu_present(&fb, &damage); // transfer + flush of one rectangle
+ *
+ * The framebuffer's memory belongs to the caller. It need not be physically
+ * contiguous: the driver shares it with the device page by page through the
+ * HAL's share() and hands the device a list of the contiguous runs. share()
+ * must map the memory in place (no bounce buffer): the device reads the
+ * pixels when told to transfer them.
+ *
+ * Every command is checked: a response of the wrong type or size is
+ * LVIO_E_DEVICE; an error response is LVIO_E_REFUSED and its spec name
+ * (ERR_OUT_OF_MEMORY, ERR_INVALID_SCANOUT_ID, ...) is kept in
+ * gpu->last_resp, given by lvio_gpu_errname(). Every wait is bounded by
+ * gpu->timeout_ns. Nothing is global: resource ids are allocated per GPU,
+ * so any number of framebuffers and GPUs coexist.
+ */
+#ifndef LVIO_GPU_H
+#define LVIO_GPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec/virtio_gpu.h"
+#include "virtio.h"
+#include "virtqueue.h"
+
+/* Control commands that may be in flight at once. */
+#define LVIO_GPU_CMD_SLOTS 16
+/* Cursor commands that may be in flight at once. */
+#define LVIO_GPU_CURSOR_SLOTS 8
+/* Side of the cursor image, in pixels (the device's fixed size). */
+#define LVIO_GPU_CURSOR_SIZE 64
+/* Default bound on one command (or one batch) in nanoseconds. */
+#ifndef LVIO_GPU_TIMEOUT_NS
+#define LVIO_GPU_TIMEOUT_NS 2000000000ull
+#endif
+/* Most scatter-gather entries one framebuffer may need (QEMU's limit). */
+#define LVIO_GPU_MAX_ENTRIES 16384
+
+/* A rectangle in pixels. */
+struct lvio_gpu_rect {
+    uint32_t x, y, width, height;
+};
+
+/* One scanout (display output) as the device reports it. */
+struct lvio_gpu_scanout {
+    bool enabled;               /* the host shows this output */
+    struct lvio_gpu_rect rect;  /* its position and size, from display info */
+    uint32_t flags;
+    /* Preferred mode from the EDID (its first detailed timing); 0 x 0 when
+     * the device has no EDID for this scanout or did not offer F_EDID. */
+    uint32_t edid_width, edid_height;
+    uint32_t resource_id;       /* what we asked it to show; 0: nothing */
+};
+
+/* One command slot's bookkeeping (private). */
+struct lvio_gpu_slot {
+    uint8_t state;              /* free, busy, done or lost */
+    uint32_t len;               /* bytes the device wrote into the response */
+};
+
+struct lvio_gpu {
+    /* Set by lvio_gpu_init(). */
+    struct lvio_device *dev;
+    struct lvio_virtqueue ctrlq;
+    struct lvio_virtqueue cursorq;
+    uint8_t *mem;               /* DMA pages: command slots, query, cursor */
+    uint64_t mem_addr;
+    bool has_edid;              /* VIRTIO_GPU_F_EDID negotiated */
+    uint32_t num_scanouts;      /* from the configuration, 1..16 */
+
+    /* Set by lvio_gpu_query() (called by init and on display events). */
+    struct lvio_gpu_scanout scanouts[LVIO_VIRTIO_GPU_MAX_SCANOUTS];
+
+    /* May be changed by the caller. */
+    uint64_t timeout_ns;        /* bound on each command or batch */
+
+    /* Driver state. */
+    uint32_t next_resource_id;  /* resource ids are per GPU, never 0 */
+    struct lvio_gpu_slot slots[LVIO_GPU_CMD_SLOTS + 1]; /* last: the query slot */
+    uint8_t cursor_busy;        /* bit n: cursor slot n is with the device */
+    uint32_t last_cmd;          /* command type of the last failure */
+    uint32_t last_resp;         /* response type of the last failure */
+    uint64_t commands;          /* statistics */
+    uint64_t notifies;
+};
+
+/* A 2D resource whose backing is caller memory. Set by lvio_gpu_fb_create. */
+struct lvio_gpu_fb {
+    struct lvio_gpu *gpu;
+    uint32_t resource_id;
+    uint32_t width, height;
+    uint32_t format;            /* LVIO_VIRTIO_GPU_FORMAT_* */
+    uint32_t stride;            /* bytes per row: width * 4 */
+    uint8_t *pixels;            /* the caller's memory */
+    size_t size;                /* bytes shared with the device */
+    struct lvio_virtio_gpu_mem_entry *entries; /* DMA copy of the sg list */
+    uint64_t entries_addr;
+    uint32_t entries_pages;
+    uint32_t nr_entries;        /* contiguous runs the backing took */
+};
+
+/*
+ * Bring up the GPU `dev` (probed; dev->device_id LVIO_VIRTIO_ID_GPU):
+ * negotiate (VIRTIO_GPU_F_EDID when offered), set up the control and cursor
+ * queues, DRIVER_OK, then read the display info and EDIDs
+ * (lvio_gpu_query). Returns 0 or a negative lvio_error; on error the device
+ * is left FAILED and everything allocated is freed.
+ */
+int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev);
+
+/* Reset the device and free the driver's DMA pages. Destroy framebuffers
+ * before (their memory is the caller's; lvio_gpu_fb_destroy after teardown
+ * only releases the driver's share of it). */
+void lvio_gpu_teardown(struct lvio_gpu *gpu);
+
+/*
+ * Read GET_DISPLAY_INFO for all scanouts and, with F_EDID, GET_EDID for each
+ * scanout, into gpu->scanouts. Returns 0 or a negative lvio_error.
+ */
+int lvio_gpu_query(struct lvio_gpu *gpu);
+
+/*
+ * The mode to use on `scanout`: the EDID's preferred mode when there is
+ * one, else the size from display info. Returns 0, LVIO_E_INVAL (no such
+ * scanout) or LVIO_E_NODEV (scanout not enabled, or size 0).
+ */
+int lvio_gpu_preferred_mode(const struct lvio_gpu *gpu, unsigned scanout,
+                            uint32_t *width, uint32_t *height);
+
+/*
+ * Display-change events: if the device raised VIRTIO_GPU_EVENT_DISPLAY,
+ * clear it and re-query the modes. Returns 1 when the modes were re-read
+ * (the caller should compare and resize), 0 when nothing happened, or a
+ * negative lvio_error. Cheap enough to poll.
+ */
+int lvio_gpu_poll_events(struct lvio_gpu *gpu);
+
+/*
+ * Create a `width` x `height` resource in `format` (any 32-bit
+ * LVIO_VIRTIO_GPU_FORMAT_*) and attach `pixels` (at least width * 4 *
+ * height bytes, 4-byte aligned, rows of width * 4 bytes) as its backing.
+ * Returns 0, LVIO_E_INVAL, LVIO_E_UNSUPPORTED (no share() in the HAL),
+ * LVIO_E_NOMEM, LVIO_E_REFUSED (e.g. ERR_OUT_OF_MEMORY), LVIO_E_TIMEOUT,
+ * LVIO_E_DEVICE. On error nothing is left behind.
+ */
+int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb,
+                       uint32_t width, uint32_t height, uint32_t format,
+                       void *pixels, size_t size);
+
+/* Stop showing it anywhere, detach its backing, unref it, unshare the
+ * memory. Returns 0 or the first error (everything is released anyway). */
+int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb);
+
+/*
+ * Show `fb` on `scanout`: its whole area is transferred, the scanout set to
+ * it and flushed, as one batch with one notify. This is also the page flip:
+ * draw into a second framebuffer, then show it. `fb` NULL turns the scanout
+ * off. Returns 0 or a negative lvio_error.
+ */
+int lvio_gpu_show(struct lvio_gpu *gpu, unsigned scanout, struct lvio_gpu_fb *fb);
+
+/*
+ * Make the pixels in `damage` (NULL: all of fb) visible: TRANSFER_TO_HOST_2D
+ * and RESOURCE_FLUSH for that rectangle, submitted together with one
+ * notify. An empty rectangle does nothing; one outside fb is LVIO_E_INVAL.
+ */
+int lvio_gpu_present(struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *damage);
+
+/*
+ * The hardware cursor on `scanout`: `image` is a 64 x 64 framebuffer
+ * (B8G8R8A8 or another format with alpha) whose pixels are transferred
+ * first; (hot_x, hot_y) is the point in it that sits at (x, y). `image`
+ * NULL hides the cursor. Returns 0 or a negative lvio_error.
+ */
+int lvio_gpu_cursor_set(struct lvio_gpu *gpu, unsigned scanout, struct lvio_gpu_fb *image,
+                        uint32_t hot_x, uint32_t hot_y, uint32_t x, uint32_t y);
+
+/* Move the cursor without changing its image. */
+int lvio_gpu_cursor_move(struct lvio_gpu *gpu, unsigned scanout, uint32_t x, uint32_t y);
+
+/* The spec name of a response type: "OK_NODATA", "ERR_OUT_OF_MEMORY", ...;
+ * "unknown" for others. */
+const char *lvio_gpu_resp_name(uint32_t type);
+
+/* The spec name of a command type: "RESOURCE_CREATE_2D", ...; "unknown". */
+const char *lvio_gpu_cmd_name(uint32_t type);
+
+/*
+ * The name to report for `err` returned by this GPU: the device's own
+ * error ("ERR_OUT_OF_MEMORY") for LVIO_E_REFUSED, lvio_errname(err)
+ * otherwise.
+ */
+const char *lvio_gpu_errname(const struct lvio_gpu *gpu, int err);
+
+#endif

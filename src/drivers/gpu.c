@@ -1,0 +1,1025 @@
+/*
+ * virtio-gpu 2D driver (VIRTIO 1.2, 5.7).
+ *
+ * The driver owns three DMA pages:
+ *   page 0  LVIO_GPU_CMD_SLOTS command slots of 256 bytes: the request at
+ *           +0, the device's response at +128
+ *   page 1  the query slot, for the large responses (display info, EDID)
+ *   page 2  cursor slots of 64 bytes (cursor commands have no response)
+ * A slot belongs to the device from lvio_vq_add until its completion.
+ * Commands go out in batches: every chain of a batch is added, then one
+ * notify, then the driver waits (bounded) for all of them. A slot whose
+ * command timed out is "lost": it is not reused until the device gives it
+ * back, since the device may still write its response.
+ */
+#include "lvio/gpu.h"
+#include "../core/internal.h"
+
+#define GPU_PAGES 3
+#define SLOT_SIZE 256u
+#define RESP_OFF 128u
+#define QUERY_SLOT LVIO_GPU_CMD_SLOTS
+#define QUERY_PAGE 1u
+#define CURSOR_PAGE 2u
+#define CURSOR_SLOT_SIZE 64u
+#define CTRLQ_SIZE 64
+#define CURSORQ_SIZE 16
+#define MAX_DIM 16384u
+#define BYTES_PER_PIXEL 4u
+
+enum { SLOT_FREE, SLOT_BUSY, SLOT_DONE, SLOT_LOST };
+
+/* One command of a batch. */
+struct gpu_cmd {
+    unsigned slot;
+    uint32_t type;
+    uint32_t req_len;
+    uint32_t resp_type;     /* the success response expected */
+    uint32_t resp_len;      /* its size */
+    struct lvio_sg extra;   /* a second readable buffer (len 0: none) */
+};
+
+_Static_assert(sizeof(struct lvio_virtio_gpu_resp_edid) + RESP_OFF <= LVIO_PAGE_SIZE,
+               "query slot fits its page");
+_Static_assert(LVIO_GPU_CMD_SLOTS * SLOT_SIZE <= LVIO_PAGE_SIZE, "slots fit a page");
+_Static_assert(sizeof(struct lvio_virtio_gpu_update_cursor) <= CURSOR_SLOT_SIZE, "cursor slot");
+_Static_assert(LVIO_GPU_CURSOR_SLOTS * CURSOR_SLOT_SIZE <= LVIO_PAGE_SIZE, "cursor page");
+
+/* ---- names ---------------------------------------------------------------- */
+
+const char *lvio_gpu_resp_name(uint32_t type)
+{
+    static const char *const ok[] = {"OK_NODATA", "OK_DISPLAY_INFO", "OK_CAPSET_INFO",
+                                     "OK_CAPSET", "OK_EDID", "OK_RESOURCE_UUID",
+                                     "OK_MAP_INFO"};
+    static const char *const err[] = {"ERR_UNSPEC", "ERR_OUT_OF_MEMORY",
+                                      "ERR_INVALID_SCANOUT_ID", "ERR_INVALID_RESOURCE_ID",
+                                      "ERR_INVALID_CONTEXT_ID", "ERR_INVALID_PARAMETER"};
+
+    if (type >= LVIO_VIRTIO_GPU_RESP_OK_NODATA &&
+        type - LVIO_VIRTIO_GPU_RESP_OK_NODATA < sizeof ok / sizeof ok[0])
+        return ok[type - LVIO_VIRTIO_GPU_RESP_OK_NODATA];
+    if (type >= LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC &&
+        type - LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC < sizeof err / sizeof err[0])
+        return err[type - LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC];
+    return "unknown";
+}
+
+const char *lvio_gpu_cmd_name(uint32_t type)
+{
+    static const char *const cmd2d[] = {
+        "GET_DISPLAY_INFO", "RESOURCE_CREATE_2D", "RESOURCE_UNREF", "SET_SCANOUT",
+        "RESOURCE_FLUSH", "TRANSFER_TO_HOST_2D", "RESOURCE_ATTACH_BACKING",
+        "RESOURCE_DETACH_BACKING", "GET_CAPSET_INFO", "GET_CAPSET", "GET_EDID",
+        "RESOURCE_ASSIGN_UUID", "RESOURCE_CREATE_BLOB", "SET_SCANOUT_BLOB"};
+
+    if (type >= LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO &&
+        type - LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO < sizeof cmd2d / sizeof cmd2d[0])
+        return cmd2d[type - LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO];
+    if (type == LVIO_VIRTIO_GPU_CMD_UPDATE_CURSOR)
+        return "UPDATE_CURSOR";
+    if (type == LVIO_VIRTIO_GPU_CMD_MOVE_CURSOR)
+        return "MOVE_CURSOR";
+    return "unknown";
+}
+
+const char *lvio_gpu_errname(const struct lvio_gpu *gpu, int err)
+{
+    if (err == LVIO_E_REFUSED && gpu)
+        return lvio_gpu_resp_name(gpu->last_resp);
+    return lvio_errname(err);
+}
+
+/* ---- slots -------------------------------------------------------------------- */
+
+static uint32_t slot_offset(unsigned slot)
+{
+    return slot == QUERY_SLOT ? QUERY_PAGE * LVIO_PAGE_SIZE : slot * SLOT_SIZE;
+}
+
+static uint8_t *slot_req(struct lvio_gpu *gpu, unsigned slot)
+{
+    return gpu->mem + slot_offset(slot);
+}
+
+static uint8_t *slot_resp(struct lvio_gpu *gpu, unsigned slot)
+{
+    return slot_req(gpu, slot) + RESP_OFF;
+}
+
+/* A completion came back: its slot is done, or free again if it was lost. */
+static void gpu_reap(struct lvio_gpu *gpu, void *token, uint32_t len)
+{
+    struct lvio_gpu_slot *s = token;
+    if (s < gpu->slots || s > &gpu->slots[QUERY_SLOT])
+        return; /* not ours: cannot happen, the queue validates ids */
+    if (s->state == SLOT_LOST) {
+        s->state = SLOT_FREE;
+        return;
+    }
+    s->state = SLOT_DONE;
+    s->len = len;
+}
+
+/* Collect whatever has completed without waiting. */
+static int gpu_reap_all(struct lvio_gpu *gpu)
+{
+    void *token;
+    uint32_t len;
+    int r;
+    while ((r = lvio_vq_get(&gpu->ctrlq, &token, &len)) == 1)
+        gpu_reap(gpu, token, len);
+    return r;
+}
+
+static int gpu_slot_alloc(struct lvio_gpu *gpu, unsigned *slot, bool query)
+{
+    int r = gpu_reap_all(gpu);
+    if (r < 0)
+        return r;
+    if (query) {
+        if (gpu->slots[QUERY_SLOT].state != SLOT_FREE)
+            return lvio_fail(gpu->dev, LVIO_E_AGAIN,
+                             "gpu: an earlier query is still with the device");
+        *slot = QUERY_SLOT;
+        return LVIO_OK;
+    }
+    for (unsigned i = 0; i < LVIO_GPU_CMD_SLOTS; i++) {
+        if (gpu->slots[i].state == SLOT_FREE) {
+            *slot = i;
+            return LVIO_OK;
+        }
+    }
+    return lvio_fail(gpu->dev, LVIO_E_AGAIN,
+                     "gpu: all %u command slots are held by commands that timed out",
+                     LVIO_GPU_CMD_SLOTS);
+}
+
+/*
+ * Start a command in a free slot: zero its request and response, write the
+ * header, and return the request for the caller to fill in.
+ */
+static void *gpu_cmd_init(struct lvio_gpu *gpu, struct gpu_cmd *c, unsigned slot,
+                          uint32_t type, uint32_t req_len, uint32_t resp_type,
+                          uint32_t resp_len)
+{
+    struct lvio_virtio_gpu_ctrl_hdr *hdr = (void *)slot_req(gpu, slot);
+
+    memset(slot_req(gpu, slot), 0, RESP_OFF);
+    memset(slot_resp(gpu, slot), 0, resp_len);
+    hdr->type = lvio_cpu_to_le32(type);
+    c->slot = slot;
+    c->type = type;
+    c->req_len = req_len;
+    c->resp_type = resp_type;
+    c->resp_len = resp_len;
+    c->extra.len = 0;
+    return hdr;
+}
+
+/* Prepare a command whose response is a bare header (OK_NODATA). */
+static void *gpu_cmd(struct lvio_gpu *gpu, struct gpu_cmd *c, unsigned slot, uint32_t type,
+                     uint32_t req_len)
+{
+    return gpu_cmd_init(gpu, c, slot, type, req_len, LVIO_VIRTIO_GPU_RESP_OK_NODATA,
+                        sizeof(struct lvio_virtio_gpu_ctrl_hdr));
+}
+
+/* ---- submitting and waiting ------------------------------------------------ */
+
+static int gpu_add(struct lvio_gpu *gpu, const struct gpu_cmd *c)
+{
+    uint64_t base = gpu->mem_addr + slot_offset(c->slot);
+    struct lvio_sg out[2] = {{base, c->req_len}, c->extra};
+    struct lvio_sg in = {base + RESP_OFF, c->resp_len};
+    int err = lvio_vq_add(&gpu->ctrlq, out, c->extra.len ? 2 : 1, &in, 1,
+                          &gpu->slots[c->slot]);
+    if (err == LVIO_OK)
+        gpu->slots[c->slot].state = SLOT_BUSY;
+    return err;
+}
+
+/* Wait for every command of the batch, within one timeout for the batch. */
+static int gpu_wait(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsigned n)
+{
+    const struct lvio_hal *hal = gpu->dev->hal;
+    uint64_t start = hal->now_ns(hal->ctx);
+
+    for (;;) {
+        unsigned pending = 0;
+        for (unsigned i = 0; i < n; i++)
+            pending += gpu->slots[cmds[i].slot].state == SLOT_BUSY;
+        if (pending == 0)
+            return LVIO_OK;
+        uint64_t spent = hal->now_ns(hal->ctx) - start;
+        uint64_t left = spent < gpu->timeout_ns ? gpu->timeout_ns - spent : 0;
+        void *token;
+        uint32_t len;
+        int err = lvio_vq_wait(&gpu->ctrlq, left, &token, &len);
+        if (err)
+            return err;
+        gpu_reap(gpu, token, len);
+    }
+}
+
+/* Check one response; frees its slot. */
+static int gpu_check(struct lvio_gpu *gpu, const struct gpu_cmd *c)
+{
+    const struct lvio_virtio_gpu_ctrl_hdr *hdr = (const void *)slot_resp(gpu, c->slot);
+    uint32_t len = gpu->slots[c->slot].len;
+    uint32_t type = lvio_le32_to_cpu(hdr->type);
+    const char *cmd = lvio_gpu_cmd_name(c->type);
+
+    gpu->slots[c->slot].state = SLOT_FREE;
+    if (len < sizeof *hdr)
+        return lvio_fail(gpu->dev, LVIO_E_DEVICE,
+                         "gpu %s: response of %u bytes, shorter than its header", cmd, len);
+    if (type >= LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC && type <= LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC + 0xff) {
+        gpu->last_cmd = c->type;
+        gpu->last_resp = type;
+        return lvio_fail(gpu->dev, LVIO_E_REFUSED, "gpu %s: device answered %s (0x%x)", cmd,
+                         lvio_gpu_resp_name(type), type);
+    }
+    if (type != c->resp_type)
+        return lvio_fail(gpu->dev, LVIO_E_DEVICE,
+                         "gpu %s: response type 0x%x (%s), expected %s", cmd, type,
+                         lvio_gpu_resp_name(type), lvio_gpu_resp_name(c->resp_type));
+    if (len < c->resp_len)
+        return lvio_fail(gpu->dev, LVIO_E_DEVICE,
+                         "gpu %s: %s response of %u bytes, expected %u", cmd,
+                         lvio_gpu_resp_name(type), len, c->resp_len);
+    return LVIO_OK;
+}
+
+/* A wait failed: say which commands were waited for, keep the queue's words. */
+static int gpu_wait_failed(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsigned n,
+                           int err)
+{
+    char why[LVIO_ERRMSG_SIZE];
+
+    memcpy(why, gpu->dev->errmsg, sizeof why);
+    for (unsigned i = 0; i < n; i++) {
+        struct lvio_gpu_slot *s = &gpu->slots[cmds[i].slot];
+        s->state = s->state == SLOT_BUSY ? SLOT_LOST : SLOT_FREE;
+    }
+    gpu->last_cmd = cmds[0].type;
+    return lvio_fail(gpu->dev, err, "gpu %s%s: %s", lvio_gpu_cmd_name(cmds[0].type),
+                     n > 1 ? " (and the rest of its batch)" : "", why);
+}
+
+/*
+ * Submit a batch with one notify, wait for all of it, check every response.
+ * Returns 0 or the first command's error (in batch order).
+ */
+static int gpu_run(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsigned n)
+{
+    unsigned added = 0;
+    int err = LVIO_OK;
+
+    for (; added < n && err == LVIO_OK; added++)
+        err = gpu_add(gpu, &cmds[added]);
+    if (err != LVIO_OK) {
+        added--; /* the one that failed was not added */
+        for (unsigned i = added; i < n; i++)
+            gpu->slots[cmds[i].slot].state = SLOT_FREE;
+    }
+    if (added == 0)
+        return err;
+    int kick = lvio_vq_kick(&gpu->ctrlq);
+    gpu->notifies++;
+    gpu->commands += added;
+    int wait = kick ? kick : gpu_wait(gpu, cmds, added);
+    if (wait)
+        return gpu_wait_failed(gpu, cmds, added, wait);
+    /* Every response is checked (each frees its slot); the first error is
+     * the one reported, with its message and response type. */
+    char why[LVIO_ERRMSG_SIZE];
+    uint32_t cmd = 0, resp = 0;
+    for (unsigned i = 0; i < added; i++) {
+        int e = gpu_check(gpu, &cmds[i]);
+        if (e && !err) {
+            err = e;
+            memcpy(why, gpu->dev->errmsg, sizeof why);
+            cmd = cmds[i].type;
+            resp = gpu->last_resp;
+        }
+    }
+    if (err) {
+        memcpy(gpu->dev->errmsg, why, sizeof why);
+        gpu->last_cmd = cmd;
+        gpu->last_resp = err == LVIO_E_REFUSED ? resp : 0;
+    }
+    return err;
+}
+
+/* ---- setup -------------------------------------------------------------------- */
+
+static int gpu_read_config(struct lvio_gpu *gpu, uint32_t offset, uint32_t *value)
+{
+    uint32_t raw;
+    int err = lvio_config_read(gpu->dev, offset, &raw, sizeof raw);
+    if (err == LVIO_OK)
+        *value = lvio_dev32_to_cpu(gpu->dev, raw);
+    return err;
+}
+
+static int gpu_alloc(struct lvio_gpu *gpu)
+{
+    const struct lvio_hal *hal = gpu->dev->hal;
+
+    gpu->mem = hal->dma_alloc(hal->ctx, GPU_PAGES, &gpu->mem_addr);
+    if (!gpu->mem)
+        return lvio_fail(gpu->dev, LVIO_E_NOMEM, "gpu: no %u DMA pages for commands",
+                         GPU_PAGES);
+    if (((uintptr_t)gpu->mem | gpu->mem_addr) & (LVIO_PAGE_SIZE - 1)) {
+        hal->dma_free(hal->ctx, gpu->mem, GPU_PAGES, gpu->mem_addr);
+        gpu->mem = NULL;
+        return lvio_fail(gpu->dev, LVIO_E_HAL, "gpu: dma_alloc returned an unaligned page");
+    }
+    return LVIO_OK;
+}
+
+static void gpu_free(struct lvio_gpu *gpu)
+{
+    const struct lvio_hal *hal = gpu->dev->hal;
+    if (gpu->mem)
+        hal->dma_free(hal->ctx, gpu->mem, GPU_PAGES, gpu->mem_addr);
+    gpu->mem = NULL;
+}
+
+static int gpu_setup(struct lvio_gpu *gpu)
+{
+    struct lvio_device *dev = gpu->dev;
+    int err = gpu_read_config(gpu, offsetof(struct lvio_virtio_gpu_config, num_scanouts),
+                              &gpu->num_scanouts);
+    if (err)
+        return err;
+    if (gpu->num_scanouts < 1 || gpu->num_scanouts > LVIO_VIRTIO_GPU_MAX_SCANOUTS)
+        return lvio_fail(dev, LVIO_E_CONFIG, "gpu: num_scanouts %u, expected 1..%u",
+                         gpu->num_scanouts, LVIO_VIRTIO_GPU_MAX_SCANOUTS);
+    err = gpu_alloc(gpu);
+    if (err)
+        return err;
+    err = lvio_vq_setup(&gpu->ctrlq, dev, LVIO_VIRTIO_GPU_QUEUE_CONTROL, CTRLQ_SIZE);
+    if (err)
+        goto free_mem;
+    err = lvio_vq_setup(&gpu->cursorq, dev, LVIO_VIRTIO_GPU_QUEUE_CURSOR, CURSORQ_SIZE);
+    if (err)
+        goto teardown_ctrlq;
+    err = lvio_device_driver_ok(dev);
+    if (err)
+        goto teardown_queues;
+    err = lvio_gpu_query(gpu);
+    if (err)
+        goto teardown_queues;
+    return LVIO_OK;
+
+teardown_queues:
+    lvio_device_reset(dev); /* the device lets go of the rings first */
+    lvio_vq_teardown(&gpu->cursorq);
+teardown_ctrlq:
+    lvio_device_reset(dev);
+    lvio_vq_teardown(&gpu->ctrlq);
+free_mem:
+    gpu_free(gpu);
+    return err;
+}
+
+int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev)
+{
+    if (!gpu || !dev || !dev->ops || !dev->hal)
+        return LVIO_E_INVAL;
+    if (dev->device_id != LVIO_VIRTIO_ID_GPU)
+        return lvio_fail(dev, LVIO_E_INVAL, "gpu: device id %u is not a gpu", dev->device_id);
+    memset(gpu, 0, sizeof *gpu);
+    gpu->dev = dev;
+    gpu->timeout_ns = LVIO_GPU_TIMEOUT_NS;
+    gpu->next_resource_id = 1;
+    int err = lvio_device_begin(dev, 1ull << LVIO_VIRTIO_GPU_F_EDID);
+    if (err)
+        return err;
+    gpu->has_edid = lvio_has_feature(dev->features_accepted, LVIO_VIRTIO_GPU_F_EDID);
+    err = gpu_setup(gpu);
+    if (err)
+        lvio_device_fail(dev);
+    return err;
+}
+
+void lvio_gpu_teardown(struct lvio_gpu *gpu)
+{
+    if (!gpu || !gpu->dev || !gpu->mem)
+        return;
+    lvio_device_reset(gpu->dev);
+    lvio_vq_teardown(&gpu->cursorq);
+    lvio_vq_teardown(&gpu->ctrlq);
+    gpu_free(gpu);
+}
+
+/* ---- modes -------------------------------------------------------------------- */
+
+/*
+ * The preferred mode of an EDID base block: its first detailed timing
+ * descriptor (EDID 1.3/1.4, offset 54). False when the block is not a
+ * valid EDID (header, checksum) or holds no timing there.
+ */
+static bool edid_preferred(const uint8_t *e, uint32_t size, uint32_t *w, uint32_t *h)
+{
+    static const uint8_t header[8] = {0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0};
+    uint8_t sum = 0;
+
+    if (size < 128 || memcmp(e, header, sizeof header) != 0)
+        return false;
+    for (unsigned i = 0; i < 128; i++)
+        sum = (uint8_t)(sum + e[i]);
+    if (sum != 0)
+        return false;
+    const uint8_t *dtd = e + 54;
+    if ((dtd[0] | dtd[1]) == 0)
+        return false; /* a display descriptor, not a timing */
+    *w = dtd[2] | ((uint32_t)(dtd[4] & 0xf0) << 4);
+    *h = dtd[5] | ((uint32_t)(dtd[7] & 0xf0) << 4);
+    return *w > 0 && *h > 0;
+}
+
+static int gpu_get_display_info(struct lvio_gpu *gpu)
+{
+    struct gpu_cmd c;
+    unsigned slot;
+    int err = gpu_slot_alloc(gpu, &slot, true);
+    if (err)
+        return err;
+    gpu_cmd_init(gpu, &c, slot, LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO,
+                 sizeof(struct lvio_virtio_gpu_ctrl_hdr), LVIO_VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+                 sizeof(struct lvio_virtio_gpu_resp_display_info));
+    err = gpu_run(gpu, &c, 1);
+    if (err)
+        return err;
+
+    const struct lvio_virtio_gpu_resp_display_info *info = (const void *)slot_resp(gpu, slot);
+    for (unsigned i = 0; i < LVIO_VIRTIO_GPU_MAX_SCANOUTS; i++) {
+        struct lvio_gpu_scanout *s = &gpu->scanouts[i];
+        const struct lvio_virtio_gpu_display_one *m = &info->pmodes[i];
+        s->enabled = i < gpu->num_scanouts && lvio_le32_to_cpu(m->enabled) != 0;
+        s->rect.x = lvio_le32_to_cpu(m->r.x);
+        s->rect.y = lvio_le32_to_cpu(m->r.y);
+        s->rect.width = lvio_le32_to_cpu(m->r.width);
+        s->rect.height = lvio_le32_to_cpu(m->r.height);
+        s->flags = lvio_le32_to_cpu(m->flags);
+        s->edid_width = s->edid_height = 0;
+        if (s->enabled && (s->rect.width == 0 || s->rect.height == 0 ||
+                           s->rect.width > MAX_DIM || s->rect.height > MAX_DIM)) {
+            lvio_log(gpu->dev, LVIO_LOG_WARN, "gpu: scanout %u reported as %ux%u: ignored", i,
+                     s->rect.width, s->rect.height);
+            s->enabled = false;
+        }
+    }
+    return LVIO_OK;
+}
+
+/* EDID of one scanout; a refusal or a malformed EDID only loses the EDID. */
+static int gpu_get_edid(struct lvio_gpu *gpu, unsigned scanout)
+{
+    struct lvio_gpu_scanout *s = &gpu->scanouts[scanout];
+    struct gpu_cmd c;
+    unsigned slot;
+    uint32_t w, h;
+    int err = gpu_slot_alloc(gpu, &slot, true);
+    if (err)
+        return err;
+    struct lvio_virtio_gpu_get_edid *req =
+        gpu_cmd_init(gpu, &c, slot, LVIO_VIRTIO_GPU_CMD_GET_EDID, sizeof *req,
+                     LVIO_VIRTIO_GPU_RESP_OK_EDID, sizeof(struct lvio_virtio_gpu_resp_edid));
+    req->scanout = lvio_cpu_to_le32(scanout);
+    err = gpu_run(gpu, &c, 1);
+    if (err == LVIO_E_REFUSED) {
+        lvio_log(gpu->dev, LVIO_LOG_WARN, "gpu: no EDID for scanout %u (%s)", scanout,
+                 lvio_gpu_resp_name(gpu->last_resp));
+        return LVIO_OK;
+    }
+    if (err)
+        return err;
+
+    const struct lvio_virtio_gpu_resp_edid *resp = (const void *)slot_resp(gpu, slot);
+    uint32_t size = lvio_le32_to_cpu(resp->size);
+    if (size > sizeof resp->edid || !edid_preferred(resp->edid, size, &w, &h) ||
+        w > MAX_DIM || h > MAX_DIM) {
+        lvio_log(gpu->dev, LVIO_LOG_WARN,
+                 "gpu: EDID of scanout %u (%u bytes) is not a valid EDID: ignored", scanout,
+                 size);
+        return LVIO_OK;
+    }
+    s->edid_width = w;
+    s->edid_height = h;
+    return LVIO_OK;
+}
+
+int lvio_gpu_query(struct lvio_gpu *gpu)
+{
+    if (!gpu || !gpu->mem)
+        return LVIO_E_INVAL;
+    int err = gpu_get_display_info(gpu);
+    for (unsigned i = 0; err == LVIO_OK && gpu->has_edid && i < gpu->num_scanouts; i++)
+        if (gpu->scanouts[i].enabled)
+            err = gpu_get_edid(gpu, i);
+    return err;
+}
+
+int lvio_gpu_preferred_mode(const struct lvio_gpu *gpu, unsigned scanout, uint32_t *width,
+                            uint32_t *height)
+{
+    if (!gpu || !width || !height || scanout >= gpu->num_scanouts)
+        return LVIO_E_INVAL;
+    const struct lvio_gpu_scanout *s = &gpu->scanouts[scanout];
+    if (!s->enabled)
+        return LVIO_E_NODEV;
+    *width = s->edid_width ? s->edid_width : s->rect.width;
+    *height = s->edid_width ? s->edid_height : s->rect.height;
+    return LVIO_OK;
+}
+
+int lvio_gpu_poll_events(struct lvio_gpu *gpu)
+{
+    uint32_t events;
+    if (!gpu || !gpu->mem)
+        return LVIO_E_INVAL;
+    int err = gpu_read_config(gpu, offsetof(struct lvio_virtio_gpu_config, events_read),
+                              &events);
+    if (err)
+        return err;
+    if (!(events & LVIO_VIRTIO_GPU_EVENT_DISPLAY))
+        return 0;
+    uint32_t clear = lvio_cpu_to_dev32(gpu->dev, LVIO_VIRTIO_GPU_EVENT_DISPLAY);
+    err = lvio_config_write(gpu->dev, offsetof(struct lvio_virtio_gpu_config, events_clear),
+                            &clear, sizeof clear);
+    if (err == LVIO_OK)
+        err = lvio_gpu_query(gpu);
+    return err ? err : 1;
+}
+
+/* ---- framebuffers ------------------------------------------------------------- */
+
+static bool format_supported(uint32_t format)
+{
+    switch (format) {
+    case LVIO_VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM:
+    case LVIO_VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM:
+    case LVIO_VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM:
+    case LVIO_VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM:
+    case LVIO_VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM:
+    case LVIO_VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM:
+    case LVIO_VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM:
+    case LVIO_VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Length of the piece of [p, end) that starts at p and stays in one page. */
+static size_t piece_len(const uint8_t *p, const uint8_t *end)
+{
+    size_t to_boundary = LVIO_PAGE_SIZE - ((uintptr_t)p & (LVIO_PAGE_SIZE - 1));
+    size_t left = (size_t)(end - p);
+    return left < to_boundary ? left : to_boundary;
+}
+
+/*
+ * Undo the sharing of the first `shared` bytes of the backing, page by page,
+ * with the device address of each piece taken from the entries.
+ */
+static void fb_unshare(struct lvio_gpu_fb *fb, const struct lvio_hal *hal, size_t shared)
+{
+    const uint8_t *p = fb->pixels;
+    uint32_t e = 0;
+    uint64_t in_entry = 0;
+
+    while ((size_t)(p - fb->pixels) < shared && e < fb->nr_entries) {
+        size_t n = piece_len(p, fb->pixels + shared);
+        uint64_t addr = lvio_le64_to_cpu(fb->entries[e].addr) + in_entry;
+        if (hal->unshare)
+            hal->unshare(hal->ctx, p, n, LVIO_DMA_TO_DEVICE, addr);
+        p += n;
+        in_entry += n;
+        if (in_entry >= lvio_le32_to_cpu(fb->entries[e].length)) {
+            e++;
+            in_entry = 0;
+        }
+    }
+}
+
+/* Append one shared piece to the entries, merging it with the last entry
+ * when the device addresses are contiguous. */
+static int fb_add_piece(struct lvio_gpu_fb *fb, uint32_t max_entries, uint64_t addr, size_t n)
+{
+    if (fb->nr_entries > 0) {
+        struct lvio_virtio_gpu_mem_entry *last = &fb->entries[fb->nr_entries - 1];
+        uint64_t last_end = lvio_le64_to_cpu(last->addr) + lvio_le32_to_cpu(last->length);
+        uint64_t merged = lvio_le32_to_cpu(last->length) + (uint64_t)n;
+        if (last_end == addr && merged <= 0x80000000u) {
+            last->length = lvio_cpu_to_le32((uint32_t)merged);
+            return LVIO_OK;
+        }
+    }
+    if (fb->nr_entries == max_entries)
+        return LVIO_E_NOSPC;
+    fb->entries[fb->nr_entries].addr = lvio_cpu_to_le64(addr);
+    fb->entries[fb->nr_entries].length = lvio_cpu_to_le32((uint32_t)n);
+    fb->nr_entries++;
+    return LVIO_OK;
+}
+
+/* Share the backing page by page and build the scatter-gather list. */
+static int fb_share(struct lvio_gpu_fb *fb)
+{
+    struct lvio_device *dev = fb->gpu->dev;
+    const struct lvio_hal *hal = dev->hal;
+    const uint8_t *end = fb->pixels + fb->size;
+    size_t pieces = (fb->size + 2 * LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE;
+    uint32_t max_entries = pieces < LVIO_GPU_MAX_ENTRIES ? (uint32_t)pieces : LVIO_GPU_MAX_ENTRIES;
+
+    fb->entries_pages = (uint32_t)((max_entries * sizeof *fb->entries + LVIO_PAGE_SIZE - 1) /
+                                   LVIO_PAGE_SIZE);
+    fb->entries = hal->dma_alloc(hal->ctx, fb->entries_pages, &fb->entries_addr);
+    if (!fb->entries)
+        return lvio_fail(dev, LVIO_E_NOMEM, "gpu: no %u DMA pages for a backing list",
+                         fb->entries_pages);
+    for (const uint8_t *p = fb->pixels; p < end;) {
+        size_t n = piece_len(p, end);
+        uint64_t addr;
+        int err = hal->share(hal->ctx, p, n, LVIO_DMA_TO_DEVICE, &addr);
+        if (err == LVIO_OK)
+            err = fb_add_piece(fb, max_entries, addr, n);
+        if (err) {
+            if (err == LVIO_E_NOSPC && hal->unshare)
+                hal->unshare(hal->ctx, p, n, LVIO_DMA_TO_DEVICE, addr);
+            fb_unshare(fb, hal, (size_t)(p - fb->pixels));
+            return lvio_fail(dev, err < 0 ? err : LVIO_E_HAL,
+                             "gpu: sharing byte %zu of a %zu-byte framebuffer failed (%s)",
+                             (size_t)(p - fb->pixels), fb->size, lvio_errname(err));
+        }
+        p += n;
+    }
+    return LVIO_OK;
+}
+
+static void fb_release(struct lvio_gpu_fb *fb)
+{
+    const struct lvio_hal *hal = fb->gpu->dev->hal;
+    if (fb->entries) {
+        fb_unshare(fb, hal, fb->size);
+        hal->dma_free(hal->ctx, fb->entries, fb->entries_pages, fb->entries_addr);
+    }
+    fb->entries = NULL;
+    fb->nr_entries = 0;
+}
+
+static int fb_check_args(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t width,
+                         uint32_t height, uint32_t format, const void *pixels, size_t size)
+{
+    if (!gpu || !fb || !gpu->mem || !pixels)
+        return LVIO_E_INVAL;
+    if (width == 0 || height == 0 || width > MAX_DIM || height > MAX_DIM)
+        return lvio_fail(gpu->dev, LVIO_E_INVAL, "gpu: framebuffer %ux%u", width, height);
+    if (!format_supported(format))
+        return lvio_fail(gpu->dev, LVIO_E_INVAL, "gpu: format %u is not a 32-bit 2D format",
+                         format);
+    if ((uintptr_t)pixels % BYTES_PER_PIXEL != 0 ||
+        size < (uint64_t)width * BYTES_PER_PIXEL * height)
+        return lvio_fail(gpu->dev, LVIO_E_INVAL,
+                         "gpu: %ux%u framebuffer needs %llu aligned bytes, got %zu", width,
+                         height, (unsigned long long)width * BYTES_PER_PIXEL * height, size);
+    if (!gpu->dev->hal->share)
+        return lvio_fail(gpu->dev, LVIO_E_UNSUPPORTED,
+                         "gpu: the HAL has no share(), needed for framebuffer backing");
+    return LVIO_OK;
+}
+
+/*
+ * The resource was created but attaching its backing failed: unref it (a
+ * device that answered the attach may still be healthy), keeping the first
+ * error's report.
+ */
+static void fb_drop_resource(struct lvio_gpu_fb *fb)
+{
+    struct lvio_gpu *gpu = fb->gpu;
+    char why[LVIO_ERRMSG_SIZE];
+    uint32_t cmd = gpu->last_cmd, resp = gpu->last_resp;
+    struct gpu_cmd c;
+    unsigned slot;
+
+    memcpy(why, gpu->dev->errmsg, sizeof why);
+    if (gpu_slot_alloc(gpu, &slot, false) == LVIO_OK) {
+        struct lvio_virtio_gpu_resource_unref *unref =
+            gpu_cmd(gpu, &c, slot, LVIO_VIRTIO_GPU_CMD_RESOURCE_UNREF, sizeof *unref);
+        unref->resource_id = lvio_cpu_to_le32(fb->resource_id);
+        gpu_run(gpu, &c, 1);
+    }
+    memcpy(gpu->dev->errmsg, why, sizeof why);
+    gpu->last_cmd = cmd;
+    gpu->last_resp = resp;
+}
+
+static uint32_t gpu_new_resource_id(struct lvio_gpu *gpu)
+{
+    uint32_t id = gpu->next_resource_id++;
+    if (gpu->next_resource_id == 0)
+        gpu->next_resource_id = 1;
+    return id;
+}
+
+int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t width,
+                       uint32_t height, uint32_t format, void *pixels, size_t size)
+{
+    struct gpu_cmd c[2];
+    unsigned s0, s1;
+    int err = fb_check_args(gpu, fb, width, height, format, pixels, size);
+    if (err)
+        return err;
+    memset(fb, 0, sizeof *fb);
+    fb->gpu = gpu;
+    fb->width = width;
+    fb->height = height;
+    fb->format = format;
+    fb->stride = width * BYTES_PER_PIXEL;
+    fb->pixels = pixels;
+    fb->size = (size_t)fb->stride * height;
+    err = fb_share(fb);
+    if (err)
+        goto release;
+    if ((err = gpu_slot_alloc(gpu, &s0, false)) != LVIO_OK)
+        goto release;
+    gpu->slots[s0].state = SLOT_BUSY; /* reserve it while choosing the next */
+    err = gpu_slot_alloc(gpu, &s1, false);
+    gpu->slots[s0].state = SLOT_FREE;
+    if (err)
+        goto release;
+    fb->resource_id = gpu_new_resource_id(gpu);
+
+    struct lvio_virtio_gpu_resource_create_2d *create =
+        gpu_cmd(gpu, &c[0], s0, LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, sizeof *create);
+    create->resource_id = lvio_cpu_to_le32(fb->resource_id);
+    create->format = lvio_cpu_to_le32(format);
+    create->width = lvio_cpu_to_le32(width);
+    create->height = lvio_cpu_to_le32(height);
+    struct lvio_virtio_gpu_resource_attach_backing *attach =
+        gpu_cmd(gpu, &c[1], s1, LVIO_VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, sizeof *attach);
+    attach->resource_id = lvio_cpu_to_le32(fb->resource_id);
+    attach->nr_entries = lvio_cpu_to_le32(fb->nr_entries);
+    c[1].extra.addr = fb->entries_addr;
+    c[1].extra.len = fb->nr_entries * (uint32_t)sizeof *fb->entries;
+    err = gpu_run(gpu, c, 2);
+    if (err == LVIO_OK)
+        return LVIO_OK;
+    if ((err == LVIO_E_REFUSED || err == LVIO_E_DEVICE) &&
+        gpu->last_cmd != LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D)
+        fb_drop_resource(fb);
+release:
+    fb_release(fb);
+    fb->gpu = NULL;
+    return err;
+}
+
+/* Queue SET_SCANOUT(scanout, resource or 0, rect). */
+static void gpu_set_scanout_cmd(struct lvio_gpu *gpu, struct gpu_cmd *c, unsigned slot,
+                                unsigned scanout, const struct lvio_gpu_fb *fb)
+{
+    struct lvio_virtio_gpu_set_scanout *req =
+        gpu_cmd(gpu, c, slot, LVIO_VIRTIO_GPU_CMD_SET_SCANOUT, sizeof *req);
+    req->scanout_id = lvio_cpu_to_le32(scanout);
+    if (fb) {
+        req->resource_id = lvio_cpu_to_le32(fb->resource_id);
+        req->r.width = lvio_cpu_to_le32(fb->width);
+        req->r.height = lvio_cpu_to_le32(fb->height);
+    }
+}
+
+/* Take `n` free command slots, or fail without taking any. */
+static int gpu_slots_take(struct lvio_gpu *gpu, unsigned *slots, unsigned n)
+{
+    int err = LVIO_OK;
+    unsigned got = 0;
+    for (; got < n; got++) {
+        err = gpu_slot_alloc(gpu, &slots[got], false);
+        if (err)
+            break;
+        gpu->slots[slots[got]].state = SLOT_BUSY; /* held while choosing */
+    }
+    for (unsigned i = 0; i < got; i++)
+        gpu->slots[slots[i]].state = SLOT_FREE;
+    return err;
+}
+
+int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb)
+{
+    if (!fb || !fb->gpu)
+        return LVIO_E_INVAL;
+    struct lvio_gpu *gpu = fb->gpu;
+    int err = LVIO_OK;
+
+    if (gpu->mem && fb->resource_id) {
+        struct gpu_cmd c[LVIO_VIRTIO_GPU_MAX_SCANOUTS + 2];
+        unsigned slots[LVIO_VIRTIO_GPU_MAX_SCANOUTS + 2];
+        unsigned n = 0, showing = 0;
+        for (unsigned s = 0; s < gpu->num_scanouts; s++)
+            showing += gpu->scanouts[s].resource_id == fb->resource_id;
+        err = gpu_slots_take(gpu, slots, showing + 2);
+        for (unsigned s = 0; err == LVIO_OK && s < gpu->num_scanouts; s++) {
+            if (gpu->scanouts[s].resource_id != fb->resource_id)
+                continue;
+            gpu_set_scanout_cmd(gpu, &c[n], slots[n], s, NULL);
+            gpu->scanouts[s].resource_id = 0;
+            n++;
+        }
+        if (err == LVIO_OK) {
+            struct lvio_virtio_gpu_resource_detach_backing *detach = gpu_cmd(
+                gpu, &c[n], slots[n], LVIO_VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, sizeof *detach);
+            detach->resource_id = lvio_cpu_to_le32(fb->resource_id);
+            n++;
+            struct lvio_virtio_gpu_resource_unref *unref =
+                gpu_cmd(gpu, &c[n], slots[n], LVIO_VIRTIO_GPU_CMD_RESOURCE_UNREF, sizeof *unref);
+            unref->resource_id = lvio_cpu_to_le32(fb->resource_id);
+            n++;
+            err = gpu_run(gpu, c, n);
+        }
+    }
+    fb_release(fb);
+    fb->gpu = NULL;
+    fb->resource_id = 0;
+    return err;
+}
+
+/* TRANSFER_TO_HOST_2D of `r` (already checked to lie within fb). */
+static void gpu_transfer_cmd(struct lvio_gpu *gpu, struct gpu_cmd *c, unsigned slot,
+                             const struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *r)
+{
+    struct lvio_virtio_gpu_transfer_to_host_2d *req =
+        gpu_cmd(gpu, c, slot, LVIO_VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, sizeof *req);
+    req->r.x = lvio_cpu_to_le32(r->x);
+    req->r.y = lvio_cpu_to_le32(r->y);
+    req->r.width = lvio_cpu_to_le32(r->width);
+    req->r.height = lvio_cpu_to_le32(r->height);
+    req->offset = lvio_cpu_to_le64((uint64_t)r->y * fb->stride + (uint64_t)r->x * BYTES_PER_PIXEL);
+    req->resource_id = lvio_cpu_to_le32(fb->resource_id);
+}
+
+static void gpu_flush_cmd(struct lvio_gpu *gpu, struct gpu_cmd *c, unsigned slot,
+                          const struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *r)
+{
+    struct lvio_virtio_gpu_resource_flush *req =
+        gpu_cmd(gpu, c, slot, LVIO_VIRTIO_GPU_CMD_RESOURCE_FLUSH, sizeof *req);
+    req->r.x = lvio_cpu_to_le32(r->x);
+    req->r.y = lvio_cpu_to_le32(r->y);
+    req->r.width = lvio_cpu_to_le32(r->width);
+    req->r.height = lvio_cpu_to_le32(r->height);
+    req->resource_id = lvio_cpu_to_le32(fb->resource_id);
+}
+
+static bool fb_usable(const struct lvio_gpu_fb *fb)
+{
+    return fb && fb->gpu && fb->gpu->mem && fb->resource_id;
+}
+
+int lvio_gpu_show(struct lvio_gpu *gpu, unsigned scanout, struct lvio_gpu_fb *fb)
+{
+    struct gpu_cmd c[3];
+    unsigned slots[3];
+    int err;
+
+    if (!gpu || !gpu->mem || (fb && (!fb_usable(fb) || fb->gpu != gpu)))
+        return LVIO_E_INVAL;
+    if (scanout >= gpu->num_scanouts)
+        return lvio_fail(gpu->dev, LVIO_E_INVAL, "gpu: scanout %u, the device has %u",
+                         scanout, gpu->num_scanouts);
+    err = gpu_slots_take(gpu, slots, fb ? 3 : 1);
+    if (err)
+        return err;
+    if (!fb) {
+        gpu_set_scanout_cmd(gpu, &c[0], slots[0], scanout, NULL);
+        err = gpu_run(gpu, c, 1);
+    } else {
+        struct lvio_gpu_rect all = {0, 0, fb->width, fb->height};
+        gpu_transfer_cmd(gpu, &c[0], slots[0], fb, &all);
+        gpu_set_scanout_cmd(gpu, &c[1], slots[1], scanout, fb);
+        gpu_flush_cmd(gpu, &c[2], slots[2], fb, &all);
+        err = gpu_run(gpu, c, 3);
+    }
+    if (err == LVIO_OK)
+        gpu->scanouts[scanout].resource_id = fb ? fb->resource_id : 0;
+    return err;
+}
+
+int lvio_gpu_present(struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *damage)
+{
+    struct gpu_cmd c[2];
+    unsigned slots[2];
+
+    if (!fb_usable(fb))
+        return LVIO_E_INVAL;
+    struct lvio_gpu *gpu = fb->gpu;
+    struct lvio_gpu_rect r = damage ? *damage : (struct lvio_gpu_rect){0, 0, fb->width, fb->height};
+    if (r.width == 0 || r.height == 0)
+        return LVIO_OK;
+    if ((uint64_t)r.x + r.width > fb->width || (uint64_t)r.y + r.height > fb->height)
+        return lvio_fail(gpu->dev, LVIO_E_INVAL,
+                         "gpu: damage %ux%u at (%u,%u) outside the %ux%u framebuffer", r.width,
+                         r.height, r.x, r.y, fb->width, fb->height);
+    int err = gpu_slots_take(gpu, slots, 2);
+    if (err)
+        return err;
+    gpu_transfer_cmd(gpu, &c[0], slots[0], fb, &r);
+    gpu_flush_cmd(gpu, &c[1], slots[1], fb, &r);
+    return gpu_run(gpu, c, 2);
+}
+
+/* ---- cursor ------------------------------------------------------------------- */
+
+/* Cursor commands have no response: reclaim finished ones, take a free slot. */
+static int cursor_slot(struct lvio_gpu *gpu, unsigned *slot)
+{
+    void *token;
+    int r;
+
+    for (int round = 0; round < 2; round++) {
+        while ((r = lvio_vq_get(&gpu->cursorq, &token, NULL)) == 1)
+            gpu->cursor_busy &= (uint8_t)~(1u << ((uintptr_t)token & 7));
+        if (r < 0)
+            return r;
+        for (unsigned i = 0; i < LVIO_GPU_CURSOR_SLOTS; i++) {
+            if (!(gpu->cursor_busy & (1u << i))) {
+                *slot = i;
+                return LVIO_OK;
+            }
+        }
+        r = lvio_vq_wait(&gpu->cursorq, gpu->timeout_ns, &token, NULL);
+        if (r)
+            return r;
+        gpu->cursor_busy &= (uint8_t)~(1u << ((uintptr_t)token & 7));
+    }
+    return LVIO_E_AGAIN;
+}
+
+static int cursor_send(struct lvio_gpu *gpu, uint32_t type, unsigned scanout, uint32_t x,
+                       uint32_t y, uint32_t resource_id, uint32_t hot_x, uint32_t hot_y)
+{
+    unsigned slot;
+    int err = cursor_slot(gpu, &slot);
+    if (err)
+        return err;
+    uint32_t off = CURSOR_PAGE * LVIO_PAGE_SIZE + slot * CURSOR_SLOT_SIZE;
+    struct lvio_virtio_gpu_update_cursor *req = (void *)(gpu->mem + off);
+    memset(req, 0, sizeof *req);
+    req->hdr.type = lvio_cpu_to_le32(type);
+    req->pos.scanout_id = lvio_cpu_to_le32(scanout);
+    req->pos.x = lvio_cpu_to_le32(x);
+    req->pos.y = lvio_cpu_to_le32(y);
+    req->resource_id = lvio_cpu_to_le32(resource_id);
+    req->hot_x = lvio_cpu_to_le32(hot_x);
+    req->hot_y = lvio_cpu_to_le32(hot_y);
+    struct lvio_sg out = {gpu->mem_addr + off, sizeof *req};
+    err = lvio_vq_add(&gpu->cursorq, &out, 1, NULL, 0, (void *)(uintptr_t)slot);
+    if (err)
+        return err;
+    gpu->cursor_busy |= (uint8_t)(1u << slot);
+    gpu->commands++;
+    gpu->notifies++;
+    return lvio_vq_kick(&gpu->cursorq);
+}
+
+int lvio_gpu_cursor_set(struct lvio_gpu *gpu, unsigned scanout, struct lvio_gpu_fb *image,
+                        uint32_t hot_x, uint32_t hot_y, uint32_t x, uint32_t y)
+{
+    if (!gpu || !gpu->mem || (image && (!fb_usable(image) || image->gpu != gpu)))
+        return LVIO_E_INVAL;
+    if (scanout >= gpu->num_scanouts)
+        return lvio_fail(gpu->dev, LVIO_E_INVAL, "gpu: cursor on scanout %u, the device has %u",
+                         scanout, gpu->num_scanouts);
+    if (image && (image->width != LVIO_GPU_CURSOR_SIZE || image->height != LVIO_GPU_CURSOR_SIZE ||
+                  hot_x >= LVIO_GPU_CURSOR_SIZE || hot_y >= LVIO_GPU_CURSOR_SIZE))
+        return lvio_fail(gpu->dev, LVIO_E_INVAL,
+                         "gpu: cursor image %ux%u hotspot (%u,%u), must be 64x64 inside it",
+                         image->width, image->height, hot_x, hot_y);
+    if (image) {
+        struct gpu_cmd c;
+        unsigned slot;
+        struct lvio_gpu_rect all = {0, 0, image->width, image->height};
+        int err = gpu_slot_alloc(gpu, &slot, false);
+        if (err)
+            return err;
+        gpu_transfer_cmd(gpu, &c, slot, image, &all);
+        err = gpu_run(gpu, &c, 1);
+        if (err)
+            return err;
+    }
+    return cursor_send(gpu, LVIO_VIRTIO_GPU_CMD_UPDATE_CURSOR, scanout, x, y,
+                       image ? image->resource_id : 0, hot_x, hot_y);
+}
+
+int lvio_gpu_cursor_move(struct lvio_gpu *gpu, unsigned scanout, uint32_t x, uint32_t y)
+{
+    if (!gpu || !gpu->mem)
+        return LVIO_E_INVAL;
+    if (scanout >= gpu->num_scanouts)
+        return lvio_fail(gpu->dev, LVIO_E_INVAL, "gpu: cursor on scanout %u, the device has %u",
+                         scanout, gpu->num_scanouts);
+    return cursor_send(gpu, LVIO_VIRTIO_GPU_CMD_MOVE_CURSOR, scanout, x, y, 0, 0, 0);
+}
