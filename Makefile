@@ -79,7 +79,7 @@ bench:
 	@echo "bench: no benchmarks yet (they come with the GPU driver, issue 3)"
 
 deps-build:
-	@scripts/deps.sh build
+	@scripts/deps.sh build font
 deps-host:
 	@scripts/deps.sh build host
 deps-qemu:

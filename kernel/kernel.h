@@ -75,8 +75,10 @@ void delay_ns(uint64_t ns);
 #define PHYS_INVALID (~0ULL)
 
 /*
- * Physical address of a kernel pointer: the image (static data, the stack)
- * or the linear map (DMA pages). PHYS_INVALID, with a warning, otherwise.
+ * Physical address of a kernel pointer: the image (static data, the stack),
+ * the linear map (DMA pages) or a vmap range (the exact page's address plus
+ * the offset in it). PHYS_INVALID, with a warning, otherwise (an unmapped
+ * address in the vmap window included).
  */
 uint64_t virt_to_phys(const void *virt);
 /* Linear-map pointer to physical RAM or devices; NULL if not mapped. */
@@ -87,6 +89,30 @@ void *phys_to_virt(uint64_t phys);
  * (RAM is refused: it is mapped cacheable).
  */
 volatile void *ioremap(uint64_t phys, size_t len);
+
+/*
+ * vmap (arch/aarch64/vmap.c): scattered RAM pages at contiguous virtual
+ * addresses in the window [VMAP_BASE, VMAP_BASE + VMAP_SIZE) (layout.h).
+ * The pages must be RAM ([ram_phys_start(), ram_phys_end())). Each mapping
+ * is followed by an unmapped guard page, so an overrun faults. The pages
+ * stay reachable through the linear map, with the same attributes, so the
+ * two views need no cache maintenance between them.
+ */
+/* Map `n` pages whose physical addresses are phys[0..n-1] (each 4 KiB aligned, any order, not
+ * necessarily contiguous) at one contiguous, cacheable (Normal WB) kernel virtual range; returns it, or
+ * NULL when the vmap window is full or an argument is bad. */
+void *vmap(const uint64_t *phys, size_t n);
+/* Undo vmap (the pages themselves are not freed). A virt/n that does not
+ * match a vmap exactly is reported and ignored; NULL is ignored silently. */
+void vunmap(void *virt, size_t n);
+/* Called once by kernel_start, with the MMU on: hooks the window's tables
+ * into TTBR1 (vmap returns NULL before). */
+void vmap_init(void);
+/* For virt_to_phys: false if virt is outside the vmap window; else true,
+ * with *phys the mapped address (page + offset) or PHYS_INVALID. Silent. */
+bool vmap_lookup(const void *virt, uint64_t *phys);
+/* Window pages currently mapped (guard pages not counted). */
+size_t vmap_pages_in_use(void);
 
 /* Physical load address of the image, and [start, end) of its footprint. */
 uint64_t kernel_load_phys(void);
@@ -108,6 +134,13 @@ size_t dma_pages_total(void);
 /* Physical [start, end) of the pool. */
 uint64_t dma_pool_phys(void);
 uint64_t dma_pool_phys_end(void);
+
+/* ---- self-tests -------------------------------------------------------- */
+
+/* vmap/vunmap/virt_to_phys over scattered DMA pages (selftest_vmap.c).
+ * Returns the number of failed checks, each printed as
+ * "levitate: vmap check failed: ...". Prints one expected warning. */
+unsigned vmap_selftest(void);
 
 /* ---- boot information (start.c) --------------------------------------- */
 

@@ -30,7 +30,7 @@ KERNEL_LDFLAGS := -nostdlib -static --no-pie -z max-page-size=4096 \
 
 KERNEL_C_SRCS := $(wildcard kernel/*.c kernel/lib/*.c kernel/arch/$(KERNEL_ARCH)/*.c) \
 	$(shell find src -name '*.c' 2>/dev/null | sort)
-KERNEL_S_SRCS := $(wildcard kernel/arch/$(KERNEL_ARCH)/*.S)
+KERNEL_S_SRCS := $(wildcard kernel/*.S kernel/arch/$(KERNEL_ARCH)/*.S)
 KERNEL_C_OBJS := $(patsubst %.c,$(KERNEL_OUT)/%.o,$(KERNEL_C_SRCS))
 KERNEL_S_OBJS := $(patsubst %.S,$(KERNEL_OUT)/%.o,$(KERNEL_S_SRCS))
 KERNEL_OBJS := $(KERNEL_S_OBJS) $(KERNEL_C_OBJS)
@@ -53,3 +53,14 @@ $(KERNEL_S_OBJS): $(KERNEL_OUT)/%.o: %.S
 	$(KERNEL_CC) $(KERNEL_ASFLAGS) -c $< -o $@
 
 -include $(KERNEL_OBJS:.o=.d)
+
+# The console font: a Debian console font (package console-setup-linux),
+# decompressed here and embedded by kernel/font.S.
+KERNEL_FONT ?= /usr/share/consolefonts/Uni2-Terminus16.psf.gz
+
+$(KERNEL_OUT)/font.psf: $(KERNEL_FONT)
+	@mkdir -p $(@D)
+	gzip -dc $< > $@.tmp && mv $@.tmp $@
+
+$(KERNEL_OUT)/kernel/font.o: $(KERNEL_OUT)/font.psf
+$(KERNEL_OUT)/kernel/font.o: KERNEL_ASFLAGS += -I$(KERNEL_OUT)

@@ -13,32 +13,16 @@
  *   lvio.debug   the library logs at debug level, not only warnings
  *   lvio.dump    lvio_dump() of every device after its test
  *   lvio.trace   every register write, notify and completion, as it happens
+ *   bench        after the tests, time the first GPU (make bench)
  *   selftest.fault  after the verdict, read through a physical address used
  *                as a pointer: proves a fault is reported (ESR, FAR, ELR),
  *                not a silent hang
  */
-#include "kernel.h"
 #include "fdt.h"
-
-#include <lvio/lvio.h>
+#include "ktest.h"
 
 /* QEMU's virt machine has 32 virtio-mmio transports. */
 #define MAX_DEVICES 32
-
-#define MS 1000000ull
-#define RNG_SAMPLE 32
-#define RNG_MORE 256
-/* Enough for QEMU's rate-limited example (64 bytes a second) to deliver. */
-#define RNG_TIMEOUT_NS (15000 * MS)
-
-struct kdev {
-    struct lvio_device dev;
-    union {
-        struct lvio_rng rng;
-    } drv;
-    bool has_sample;
-    uint8_t sample[RNG_SAMPLE]; /* rng: first bytes, compared across devices */
-};
 
 /* Big structs live here, not on the 128 KiB stack. */
 static struct kdev devices[MAX_DEVICES];
@@ -46,11 +30,11 @@ static unsigned n_devices;
 
 static unsigned tests_run;
 static unsigned tests_failed;
-static bool opt_dump;
+bool opt_dump;
+bool opt_bench;
 
 /* One in-guest test: counts it, and says what failed. */
-__attribute__((format(printf, 2, 3)))
-static bool expect(bool ok, const char *fmt, ...)
+bool expect(bool ok, const char *fmt, ...)
 {
     va_list ap;
 
@@ -66,7 +50,7 @@ static bool expect(bool ok, const char *fmt, ...)
     return false;
 }
 
-static const char *kind(const struct kdev *k)
+const char *kdev_kind(const struct kdev *k)
 {
     return lvio_device_type_name(k->dev.device_id);
 }
@@ -75,125 +59,18 @@ static const char *kind(const struct kdev *k)
  * The contract's error line. `doing` says what was being attempted; the
  * device's own message (which queue, which indexes, how long) follows.
  */
-static void report_error(struct kdev *k, int err, const char *doing)
+void report_error(struct kdev *k, const char *errname, const char *doing)
 {
     const char *why = lvio_device_error(&k->dev);
 
-    kprintf("lvio: %s %s: error %s %s%s%s\n", kind(k), k->dev.name, lvio_errname(err),
-            doing, why[0] ? ": " : "", why);
-}
-
-static void hex(char *out, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
-/* Read exactly n bytes or report why not. */
-static bool rng_read_all(struct kdev *k, uint8_t *buf, size_t n)
-{
-    char doing[48];
-    int rc = lvio_rng_read(&k->drv.rng, buf, n, RNG_TIMEOUT_NS);
-
-    if (rc == (int)n)
-        return true;
-    if (rc >= 0) {
-        ksnprintf(doing, sizeof(doing), "short read: %d of %zu bytes", rc, n);
-        report_error(k, LVIO_E_TIMEOUT, doing);
-    } else {
-        ksnprintf(doing, sizeof(doing), "reading %zu bytes", n);
-        report_error(k, rc, doing);
-    }
-    return false;
-}
-
-/*
- * virtio-rng: bring it up, read a sample, check the interrupt status is set
- * and acknowledged, read more, tear down (every DMA page comes back), bring
- * it up again and read once more.
- */
-static void run_rng(struct kdev *k)
-{
-    static uint8_t more[RNG_MORE];
-    struct lvio_rng *rng = &k->drv.rng;
-    uint8_t second[RNG_SAMPLE];
-    char sample_hex[2 * RNG_SAMPLE + 1];
-    size_t pages_before = dma_pages_in_use();
-    uint32_t isr, isr_after;
-    uint64_t t0, more_ms;
-    int rc;
-
-    rc = lvio_rng_init(rng, &k->dev);
-    if (!expect(rc == LVIO_OK, "%s: rng init: %s", k->dev.name, lvio_errname(rc))) {
-        report_error(k, rc, "initialising");
-        return;
-    }
-    if (!expect(rng_read_all(k, k->sample, RNG_SAMPLE), "%s: read %u bytes", k->dev.name,
-                RNG_SAMPLE))
-        goto out;
-    k->has_sample = true;
-
-    /* Nothing is in flight now: the completion set bit 0, the read acked it. */
-    isr = lvio_device_isr(&k->dev);
-    isr_after = lvio_device_isr(&k->dev);
-    expect(isr & LVIO_VIRTIO_ISR_QUEUE, "%s: ISR 0x%x after a completion, want bit 0",
-           k->dev.name, isr);
-    expect(isr_after == 0, "%s: ISR still 0x%x after it was acknowledged", k->dev.name,
-           isr_after);
-
-    expect(!all_zero(k->sample, RNG_SAMPLE), "%s: %u random bytes all zero", k->dev.name,
-           RNG_SAMPLE);
-    if (!expect(rng_read_all(k, second, RNG_SAMPLE), "%s: second read", k->dev.name))
-        goto out;
-    expect(memcmp(second, k->sample, RNG_SAMPLE) != 0, "%s: two reads gave the same bytes",
-           k->dev.name);
-
-    t0 = time_ns();
-    if (!expect(rng_read_all(k, more, RNG_MORE), "%s: read %u bytes", k->dev.name, RNG_MORE))
-        goto out;
-    more_ms = (time_ns() - t0) / MS;
-    expect(!all_zero(more, RNG_MORE), "%s: %u random bytes all zero", k->dev.name, RNG_MORE);
-
-    /* Teardown gives back every page; the device comes up again after it. */
-    lvio_rng_teardown(rng);
-    expect(dma_pages_in_use() == pages_before, "%s: %zu DMA pages leaked by teardown",
-           k->dev.name, dma_pages_in_use() - pages_before);
-    rc = lvio_rng_init(rng, &k->dev);
-    if (!expect(rc == LVIO_OK, "%s: rng init after teardown: %s", k->dev.name,
-                lvio_errname(rc))) {
-        report_error(k, rc, "initialising again after teardown");
-        return;
-    }
-    if (!expect(rng_read_all(k, second, RNG_SAMPLE), "%s: read after re-init", k->dev.name))
-        goto out;
-
-    hex(sample_hex, k->sample, RNG_SAMPLE);
-    kprintf("lvio: rng %s: ok v%u, %u bytes %s, %u more in %llu ms, isr 0x%x\n", k->dev.name,
-            (unsigned)k->dev.version, RNG_SAMPLE, sample_hex, RNG_MORE,
-            (unsigned long long)more_ms, isr);
-out:
-    if (opt_dump)
-        lvio_dump(&k->dev);
-    lvio_rng_teardown(rng);
+    kprintf("lvio: %s %s: error %s %s%s%s\n", kdev_kind(k), k->dev.name, errname, doing,
+            why[0] ? ": " : "", why);
 }
 
 /* Devices of a kind this kernel has no driver for are named and left alone. */
 static void run_other(struct kdev *k)
 {
-    kprintf("lvio: %s %s: ok v%u, device id %u, no driver in this kernel yet\n", kind(k),
+    kprintf("lvio: %s %s: ok v%u, device id %u, no driver in this kernel yet\n", kdev_kind(k),
             k->dev.name, (unsigned)k->dev.version, (unsigned)k->dev.device_id);
     if (opt_dump)
         lvio_dump(&k->dev);
@@ -289,17 +166,19 @@ static void kernel_self_tests(void)
            "a DMA page's device address is its physical address, not its pointer");
     if (p)
         dma_free_pages(p, 1);
+    expect(vmap_selftest() == 0, "vmap: scattered pages at one virtual range");
 }
 
 void kmain(void)
 {
     struct lvio_hal *hal = kernel_hal();
     uint64_t t0 = time_ns();
-    unsigned n_rng = 0;
+    unsigned n_rng = 0, n_gpu = 0;
 
     if (kernel_bootarg("lvio.debug"))
         hal->log_level = LVIO_LOG_DEBUG;
     opt_dump = kernel_bootarg("lvio.dump");
+    opt_bench = kernel_bootarg("bench");
 
     kprintf("levitate: aarch64, RAM 0x%llx..0x%llx, %zu DMA pages, bootargs \"%s\"\n",
             (unsigned long long)ram_phys_start(), (unsigned long long)ram_phys_end(),
@@ -317,6 +196,9 @@ void kmain(void)
             n_rng++;
             run_rng(k);
             break;
+        case LVIO_VIRTIO_ID_GPU:
+            run_gpu(k, n_gpu++ == 0);
+            break;
         default:
             run_other(k);
             break;
@@ -324,6 +206,8 @@ void kmain(void)
     }
     if (n_rng == 0)
         kprintf("lvio: no rng devices found\n");
+    if (n_gpu == 0)
+        kprintf("lvio: no gpu devices found\n");
 
     /* Two entropy sources that agree are not entropy sources. */
     for (unsigned i = 0; i < n_devices; i++)
@@ -335,6 +219,8 @@ void kmain(void)
 
     kprintf("levitate: %u devices, tests took %llu ms\n", n_devices,
             (unsigned long long)((time_ns() - t0) / MS));
+    if (opt_bench)
+        bench_gpu();
     if (tests_failed)
         kprintf("levitate: FAIL %u/%u tests\n", tests_failed, tests_run);
     else

@@ -3,6 +3,7 @@
  * line; we only wait for FIFO space and write. Registers are reached through
  * the Device part of the linear map.
  */
+#include "gfx.h"
 #include "kernel.h"
 
 #define PL011_DR 0x00
@@ -41,6 +42,7 @@ static void tx(char c)
 
 void console_putc(char c)
 {
+    logbuf_putc(c); /* the boot log, and the screen's console once it exists */
     if (!uart)
         return;
     if (c == '\n')

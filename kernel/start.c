@@ -243,6 +243,7 @@ void kernel_start(uint64_t dtb, uint64_t load_phys, unsigned entry_el)
         read_memory();
     }
     mmu_limit_ram(ram_start, ram_end);
+    vmap_init();
     setup_dma();
     kmain();
     if (kernel_bootarg("poweroff"))

@@ -10,6 +10,9 @@
  *                                 hold no RAM are unmapped once the DTB is read
  *       PA [256 GiB, 257 GiB)     Device (PCIe high ECAM at 0x4010000000)
  *       PA [512 GiB, 1 TiB)       Device (PCIe high MMIO window 0x8000000000)
+ *   0xffff800000000000        the vmap window (VMAP_BASE, VMAP_SIZE): scattered
+ *                             RAM pages at contiguous addresses, 4 KiB pages,
+ *                             Normal write-back; see arch/aarch64/vmap.c
  *   0xffffffffc0000000        the kernel image, 2 MiB blocks, at whatever
  *                             physical address QEMU loaded it
  *
@@ -33,6 +36,15 @@
 #define BLOCK_2M (U64(1) << 21)
 #define BLOCK_1G (U64(1) << 30)
 
+/*
+ * The vmap window: L0 entry 256 of TTBR1 (the linear map uses entries 0 and
+ * 1, i.e. PA < 1 TiB; the image entry 511), so it collides with nothing.
+ * vmap_init hooks one L1, one L2 and VMAP_SIZE / 2 MiB L3 tables (static,
+ * in .bss) in there; only the L3 entries change afterwards.
+ */
+#define VMAP_BASE U64(0xffff800000000000)
+#define VMAP_SIZE (U64(64) << 20)
+
 /* The physical ranges the linear map covers, by attribute. */
 #define DEVICE_LOW_END (U64(1) << 30)       /* [0, 1 GiB) */
 #define RAM_WINDOW_START (U64(1) << 30)     /* RAM may be in [1, 256 GiB) */
@@ -51,6 +63,7 @@
 /* Descriptor bits (VMSAv8-64, stage 1). */
 #define PTE_BLOCK U64(1)
 #define PTE_TABLE U64(3)
+#define PTE_PAGE U64(3) /* a 4 KiB page, at level 3 */
 #define PTE_ATTR(i) (U64(i) << 2)
 #define PTE_SH_INNER (U64(3) << 8)
 #define PTE_AF (U64(1) << 10)
@@ -59,6 +72,9 @@
 
 #define PTE_DEVICE (PTE_BLOCK | PTE_AF | PTE_ATTR(MT_DEVICE_nGnRE) | PTE_PXN | PTE_UXN)
 #define PTE_RAM (PTE_BLOCK | PTE_AF | PTE_SH_INNER | PTE_ATTR(MT_NORMAL) | PTE_PXN | PTE_UXN)
+#define PTE_VMAP (PTE_PAGE | PTE_AF | PTE_SH_INNER | PTE_ATTR(MT_NORMAL) | PTE_PXN | PTE_UXN)
+/* The output address of a block, page or table descriptor (48-bit PA). */
+#define PTE_ADDR_MASK U64(0x0000fffffffff000)
 #define PTE_KERNEL (PTE_BLOCK | PTE_AF | PTE_SH_INNER | PTE_ATTR(MT_NORMAL) | PTE_UXN)
 
 /*

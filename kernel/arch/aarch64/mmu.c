@@ -72,8 +72,14 @@ static bool is_linear(uint64_t pa, uint64_t len)
 
 uint64_t virt_to_phys(const void *virt)
 {
-    uint64_t va = (uintptr_t)virt;
+    uint64_t va = (uintptr_t)virt, pa;
 
+    if (vmap_lookup(virt, &pa)) {
+        if (pa != PHYS_INVALID)
+            return pa;
+        kprintf("levitate: warning: virt_to_phys(%p): unmapped vmap address\n", virt);
+        return PHYS_INVALID;
+    }
     if (va >= (uintptr_t)_text && va < (uintptr_t)_end)
         return va - KERNEL_VBASE + load_phys;
     if (va >= LINEAR_BASE && va < KERNEL_VBASE && is_linear(va - LINEAR_BASE, 1))

@@ -1,0 +1,398 @@
+/*
+ * virtio-gpu in the test kernel: every enabled scanout shows the test card
+ * (DESIGN.md) at the mode the device prefers; the first GPU's first scanout
+ * also carries the text console (the boot log, then everything printed
+ * after) and the hardware cursor at the screen's center. `bench` times
+ * presents on it.
+ *
+ * Framebuffer memory comes from the DMA pool; the library shares it with
+ * the device through the HAL's share() and describes it with a
+ * scatter-gather list.
+ */
+#include "gfx.h"
+#include "ktest.h"
+
+#define MAX_GPUS 4
+#define FB_FORMAT LVIO_VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM /* 0x00RRGGBB words */
+#define CURSOR_FORMAT LVIO_VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM
+
+/*
+ * Framebuffer memory, deliberately not physically contiguous: chunks of
+ * CHUNK_PAGES pages mapped in reverse order at one virtual range (vmap), as
+ * a kernel with fragmented memory would have it. The driver must describe
+ * it to the device as a scatter-gather list, one entry per chunk. When the
+ * vmap window is full it falls back to contiguous pages.
+ */
+#define CHUNK_PAGES 64
+#define MAX_CHUNKS 128
+
+struct fbmem {
+    uint32_t *pixels;
+    size_t pages;
+    bool vmapped;
+    unsigned nchunks;
+    uint64_t chunk_phys[MAX_CHUNKS];
+};
+
+/* One scanout's framebuffers: [0] is shown, [1] is for page flips. */
+struct screen {
+    struct lvio_gpu_fb fb[2];
+    struct gfx_fb view[2];
+    struct fbmem mem[2];
+};
+
+struct gpu_state {
+    struct kdev *k;
+    struct screen screens[LVIO_VIRTIO_GPU_MAX_SCANOUTS];
+    struct lvio_gpu_fb cursor;
+    uint32_t *cursor_pixels;
+};
+
+static struct gpu_state gpus[MAX_GPUS];
+static unsigned n_gpus;
+
+/* The console on the first GPU's scanout 0. */
+static struct {
+    struct fbcon con;
+    struct lvio_gpu_fb *fb;
+    bool live;
+    int error; /* first present that failed; the console stops then */
+} console;
+
+static size_t fb_pages(uint32_t w, uint32_t h)
+{
+    return ((size_t)w * h * 4 + 4095) / 4096;
+}
+
+/* Pages in chunk c of a `pages`-page framebuffer. */
+static size_t chunk_pages(size_t pages, unsigned c)
+{
+    size_t left = pages - (size_t)c * CHUNK_PAGES;
+    return left < CHUNK_PAGES ? left : CHUNK_PAGES;
+}
+
+static void fbmem_free(struct fbmem *m)
+{
+    if (m->vmapped)
+        vunmap(m->pixels, m->pages);
+    for (unsigned c = 0; c < m->nchunks; c++)
+        dma_free_pages(phys_to_virt(m->chunk_phys[c]), chunk_pages(m->pages, c));
+    if (!m->vmapped && m->pixels)
+        dma_free_pages(m->pixels, m->pages);
+    memset(m, 0, sizeof *m);
+}
+
+/* Scattered chunks behind one virtual range; false if that cannot be had. */
+static bool fbmem_scattered(struct fbmem *m, size_t pages)
+{
+    static uint64_t phys[CHUNK_PAGES * MAX_CHUNKS];
+    unsigned chunks = (unsigned)((pages + CHUNK_PAGES - 1) / CHUNK_PAGES);
+
+    if (chunks > MAX_CHUNKS)
+        return false;
+    m->pages = pages;
+    for (; m->nchunks < chunks; m->nchunks++)
+        if (!dma_alloc_pages(chunk_pages(pages, m->nchunks), &m->chunk_phys[m->nchunks]))
+            goto undo;
+    /* Last chunk first: consecutive virtual pages are never consecutive
+     * physical ones across a chunk boundary. */
+    for (size_t i = 0, c = chunks; c-- > 0;)
+        for (size_t j = 0; j < chunk_pages(pages, (unsigned)c); j++)
+            phys[i++] = m->chunk_phys[c] + j * 4096;
+    m->pixels = vmap(phys, pages);
+    if (!m->pixels)
+        goto undo;
+    m->vmapped = true;
+    return true;
+undo:
+    fbmem_free(m);
+    return false;
+}
+
+static uint32_t *fbmem_alloc(struct fbmem *m, size_t pages)
+{
+    uint64_t phys;
+
+    if (fbmem_scattered(m, pages))
+        return m->pixels;
+    m->pixels = dma_alloc_pages(pages, &phys);
+    m->pages = m->pixels ? pages : 0;
+    return m->pixels;
+}
+
+/* Allocate, create and draw framebuffer `i` of a screen. */
+static int screen_fb(struct gpu_state *g, struct screen *scr, unsigned i, uint32_t w,
+                     uint32_t h)
+{
+    uint32_t *px = fbmem_alloc(&scr->mem[i], fb_pages(w, h));
+
+    if (!px)
+        return LVIO_E_NOMEM;
+    scr->view[i] = (struct gfx_fb){px, w, h, w};
+    testcard_draw(&scr->view[i]);
+    int rc = lvio_gpu_fb_create(&g->k->drv.gpu, &scr->fb[i], w, h, FB_FORMAT, px,
+                                scr->mem[i].pages * 4096);
+    if (rc) {
+        fbmem_free(&scr->mem[i]);
+        scr->view[i].pixels = NULL;
+    }
+    return rc;
+}
+
+static void screen_free(struct screen *scr)
+{
+    for (unsigned i = 0; i < 2; i++) {
+        if (scr->fb[i].gpu)
+            lvio_gpu_fb_destroy(&scr->fb[i]);
+        fbmem_free(&scr->mem[i]);
+        scr->view[i].pixels = NULL;
+    }
+}
+
+/* Mirror of the serial console: draw, then present the damaged lines. */
+static void console_mirror(void *ctx, const char *s, size_t n)
+{
+    (void)ctx;
+    if (!console.live)
+        return;
+    bool line_done = false;
+    for (size_t i = 0; i < n; i++)
+        line_done |= s[i] == '\n';
+    fbcon_write(&console.con, s, n);
+    if (!line_done)
+        return;
+    struct gfx_rect d = fbcon_take_damage(&console.con);
+    struct lvio_gpu_rect r = {d.x, d.y, d.w, d.h};
+    int rc = lvio_gpu_present(console.fb, &r);
+    if (rc) {
+        console.live = false; /* say it once, on the serial line only */
+        console.error = rc;
+    }
+}
+
+static void console_replay(void *ctx, const char *s, size_t n)
+{
+    (void)ctx;
+    fbcon_write(&console.con, s, n);
+}
+
+static void console_attach(struct screen *scr)
+{
+    struct gfx_rect area = testcard_console_area(scr->view[0].width, scr->view[0].height);
+
+    if (fbcon_init(&console.con, &scr->view[0], area, kernel_font(), GFX_CONSOLE_FG,
+                   GFX_CONSOLE_BG) != 0) {
+        kprintf("levitate: no font: the screen has no console\n");
+        return;
+    }
+    console.fb = &scr->fb[0];
+    logbuf_replay(console_replay, NULL);
+    struct gfx_rect d = fbcon_take_damage(&console.con);
+    struct lvio_gpu_rect r = {d.x, d.y, d.w, d.h};
+    expect(lvio_gpu_present(console.fb, &r) == LVIO_OK, "gpu: console present");
+    console.live = true;
+    console_set_mirror(console_mirror, NULL);
+}
+
+/* The hardware cursor: an arrow, hotspot at the screen's center. */
+static void cursor_setup(struct gpu_state *g, const struct screen *scr)
+{
+    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    unsigned hx, hy;
+    uint64_t phys;
+    int rc;
+
+    g->cursor_pixels = dma_alloc_pages(fb_pages(64, 64), &phys);
+    if (!expect(g->cursor_pixels != NULL, "gpu: cursor memory"))
+        return;
+    cursor_draw_arrow(g->cursor_pixels, &hx, &hy);
+    rc = lvio_gpu_fb_create(gpu, &g->cursor, 64, 64, CURSOR_FORMAT, g->cursor_pixels,
+                            fb_pages(64, 64) * 4096);
+    if (!expect(rc == LVIO_OK, "gpu: cursor resource: %s", lvio_gpu_errname(gpu, rc)))
+        return;
+    uint32_t cx = scr->view[0].width / 2, cy = scr->view[0].height / 2;
+    rc = lvio_gpu_cursor_set(gpu, 0, &g->cursor, hx, hy, cx, cy);
+    expect(rc == LVIO_OK, "gpu: cursor set: %s", lvio_gpu_errname(gpu, rc));
+    rc = lvio_gpu_cursor_move(gpu, 0, cx + 1, cy);
+    expect(rc == LVIO_OK, "gpu: cursor move: %s", lvio_gpu_errname(gpu, rc));
+    rc = lvio_gpu_cursor_move(gpu, 0, cx, cy);
+    expect(rc == LVIO_OK, "gpu: cursor move back: %s", lvio_gpu_errname(gpu, rc));
+}
+
+/* The driver's API on a live screen: damage, bad damage, page flips. */
+static void screen_tests(struct gpu_state *g, struct screen *scr, unsigned s)
+{
+    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    struct lvio_gpu_rect small = {8, 8, 16, 16};
+    struct lvio_gpu_rect outside = {scr->view[0].width - 4, 0, 8, 8};
+    int rc;
+
+    if (scr->mem[0].vmapped)
+        expect(scr->fb[0].nr_entries == scr->mem[0].nchunks,
+               "gpu: scanout %u: %u scattered chunks described by %u sg entries", s,
+               scr->mem[0].nchunks, scr->fb[0].nr_entries);
+    rc = lvio_gpu_present(&scr->fb[0], &small);
+    expect(rc == LVIO_OK, "gpu: scanout %u: present 16x16: %s", s, lvio_gpu_errname(gpu, rc));
+    /* An expected failure: keep its log line off the console. */
+    struct lvio_hal *hal = kernel_hal();
+    void (*log)(void *, enum lvio_log_level, const char *) = hal->log;
+    hal->log = NULL;
+    rc = lvio_gpu_present(&scr->fb[0], &outside);
+    hal->log = log;
+    expect(rc == LVIO_E_INVAL, "gpu: scanout %u: damage outside the framebuffer gave %s", s,
+           lvio_gpu_errname(gpu, rc));
+    rc = screen_fb(g, scr, 1, scr->view[0].width, scr->view[0].height);
+    if (!expect(rc == LVIO_OK, "gpu: scanout %u: second framebuffer: %s", s,
+                lvio_gpu_errname(gpu, rc)))
+        return;
+    expect(scr->fb[1].resource_id != scr->fb[0].resource_id,
+           "gpu: two framebuffers share resource id %u", scr->fb[0].resource_id);
+    rc = lvio_gpu_show(gpu, s, &scr->fb[1]);
+    expect(rc == LVIO_OK, "gpu: scanout %u: flip to the back buffer: %s", s,
+           lvio_gpu_errname(gpu, rc));
+    rc = lvio_gpu_show(gpu, s, &scr->fb[0]);
+    expect(rc == LVIO_OK, "gpu: scanout %u: flip back: %s", s, lvio_gpu_errname(gpu, rc));
+}
+
+/* Card on every enabled scanout. Returns 0 or the error, reported. */
+static int gpu_screens(struct gpu_state *g, char *modes, size_t size)
+{
+    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    size_t used = 0;
+    unsigned shown = 0;
+
+    for (unsigned s = 0; s < gpu->num_scanouts; s++) {
+        struct screen *scr = &g->screens[s];
+        uint32_t w, h;
+        char doing[64];
+
+        if (lvio_gpu_preferred_mode(gpu, s, &w, &h) != LVIO_OK)
+            continue;
+        int rc = screen_fb(g, scr, 0, w, h);
+        if (rc == LVIO_OK)
+            rc = lvio_gpu_show(gpu, s, &scr->fb[0]);
+        if (!expect(rc == LVIO_OK, "gpu: scanout %u: %ux%u test card: %s", s, w, h,
+                    lvio_gpu_errname(gpu, rc))) {
+            ksnprintf(doing, sizeof doing, "creating %ux%u framebuffer for scanout %u", w, h,
+                      s);
+            report_error(g->k, lvio_gpu_errname(gpu, rc), doing);
+            return rc;
+        }
+        used += (size_t)ksnprintf(modes + used, size - used, "%s%u %ux%u", shown ? ", " : "",
+                                  s, w, h);
+        if (used >= size)
+            used = size - 1;
+        shown++;
+    }
+    if (!expect(shown > 0, "gpu: no enabled scanout")) {
+        report_error(g->k, "LVIO_E_NODEV", "finding an enabled scanout");
+        return LVIO_E_NODEV;
+    }
+    return LVIO_OK;
+}
+
+void run_gpu(struct kdev *k, bool first)
+{
+    struct lvio_gpu *gpu = &k->drv.gpu;
+    char modes[200] = "";
+    unsigned enabled = 0;
+    int rc;
+
+    if (n_gpus == MAX_GPUS) {
+        kprintf("lvio: gpu %s: ok v%u, not used: this kernel drives %u GPUs\n", k->dev.name,
+                (unsigned)k->dev.version, MAX_GPUS);
+        return;
+    }
+    struct gpu_state *g = &gpus[n_gpus];
+    g->k = k;
+    rc = lvio_gpu_init(gpu, &k->dev);
+    if (!expect(rc == LVIO_OK, "%s: gpu init: %s", k->dev.name, lvio_gpu_errname(gpu, rc))) {
+        report_error(k, lvio_gpu_errname(gpu, rc), "initialising");
+        return;
+    }
+    if (gpu_screens(g, modes, sizeof modes) != LVIO_OK) {
+        /* Give back what the card took; the kernel goes on without this GPU. */
+        for (unsigned s = 0; s < gpu->num_scanouts; s++)
+            screen_free(&g->screens[s]);
+        lvio_gpu_teardown(gpu);
+        return;
+    }
+    n_gpus++;
+    for (unsigned s = 0; s < gpu->num_scanouts; s++)
+        enabled += gpu->scanouts[s].enabled;
+    if (first)
+        console_attach(&g->screens[0]);
+    cursor_setup(g, &g->screens[0]);
+    for (unsigned s = 0; s < gpu->num_scanouts; s++)
+        if (g->screens[s].fb[0].gpu)
+            screen_tests(g, &g->screens[s], s);
+    rc = lvio_gpu_poll_events(gpu);
+    expect(rc >= 0, "gpu: display events: %s", lvio_gpu_errname(gpu, rc));
+
+    kprintf("lvio: gpu %s: ok v%u, %u scanout%s: %s, edid %s\n", k->dev.name,
+            (unsigned)k->dev.version, enabled, enabled == 1 ? "" : "s", modes,
+            gpu->has_edid ? "on" : "off");
+    if (opt_dump)
+        lvio_dump(&k->dev);
+}
+
+/* ---- make bench ------------------------------------------------------------ */
+
+/* Print value/10^decimals-style figures without floating point. */
+static void bench_line(const char *name, uint64_t tenths, const char *unit)
+{
+    kprintf("bench: %s: %llu.%llu %s\n", name, (unsigned long long)(tenths / 10),
+            (unsigned long long)(tenths % 10), unit);
+}
+
+static uint64_t elapsed_ns(uint64_t c0)
+{
+    return (cycles() - c0) * 1000000000ull / cycles_per_second();
+}
+
+void bench_gpu(void)
+{
+    if (n_gpus == 0 || !gpus[0].screens[0].fb[0].gpu) {
+        kprintf("bench: no gpu to measure\n");
+        return;
+    }
+    struct gpu_state *g = &gpus[0];
+    struct screen *scr = &g->screens[0];
+    struct lvio_gpu_fb *fb = &scr->fb[0];
+    char name[64];
+    const unsigned frames = 60, lines = 200;
+    uint64_t c0, ns;
+    int rc = LVIO_OK;
+
+    c0 = cycles();
+    for (unsigned i = 0; i < frames && rc == LVIO_OK; i++)
+        rc = lvio_gpu_present(fb, NULL);
+    ns = elapsed_ns(c0);
+    ksnprintf(name, sizeof name, "gpu present %ux%u", fb->width, fb->height);
+    if (rc == LVIO_OK)
+        bench_line(name, frames * 10000000000ull / (ns ? ns : 1), "fps");
+
+    /* One text line: its damage rectangle only (the console's line height). */
+    struct gfx_rect area = testcard_console_area(fb->width, fb->height);
+    struct lvio_gpu_rect line = {area.x, area.y, area.w, fbcon_line_height(&console.con)};
+    c0 = cycles();
+    for (unsigned i = 0; i < lines && rc == LVIO_OK; i++)
+        rc = lvio_gpu_present(fb, &line);
+    ns = elapsed_ns(c0);
+    ksnprintf(name, sizeof name, "gpu text line %ux%u", line.width, line.height);
+    if (rc == LVIO_OK)
+        bench_line(name, ns * 10 / lines / 1000, "us");
+
+    if (scr->fb[1].gpu) {
+        c0 = cycles();
+        for (unsigned i = 0; i < frames && rc == LVIO_OK; i++)
+            rc = lvio_gpu_show(&g->k->drv.gpu, 0, &scr->fb[(i + 1) % 2]);
+        ns = elapsed_ns(c0);
+        ksnprintf(name, sizeof name, "gpu page flip %ux%u", fb->width, fb->height);
+        if (rc == LVIO_OK)
+            bench_line(name, frames * 10000000000ull / (ns ? ns : 1), "fps");
+    }
+    if (rc != LVIO_OK)
+        kprintf("bench: gpu failed: %s: %s\n", lvio_gpu_errname(&g->k->drv.gpu, rc),
+                lvio_device_error(&g->k->dev));
+}

@@ -1,0 +1,117 @@
+/*
+ * virtio-rng in the test kernel: bring it up, read, check the interrupt
+ * status, read more, tear down and bring it up again.
+ */
+#include "ktest.h"
+
+#define RNG_MORE 256
+/* Enough for QEMU's rate-limited example (64 bytes a second) to deliver. */
+#define RNG_TIMEOUT_NS (15000 * MS)
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Read exactly n bytes or report why not. */
+static bool rng_read_all(struct kdev *k, uint8_t *buf, size_t n)
+{
+    char doing[48];
+    int rc = lvio_rng_read(&k->drv.rng, buf, n, RNG_TIMEOUT_NS);
+
+    if (rc == (int)n)
+        return true;
+    if (rc >= 0) {
+        ksnprintf(doing, sizeof(doing), "short read: %d of %zu bytes", rc, n);
+        report_error(k, "LVIO_E_TIMEOUT", doing);
+    } else {
+        ksnprintf(doing, sizeof(doing), "reading %zu bytes", n);
+        report_error(k, lvio_errname(rc), doing);
+    }
+    return false;
+}
+
+/*
+ * virtio-rng: bring it up, read a sample, check the interrupt status is set
+ * and acknowledged, read more, tear down (every DMA page comes back), bring
+ * it up again and read once more.
+ */
+void run_rng(struct kdev *k)
+{
+    static uint8_t more[RNG_MORE];
+    struct lvio_rng *rng = &k->drv.rng;
+    uint8_t second[RNG_SAMPLE];
+    char sample_hex[2 * RNG_SAMPLE + 1];
+    size_t pages_before = dma_pages_in_use();
+    uint32_t isr, isr_after;
+    uint64_t t0, more_ms;
+    int rc;
+
+    rc = lvio_rng_init(rng, &k->dev);
+    if (!expect(rc == LVIO_OK, "%s: rng init: %s", k->dev.name, lvio_errname(rc))) {
+        report_error(k, lvio_errname(rc), "initialising");
+        return;
+    }
+    if (!expect(rng_read_all(k, k->sample, RNG_SAMPLE), "%s: read %u bytes", k->dev.name,
+                RNG_SAMPLE))
+        goto out;
+    k->has_sample = true;
+
+    /* Nothing is in flight now: the completion set bit 0, the read acked it. */
+    isr = lvio_device_isr(&k->dev);
+    isr_after = lvio_device_isr(&k->dev);
+    expect(isr & LVIO_VIRTIO_ISR_QUEUE, "%s: ISR 0x%x after a completion, want bit 0",
+           k->dev.name, isr);
+    expect(isr_after == 0, "%s: ISR still 0x%x after it was acknowledged", k->dev.name,
+           isr_after);
+
+    expect(!all_zero(k->sample, RNG_SAMPLE), "%s: %u random bytes all zero", k->dev.name,
+           RNG_SAMPLE);
+    if (!expect(rng_read_all(k, second, RNG_SAMPLE), "%s: second read", k->dev.name))
+        goto out;
+    expect(memcmp(second, k->sample, RNG_SAMPLE) != 0, "%s: two reads gave the same bytes",
+           k->dev.name);
+
+    t0 = time_ns();
+    if (!expect(rng_read_all(k, more, RNG_MORE), "%s: read %u bytes", k->dev.name, RNG_MORE))
+        goto out;
+    more_ms = (time_ns() - t0) / MS;
+    expect(!all_zero(more, RNG_MORE), "%s: %u random bytes all zero", k->dev.name, RNG_MORE);
+
+    /* Teardown gives back every page; the device comes up again after it. */
+    lvio_rng_teardown(rng);
+    expect(dma_pages_in_use() == pages_before, "%s: %zu DMA pages leaked by teardown",
+           k->dev.name, dma_pages_in_use() - pages_before);
+    rc = lvio_rng_init(rng, &k->dev);
+    if (!expect(rc == LVIO_OK, "%s: rng init after teardown: %s", k->dev.name,
+                lvio_errname(rc))) {
+        report_error(k, lvio_errname(rc), "initialising again after teardown");
+        return;
+    }
+    if (!expect(rng_read_all(k, second, RNG_SAMPLE), "%s: read after re-init", k->dev.name))
+        goto out;
+
+    hex(sample_hex, k->sample, RNG_SAMPLE);
+    kprintf("lvio: rng %s: ok v%u, %u bytes %s, %u more in %llu ms, isr 0x%x\n", k->dev.name,
+            (unsigned)k->dev.version, RNG_SAMPLE, sample_hex, RNG_MORE,
+            (unsigned long long)more_ms, isr);
+out:
+    if (opt_dump)
+        lvio_dump(&k->dev);
+    lvio_rng_teardown(rng);
+}
+
