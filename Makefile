@@ -21,11 +21,11 @@ TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 $(SAN) -Iinclude -Isrc -Ike
 
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOSTB)/%,$(wildcard tests/host/test_*.c))
 
-.PHONY: all host run test bench check-host check-lib check-qemu deps-build deps-host deps-qemu clean
+.PHONY: all host run test bench check-host check-lib check-qemu deps-build deps-host deps-font deps-qemu clean
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),host)
-all: deps-host $(HOST_TESTS)
+all: deps-host deps-font $(HOST_TESTS)
 else
 all: deps-build $(BUILD)/$(ARCH)/levitate.img
 endif
@@ -45,7 +45,18 @@ $(HOSTB)/test_fdt: tests/host/test_fdt.c kernel/fdt.c kernel/fdt.h $(FDT_TEST_DT
 	@mkdir -p $(@D)
 	$(HOST_CC) $(TEST_CFLAGS) -o $@ tests/host/test_fdt.c kernel/fdt.c -lcmocka
 
-check-host: deps-host $(HOST_TESTS)
+# The kernel's drawing code (font reader, console, test card, cursor),
+# tested against the real console font.
+GFX_SRCS := kernel/gfx.c kernel/fbcon.c kernel/psf.c
+$(HOSTB)/font.psf: $(KERNEL_FONT)
+	@mkdir -p $(@D)
+	gzip -dc $< > $@.tmp && mv $@.tmp $@
+
+$(HOSTB)/test_gfx: tests/host/test_gfx.c $(GFX_SRCS) kernel/gfx.h kernel/psf.h $(HOSTB)/font.psf
+	@mkdir -p $(@D)
+	$(HOST_CC) $(TEST_CFLAGS) -DFONT_PATH='"$(HOSTB)/font.psf"' -o $@ tests/host/test_gfx.c $(GFX_SRCS) -lcmocka
+
+check-host: deps-host deps-font $(HOST_TESTS)
 	@scripts/host-tests.sh $(HOST_TESTS)
 
 # ---- the library must build warning-free everywhere -----------------------
@@ -82,6 +93,8 @@ deps-build:
 	@scripts/deps.sh build font
 deps-host:
 	@scripts/deps.sh build host
+deps-font:
+	@scripts/deps.sh font
 deps-qemu:
 	@scripts/deps.sh build qemu
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Run the host test binaries given as arguments (cmocka), show their output,
-# and end with one summary line: "host: N passed, M failed".
+# and end with one summary line: "host: N passed, M failed". A binary that
+# runs past HOST_TEST_TIMEOUT seconds (default 300) is killed and counted
+# as a failure, so a hang cannot stall `make test`.
 set -u
 passed=0
 failed=0
 mkdir -p build
 for t in "$@"; do
-  out=$("$t" 2>&1)
+  out=$(timeout "${HOST_TEST_TIMEOUT:-300}" "$t" 2>&1)
   rc=$?
+  [ "$rc" -eq 124 ] && out="$out
+host: $t timed out after ${HOST_TEST_TIMEOUT:-300} s"
   printf '%s\n' "$out"
   p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
   f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
