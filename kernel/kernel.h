@@ -49,6 +49,12 @@ void console_write(const char *s, size_t len);
 void console_init(uint64_t pl011_phys);
 uint64_t console_phys(void);
 
+/* Warnings a self-test provokes on purpose: while warnings_muted is set,
+ * the address helpers count them in warnings_suppressed instead of
+ * printing them (printf.c). */
+extern bool warnings_muted;
+extern unsigned warnings_suppressed;
+
 /* ---- power (psci.c) ---------------------------------------------------- */
 
 /* PSCI SYSTEM_OFF: QEMU exits. Never returns (spins if PSCI fails). */

@@ -5,6 +5,9 @@
  */
 #include "kernel.h"
 
+bool warnings_muted;
+unsigned warnings_suppressed;
+
 struct sink {
     char *buf;  /* NULL: the console */
     size_t size;

@@ -77,7 +77,10 @@ uint64_t virt_to_phys(const void *virt)
     if (vmap_lookup(virt, &pa)) {
         if (pa != PHYS_INVALID)
             return pa;
-        kprintf("levitate: warning: virt_to_phys(%p): unmapped vmap address\n", virt);
+        if (warnings_muted)
+            warnings_suppressed++;
+        else
+            kprintf("levitate: warning: virt_to_phys(%p): unmapped vmap address\n", virt);
         return PHYS_INVALID;
     }
     if (va >= (uintptr_t)_text && va < (uintptr_t)_end)

@@ -182,7 +182,10 @@ void vunmap(void *virt, size_t n)
     else
         why = bad_unmap(first, n);
     if (why) {
-        kprintf("levitate: warning: vunmap(%p, %zu): %s; ignored\n", virt, n, why);
+        if (warnings_muted)
+            warnings_suppressed++;
+        else
+            kprintf("levitate: warning: vunmap(%p, %zu): %s; ignored\n", virt, n, why);
         return;
     }
 
