@@ -38,6 +38,8 @@ void report_error(struct kdev *k, const char *errname, const char *doing);
 
 void run_rng(struct kdev *k);
 void run_gpu(struct kdev *k, bool first);
+/* Without poweroff: follow display changes (the host resized a window). */
+void gpu_idle(void);
 /* Benchmarks on the first GPU that came up (bootarg bench). */
 void bench_gpu(void);
 

@@ -234,4 +234,10 @@ void kmain(void)
                 (const void *)bad);
         kprintf("levitate: selftest.fault: read 0x%x, no fault\n", *bad);
     }
+
+    /* The demo stays up: follow the host's display changes. */
+    while (!kernel_bootarg("poweroff")) {
+        gpu_idle();
+        delay_ns(50 * MS);
+    }
 }

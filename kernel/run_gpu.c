@@ -53,6 +53,7 @@ static unsigned n_gpus;
 
 /* The console on the first GPU's scanout 0. */
 static struct {
+    struct gpu_state *gpu;      /* whose scanout 0 carries it */
     struct fbcon con;
     struct lvio_gpu_fb *fb;
     bool live;
@@ -165,8 +166,10 @@ static void console_mirror(void *ctx, const char *s, size_t n)
     struct lvio_gpu_rect r = {d.x, d.y, d.w, d.h};
     int rc = lvio_gpu_present(console.fb, &r);
     if (rc) {
-        console.live = false; /* say it once, on the serial line only */
+        console.live = false; /* said once, on the serial line only */
         console.error = rc;
+        kprintf("levitate: screen console stopped: present failed: %s\n",
+                lvio_device_error(console.fb->gpu->dev));
     }
 }
 
@@ -320,8 +323,10 @@ void run_gpu(struct kdev *k, bool first)
     n_gpus++;
     for (unsigned s = 0; s < gpu->num_scanouts; s++)
         enabled += gpu->scanouts[s].enabled;
-    if (first)
+    if (first) {
+        console.gpu = g;
         console_attach(&g->screens[0]);
+    }
     cursor_setup(g, &g->screens[0]);
     for (unsigned s = 0; s < gpu->num_scanouts; s++)
         if (g->screens[s].fb[0].gpu)
@@ -334,6 +339,53 @@ void run_gpu(struct kdev *k, bool first)
             gpu->has_edid ? "on" : "off");
     if (opt_dump)
         lvio_dump(&k->dev);
+}
+
+/* ---- display changes ------------------------------------------------------ */
+
+/* Re-read scanout s after a display event: a new size gets a new card. */
+static void screen_resize(struct gpu_state *g, unsigned s)
+{
+    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    struct screen *scr = &g->screens[s];
+    uint32_t w = 0, h = 0;
+    bool on = lvio_gpu_preferred_mode(gpu, s, &w, &h) == LVIO_OK;
+
+    if (on && scr->fb[0].gpu && scr->view[0].width == w && scr->view[0].height == h)
+        return;
+    if (console.gpu == g && s == 0)
+        console.live = false;
+    if (!on) {
+        lvio_gpu_show(gpu, s, NULL);
+        screen_free(scr);
+        kprintf("lvio: gpu %s: scanout %u turned off\n", g->k->dev.name, s);
+        return;
+    }
+    screen_free(scr);
+    int rc = screen_fb(g, scr, 0, w, h);
+    if (rc == LVIO_OK)
+        rc = lvio_gpu_show(gpu, s, &scr->fb[0]);
+    if (rc != LVIO_OK) {
+        kprintf("lvio: gpu %s: error %s resizing scanout %u to %ux%u: %s\n", g->k->dev.name,
+                lvio_gpu_errname(gpu, rc), s, w, h, lvio_device_error(&g->k->dev));
+        return;
+    }
+    if (console.gpu == g && s == 0)
+        console_attach(scr);
+    if (s == 0 && g->cursor.gpu)
+        lvio_gpu_cursor_move(gpu, 0, w / 2, h / 2);
+    kprintf("lvio: gpu %s: scanout %u is now %ux%u\n", g->k->dev.name, s, w, h);
+}
+
+void gpu_idle(void)
+{
+    for (unsigned i = 0; i < n_gpus; i++) {
+        struct lvio_gpu *gpu = &gpus[i].k->drv.gpu;
+        if (lvio_gpu_poll_events(gpu) != 1)
+            continue;
+        for (unsigned s = 0; s < gpu->num_scanouts; s++)
+            screen_resize(&gpus[i], s);
+    }
 }
 
 /* ---- make bench ------------------------------------------------------------ */
