@@ -37,9 +37,9 @@ endif
 # ---- host tests -----------------------------------------------------------
 # Each tests/host/test_X.c links with the library and the simulated device;
 # test_fdt tests the kernel's device-tree reader instead.
-$(HOSTB)/test_%: tests/host/test_%.c tests/host/sim.c tests/host/sim.h $(LIB_SRCS) $(LIB_HDRS)
+$(HOSTB)/test_%: tests/host/test_%.c tests/host/sim.c tests/host/sim.h tests/host/sim_gpu.c tests/host/sim_gpu.h $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(TEST_CFLAGS) -o $@ $< tests/host/sim.c $(LIB_SRCS) -lcmocka
+	$(HOST_CC) $(TEST_CFLAGS) -o $@ $< tests/host/sim.c tests/host/sim_gpu.c $(LIB_SRCS) -lcmocka
 
 $(HOSTB)/test_fdt: tests/host/test_fdt.c kernel/fdt.c kernel/fdt.h $(FDT_TEST_DTBS)
 	@mkdir -p $(@D)
@@ -86,8 +86,9 @@ test: deps-host deps-qemu
 	$(MAKE) check-qemu
 	@scripts/summary.sh
 
-bench:
-	@echo "bench: no benchmarks yet (they come with the GPU driver, issue 3)"
+bench: deps-qemu
+	$(MAKE) ARCH=aarch64
+	scripts/bench.sh
 
 deps-build:
 	@scripts/deps.sh build font

@@ -6,6 +6,11 @@
 #   RUN_APPEND=poweroff scripts/run.sh      # kernel command line (-append)
 #   LVIO_KERNEL=path/to/levitate.img        # another image
 # Extra arguments (and $QEMU_ARGS, split on spaces) go to QEMU after the defaults.
+#
+# Without $DISPLAY it runs headless on this terminal (Ctrl-A X quits, Ctrl-A C
+# is QEMU's monitor), logs the serial to build/run.log, and once the kernel's
+# verdict is there saves the GPU's screen to build/screen.png
+# (scripts/screenshot.py over QMP at build/qmp.sock). With $DISPLAY: a window.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -25,12 +30,26 @@ fi
 
 # ---- default devices --------------------------------------------------------
 cmd+=(-device virtio-rng-device)
-# GPU: add the virtio-gpu device here when its driver lands, e.g.
-# cmd+=(-device virtio-gpu-device)
+cmd+=(-device virtio-gpu-device)
 # ------------------------------------------------------------------------------
 
+shot=
 if [ -z "${DISPLAY:-}" ]; then
-    cmd+=(-nographic)               # serial (and QEMU's monitor, Ctrl-A C) on this terminal
+    # Headless: serial and QEMU's monitor (Ctrl-A C) on this terminal, as
+    # -nographic's mon:stdio would be, but spelled out: a -qmp option would
+    # otherwise turn the default into a plain stdio serial without Ctrl-A.
+    mkdir -p build
+    rm -f build/qmp.sock build/screen.png build/run.log
+    cmd+=(-nographic
+          -chardev stdio,id=con0,mux=on,logfile=build/run.log
+          -serial chardev:con0 -mon chardev=con0,mode=readline
+          -qmp unix:build/qmp.sock,server=on,wait=off)
+    py=$(command -v python3 || true)
+    if [ -n "$py" ]; then
+        shot=1
+    else
+        echo "run: python3 not found: no screenshot" >&2
+    fi
 else
     cmd+=(-serial mon:stdio)        # a window for the display, serial stays here
 fi
@@ -44,4 +63,18 @@ cmd+=(${extra[@]+"${extra[@]}"} "$@")
 printf 'run:'
 printf ' %q' "${cmd[@]}"
 printf '\n(quit: Ctrl-A X)\n'
-exec "${cmd[@]}"
+if [ -z "$shot" ]; then
+    exec "${cmd[@]}"
+fi
+
+# The screenshot helper waits for QMP, then for the verdict in the serial log,
+# then saves build/screen.png and says so; it gives up quietly if QEMU quits first.
+"$py" scripts/screenshot.py --socket build/qmp.sock --out build/screen.png \
+    --log build/run.log --timeout 30 --pid $$ --prefix run </dev/null &
+helper=$!
+rc=0
+"${cmd[@]}" || rc=$?
+kill "$helper" 2>/dev/null || true
+wait "$helper" 2>/dev/null || true
+rm -f build/qmp.sock
+exit "$rc"

@@ -71,10 +71,30 @@ struct lvio_gpu_scanout {
     uint32_t resource_id;       /* what we asked it to show; 0: nothing */
 };
 
+/* A 2D resource whose backing is caller memory. Set by lvio_gpu_fb_create. */
+struct lvio_gpu;
+struct lvio_gpu_fb {
+    struct lvio_gpu *gpu;
+    uint32_t resource_id;
+    uint32_t width, height;
+    uint32_t format;            /* LVIO_VIRTIO_GPU_FORMAT_* */
+    uint32_t stride;            /* bytes per row: width * 4 */
+    uint8_t *pixels;            /* the caller's memory */
+    size_t size;                /* bytes shared with the device */
+    struct lvio_virtio_gpu_mem_entry *entries; /* DMA copy of the sg list */
+    uint64_t entries_addr;
+    uint32_t entries_pages;
+    uint32_t nr_entries;        /* contiguous runs the backing took */
+};
+
 /* One command slot's bookkeeping (private). */
 struct lvio_gpu_slot {
     uint8_t state;              /* free, busy, done or lost */
     uint32_t len;               /* bytes the device wrote into the response */
+    /* A lost RESOURCE_ATTACH_BACKING: the backing list and the pixel shares
+     * its chain names, kept until the device gives the chain back (or is
+     * reset), since the device may still read them. */
+    struct lvio_gpu_fb held;
 };
 
 struct lvio_gpu {
@@ -103,20 +123,6 @@ struct lvio_gpu {
     uint64_t notifies;
 };
 
-/* A 2D resource whose backing is caller memory. Set by lvio_gpu_fb_create. */
-struct lvio_gpu_fb {
-    struct lvio_gpu *gpu;
-    uint32_t resource_id;
-    uint32_t width, height;
-    uint32_t format;            /* LVIO_VIRTIO_GPU_FORMAT_* */
-    uint32_t stride;            /* bytes per row: width * 4 */
-    uint8_t *pixels;            /* the caller's memory */
-    size_t size;                /* bytes shared with the device */
-    struct lvio_virtio_gpu_mem_entry *entries; /* DMA copy of the sg list */
-    uint64_t entries_addr;
-    uint32_t entries_pages;
-    uint32_t nr_entries;        /* contiguous runs the backing took */
-};
 
 /*
  * Bring up the GPU `dev` (probed; dev->device_id LVIO_VIRTIO_ID_GPU):
@@ -160,7 +166,12 @@ int lvio_gpu_poll_events(struct lvio_gpu *gpu);
  * height bytes, 4-byte aligned, rows of width * 4 bytes) as its backing.
  * Returns 0, LVIO_E_INVAL, LVIO_E_UNSUPPORTED (no share() in the HAL),
  * LVIO_E_NOMEM, LVIO_E_REFUSED (e.g. ERR_OUT_OF_MEMORY), LVIO_E_TIMEOUT,
- * LVIO_E_DEVICE. On error nothing is left behind.
+ * LVIO_E_DEVICE. On error nothing is left behind, with one exception: after
+ * LVIO_E_TIMEOUT the device may still act on RESOURCE_ATTACH_BACKING, so
+ * the driver keeps the backing list and the shares of `pixels` until the
+ * device answers late (noticed by any later command) or lvio_gpu_teardown
+ * resets it; `pixels` must stay allocated until then. The resource id is
+ * never reused.
  */
 int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb,
                        uint32_t width, uint32_t height, uint32_t format,

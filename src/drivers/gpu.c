@@ -107,6 +107,17 @@ static uint8_t *slot_resp(struct lvio_gpu *gpu, unsigned slot)
     return slot_req(gpu, slot) + RESP_OFF;
 }
 
+static void fb_release(struct lvio_gpu_fb *fb);
+
+/* Give back what a lost command's chain named, now that the device cannot
+ * read it any more. */
+static void slot_release_held(struct lvio_gpu_slot *s)
+{
+    if (s->held.gpu)
+        fb_release(&s->held);
+    s->held.gpu = NULL;
+}
+
 /* A completion came back: its slot is done, or free again if it was lost. */
 static void gpu_reap(struct lvio_gpu *gpu, void *token, uint32_t len)
 {
@@ -114,6 +125,7 @@ static void gpu_reap(struct lvio_gpu *gpu, void *token, uint32_t len)
     if (s < gpu->slots || s > &gpu->slots[QUERY_SLOT])
         return; /* not ours: cannot happen, the queue validates ids */
     if (s->state == SLOT_LOST) {
+        slot_release_held(s);
         s->state = SLOT_FREE;
         return;
     }
@@ -251,20 +263,31 @@ static int gpu_check(struct lvio_gpu *gpu, const struct gpu_cmd *c)
     return LVIO_OK;
 }
 
-/* A wait failed: say which commands were waited for, keep the queue's words. */
+/*
+ * A wait failed: name the first command the device has not answered (the
+ * one it is stuck on), keep the queue's words. Unanswered slots become
+ * lost; answered ones are free again.
+ */
 static int gpu_wait_failed(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsigned n,
                            int err)
 {
     char why[LVIO_ERRMSG_SIZE];
+    unsigned stuck = n;
 
     memcpy(why, gpu->dev->errmsg, sizeof why);
     for (unsigned i = 0; i < n; i++) {
         struct lvio_gpu_slot *s = &gpu->slots[cmds[i].slot];
+        if (s->state == SLOT_BUSY && stuck == n)
+            stuck = i;
         s->state = s->state == SLOT_BUSY ? SLOT_LOST : SLOT_FREE;
     }
-    gpu->last_cmd = cmds[0].type;
-    return lvio_fail(gpu->dev, err, "gpu %s%s: %s", lvio_gpu_cmd_name(cmds[0].type),
-                     n > 1 ? " (and the rest of its batch)" : "", why);
+    if (stuck == n)
+        stuck = 0; /* nothing was answered late: the notify itself failed */
+    gpu->last_cmd = cmds[stuck].type;
+    if (n == 1)
+        return lvio_fail(gpu->dev, err, "gpu %s: %s", lvio_gpu_cmd_name(cmds[0].type), why);
+    return lvio_fail(gpu->dev, err, "gpu %s (command %u of a batch of %u): %s",
+                     lvio_gpu_cmd_name(cmds[stuck].type), stuck + 1, n, why);
 }
 
 /*
@@ -410,6 +433,10 @@ void lvio_gpu_teardown(struct lvio_gpu *gpu)
     if (!gpu || !gpu->dev || !gpu->mem)
         return;
     lvio_device_reset(gpu->dev);
+    for (unsigned i = 0; i <= QUERY_SLOT; i++) {
+        slot_release_held(&gpu->slots[i]); /* the reset ended every chain */
+        gpu->slots[i].state = SLOT_FREE;
+    }
     lvio_vq_teardown(&gpu->cursorq);
     lvio_vq_teardown(&gpu->ctrlq);
     gpu_free(gpu);
@@ -653,6 +680,7 @@ static int fb_share(struct lvio_gpu_fb *fb)
             if (err == LVIO_E_NOSPC && hal->unshare)
                 hal->unshare(hal->ctx, p, n, LVIO_DMA_TO_DEVICE, addr);
             fb_unshare(fb, hal, (size_t)(p - fb->pixels));
+            fb->nr_entries = 0; /* unshared: fb_release must not again */
             return lvio_fail(dev, err < 0 ? err : LVIO_E_HAL,
                              "gpu: sharing byte %zu of a %zu-byte framebuffer failed (%s)",
                              (size_t)(p - fb->pixels), fb->size, lvio_errname(err));
@@ -770,6 +798,13 @@ int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t wi
     err = gpu_run(gpu, c, 2);
     if (err == LVIO_OK)
         return LVIO_OK;
+    if (gpu->slots[s1].state == SLOT_LOST) {
+        /* The device may still read the list and later the pixels: the
+         * slot keeps both until it comes back or the device is reset. */
+        gpu->slots[s1].held = *fb;
+        fb->entries = NULL;
+        fb->nr_entries = 0;
+    }
     if ((err == LVIO_E_REFUSED || err == LVIO_E_DEVICE) &&
         gpu->last_cmd != LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D)
         fb_drop_resource(fb);

@@ -89,6 +89,132 @@ static void hal_log(void *ctx, enum lvio_log_level level, const char *line)
         s->log_len += (size_t)n;
 }
 
+/* share(): see sim.h for the two translations. */
+static int hal_share(void *ctx, const void *buf, size_t len, enum lvio_dma_dir dir,
+                     uint64_t *dev_addr)
+{
+    struct sim *s = sim_of(ctx);
+    if (!buf || len == 0 || !dev_addr) {
+        sim_error(s, "share(%p, %zu): bad arguments", buf, len);
+        return LVIO_E_INVAL;
+    }
+    if (s->share_fail_after == 0)
+        return LVIO_E_NOMEM;
+    if (s->share_fail_after > 0)
+        s->share_fail_after--;
+    struct sim_share *rec = NULL;
+    for (int i = 0; i < SIM_MAX_SHARES && !rec; i++)
+        if (!s->shares[i].cpu)
+            rec = &s->shares[i];
+    if (!rec)
+        fail_msg("sim: too many live shares");
+    uintptr_t cpu = (uintptr_t)buf;
+    uint64_t dev;
+    if (s->share_run == 0) {
+        dev = SIM_SHARE_OFFSET + cpu;
+    } else {
+        uint64_t off = cpu & (LVIO_PAGE_SIZE - 1);
+        uint64_t pages = (off + len + LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE;
+        dev = s->next_share_dev + off;
+        s->next_share_dev += pages * LVIO_PAGE_SIZE;
+        s->share_pages_in_run += (unsigned)pages;
+        if (s->share_pages_in_run >= s->share_run) {
+            s->next_share_dev += LVIO_PAGE_SIZE; /* the gap */
+            s->share_pages_in_run = 0;
+        }
+    }
+    *rec = (struct sim_share){buf, len, dev, (int)dir};
+    s->live_shares++;
+    s->shares_made++;
+    *dev_addr = dev;
+    return LVIO_OK;
+}
+
+static void hal_unshare(void *ctx, const void *buf, size_t len, enum lvio_dma_dir dir,
+                        uint64_t dev_addr)
+{
+    struct sim *s = sim_of(ctx);
+    s->unshares++;
+    for (int i = 0; i < SIM_MAX_SHARES; i++) {
+        struct sim_share *rec = &s->shares[i];
+        if (rec->cpu != buf)
+            continue;
+        if (rec->len != len || rec->dev != dev_addr || rec->dir != (int)dir)
+            sim_error(s,
+                      "unshare(%p, %zu, dir %d, dev 0x%llx) does not match "
+                      "share(%p, %zu, dir %d) = 0x%llx",
+                      buf, len, (int)dir, (unsigned long long)dev_addr, rec->cpu, rec->len,
+                      rec->dir, (unsigned long long)rec->dev);
+        *rec = (struct sim_share){0};
+        s->live_shares--;
+        return;
+    }
+    sim_error(s, "unshare(%p, %zu, dev 0x%llx) of memory not shared", buf, len,
+              (unsigned long long)dev_addr);
+}
+
+const struct sim_share *sim_share_of(const struct sim *s, const void *cpu)
+{
+    for (int i = 0; i < SIM_MAX_SHARES; i++) {
+        const struct sim_share *rec = &s->shares[i];
+        if (rec->cpu && (const uint8_t *)cpu >= (const uint8_t *)rec->cpu &&
+            (const uint8_t *)cpu < (const uint8_t *)rec->cpu + rec->len)
+            return rec;
+    }
+    return NULL;
+}
+
+/* The live share holding device address `dev`, or NULL. */
+static const struct sim_share *sim_share_at(const struct sim *s, uint64_t dev)
+{
+    for (int i = 0; i < SIM_MAX_SHARES; i++) {
+        const struct sim_share *rec = &s->shares[i];
+        if (rec->cpu && dev >= rec->dev && dev - rec->dev < rec->len)
+            return rec;
+    }
+    return NULL;
+}
+
+/* CPU pointer for the longest prefix (<= len) of dev_addr in DMA memory. */
+static void *sim_dma_prefix(struct sim *s, uint64_t dev_addr, size_t len, size_t *n)
+{
+    for (int i = 0; i < SIM_MAX_ALLOCS; i++) {
+        struct sim_alloc *a = &s->allocs[i];
+        uint64_t size = (uint64_t)a->pages * LVIO_PAGE_SIZE;
+        if (a->cpu && dev_addr >= a->dev && dev_addr - a->dev < size) {
+            uint64_t left = size - (dev_addr - a->dev);
+            *n = len < left ? len : (size_t)left;
+            return (uint8_t *)a->cpu + (dev_addr - a->dev);
+        }
+    }
+    return NULL;
+}
+
+bool sim_dev_read(struct sim *s, uint64_t dev_addr, void *out, size_t len)
+{
+    uint8_t *o = out;
+    while (len > 0) {
+        size_t n = 0;
+        const void *src = sim_dma_prefix(s, dev_addr, len, &n);
+        if (!src) {
+            const struct sim_share *rec = sim_share_at(s, dev_addr);
+            if (!rec) {
+                sim_error(s, "device read of 0x%llx: neither DMA memory nor shared",
+                          (unsigned long long)dev_addr);
+                return false;
+            }
+            uint64_t left = rec->len - (dev_addr - rec->dev);
+            n = len < left ? len : (size_t)left;
+            src = (const uint8_t *)rec->cpu + (dev_addr - rec->dev);
+        }
+        memcpy(o, src, n);
+        o += n;
+        dev_addr += n;
+        len -= n;
+    }
+    return true;
+}
+
 static volatile void *hal_map_regs(void *ctx, uint64_t phys, size_t len)
 {
     struct sim *s = sim_of(ctx);
@@ -242,6 +368,12 @@ static void sim_consume(struct sim *s, uint16_t queue)
         uint32_t len = s->handler ? s->handler(s, queue, head) : 0;
         if (s->never_complete)
             continue;
+        if (s->hold_this) {
+            s->hold_this = false;
+            if (s->nheld < SIM_MAX_HELD)
+                s->held[s->nheld++] = (struct sim_held){queue, head, len};
+            continue;
+        }
         if (s->complete_budget == 0)
             s->hold = true;
         else if (s->complete_budget > 0)
@@ -281,6 +413,8 @@ static void sim_reset(struct sim *s)
         *q = (struct sim_queue){.num_max = q->num_max};
     }
     s->nheld = 0;
+    if (s->on_reset)
+        s->on_reset(s);
 }
 
 /* Legacy ring placement, computed the way a device does from QueueAlign. */
@@ -427,6 +561,20 @@ static void hal_reg_write(void *ctx, volatile void *addr, unsigned width, uint32
     struct sim *s = sim_of(ctx);
     uint32_t off = (uint32_t)((volatile uint8_t *)addr - s->regs);
     assert_true(off < sizeof s->regs);
+    if (off >= LVIO_VIRTIO_MMIO_CONFIG) {
+        /* Configuration: 1-, 2- or 4-byte writes, device behaviour decides. */
+        uint32_t c = off - LVIO_VIRTIO_MMIO_CONFIG;
+        s->reg_writes++;
+        s->config_writes++;
+        if (width != 1 && width != 2 && width != 4)
+            sim_error(s, "%u-byte write of config 0x%x", width, c);
+        else if (s->config_write)
+            s->config_write(s, c, width, v);
+        else
+            for (unsigned i = 0; i < width && c + i < sizeof s->config; i++)
+                s->config[c + i] = (uint8_t)(v >> (8 * i));
+        return;
+    }
     if (width != 4)
         sim_error(s, "%u-byte write of register 0x%x", width, off);
     sim_reg_write_v(s, off, v);
@@ -439,6 +587,8 @@ void sim_init(struct sim *s, uint32_t version, uint32_t device_id)
         .ctx = s,
         .dma_alloc = hal_dma_alloc,
         .dma_free = hal_dma_free,
+        .share = hal_share,
+        .unshare = hal_unshare,
         .map_regs = hal_map_regs,
         .now_ns = hal_now_ns,
         .relax = hal_relax,
@@ -450,6 +600,8 @@ void sim_init(struct sim *s, uint32_t version, uint32_t device_id)
     s->tick = 1000; /* 1 us per clock read */
     s->next_dev = SIM_DMA_BASE;
     s->fail_alloc_after = -1;
+    s->share_fail_after = -1;
+    s->next_share_dev = SIM_SHARE_SCATTER_BASE;
     s->magic = LVIO_VIRTIO_MMIO_MAGIC;
     s->version = version;
     s->device_id = device_id;

@@ -20,6 +20,11 @@
 #define SIM_MAX_HELD 64
 #define SIM_DMA_BASE 0x40000000ull /* first device address handed out */
 #define SIM_MMIO_PHYS 0x0a003e00ull
+#define SIM_MAX_SHARES 1024
+/* share(): the linear translation adds this to the CPU address ... */
+#define SIM_SHARE_OFFSET 0x5000000000000000ull
+/* ... the scattered one hands out pages from here (above 4 GiB on purpose). */
+#define SIM_SHARE_SCATTER_BASE 0x0000012340000000ull
 
 struct sim_alloc {
     void *cpu;
@@ -44,9 +49,19 @@ struct sim_held {
     uint32_t len;
 };
 
+/* A buffer the driver shared with share() and has not unshared. */
+struct sim_share {
+    const void *cpu;
+    size_t len;
+    uint64_t dev;
+    int dir;
+};
+
 struct sim;
 /* Device behaviour for one chain: fill writable buffers, return bytes written. */
 typedef uint32_t (*sim_handler)(struct sim *s, uint16_t queue, uint16_t head);
+/* Device behaviour for a write of `width` bytes to configuration offset `off`. */
+typedef void (*sim_config_hook)(struct sim *s, uint32_t off, unsigned width, uint32_t v);
 
 struct sim {
     /* The HAL the driver sees; hal.ctx points back here. */
@@ -60,6 +75,20 @@ struct sim {
     char log[8192];           /* everything logged, for assertions */
     size_t log_len;
 
+    /* share()/unshare() of caller memory. share_run 0: a linear
+     * translation (CPU-contiguous stays device-contiguous, but the device
+     * address is never the CPU address); n > 0: every share() call gets
+     * its own device page from SIM_SHARE_SCATTER_BASE up (keeping the
+     * offset in the page), with a one-page gap after every n pages, so
+     * only runs of n pages are contiguous for the device. */
+    unsigned share_run;
+    int share_fail_after;     /* >= 0: that many share() calls succeed, then fail */
+    struct sim_share shares[SIM_MAX_SHARES];
+    int live_shares;          /* shared and not unshared */
+    unsigned shares_made, unshares;
+    uint64_t next_share_dev;
+    unsigned share_pages_in_run;
+
     /* Registers. */
     uint8_t regs[0x200];      /* the region the driver maps (address only) */
     uint32_t magic, version, device_id, vendor_id;
@@ -70,6 +99,9 @@ struct sim {
     uint32_t isr;
     uint32_t generation;
     uint8_t config[64];
+    sim_config_hook config_write; /* NULL: config writes store into config[] */
+    void (*on_reset)(struct sim *s); /* device behaviour on a reset (status 0) */
+    uint32_t config_writes;
     struct sim_queue q[SIM_MAX_QUEUES];
     uint32_t notifies;
     uint32_t reg_writes;
@@ -88,6 +120,7 @@ struct sim {
     uint16_t used_idx_jump;   /* add to the next used idx update */
     struct sim_held held[SIM_MAX_HELD];
     unsigned nheld;
+    bool hold_this;           /* set by a handler: hold this one chain */
 
     /* Errors the model noticed in the driver's behaviour. */
     char error[256];
@@ -106,6 +139,14 @@ void sim_release_reversed(struct sim *s);
 
 /* CPU pointer for a device address range, NULL if not allocated DMA memory. */
 void *sim_mem(struct sim *s, uint64_t dev_addr, size_t len);
+
+/* Copy `len` bytes the device reads at `dev_addr` (DMA memory or shared
+ * memory, possibly spanning several shares) into `out`; false, and an error
+ * noted, if any byte is not device-visible memory. */
+bool sim_dev_read(struct sim *s, uint64_t dev_addr, void *out, size_t len);
+
+/* The live share() record holding CPU address `cpu`, or NULL. */
+const struct sim_share *sim_share_of(const struct sim *s, const void *cpu);
 
 /* Buffer `i` of chain `head` on `queue`: device address, length, flags. */
 bool sim_chain_buf(struct sim *s, uint16_t queue, uint16_t head, unsigned i,

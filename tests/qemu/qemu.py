@@ -5,6 +5,7 @@ Standard library only (PIL is imported lazily, for decoding screendumps).
     r = boot(["-device", "virtio-rng-device"])       # waits for QEMU to exit
     r.assert_pass()
     [rng] = r.ok("rng")                                # parsed `lvio:` lines
+    parse_rng(rng.detail)                              # its detail (parse_gpu for gpu lines)
 
     with Qemu(["-device", "virtio-gpu-device"], append="", qmp=True) as q:
         q.wait_for(VERDICT_RE)                         # a serial line
@@ -114,6 +115,31 @@ def parse_rng(detail: str) -> RngDetail | None:
     if len(hx) % 2:
         hx = hx[:-1]
     return RngDetail(int(m.group("version")), int(m.group("count")), bytes.fromhex(hx))
+
+
+# `ok v1, 1 scanout: 0 1280x800, edid on` / `ok v2, 2 scanouts: 0 1024x768, 1 1024x768, edid off`
+GPU_RE = re.compile(r"\bv(?P<version>\d+),\s*(?P<count>\d+) scanouts?:\s*(?P<list>.*?)"
+                    r"(?:,\s*edid (?P<edid>on|off))?\s*$")
+GPU_SCANOUT_RE = re.compile(r"(?P<id>\d+) (?P<w>\d+)x(?P<h>\d+)")
+
+
+@dataclass
+class GpuDetail:
+    version: int
+    count: int  # enabled scanouts, as announced
+    scanouts: dict[int, tuple[int, int]]  # scanout id -> (width, height)
+    edid: bool | None  # None: the line does not say
+
+
+def parse_gpu(detail: str) -> GpuDetail | None:
+    """`v1, 1 scanout: 0 1280x800, edid on` -> GpuDetail (None if it does not look like that)."""
+    m = GPU_RE.search(detail)
+    if not m:
+        return None
+    scanouts = {int(s.group("id")): (int(s.group("w")), int(s.group("h")))
+                for s in GPU_SCANOUT_RE.finditer(m.group("list"))}
+    edid = None if m.group("edid") is None else m.group("edid") == "on"
+    return GpuDetail(int(m.group("version")), int(m.group("count")), scanouts, edid)
 
 
 @dataclass

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# scripts/bench.sh — the in-guest benchmarks (used by `make bench`, which
+# builds the aarch64 kernel first).
+#
+# Boots build/aarch64/levitate.img with a 1280x800 virtio-gpu and a virtio-rng
+# and `-append "poweroff bench"`; the kernel prints lines
+#     bench: <name>: <value> <unit>
+# which are shown as a table and saved to build/bench.txt (the whole serial
+# log goes to build/bench.log). Fails on: no bench lines, a FAIL verdict or no
+# verdict, a PANIC, QEMU failing, or the timeout.
+#
+#   BENCH_TIMEOUT=120       seconds before QEMU is killed
+#   LVIO_KERNEL=path.img    another image;  LVIO_QEMU=...  another QEMU
+#   QEMU_ARGS='-global virtio-mmio.force-legacy=false'   extra QEMU args (split on spaces)
+# All TCG (no KVM here): the numbers compare builds on one machine, nothing more.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+img=${LVIO_KERNEL:-build/aarch64/levitate.img}
+qemu=${LVIO_QEMU:-qemu-system-aarch64}
+limit=${BENCH_TIMEOUT:-120}
+out=build/bench.txt
+log=build/bench.log
+
+fail() {
+    echo "bench: FAILED: $*" >&2
+    if [ -s "$log" ]; then
+        echo "---- serial ($log) ----" >&2
+        tail -n 40 "$log" >&2
+    fi
+    exit 1
+}
+
+[ -f "$img" ] || { echo "bench: $img not found: run make ARCH=aarch64 first" >&2; exit 1; }
+command -v "$qemu" >/dev/null || { echo "bench: $qemu not found: run scripts/deps.sh qemu" >&2; exit 1; }
+command -v timeout >/dev/null || { echo "bench: timeout (coreutils) not found" >&2; exit 1; }
+mkdir -p build
+rm -f "$out"
+
+cmd=("$qemu" -M virt -cpu cortex-a72 -m 256M -nic none -display none
+     -serial stdio -monitor none -no-reboot -kernel "$img"
+     -device virtio-gpu-device,xres=1280,yres=800 -device virtio-rng-device)
+extra=()
+if [ -n "${QEMU_ARGS:-}" ]; then
+    read -r -a extra <<<"$QEMU_ARGS"
+fi
+cmd+=(${extra[@]+"${extra[@]}"} -append "poweroff bench")
+
+printf 'bench:'
+printf ' %q' "${cmd[@]}"
+printf '\n'
+
+# QEMU's stderr goes to the log too; the serial is CRLF.
+timeout -k 5 "$limit" "${cmd[@]}" </dev/null 2>&1 | tr -d '\r' >"$log"
+rc=${PIPESTATUS[0]}
+
+if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    fail "QEMU did not power off within ${limit} s (killed; BENCH_TIMEOUT=$limit)"
+fi
+if grep -q '^levitate: PANIC' "$log"; then
+    fail "kernel panicked: $(grep -m1 '^levitate: PANIC' "$log")"
+fi
+[ "$rc" -eq 0 ] || fail "QEMU exited with status $rc"
+verdict=$(grep -E '^levitate: (PASS|FAIL) ' "$log" | tail -n 1)
+[ -n "$verdict" ] || fail "no 'levitate: PASS|FAIL' verdict"
+case "$verdict" in
+    "levitate: FAIL "*) fail "in-guest tests failed ($verdict): the numbers would not mean much" ;;
+esac
+
+bench=$(grep -E '^bench: .+: [-+]?[0-9][0-9.eE+-]* [^ ].*$' "$log")
+[ -n "$bench" ] || fail "no 'bench: <name>: <value> <unit>' lines (was the kernel built with benchmarks?)"
+
+# name | value (right-aligned) | unit
+printf '%s\n' "$bench" | awk '
+    BEGIN { n = 0; wn = 9; wv = 5; wu = 4 }
+    {
+        line = substr($0, 8)                     # after "bench: "
+        i = match(line, /: [-+]?[0-9][0-9.eE+-]* /)
+        name[n] = substr(line, 1, i - 1)
+        rest = substr(line, i + 2)
+        sp = index(rest, " ")
+        value[n] = substr(rest, 1, sp - 1)
+        unit[n] = substr(rest, sp + 1)
+        if (length(name[n]) > wn) wn = length(name[n])
+        if (length(value[n]) > wv) wv = length(value[n])
+        if (length(unit[n]) > wu) wu = length(unit[n])
+        n++
+    }
+    function dashes(k,   s) { s = ""; while (k-- > 0) s = s "-"; return s }
+    END {
+        printf "%-" wn "s | %" wv "s | %s\n", "benchmark", "value", "unit"
+        printf "%s-+-%s-+-%s\n", dashes(wn), dashes(wv), dashes(wu)
+        for (k = 0; k < n; k++)
+            printf "%-" wn "s | %" wv "s | %s\n", name[k], value[k], unit[k]
+    }' >"$out.tmp" && mv "$out.tmp" "$out" || fail "could not write $out"
+
+cat "$out"
+echo "bench: $(grep -c '' <<<"$bench") results, $verdict; saved to $out (serial in $log)"
