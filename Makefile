@@ -3,7 +3,7 @@
 #   make ARCH=aarch64    the test kernel: build/aarch64/levitate.img
 #   make run             boot the kernel in QEMU with the default devices
 #   make test            everything: library builds, host tests, QEMU tests
-#   make bench           in-guest benchmarks (none yet: see issue 3)
+#   make bench           in-guest benchmarks, printed as a table (build/bench.txt)
 # Missing Debian packages are installed by scripts/deps.sh (as root) or named.
 
 ARCH ?= host
