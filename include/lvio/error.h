@@ -30,6 +30,9 @@ enum lvio_error {
     LVIO_E_REFUSED = -18,     /* device answered a request with an error
                                  (the driver keeps its spec name, e.g.
                                  lvio_gpu_errname) */
+    LVIO_E_LAYOUT = -19,      /* transport structures not where they can be
+                                 used: a PCI capability outside its BAR, a
+                                 BAR too small, an unknown layout */
 };
 
 /* The enum constant's name, e.g. "LVIO_E_TIMEOUT"; never NULL. */

@@ -7,6 +7,7 @@
 #include "virtio.h"
 #include "virtqueue.h"
 #include "mmio.h"
+#include "pci.h"
 #include "rng.h"
 #include "gpu.h"
 

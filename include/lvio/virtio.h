@@ -47,6 +47,14 @@ struct lvio_device;
 struct lvio_virtqueue;
 struct lvio_transport_ops; /* private to the library */
 
+/* A mapped register range of a PCI BAR (private to the PCI transport). */
+struct lvio_pci_region {
+    volatile uint8_t *base; /* NULL: absent */
+    uint32_t len;
+    uint8_t bar;            /* where it is, for lvio_dump */
+    uint32_t offset;
+};
+
 enum lvio_transport {
     LVIO_TRANSPORT_MMIO = 1,
     LVIO_TRANSPORT_PCI = 2,
@@ -77,17 +85,31 @@ struct lvio_device {
     const struct lvio_transport_ops *ops;
     const struct lvio_hal *hal;
     enum lvio_transport transport;
-    uint32_t version;      /* transport version: MMIO 1 or 2 */
+    uint32_t version;      /* interface: 1 legacy, 2 modern (MMIO's Version) */
     bool legacy;           /* pre-1.0 interface: guest-endian, no FEATURES_OK */
     uint32_t device_id;    /* LVIO_VIRTIO_ID_* */
     uint32_t vendor_id;
     uint64_t phys;         /* physical address of the registers */
-    char name[32];         /* "mmio@0x0a003e00", for messages */
+    char name[32];         /* "mmio@0x0a003e00", "pci@00:02.0", for messages */
     union {
         struct {
             volatile uint8_t *regs; /* mapped by the HAL */
             uint64_t size;
         } mmio;
+        struct {
+            volatile uint8_t *cfg;  /* the function's configuration space */
+            uint32_t cfg_size;
+            uint16_t segment;
+            uint8_t bus, device, function;
+            /* modern: the four structures the capabilities point at */
+            struct lvio_pci_region common, notify, isr, devcfg;
+            uint32_t notify_mult;   /* notify_off_multiplier */
+            uint32_t notify_off[LVIO_MAX_QUEUES]; /* byte offset in notify */
+            /* legacy: the I/O BAR 0 register block, and where device
+             * configuration starts in it (further on with MSI-X enabled) */
+            struct lvio_pci_region legacy;
+            uint32_t legacy_cfg;
+        } pci;
     } u;
 
     /* Set by the core during lvio_device_begin(). */

@@ -98,7 +98,8 @@ struct lvio_virtqueue {
 /*
  * Create queue `index` of `dev`: choose its size (the largest power of two
  * no larger than the device's maximum, LVIO_VQ_MAX_SIZE and `max_size`
- * when non-zero), allocate its DMA memory from the HAL and give it to the
+ * when non-zero; a legacy PCI device fixes the size itself, and a fixed
+ * size above LVIO_VQ_MAX_SIZE is LVIO_E_QUEUE), allocate its DMA memory from the HAL and give it to the
  * device in the way the transport requires (legacy MMIO: GuestPageSize,
  * QueueNum, QueueAlign, QueuePFN; modern: QueueDesc/Driver/Device, then
  * QueueReady, read back). Call between lvio_device_begin() and

@@ -31,6 +31,8 @@ struct lvio_transport_ops {
     void (*set_features)(struct lvio_device *dev, uint32_t sel, uint32_t val);
     /* Number of feature words the transport can carry (legacy: 1). */
     uint32_t feature_words;
+    /* The device fixes each queue's size at its maximum (legacy PCI). */
+    bool queue_size_fixed;
     /* Generation counter; transports without one return 0. */
     uint32_t (*config_generation)(struct lvio_device *dev);
     /* Read `width` (1, 2 or 4) bytes of config at `off`, as device bytes. */

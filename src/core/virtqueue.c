@@ -119,7 +119,16 @@ int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
     if (dev_max == 0)
         return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (QueueNumMax 0)",
                          index);
-    vq->size = lvio_vq_choose_size(dev_max, max_size);
+    if (dev->ops->queue_size_fixed) {
+        if (dev_max > LVIO_VQ_MAX_SIZE || (dev_max & (dev_max - 1)) != 0)
+            return lvio_fail(dev, LVIO_E_QUEUE,
+                             "queue %u: the device fixes its size at %u, which is not a power "
+                             "of two up to LVIO_VQ_MAX_SIZE (%u)",
+                             index, dev_max, LVIO_VQ_MAX_SIZE);
+        vq->size = (uint16_t)dev_max; /* no choice: the device's size */
+    } else {
+        vq->size = lvio_vq_choose_size(dev_max, max_size);
+    }
     err = lvio_vq_alloc(vq);
     if (err)
         return err;

@@ -1,0 +1,91 @@
+/*
+ * virtio-pci transport (VIRTIO 1.2, 4.1): modern (1.0+, the virtio vendor
+ * capabilities) and legacy / transitional (the I/O BAR 0 register block).
+ *
+ * Finding PCI functions, sizing and assigning their BARs and enabling them
+ * is the kernel's business (the enumerator knows the host bridge and its
+ * windows); the library is then given one function: its configuration space
+ * and where each BAR decodes, and drives the virtio device there through the
+ * same struct lvio_device as any other transport.
+ *
+ *     struct lvio_pci_function fn = {
+ *         .cfg = ecam + (bus << 20 | dev << 15 | fn << 12),   // mapped
+ *         .cfg_size = 4096,
+ *         .bus = bus, .device = dev, .function = fn,
+ *         .bar = { [4] = { .phys = 0x8000000000, .size = 0x4000 } },
+ *     };
+ *     struct lvio_device dev;
+ *     if (lvio_pci_probe(&dev, &hal, &fn) == 0 && dev.device_id == LVIO_VIRTIO_ID_RNG)
+ *         lvio_rng_init(&rng, &dev);
+ *
+ * The kernel must have enabled memory (and, for legacy, I/O) decoding and
+ * bus mastering in the command register before a driver's init; the probe
+ * checks and says so if not.
+ *
+ * Interface: dev->version is 2 for the modern interface, 1 for legacy (the
+ * same numbers as virtio-mmio's Version register), dev->legacy as usual. A
+ * transitional device (both interfaces) is driven through the modern one.
+ *
+ * Interrupts: lvio_device_isr() reads (and thereby acknowledges) the ISR
+ * status. MSI-X is not used: the driver writes no vectors, so the device
+ * uses INTx / polling; the legacy config offset is the one without MSI-X.
+ *
+ * Everything read from configuration space is checked before it is used:
+ * a capability must lie inside an implemented BAR of the size given, with
+ * the lengths the spec requires; a notify address must lie inside the
+ * notify capability. A violation is LVIO_E_LAYOUT with the exact reason,
+ * and nothing outside the given BAR ranges is ever accessed.
+ */
+#ifndef LVIO_PCI_H
+#define LVIO_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "spec/virtio_pci.h"
+#include "virtio.h"
+
+/* Where one BAR decodes, as the enumerator assigned it. */
+struct lvio_pci_bar {
+    uint64_t phys;      /* CPU physical address of the BAR's first byte
+                           (the bus address translated through the host
+                           bridge's ranges; on aarch64 virt the I/O window
+                           is memory-mapped at 0x3eff0000) */
+    uint64_t size;      /* bytes; 0: the BAR is not implemented / unassigned */
+    bool io;            /* an I/O space BAR */
+};
+
+/* One PCI function, as the caller found it. */
+struct lvio_pci_function {
+    /* The function's configuration space, mapped (ECAM: 4096 bytes at
+     * base + (bus << 20 | device << 15 | function << 12)). Read with 1, 2
+     * and 4 byte accesses through the HAL's reg_read when set. */
+    volatile void *cfg;
+    uint32_t cfg_size;  /* 256 or 4096 */
+    uint16_t segment;
+    uint8_t bus, device, function;
+    struct lvio_pci_bar bar[LVIO_PCI_NUM_BARS];
+};
+
+/*
+ * Look at the function and fill `dev` for the virtio device there: identify
+ * it (vendor 0x1af4; device id 0x1040 + type, or transitional 0x1000..0x103f
+ * with the type in the subsystem id), walk the capability list, validate and
+ * map (through hal->map_regs) the common, notify, ISR and device
+ * configuration structures, or the legacy I/O block when there is no modern
+ * interface. Reads configuration space and registers only; the device is
+ * untouched until a driver's init. dev->name is "pci@BB:DD.F" (with the
+ * segment, "pci@SSSS:BB:DD.F", when it is not 0). Returns:
+ *   0                   a device; dev->device_id says which kind
+ *   LVIO_E_NOT_VIRTIO   not a virtio function (vendor / device id), or no
+ *                       function there (vendor 0xffff)
+ *   LVIO_E_LAYOUT       capability list, capability or BAR not usable (the
+ *                       message says which and why)
+ *   LVIO_E_STATE        memory / I/O decoding or bus mastering not enabled
+ *   LVIO_E_INVAL        bad arguments, a HAL missing required callbacks, or
+ *                       map_regs failed
+ */
+int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
+                   const struct lvio_pci_function *fn);
+
+#endif

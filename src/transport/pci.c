@@ -1,0 +1,627 @@
+/*
+ * virtio-pci transport (VIRTIO 1.2, 4.1): modern through the virtio vendor
+ * capabilities, legacy through the I/O BAR 0 register block.
+ *
+ * Nothing read from configuration space is used before it is checked: the
+ * capability walk is bounded and refuses pointers into the header or out
+ * of the 256-byte space, every structure must lie inside an implemented
+ * BAR with at least the length the spec requires, and a queue's notify
+ * address must lie inside the notify structure. Register access goes
+ * through the accessors below only (cfg_*, reg_*), so port I/O (x86's
+ * legacy BAR) can be added in one place.
+ */
+#include "lvio/pci.h"
+#include "../core/internal.h"
+
+/* The standard capability list lives in [0x40, 0x100); each entry is at
+ * least 4 bytes apart from the next, so a list longer than this loops. */
+#define CAP_FIRST 0x40u
+#define CAP_END 0x100u
+#define CAP_MAX_WALK ((CAP_END - CAP_FIRST) / 4u)
+
+/* ---- accessors -------------------------------------------------------------- */
+
+/* Configuration space; all-ones beyond it, as an absent register reads. */
+static uint32_t cfg_read(struct lvio_device *dev, uint32_t off, unsigned width)
+{
+    if (off + width > dev->u.pci.cfg_size)
+        return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
+    return lvio_io_read(dev, dev->u.pci.cfg + off, width);
+}
+
+/* A register inside a mapped structure; all-ones beyond it. */
+static uint32_t reg_read(struct lvio_device *dev, const struct lvio_pci_region *r, uint32_t off,
+                         unsigned width)
+{
+    if (!r->base || off + width > r->len)
+        return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
+    return lvio_io_read(dev, r->base + off, width);
+}
+
+/* Writes beyond the structure are dropped. The trace hook sees the offset
+ * within the structure. */
+static void reg_write(struct lvio_device *dev, const struct lvio_pci_region *r, uint32_t off,
+                      unsigned width, uint32_t val)
+{
+    if (!r->base || off + width > r->len)
+        return;
+    lvio_io_write(dev, r->base + off, width, val, off);
+}
+
+#define COMMON(dev) (&(dev)->u.pci.common)
+#define LEGACY(dev) (&(dev)->u.pci.legacy)
+
+/* ---- modern ------------------------------------------------------------------ */
+
+static uint8_t modern_get_status(struct lvio_device *dev)
+{
+    return (uint8_t)reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_STATUS, 1);
+}
+
+static void modern_set_status(struct lvio_device *dev, uint8_t status)
+{
+    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_STATUS, 1, status);
+}
+
+static uint32_t modern_get_features(struct lvio_device *dev, uint32_t sel)
+{
+    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_DFSELECT, 4, sel);
+    return reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_DF, 4);
+}
+
+static void modern_set_features(struct lvio_device *dev, uint32_t sel, uint32_t val)
+{
+    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_GFSELECT, 4, sel);
+    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_GF, 4, val);
+}
+
+static uint32_t modern_config_generation(struct lvio_device *dev)
+{
+    return reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_CFGGENERATION, 1);
+}
+
+/* Device configuration bytes of one access, in the device's (little-endian
+ * bus) order; a range outside the structure reads as 0xff, untouched. */
+static void region_config_read(struct lvio_device *dev, const struct lvio_pci_region *r,
+                               uint32_t off, unsigned width, uint8_t *out)
+{
+    if (!r->base || off + width > r->len) {
+        memset(out, 0xff, width);
+        return;
+    }
+    uint32_t v = reg_read(dev, r, off, width);
+    for (unsigned i = 0; i < width; i++)
+        out[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void region_config_write(struct lvio_device *dev, const struct lvio_pci_region *r,
+                                uint32_t off, unsigned width, const uint8_t *in)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < width; i++)
+        v |= (uint32_t)in[i] << (8 * i);
+    reg_write(dev, r, off, width, v);
+}
+
+static void modern_config_read(struct lvio_device *dev, uint32_t off, unsigned width,
+                               uint8_t *out)
+{
+    region_config_read(dev, &dev->u.pci.devcfg, off, width, out);
+}
+
+static void modern_config_write(struct lvio_device *dev, uint32_t off, unsigned width,
+                                const uint8_t *in)
+{
+    region_config_write(dev, &dev->u.pci.devcfg, off, width, in);
+}
+
+static void modern_select(struct lvio_device *dev, uint16_t index)
+{
+    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SELECT, 2, index);
+}
+
+static uint32_t modern_queue_max(struct lvio_device *dev, uint16_t index)
+{
+    if (index >= reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2))
+        return 0;
+    modern_select(dev, index);
+    if (reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 0)
+        return 0; /* already in use: not ours to take */
+    return reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2);
+}
+
+static void modern_write64(struct lvio_device *dev, uint32_t off, uint64_t v)
+{
+    reg_write(dev, COMMON(dev), off, 4, (uint32_t)v);
+    reg_write(dev, COMMON(dev), off + 4, 4, (uint32_t)(v >> 32));
+}
+
+static int modern_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *vq)
+{
+    const struct lvio_pci_region *notify = &dev->u.pci.notify;
+
+    modern_select(dev, vq->index);
+    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2, vq->size);
+    uint32_t size = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2);
+    if (size != vq->size)
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device did not take size %u (reads %u)",
+                         vq->index, vq->size, size);
+    uint32_t noff = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_NOFF, 2);
+    uint64_t at = (uint64_t)noff * dev->u.pci.notify_mult;
+    if (at + 2 > notify->len)
+        return lvio_fail(dev, LVIO_E_LAYOUT,
+                         "queue %u: notify offset %u x multiplier %u = 0x%llx is outside the "
+                         "notify structure (0x%x bytes)",
+                         vq->index, noff, dev->u.pci.notify_mult, (unsigned long long)at,
+                         notify->len);
+    dev->u.pci.notify_off[vq->index] = (uint32_t)at;
+    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_DESCLO, vq->desc_addr);
+    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_AVAILLO, vq->avail_addr);
+    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_USEDLO, vq->used_addr);
+    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+    uint32_t enabled = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_ENABLE, 2);
+    if (enabled != 1)
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device did not set queue_enable (reads %u)",
+                         vq->index, enabled);
+    return LVIO_OK;
+}
+
+static void modern_notify(struct lvio_device *dev, uint16_t index)
+{
+    lvio_wmb(); /* ring writes before the device hears of them */
+    uint32_t off = index < LVIO_MAX_QUEUES ? dev->u.pci.notify_off[index] : 0;
+    reg_write(dev, &dev->u.pci.notify, off, 2, index);
+}
+
+static uint32_t modern_isr(struct lvio_device *dev)
+{
+    /* Reading the ISR status acknowledges it. */
+    return reg_read(dev, &dev->u.pci.isr, 0, 1) & (LVIO_VIRTIO_ISR_QUEUE | LVIO_VIRTIO_ISR_CONFIG);
+}
+
+static void dump_region(struct lvio_device *dev, const char *what,
+                        const struct lvio_pci_region *r)
+{
+    if (r->base)
+        lvio_log_dump(dev, "dump: pci   %-6s BAR %u + 0x%x, 0x%x bytes", what, r->bar, r->offset,
+                      r->len);
+    else
+        lvio_log_dump(dev, "dump: pci   %-6s absent", what);
+}
+
+static void pci_dump(struct lvio_device *dev)
+{
+    lvio_log_dump(dev, "dump: pci %02x:%02x.%x %04x:%04x, %s interface, command 0x%04x",
+                  dev->u.pci.bus, dev->u.pci.device, dev->u.pci.function,
+                  cfg_read(dev, LVIO_PCI_VENDOR_ID, 2), cfg_read(dev, LVIO_PCI_DEVICE_ID, 2),
+                  dev->legacy ? "legacy" : "modern", cfg_read(dev, LVIO_PCI_COMMAND, 2));
+    if (dev->legacy) {
+        dump_region(dev, "legacy", &dev->u.pci.legacy);
+        return;
+    }
+    dump_region(dev, "common", &dev->u.pci.common);
+    dump_region(dev, "notify", &dev->u.pci.notify);
+    lvio_log_dump(dev, "dump: pci   notify_off_multiplier %u, %u queues",
+                  dev->u.pci.notify_mult,
+                  reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2));
+    dump_region(dev, "isr", &dev->u.pci.isr);
+    dump_region(dev, "device", &dev->u.pci.devcfg);
+}
+
+static const struct lvio_transport_ops pci_modern_ops = {
+    .name = "pci",
+    .get_status = modern_get_status,
+    .set_status = modern_set_status,
+    .get_features = modern_get_features,
+    .set_features = modern_set_features,
+    .feature_words = 2,
+    .queue_size_fixed = false,
+    .config_generation = modern_config_generation,
+    .config_read = modern_config_read,
+    .config_write = modern_config_write,
+    .queue_max = modern_queue_max,
+    .queue_enable = modern_queue_enable,
+    .notify = modern_notify,
+    .isr = modern_isr,
+    .dump = pci_dump,
+};
+
+/* ---- legacy ------------------------------------------------------------------ */
+
+static uint8_t legacy_get_status(struct lvio_device *dev)
+{
+    return (uint8_t)reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_STATUS, 1);
+}
+
+static void legacy_set_status(struct lvio_device *dev, uint8_t status)
+{
+    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_STATUS, 1, status);
+}
+
+static uint32_t legacy_get_features(struct lvio_device *dev, uint32_t sel)
+{
+    return sel == 0 ? reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_HOST_FEATURES, 4) : 0;
+}
+
+static void legacy_set_features(struct lvio_device *dev, uint32_t sel, uint32_t val)
+{
+    if (sel == 0)
+        reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_GUEST_FEATURES, 4, val);
+}
+
+static uint32_t legacy_config_generation(struct lvio_device *dev)
+{
+    (void)dev;
+    return 0; /* legacy has no generation counter */
+}
+
+/* Device configuration follows the registers: at 0x14, or 0x18 when
+ * someone (firmware) left MSI-X enabled. */
+static void legacy_config_read(struct lvio_device *dev, uint32_t off, unsigned width,
+                               uint8_t *out)
+{
+    if (off > LEGACY(dev)->len) {
+        memset(out, 0xff, width);
+        return;
+    }
+    region_config_read(dev, LEGACY(dev), dev->u.pci.legacy_cfg + off, width, out);
+}
+
+static void legacy_config_write(struct lvio_device *dev, uint32_t off, unsigned width,
+                                const uint8_t *in)
+{
+    if (off <= LEGACY(dev)->len)
+        region_config_write(dev, LEGACY(dev), dev->u.pci.legacy_cfg + off, width, in);
+}
+
+static uint32_t legacy_queue_max(struct lvio_device *dev, uint16_t index)
+{
+    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL, 2, index);
+    if (reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN, 4) != 0)
+        return 0; /* already in use */
+    return reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NUM, 2);
+}
+
+static int legacy_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *vq)
+{
+    uint64_t pfn = vq->desc_addr >> LVIO_VIRTIO_PCI_LEGACY_QUEUE_ADDR_SHIFT;
+    if (pfn > UINT32_MAX)
+        return lvio_fail(dev, LVIO_E_RANGE,
+                         "queue %u: ring at 0x%llx is above the 16 TiB a legacy queue "
+                         "PFN can address", vq->index, (unsigned long long)vq->desc_addr);
+    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL, 2, vq->index);
+    uint32_t num = reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NUM, 2);
+    if (num != vq->size)
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: size changed from %u to %u", vq->index,
+                         vq->size, num);
+    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN, 4, (uint32_t)pfn);
+    uint32_t back = reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN, 4);
+    if (back != (uint32_t)pfn)
+        return lvio_fail(dev, LVIO_E_QUEUE,
+                         "queue %u: legacy device did not take queue PFN 0x%x (reads 0x%x)",
+                         vq->index, (uint32_t)pfn, back);
+    return LVIO_OK;
+}
+
+static void legacy_notify(struct lvio_device *dev, uint16_t index)
+{
+    lvio_wmb();
+    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NOTIFY, 2, index);
+}
+
+static uint32_t legacy_isr(struct lvio_device *dev)
+{
+    return reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_ISR, 1) &
+           (LVIO_VIRTIO_ISR_QUEUE | LVIO_VIRTIO_ISR_CONFIG);
+}
+
+static const struct lvio_transport_ops pci_legacy_ops = {
+    .name = "pci",
+    .get_status = legacy_get_status,
+    .set_status = legacy_set_status,
+    .get_features = legacy_get_features,
+    .set_features = legacy_set_features,
+    .feature_words = 1,
+    .queue_size_fixed = true,
+    .config_generation = legacy_config_generation,
+    .config_read = legacy_config_read,
+    .config_write = legacy_config_write,
+    .queue_max = legacy_queue_max,
+    .queue_enable = legacy_queue_enable,
+    .notify = legacy_notify,
+    .isr = legacy_isr,
+    .dump = pci_dump,
+};
+
+/* ---- probe ------------------------------------------------------------------- */
+
+/* What the capability walk found: per structure type, the first usable
+ * one, or why the last candidate was not usable. */
+struct cap_found {
+    struct lvio_pci_region r;
+    bool seen;                  /* a candidate existed */
+    char why[64];               /* why the last candidate was refused */
+    uint32_t mult;              /* notify only */
+};
+
+static const char *const cap_names[] = {
+    [LVIO_VIRTIO_PCI_CAP_COMMON_CFG] = "common",
+    [LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG] = "notify",
+    [LVIO_VIRTIO_PCI_CAP_ISR_CFG] = "isr",
+    [LVIO_VIRTIO_PCI_CAP_DEVICE_CFG] = "device",
+};
+
+/* Minimum lengths (4.1.4): all of the common structure, one notify word,
+ * the ISR byte, one byte of device configuration. */
+static const uint32_t cap_min_len[] = {
+    [LVIO_VIRTIO_PCI_CAP_COMMON_CFG] = sizeof(struct lvio_virtio_pci_common_cfg),
+    [LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG] = 2,
+    [LVIO_VIRTIO_PCI_CAP_ISR_CFG] = 1,
+    [LVIO_VIRTIO_PCI_CAP_DEVICE_CFG] = 1,
+};
+
+/*
+ * Check one structure's place (bar, offset, length) against the BARs the
+ * caller gave and map it. Returns 0, or a reason in `why` (LVIO_E_LAYOUT)
+ * or LVIO_E_INVAL if map_regs failed.
+ */
+static int region_map(struct lvio_device *dev, const struct lvio_pci_function *fn,
+                      struct lvio_pci_region *r, uint32_t bar, uint32_t off, uint32_t len,
+                      uint32_t min_len, char *why, size_t why_size)
+{
+    const struct lvio_hal *hal = dev->hal;
+
+    if (bar >= LVIO_PCI_NUM_BARS) {
+        lvio_snprintf(why, why_size, "names BAR %u", bar);
+        return LVIO_E_LAYOUT;
+    }
+    const struct lvio_pci_bar *b = &fn->bar[bar];
+    if (b->size == 0) {
+        lvio_snprintf(why, why_size, "is in BAR %u, which is not assigned", bar);
+        return LVIO_E_LAYOUT;
+    }
+    if (len < min_len) {
+        lvio_snprintf(why, why_size, "is 0x%x bytes, less than 0x%x", len, min_len);
+        return LVIO_E_LAYOUT;
+    }
+    if ((uint64_t)off + len > b->size) {
+        lvio_snprintf(why, why_size, "at BAR %u + 0x%x, 0x%x bytes, ends past the BAR (0x%llx)",
+                      bar, off, len, (unsigned long long)b->size);
+        return LVIO_E_LAYOUT;
+    }
+    uint64_t phys = b->phys + off;
+    r->base = hal->map_regs ? hal->map_regs(hal->ctx, phys, len)
+                            : (volatile uint8_t *)(uintptr_t)phys;
+    if (!r->base) {
+        lvio_snprintf(why, why_size, "could not be mapped (map_regs 0x%llx, 0x%x bytes)",
+                      (unsigned long long)phys, len);
+        return LVIO_E_INVAL;
+    }
+    r->len = len;
+    r->bar = (uint8_t)bar;
+    r->offset = off;
+    return LVIO_OK;
+}
+
+/* One virtio vendor capability at `at`, `cap_len` bytes. */
+static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn, uint32_t at,
+                    uint32_t cap_len, struct cap_found *found)
+{
+    uint32_t type = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_CFG_TYPE, 1);
+    if (type < LVIO_VIRTIO_PCI_CAP_COMMON_CFG || type > LVIO_VIRTIO_PCI_CAP_DEVICE_CFG)
+        return LVIO_OK; /* pci_cfg, shared memory, vendor: not needed */
+    struct cap_found *f = &found[type];
+    if (f->r.base)
+        return LVIO_OK; /* the first usable one of each type wins (4.1.4) */
+    f->seen = true;
+    uint32_t need = type == LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG
+                        ? (uint32_t)sizeof(struct lvio_virtio_pci_notify_cap)
+                        : (uint32_t)sizeof(struct lvio_virtio_pci_cap);
+    if (cap_len < need) {
+        lvio_snprintf(f->why, sizeof f->why, "capability at 0x%02x is %u bytes, less than %u",
+                      at, cap_len, need);
+        return LVIO_OK;
+    }
+    uint32_t bar = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_BAR, 1);
+    uint32_t off = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_OFFSET, 4);
+    uint32_t len = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LENGTH, 4);
+    char why[48];
+    int err = region_map(dev, fn, &f->r, bar, off, len, cap_min_len[type], why, sizeof why);
+    if (err) {
+        lvio_snprintf(f->why, sizeof f->why, "capability at 0x%02x %s", at, why);
+        f->r.base = NULL;
+        return err == LVIO_E_INVAL ? err : LVIO_OK;
+    }
+    if (type == LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG)
+        f->mult = cfg_read(dev, at + LVIO_VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
+    return LVIO_OK;
+}
+
+/* Walk the capability list, bounded; collect the virtio structures. */
+static int cap_walk(struct lvio_device *dev, const struct lvio_pci_function *fn,
+                    struct cap_found *found)
+{
+    if (!(cfg_read(dev, LVIO_PCI_STATUS, 2) & LVIO_PCI_STATUS_CAP_LIST))
+        return LVIO_OK; /* no list: a legacy-only device */
+    uint32_t at = cfg_read(dev, LVIO_PCI_CAPABILITY_LIST, 1) & ~3u;
+    for (unsigned n = 0; at != 0; n++) {
+        if (n == CAP_MAX_WALK)
+            return lvio_fail(dev, LVIO_E_LAYOUT, "capability list loops (more than %u entries)",
+                             CAP_MAX_WALK);
+        if (at < CAP_FIRST || at + 2 > CAP_END)
+            return lvio_fail(dev, LVIO_E_LAYOUT,
+                             "capability pointer 0x%02x is outside 0x40..0xff", at);
+        uint32_t id = cfg_read(dev, at, 1);
+        uint32_t next = cfg_read(dev, at + 1, 1) & ~3u;
+        if (id == LVIO_PCI_CAP_ID_MSIX && (cfg_read(dev, at + 2, 2) & 0x8000u))
+            dev->u.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX; /* MSI-X enabled */
+        if (id == LVIO_PCI_CAP_ID_VNDR) {
+            uint32_t cap_len = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LEN, 1);
+            if (at + cap_len > CAP_END)
+                return lvio_fail(dev, LVIO_E_LAYOUT,
+                                 "capability at 0x%02x of %u bytes runs past 0xff", at,
+                                 cap_len);
+            int err = cap_take(dev, fn, at, cap_len, found);
+            if (err)
+                return lvio_fail(dev, err, "%s", found[cfg_read(dev, at + 3, 1)].why);
+        }
+        at = next;
+    }
+    return LVIO_OK;
+}
+
+/* Why the modern interface cannot be used, into `why`; 0 when it can. */
+static bool modern_usable(struct cap_found *found, char *why, size_t size)
+{
+    static const uint8_t needed[] = {LVIO_VIRTIO_PCI_CAP_COMMON_CFG,
+                                     LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG,
+                                     LVIO_VIRTIO_PCI_CAP_ISR_CFG};
+    for (unsigned i = 0; i < sizeof needed; i++) {
+        struct cap_found *f = &found[needed[i]];
+        if (f->r.base)
+            continue;
+        if (f->seen)
+            lvio_snprintf(why, size, "%s %s", cap_names[needed[i]], f->why);
+        else
+            lvio_snprintf(why, size, "no %s capability", cap_names[needed[i]]);
+        return false;
+    }
+    /* A device structure that was offered must be usable too. */
+    struct cap_found *d = &found[LVIO_VIRTIO_PCI_CAP_DEVICE_CFG];
+    if (d->seen && !d->r.base) {
+        lvio_snprintf(why, size, "device %s", d->why);
+        return false;
+    }
+    return true;
+}
+
+static bool pci_hal_ok(const struct lvio_hal *hal)
+{
+    return hal && hal->dma_alloc && hal->dma_free && hal->now_ns;
+}
+
+/* Vendor and device id: the virtio device type, or an error. */
+static int pci_identify(struct lvio_device *dev, uint32_t *pci_id)
+{
+    uint32_t vendor = cfg_read(dev, LVIO_PCI_VENDOR_ID, 2);
+    uint32_t id = cfg_read(dev, LVIO_PCI_DEVICE_ID, 2);
+
+    *pci_id = id;
+    if (vendor == 0xffff)
+        return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "no function here (vendor id 0xffff)");
+    if (vendor != LVIO_PCI_VENDOR_ID_VIRTIO)
+        return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "vendor %04x device %04x is not virtio",
+                         vendor, id);
+    if (id >= LVIO_VIRTIO_PCI_ID_MODERN_BASE && id <= LVIO_VIRTIO_PCI_ID_MODERN_LAST)
+        dev->device_id = id - LVIO_VIRTIO_PCI_ID_MODERN_BASE;
+    else if (id >= LVIO_VIRTIO_PCI_ID_LEGACY_FIRST && id <= LVIO_VIRTIO_PCI_ID_LEGACY_LAST)
+        dev->device_id = cfg_read(dev, LVIO_PCI_SUBSYSTEM_ID, 2);
+    else
+        return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "device id %04x is not a virtio device", id);
+    dev->vendor_id = cfg_read(dev, LVIO_PCI_SUBSYSTEM_ID - 2, 2); /* subsystem vendor */
+    if (dev->device_id == 0) {
+        lvio_snprintf(dev->errmsg, sizeof dev->errmsg, "device type 0 (pci id %04x)", id);
+        return LVIO_E_NODEV;
+    }
+    return LVIO_OK;
+}
+
+/* The legacy block: BAR 0, I/O space, the registers and some config. */
+static int legacy_setup(struct lvio_device *dev, const struct lvio_pci_function *fn,
+                        uint32_t pci_id, const char *modern_why)
+{
+    const struct lvio_pci_bar *b = &fn->bar[0];
+    char why[64];
+
+    if (pci_id > LVIO_VIRTIO_PCI_ID_LEGACY_LAST)
+        return lvio_fail(dev, LVIO_E_LAYOUT, "modern device %04x: %s", pci_id, modern_why);
+    if (!b->io || b->size < LVIO_VIRTIO_PCI_LEGACY_CONFIG)
+        return lvio_fail(dev, LVIO_E_LAYOUT,
+                         "%s, and BAR 0 is not a legacy I/O block (%s, 0x%llx bytes)",
+                         modern_why, b->io ? "I/O" : "memory", (unsigned long long)b->size);
+    uint32_t len = b->size > 0x10000 ? 0x10000 : (uint32_t)b->size;
+    int err = region_map(dev, fn, &dev->u.pci.legacy, 0, 0, len, LVIO_VIRTIO_PCI_LEGACY_CONFIG,
+                         why, sizeof why);
+    if (err)
+        return lvio_fail(dev, err, "legacy block %s", why);
+    dev->phys = b->phys;
+    dev->version = 1;
+    dev->legacy = true;
+    dev->ops = &pci_legacy_ops;
+    return LVIO_OK;
+}
+
+int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
+                   const struct lvio_pci_function *fn)
+{
+    if (!dev || !pci_hal_ok(hal) || !fn || !fn->cfg ||
+        (fn->cfg_size != LVIO_PCI_CFG_SPACE_SIZE && fn->cfg_size != 4096))
+        return LVIO_E_INVAL;
+    memset(dev, 0, sizeof *dev);
+    dev->hal = hal;
+    dev->transport = LVIO_TRANSPORT_PCI;
+    dev->u.pci.cfg = fn->cfg;
+    dev->u.pci.cfg_size = fn->cfg_size;
+    dev->u.pci.segment = fn->segment;
+    dev->u.pci.bus = fn->bus;
+    dev->u.pci.device = fn->device;
+    dev->u.pci.function = fn->function;
+    if (fn->segment)
+        lvio_snprintf(dev->name, sizeof dev->name, "pci@%04x:%02x:%02x.%x", fn->segment,
+                      fn->bus, fn->device, fn->function);
+    else
+        lvio_snprintf(dev->name, sizeof dev->name, "pci@%02x:%02x.%x", fn->bus, fn->device,
+                      fn->function);
+    if (fn->device > 31 || fn->function > 7)
+        return lvio_fail(dev, LVIO_E_INVAL, "device %u function %u out of range", fn->device,
+                         fn->function);
+
+    uint32_t pci_id;
+    int err = pci_identify(dev, &pci_id);
+    if (err)
+        return err;
+
+    struct cap_found found[LVIO_VIRTIO_PCI_CAP_DEVICE_CFG + 1];
+    memset(found, 0, sizeof found);
+    dev->u.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG;
+    err = cap_walk(dev, fn, found);
+    if (err)
+        return err;
+    char why[80];
+    if (!modern_usable(found, why, sizeof why)) {
+        err = legacy_setup(dev, fn, pci_id, why);
+        if (err)
+            return err;
+    } else {
+        dev->u.pci.common = found[LVIO_VIRTIO_PCI_CAP_COMMON_CFG].r;
+        dev->u.pci.notify = found[LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG].r;
+        dev->u.pci.notify_mult = found[LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG].mult;
+        dev->u.pci.isr = found[LVIO_VIRTIO_PCI_CAP_ISR_CFG].r;
+        dev->u.pci.devcfg = found[LVIO_VIRTIO_PCI_CAP_DEVICE_CFG].r;
+        dev->phys = fn->bar[dev->u.pci.common.bar].phys + dev->u.pci.common.offset;
+        dev->version = 2;
+        dev->legacy = false;
+        dev->ops = &pci_modern_ops;
+    }
+
+    /* The enumerator's job, but checked: without decoding every access
+     * reads all-ones, without bus mastering the device cannot reach the
+     * rings. */
+    uint32_t cmd = cfg_read(dev, LVIO_PCI_COMMAND, 2);
+    uint32_t need = LVIO_PCI_COMMAND_MASTER;
+    const struct lvio_pci_region *used[] = {&dev->u.pci.common, &dev->u.pci.notify,
+                                            &dev->u.pci.isr, &dev->u.pci.devcfg,
+                                            &dev->u.pci.legacy};
+    for (unsigned i = 0; i < sizeof used / sizeof used[0]; i++)
+        if (used[i]->base)
+            need |= fn->bar[used[i]->bar].io ? LVIO_PCI_COMMAND_IO : LVIO_PCI_COMMAND_MEMORY;
+    if ((cmd & need) != need) {
+        dev->ops = NULL;
+        return lvio_fail(dev, LVIO_E_STATE,
+                         "command register 0x%04x lacks 0x%x (%s%s%s)", cmd, need & ~cmd,
+                         (need & ~cmd & LVIO_PCI_COMMAND_IO) ? "I/O decoding " : "",
+                         (need & ~cmd & LVIO_PCI_COMMAND_MEMORY) ? "memory decoding " : "",
+                         (need & ~cmd & LVIO_PCI_COMMAND_MASTER) ? "bus mastering" : "");
+    }
+    return LVIO_OK;
+}
