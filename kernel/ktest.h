@@ -36,6 +36,11 @@ const char *kdev_kind(const struct kdev *k);
 /* `lvio: <kind> <transport>@<addr>: error <name> <doing>: <device message>` */
 void report_error(struct kdev *k, const char *errname, const char *doing);
 
+/* Enumerate the PCIe host bridge of the device tree (assigning BARs and bus
+ * numbers) and probe every virtio function into devices[0..room-1].
+ * Returns how many were filled (pci.c). */
+unsigned discover_pci(struct kdev *devices, unsigned room);
+
 void run_rng(struct kdev *k);
 void run_gpu(struct kdev *k, bool first);
 /* Without poweroff: follow display changes (the host resized a window). */

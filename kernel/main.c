@@ -1,7 +1,8 @@
 /*
  * kmain: the in-guest test run (DESIGN.md, "Kernel contract").
  *
- * Every virtio-mmio transport named by the device tree is probed; each
+ * Every virtio-mmio transport named by the device tree is probed, and every
+ * virtio function on the PCIe host bridge (kernel/pci.c); each
  * device found is brought up with the library's driver for its kind and
  * exercised. The serial console gets one `lvio:` line per device, then one
  * verdict line, `levitate: PASS <n> tests` or `levitate: FAIL <f>/<n> tests`.
@@ -21,8 +22,8 @@
 #include "fdt.h"
 #include "ktest.h"
 
-/* QEMU's virt machine has 32 virtio-mmio transports. */
-#define MAX_DEVICES 32
+/* QEMU's virt machine has 32 virtio-mmio transports; PCI adds more. */
+#define MAX_DEVICES 64
 
 /* Big structs live here, not on the 128 KiB stack. */
 static struct kdev devices[MAX_DEVICES];
@@ -185,6 +186,7 @@ void kmain(void)
             dma_pages_total(), kernel_bootargs());
     kernel_self_tests();
     discover_mmio();
+    n_devices += discover_pci(&devices[n_devices], MAX_DEVICES - n_devices);
 
     for (unsigned i = 0; i < n_devices; i++) {
         struct kdev *k = &devices[i];
