@@ -37,9 +37,11 @@ endif
 # ---- host tests -----------------------------------------------------------
 # Each tests/host/test_X.c links with the library and the simulated device;
 # test_fdt tests the kernel's device-tree reader instead.
-$(HOSTB)/test_%: tests/host/test_%.c tests/host/sim.c tests/host/sim.h tests/host/sim_gpu.c tests/host/sim_gpu.h $(LIB_SRCS) $(LIB_HDRS)
+SIM_SRCS = $(sort $(wildcard tests/host/sim*.c))
+SIM_HDRS = $(wildcard tests/host/sim*.h)
+$(HOSTB)/test_%: tests/host/test_%.c $(SIM_SRCS) $(SIM_HDRS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(TEST_CFLAGS) -o $@ $< tests/host/sim.c tests/host/sim_gpu.c $(LIB_SRCS) -lcmocka
+	$(HOST_CC) $(TEST_CFLAGS) -o $@ $< $(SIM_SRCS) $(LIB_SRCS) -lcmocka
 
 $(HOSTB)/test_fdt: tests/host/test_fdt.c kernel/fdt.c kernel/fdt.h $(FDT_TEST_DTBS)
 	@mkdir -p $(@D)
