@@ -21,7 +21,7 @@ TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 $(SAN) -Iinclude -Isrc -Ike
 
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOSTB)/%,$(wildcard tests/host/test_*.c))
 
-.PHONY: all host run test bench check-host check-lib check-qemu deps-build deps-host deps-font deps-qemu clean
+.PHONY: all host run test bench check-host check-lib check-static check-qemu deps-build deps-host deps-font deps-qemu deps-static clean
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),host)
@@ -73,6 +73,23 @@ check-lib: deps-build
 	@mkdir -p $(BUILD)
 	@echo "lib: warning-free with gcc, clang and clang for $(LIB_TARGETS)" | tee $(BUILD)/summary-lib.txt
 
+# ---- static analysis of the library ------------------------------------------
+# clang-tidy (.clang-tidy: the checks and why some are off), cppcheck
+# (warning, style, performance, portability) and gcc -fanalyzer, each with
+# findings as errors. Suppressions live in the code, next to their reason.
+CPPCHECK_FLAGS := --enable=warning,style,performance,portability --std=c11 --inline-suppr \
+	--error-exitcode=1 -q -Iinclude -Isrc
+check-static: deps-static
+	@mkdir -p $(BUILD)
+	@clang-tidy --quiet $(LIB_SRCS) -- -std=c11 -Iinclude -Isrc > $(BUILD)/clang-tidy.log 2>&1 || \
+	  { grep -v "warnings generated" $(BUILD)/clang-tidy.log; exit 1; }
+	@cppcheck $(CPPCHECK_FLAGS) $(LIB_SRCS)
+	@for f in $(LIB_SRCS); do \
+	  gcc -std=c11 -fanalyzer -Werror -Wall -Wextra -O1 -Iinclude -Isrc -c $$f -o /dev/null || exit 1; done
+	@mkdir -p $(BUILD)
+	@echo "static: clang-tidy, cppcheck and gcc -fanalyzer clean on $(words $(LIB_SRCS)) library files" \
+	  | tee $(BUILD)/summary-static.txt
+
 # ---- QEMU --------------------------------------------------------------------
 check-qemu: deps-qemu
 	$(MAKE) ARCH=aarch64
@@ -84,6 +101,7 @@ run: deps-qemu
 
 test: deps-host deps-qemu
 	$(MAKE) check-lib
+	$(MAKE) check-static
 	$(MAKE) check-host
 	$(MAKE) check-qemu
 	@scripts/summary.sh
@@ -98,6 +116,8 @@ deps-host:
 	@scripts/deps.sh build host
 deps-font:
 	@scripts/deps.sh font
+deps-static:
+	@scripts/deps.sh static
 deps-qemu:
 	@scripts/deps.sh build qemu
 

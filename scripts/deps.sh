@@ -7,6 +7,7 @@
 #   host   cmocka (libcmocka-dev), gcc
 #   qemu   qemu-system-aarch64, pytest and PIL for /usr/bin/python3
 #   font   a Terminus PSF console font (console-setup-linux)
+#   static clang-tidy and cppcheck (make check-static)
 #
 # Silent when everything is there. When something is missing: as root it says
 # "deps: installing <pkgs> with apt-get" and installs them (apt-get update only
@@ -38,8 +39,11 @@ checks_for_group() {
     font)
         echo "glob:$FONT_GLOB:console-setup-linux"
         ;;
+    static)
+        echo "cmd:clang-tidy:clang-tidy cmd:cppcheck:cppcheck cmd:gcc:gcc"
+        ;;
     *)
-        echo "deps: unknown group '$1' (groups: build host qemu font)" >&2
+        echo "deps: unknown group '$1' (groups: build host qemu font static)" >&2
         return 1
         ;;
     esac

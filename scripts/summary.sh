@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The last lines of `make test`: one summary per runner.
 echo "== make test summary =="
-for f in build/summary-lib.txt build/summary-host.txt build/summary-qemu.txt; do
+for r in lib static host fuzz qemu; do
+  f=build/summary-$r.txt
   [ -f "$f" ] && cat "$f"
 done
 exit 0

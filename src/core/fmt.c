@@ -80,8 +80,8 @@ static const char *lvio_parse_spec(const char *f, struct lvio_spec *sp)
         else
             break;
     }
-    while (*f >= '0' && *f <= '9')
-        sp->width = sp->width * 10 + (*f++ - '0');
+    for (unsigned d; (d = (unsigned)(*f - '0')) <= 9; f++)
+        sp->width = sp->width * 10 + (int)d;
     return f;
 }
 
@@ -98,7 +98,7 @@ static uint64_t lvio_arg_int(va_list *ap, int lng, bool sign, bool *neg)
         return va_arg(*ap, unsigned int);
     }
     if (lng >= 2)
-        s = va_arg(*ap, long long);
+        s = va_arg(*ap, long long); /* NOLINT(bugprone-branch-clone): not so on ILP32 */
     else if (lng == 1)
         s = va_arg(*ap, long);
     else

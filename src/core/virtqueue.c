@@ -68,10 +68,10 @@ static int lvio_vq_alloc(struct lvio_virtqueue *vq)
     uint8_t *base = vq->mem;
     uint32_t used_off = lvio_vq_used_offset(vq->size);
     vq->desc = (struct lvio_virtq_desc *)base;
-    vq->avail = (struct lvio_virtq_avail *)(base + 16u * vq->size);
+    vq->avail = (struct lvio_virtq_avail *)(base + (size_t)16 * vq->size);
     vq->used = (struct lvio_virtq_used *)(base + used_off);
     vq->desc_addr = vq->mem_addr;
-    vq->avail_addr = vq->mem_addr + 16u * vq->size;
+    vq->avail_addr = vq->mem_addr + (uint64_t)16 * vq->size;
     vq->used_addr = vq->mem_addr + used_off;
     return LVIO_OK;
 }
@@ -87,7 +87,7 @@ static void lvio_vq_free_mem(struct lvio_virtqueue *vq)
     vq->used = NULL;
 }
 
-static int lvio_vq_check_setup(struct lvio_virtqueue *vq,
+static int lvio_vq_check_setup(const struct lvio_virtqueue *vq,
                                struct lvio_device *dev, uint16_t index)
 {
     if (!vq || !dev || !dev->ops || !dev->hal)

@@ -661,7 +661,7 @@ static int fb_share(struct lvio_gpu_fb *fb)
     struct lvio_device *dev = fb->gpu->dev;
     const struct lvio_hal *hal = dev->hal;
     const uint8_t *end = fb->pixels + fb->size;
-    size_t pieces = (fb->size + 2 * LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE;
+    size_t pieces = (fb->size + (size_t)2 * LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE;
     uint32_t max_entries = pieces < LVIO_GPU_MAX_ENTRIES ? (uint32_t)pieces : LVIO_GPU_MAX_ENTRIES;
 
     fb->entries_pages = (uint32_t)((max_entries * sizeof *fb->entries + LVIO_PAGE_SIZE - 1) /
@@ -701,7 +701,7 @@ static void fb_release(struct lvio_gpu_fb *fb)
     fb->nr_entries = 0;
 }
 
-static int fb_check_args(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t width,
+static int fb_check_args(struct lvio_gpu *gpu, const struct lvio_gpu_fb *fb, uint32_t width,
                          uint32_t height, uint32_t format, const void *pixels, size_t size)
 {
     if (!gpu || !fb || !gpu->mem || !pixels)
@@ -972,9 +972,9 @@ int lvio_gpu_present(struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *damage)
 static int cursor_slot(struct lvio_gpu *gpu, unsigned *slot)
 {
     void *token;
-    int r;
 
     for (int round = 0; round < 2; round++) {
+        int r;
         while ((r = lvio_vq_get(&gpu->cursorq, &token, NULL)) == 1)
             gpu->cursor_busy &= (uint8_t)~(1u << ((uintptr_t)token & 7));
         if (r < 0)

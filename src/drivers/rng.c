@@ -72,7 +72,7 @@ static int rng_submit(struct lvio_rng *rng, uint32_t want)
         uint32_t n = want - rng->pending;
         if (n > LVIO_RNG_SLOT_SIZE)
             n = LVIO_RNG_SLOT_SIZE;
-        struct lvio_sg sg = {rng->page_addr + s * LVIO_RNG_SLOT_SIZE, n};
+        struct lvio_sg sg = {rng->page_addr + (uint64_t)s * LVIO_RNG_SLOT_SIZE, n};
         int err = lvio_vq_add(&rng->vq, NULL, 0, &sg, 1, (void *)(uintptr_t)(s + 1));
         if (err)
             return err;
@@ -89,7 +89,7 @@ static void rng_consume(struct lvio_rng *rng, void *token, uint32_t n,
                         uint8_t *out, size_t len, size_t *got)
 {
     unsigned s = (unsigned)((uintptr_t)token - 1); /* our own token */
-    uint8_t *src = rng->page + s * LVIO_RNG_SLOT_SIZE;
+    uint8_t *src = rng->page + (size_t)s * LVIO_RNG_SLOT_SIZE;
     size_t take = len - *got < n ? len - *got : n;
     memcpy(out + *got, src, take);
     memset(src, 0, n); /* entropy handed out is not left lying around */
