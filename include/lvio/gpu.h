@@ -85,6 +85,7 @@ struct lvio_gpu_fb {
     uint64_t entries_addr;
     uint32_t entries_pages;
     uint32_t nr_entries;        /* contiguous runs the backing took */
+    uint32_t epoch;             /* the GPU's epoch when it was created */
 };
 
 /* One command slot's bookkeeping (private). */
@@ -121,6 +122,8 @@ struct lvio_gpu {
     uint32_t last_resp;         /* response type of the last failure */
     uint64_t commands;          /* statistics */
     uint64_t notifies;
+    uint32_t epoch;             /* bumped by lvio_gpu_reset: older
+                                   framebuffers no longer exist on the device */
 };
 
 
@@ -137,6 +140,17 @@ int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev);
  * before (their memory is the caller's; lvio_gpu_fb_destroy after teardown
  * only releases the driver's share of it). */
 void lvio_gpu_teardown(struct lvio_gpu *gpu);
+
+/*
+ * Recovery after LVIO_E_TIMEOUT, LVIO_E_NEEDS_RESET or LVIO_E_BROKEN: reset
+ * the device (it forgets every resource; memory held for lost commands is
+ * returned) and bring it up again on the same device, modes re-read.
+ * Framebuffers created before are stale: present/show/cursor refuse them
+ * with LVIO_E_INVAL, lvio_gpu_fb_destroy only releases their memory; create
+ * new ones. Returns what lvio_gpu_init returns; LVIO_E_INVAL if the GPU was
+ * never initialised.
+ */
+int lvio_gpu_reset(struct lvio_gpu *gpu);
 
 /*
  * Read GET_DISPLAY_INFO for all scanouts and, with F_EDID, GET_EDID for each

@@ -57,4 +57,12 @@ int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
 /* Reset the device and free everything lvio_rng_init() allocated. */
 void lvio_rng_teardown(struct lvio_rng *rng);
 
+/*
+ * Recovery after LVIO_E_TIMEOUT, LVIO_E_NEEDS_RESET or LVIO_E_BROKEN: reset
+ * the device (requests in flight are dropped, their memory returned) and
+ * bring it up again on the same device. Returns what lvio_rng_init returns;
+ * LVIO_E_INVAL if the rng was never initialised.
+ */
+int lvio_rng_reset(struct lvio_rng *rng);
+
 #endif

@@ -428,6 +428,22 @@ int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev)
     return err;
 }
 
+int lvio_gpu_reset(struct lvio_gpu *gpu)
+{
+    if (!gpu || !gpu->dev)
+        return LVIO_E_INVAL;
+    struct lvio_device *dev = gpu->dev;
+    uint32_t epoch = gpu->epoch + 1;
+    uint64_t timeout = gpu->timeout_ns;
+    lvio_gpu_teardown(gpu);
+    int err = lvio_gpu_init(gpu, dev);
+    gpu->dev = dev;
+    gpu->epoch = epoch; /* even on failure: old framebuffers are gone */
+    if (err == LVIO_OK)
+        gpu->timeout_ns = timeout;
+    return err;
+}
+
 void lvio_gpu_teardown(struct lvio_gpu *gpu)
 {
     if (!gpu || !gpu->dev || !gpu->mem)
@@ -782,6 +798,7 @@ int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t wi
     if (err)
         goto release;
     fb->resource_id = gpu_new_resource_id(gpu);
+    fb->epoch = gpu->epoch;
 
     struct lvio_virtio_gpu_resource_create_2d *create =
         gpu_cmd(gpu, &c[0], s0, LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, sizeof *create);
@@ -851,7 +868,7 @@ int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb)
     struct lvio_gpu *gpu = fb->gpu;
     int err = LVIO_OK;
 
-    if (gpu->mem && fb->resource_id) {
+    if (gpu->mem && fb->resource_id && fb->epoch == gpu->epoch) {
         struct gpu_cmd c[LVIO_VIRTIO_GPU_MAX_SCANOUTS + 2];
         unsigned slots[LVIO_VIRTIO_GPU_MAX_SCANOUTS + 2];
         unsigned n = 0, showing = 0;
@@ -911,7 +928,7 @@ static void gpu_flush_cmd(struct lvio_gpu *gpu, struct gpu_cmd *c, unsigned slot
 
 static bool fb_usable(const struct lvio_gpu_fb *fb)
 {
-    return fb && fb->gpu && fb->gpu->mem && fb->resource_id;
+    return fb && fb->gpu && fb->gpu->mem && fb->resource_id && fb->epoch == fb->gpu->epoch;
 }
 
 int lvio_gpu_show(struct lvio_gpu *gpu, unsigned scanout, struct lvio_gpu_fb *fb)

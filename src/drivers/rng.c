@@ -146,6 +146,15 @@ int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
     }
 }
 
+int lvio_rng_reset(struct lvio_rng *rng)
+{
+    if (!rng || !rng->dev)
+        return LVIO_E_INVAL;
+    struct lvio_device *dev = rng->dev;
+    lvio_rng_teardown(rng);
+    return lvio_rng_init(rng, dev);
+}
+
 void lvio_rng_teardown(struct lvio_rng *rng)
 {
     if (!rng || !rng->dev)

@@ -1238,6 +1238,54 @@ static void test_timed_out_attach_keeps_buffers(void **state)
     down();
 }
 
+/* Recovery: after a command timed out (with an ATTACH_BACKING lost, so the
+ * driver holds memory for it), lvio_gpu_reset brings the GPU back: held
+ * memory returned, modes re-read, old framebuffers refused and released
+ * without commands, new ones work; the timeout the caller set is kept. */
+static void test_reset_recovers(void **state)
+{
+    (void)state;
+    for (uint32_t v = 1; v <= 2; v++) {
+        up(v);
+        GPU.timeout_ns = SHORT_TIMEOUT;
+        uint8_t *mem = pages(4);
+        uint8_t *mem2 = pages(4);
+        struct lvio_gpu_fb fb, lost, fresh;
+        fb_ok(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
+        assert_int_equal(lvio_gpu_show(&GPU, 0, &fb), 0);
+        fault(CMD(RESOURCE_ATTACH_BACKING), SIM_GPU_FAULT_SILENT, 0, 1);
+        assert_int_equal(lvio_gpu_fb_create(&GPU, &lost, 64, 64, BGRX, mem2, 4 * LVIO_PAGE_SIZE),
+                         LVIO_E_TIMEOUT);
+        fault(CMD(TRANSFER_TO_HOST_2D), SIM_GPU_FAULT_SILENT, 0, 1);
+        assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
+
+        uint32_t epoch = GPU.epoch;
+        assert_int_equal(lvio_gpu_reset(&GPU), 0);
+        assert_int_equal(GPU.epoch, epoch + 1);
+        assert_int_equal(GPU.timeout_ns, SHORT_TIMEOUT);
+        assert_true(GPU.scanouts[0].enabled);
+        assert_int_equal(G.sim.live_shares, 4); /* only fb's own pages are still shared */
+
+        unsigned nlog = G.nlog;
+        uint32_t notifies = G.sim.notifies;
+        assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_INVAL);
+        assert_int_equal(lvio_gpu_show(&GPU, 0, &fb), LVIO_E_INVAL);
+        assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+        check_nothing_sent(nlog, notifies);
+        assert_int_equal(G.sim.live_shares, 0);
+
+        fb_ok(&GPU, &fresh, 64, 64, BGRX, mem2, 4 * LVIO_PAGE_SIZE);
+        assert_int_equal(lvio_gpu_show(&GPU, 0, &fresh), 0);
+        assert_int_equal(lvio_gpu_present(&fresh, NULL), 0);
+        assert_int_equal(lvio_gpu_fb_destroy(&fresh), 0);
+        down();
+    }
+    struct lvio_gpu never;
+    memset(&never, 0, sizeof never);
+    assert_int_equal(lvio_gpu_reset(&never), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_reset(NULL), LVIO_E_INVAL);
+}
+
 /* fb_destroy after the GPU's teardown only releases the memory shares. */
 static void test_destroy_after_teardown(void **state)
 {
@@ -1623,6 +1671,7 @@ int main(void)
         cmocka_unit_test(test_share_failure_releases),
         cmocka_unit_test(test_timed_out_attach_keeps_buffers),
         cmocka_unit_test(test_destroy_after_teardown),
+        cmocka_unit_test(test_reset_recovers),
         cmocka_unit_test(test_resource_ids),
         cmocka_unit_test(test_display_events),
         cmocka_unit_test(test_cursor),
