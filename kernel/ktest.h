@@ -45,6 +45,9 @@ void run_rng(struct kdev *k);
 void run_gpu(struct kdev *k, bool first);
 /* Without poweroff: follow display changes (the host resized a window). */
 void gpu_idle(void);
+/* Bootarg soak: many requests / presents, nothing may leak. */
+void soak_rng(struct kdev *k, uint64_t requests);
+void soak_gpu(unsigned presents, unsigned cycles);
 /* Benchmarks on the first GPU that came up (bootarg bench). */
 void bench_gpu(void);
 

@@ -15,6 +15,9 @@
  *   lvio.dump    lvio_dump() of every device after its test
  *   lvio.trace   every register write, notify and completion, as it happens
  *   bench        after the tests, time the first GPU (make bench)
+ *   soak         after the tests, 100 000 requests on the first rng and
+ *                10 000 presents on the first GPU; DMA pages must not leak
+ *   rng.timeout_ms=N  bound on each rng read (default 15 s)
  *   selftest.fault  after the verdict, read through a physical address used
  *                as a pointer: proves a fault is reported (ESR, FAR, ELR),
  *                not a silent hang
@@ -221,6 +224,15 @@ void kmain(void)
 
     kprintf("levitate: %u devices, tests took %llu ms\n", n_devices,
             (unsigned long long)((time_ns() - t0) / MS));
+    if (kernel_bootarg("soak")) {
+        for (unsigned i = 0; i < n_devices; i++) {
+            if (devices[i].dev.device_id == LVIO_VIRTIO_ID_RNG) {
+                soak_rng(&devices[i], 100000);
+                break;
+            }
+        }
+        soak_gpu(10000, 100);
+    }
     if (opt_bench)
         bench_gpu();
     if (tests_failed)

@@ -402,6 +402,59 @@ static uint64_t elapsed_ns(uint64_t c0)
     return (cycles() - c0) * 1000000000ull / cycles_per_second();
 }
 
+/*
+ * Soak: `presents` presents on the first GPU's screen (full screen, one
+ * console line, and a page flip every 100th), then a framebuffer made and
+ * destroyed `cycles` times; every call must succeed, and the DMA pages in
+ * use and the control queue's free descriptors must be what they were.
+ */
+void soak_gpu(unsigned presents, unsigned cycles_n)
+{
+    if (n_gpus == 0 || !gpus[0].screens[0].fb[0].gpu) {
+        kprintf("levitate: soak: no gpu\n");
+        return;
+    }
+    struct gpu_state *g = &gpus[0];
+    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    struct screen *scr = &g->screens[0];
+    struct lvio_gpu_fb *fb = &scr->fb[0];
+    struct gfx_rect area = testcard_console_area(fb->width, fb->height);
+    struct lvio_gpu_rect line = {area.x, area.y, area.w, fbcon_line_height(&console.con)};
+    size_t pages = dma_pages_in_use();
+    unsigned free_desc = lvio_vq_num_free(&gpu->ctrlq);
+    uint64_t t0 = time_ns();
+    unsigned done = 0, made = 0;
+    int rc = LVIO_OK;
+
+    for (; done < presents && rc == LVIO_OK; done++) {
+        if (done % 100 == 99 && scr->fb[1].gpu)
+            rc = lvio_gpu_show(gpu, 0, &scr->fb[done / 100 % 2]);
+        else
+            rc = lvio_gpu_present(&scr->fb[0], done % 2 ? &line : NULL);
+    }
+    if (rc == LVIO_OK && scr->fb[1].gpu)
+        rc = lvio_gpu_show(gpu, 0, &scr->fb[0]);
+    for (; made < cycles_n && rc == LVIO_OK; made++) {
+        struct screen tmp;
+        memset(&tmp, 0, sizeof tmp);
+        rc = screen_fb(g, &tmp, 0, 64, 64);
+        if (rc == LVIO_OK)
+            rc = lvio_gpu_present(&tmp.fb[0], NULL);
+        screen_free(&tmp);
+    }
+    uint64_t ms = (time_ns() - t0) / MS;
+    expect(rc == LVIO_OK, "%s: soak: %s after %u presents, %u framebuffers: %s", g->k->dev.name,
+           lvio_gpu_errname(gpu, rc), done, made, lvio_device_error(&g->k->dev));
+    expect(dma_pages_in_use() == pages, "%s: soak: DMA pages in use %zu before, %zu after",
+           g->k->dev.name, pages, dma_pages_in_use());
+    expect(lvio_vq_num_free(&gpu->ctrlq) == free_desc,
+           "%s: soak: %u free descriptors before, %u after", g->k->dev.name, free_desc,
+           lvio_vq_num_free(&gpu->ctrlq));
+    kprintf("levitate: soak: gpu %s: %u presents, %u framebuffers made and destroyed in %llu ms, "
+            "DMA pages %zu before, %zu after\n",
+            g->k->dev.name, done, made, (unsigned long long)ms, pages, dma_pages_in_use());
+}
+
 void bench_gpu(void)
 {
     if (n_gpus == 0 || !gpus[0].screens[0].fb[0].gpu) {

@@ -5,8 +5,21 @@
 #include "ktest.h"
 
 #define RNG_MORE 256
-/* Enough for QEMU's rate-limited example (64 bytes a second) to deliver. */
-#define RNG_TIMEOUT_NS (15000 * MS)
+/* Enough for QEMU's rate-limited example (64 bytes a second) to deliver;
+ * bootarg rng.timeout_ms=N changes it (tests of a silent device). */
+#define RNG_TIMEOUT_MS 15000
+
+static uint64_t rng_timeout_ns(void)
+{
+    char v[16];
+    uint64_t ms = 0;
+
+    if (!kernel_bootarg_value("rng.timeout_ms", v, sizeof v))
+        return RNG_TIMEOUT_MS * MS;
+    for (const char *p = v; *p >= '0' && *p <= '9' && ms < 3600000; p++)
+        ms = ms * 10 + (uint64_t)(*p - '0');
+    return (ms ? ms : RNG_TIMEOUT_MS) * MS;
+}
 
 static void hex(char *out, const uint8_t *p, size_t n)
 {
@@ -31,7 +44,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 static bool rng_read_all(struct kdev *k, uint8_t *buf, size_t n)
 {
     char doing[48];
-    int rc = lvio_rng_read(&k->drv.rng, buf, n, RNG_TIMEOUT_NS);
+    int rc = lvio_rng_read(&k->drv.rng, buf, n, rng_timeout_ns());
 
     if (rc == (int)n)
         return true;
@@ -43,6 +56,36 @@ static bool rng_read_all(struct kdev *k, uint8_t *buf, size_t n)
         report_error(k, lvio_errname(rc), doing);
     }
     return false;
+}
+
+/*
+ * After a failed first read: the library's recovery, lvio_rng_reset, then
+ * one more read. The device keeps its error line and failed test; this says
+ * whether it came back (a test may make a silent backend produce now).
+ */
+static void rng_recover(struct kdev *k)
+{
+    uint8_t buf[RNG_SAMPLE];
+    size_t pages = dma_pages_in_use();
+    int rc = lvio_rng_reset(&k->drv.rng);
+
+    if (rc != LVIO_OK) {
+        kprintf("levitate: rng %s: lvio_rng_reset: %s: %s\n", k->dev.name, lvio_errname(rc),
+                lvio_device_error(&k->dev));
+        return;
+    }
+    expect(dma_pages_in_use() == pages, "%s: reset changed the DMA pages in use (%zu, %zu)",
+           k->dev.name, pages, dma_pages_in_use());
+    /* Longer than the first wait: a test makes the backend produce once it
+     * has seen the error line. */
+    rc = lvio_rng_read(&k->drv.rng, buf, sizeof buf, 10 * rng_timeout_ns());
+    if (rc == (int)sizeof buf)
+        kprintf("levitate: rng %s: recovered by lvio_rng_reset: %d bytes read\n", k->dev.name,
+                rc);
+    else
+        kprintf("levitate: rng %s: not recovered by lvio_rng_reset: %s%s%s\n", k->dev.name,
+                rc < 0 ? lvio_errname(rc) : "short read", rc < 0 ? ": " : "",
+                rc < 0 ? lvio_device_error(&k->dev) : "");
 }
 
 /*
@@ -67,8 +110,10 @@ void run_rng(struct kdev *k)
         return;
     }
     if (!expect(rng_read_all(k, k->sample, RNG_SAMPLE), "%s: read %u bytes", k->dev.name,
-                RNG_SAMPLE))
+                RNG_SAMPLE)) {
+        rng_recover(k);
         goto out;
+    }
     k->has_sample = true;
 
     /* Nothing is in flight now: the completion set bit 0, the read acked it. */
@@ -115,3 +160,35 @@ out:
     lvio_rng_teardown(rng);
 }
 
+
+/*
+ * Soak: bring the rng up and read until the device has answered `requests`
+ * requests (32 bytes each), then tear down; every read must succeed and
+ * every DMA page must come back.
+ */
+void soak_rng(struct kdev *k, uint64_t requests)
+{
+    struct lvio_rng *rng = &k->drv.rng;
+    size_t pages = dma_pages_in_use();
+    uint64_t t0 = time_ns(), bytes = 0;
+    uint8_t buf[RNG_SAMPLE];
+    int rc = lvio_rng_init(rng, &k->dev);
+
+    while (rc == LVIO_OK && rng->requests < requests) {
+        rc = lvio_rng_read(rng, buf, sizeof buf, rng_timeout_ns());
+        if (rc >= 0) {
+            bytes += (uint64_t)rc;
+            rc = LVIO_OK;
+        }
+    }
+    uint64_t done = rng->dev ? rng->requests : 0;
+    expect(rc == LVIO_OK, "%s: soak: %s after %llu requests: %s", k->dev.name, lvio_errname(rc),
+           (unsigned long long)done, lvio_device_error(&k->dev));
+    lvio_rng_teardown(rng);
+    expect(dma_pages_in_use() == pages, "%s: soak: DMA pages in use %zu before, %zu after",
+           k->dev.name, pages, dma_pages_in_use());
+    kprintf("levitate: soak: rng %s: %llu requests, %llu bytes in %llu ms, "
+            "DMA pages %zu before, %zu after\n",
+            k->dev.name, (unsigned long long)done, (unsigned long long)bytes,
+            (unsigned long long)((time_ns() - t0) / MS), pages, dma_pages_in_use());
+}
