@@ -21,7 +21,7 @@ TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 $(SAN) -Iinclude -Isrc -Ike
 
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOSTB)/%,$(wildcard tests/host/test_*.c))
 
-.PHONY: all host run test bench check-host check-lib check-static check-qemu deps-build deps-host deps-font deps-qemu deps-static clean
+.PHONY: all host run test bench check-host check-lib check-static check-be check-qemu deps-build deps-host deps-font deps-qemu deps-static deps-be clean
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),host)
@@ -90,6 +90,10 @@ check-static: deps-static
 	@echo "static: clang-tidy, cppcheck and gcc -fanalyzer clean on $(words $(LIB_SRCS)) library files" \
 	  | tee $(BUILD)/summary-static.txt
 
+# ---- the host tests on a big-endian CPU ----------------------------------------
+check-be: deps-be deps-font $(HOSTB)/font.psf
+	@scripts/be-tests.sh
+
 # ---- QEMU --------------------------------------------------------------------
 check-qemu: deps-qemu
 	$(MAKE) ARCH=aarch64
@@ -103,6 +107,7 @@ test: deps-host deps-qemu
 	$(MAKE) check-lib
 	$(MAKE) check-static
 	$(MAKE) check-host
+	$(MAKE) check-be
 	$(MAKE) check-qemu
 	@scripts/summary.sh
 
@@ -118,6 +123,8 @@ deps-font:
 	@scripts/deps.sh font
 deps-static:
 	@scripts/deps.sh static
+deps-be:
+	@scripts/deps.sh be
 deps-qemu:
 	@scripts/deps.sh build qemu
 

@@ -8,6 +8,11 @@
 #   qemu   qemu-system-aarch64, pytest and PIL for /usr/bin/python3
 #   font   a Terminus PSF console font (console-setup-linux)
 #   static clang-tidy and cppcheck (make check-static)
+#   be     big-endian host tests (make check-be): s390x cross gcc, qemu-user,
+#          and s390x libc/cmocka from Debian's multiarch (this adds the
+#          s390x architecture to dpkg: `dpkg --add-architecture s390x`)
+#
+# A package written pkg@arch is a multiarch package (apt's pkg:arch).
 #
 # Silent when everything is there. When something is missing: as root it says
 # "deps: installing <pkgs> with apt-get" and installs them (apt-get update only
@@ -42,8 +47,14 @@ checks_for_group() {
     static)
         echo "cmd:clang-tidy:clang-tidy cmd:cppcheck:cppcheck cmd:gcc:gcc"
         ;;
+    be)
+        echo "cmd:s390x-linux-gnu-gcc:gcc-s390x-linux-gnu cmd:qemu-s390x:qemu-user"
+        echo "file:/usr/s390x-linux-gnu/include/stdio.h:libc6-dev-s390x-cross"
+        echo "file:/usr/lib/s390x-linux-gnu/libcmocka.so:libcmocka-dev@s390x"
+        echo "file:/usr/include/cmocka.h:libcmocka-dev"
+        ;;
     *)
-        echo "deps: unknown group '$1' (groups: build host qemu font static)" >&2
+        echo "deps: unknown group '$1' (groups: build host qemu font static be)" >&2
         return 1
         ;;
     esac
@@ -106,8 +117,21 @@ fi
 
 [ -z "$missing" ] && exit 0
 
+# Multiarch packages (pkg@arch): apt spells them pkg:arch, and dpkg must
+# know the architecture first.
+foreign=""
+for p in $missing; do
+    case "$p" in *@*)
+        a=${p#*@}
+        dpkg --print-foreign-architectures 2>/dev/null | grep -qx "$a" ||
+            case " $foreign " in *" $a "*) ;; *) foreign="${foreign:+$foreign }$a" ;; esac
+    esac
+done
+missing=$(echo "$missing" | tr '@' ':')
+
 if [ "${DEPS_DRY_RUN:-0}" != 0 ]; then
     echo "deps: missing: $missing"
+    for a in $foreign; do echo "deps: would run: dpkg --add-architecture $a"; done
     echo "deps: would run: apt-get install -y --no-install-recommends $missing"
     exit 0
 fi
@@ -115,6 +139,7 @@ fi
 if [ "$(id -u)" != 0 ]; then
     echo "deps: missing packages: $missing" >&2
     echo "deps: run this, then try again:" >&2
+    for a in $foreign; do echo "sudo dpkg --add-architecture $a && sudo apt-get update"; done
     echo "sudo apt-get install -y --no-install-recommends $missing"
     exit 1
 fi
@@ -129,6 +154,14 @@ apt_install() {
 lists_empty() {
     ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null
 }
+
+for a in $foreign; do
+    echo "deps: adding the $a architecture to dpkg (multiarch)"
+    dpkg --add-architecture "$a" || { echo "deps: dpkg --add-architecture $a failed" >&2; exit 1; }
+done
+if [ -n "$foreign" ]; then
+    apt-get update || { echo "deps: apt-get update failed" >&2; exit 1; }
+fi
 
 if lists_empty; then
     apt-get update || { echo "deps: apt-get update failed" >&2; exit 1; }

@@ -41,8 +41,9 @@ struct lvio_transport_ops {
     /* Write `width` (1, 2 or 4) bytes of config at `off`, given as device bytes. */
     void (*config_write)(struct lvio_device *dev, uint32_t off, unsigned width,
                          const uint8_t *in);
-    /* Queue size limit, 0 when the queue does not exist. */
-    uint32_t (*queue_max)(struct lvio_device *dev, uint16_t index);
+    /* Queue size limit into *max; LVIO_E_QUEUE (message set) when the
+     * queue does not exist or is already in use. */
+    int (*queue_max)(struct lvio_device *dev, uint16_t index, uint32_t *max);
     /* Hand the queue's memory to the device; 0 or a negative error. */
     int (*queue_enable)(struct lvio_device *dev, struct lvio_virtqueue *vq);
     void (*notify)(struct lvio_device *dev, uint16_t index);
@@ -166,6 +167,43 @@ static inline uint64_t lvio_dev64_to_cpu(const struct lvio_device *dev,
 {
     return dev->legacy ? v : lvio_le64_to_cpu(v);
 }
+/*
+ * A configuration register access of `width` bytes, as the device's bytes.
+ * Modern devices lay configuration out little-endian; legacy ones in the
+ * guest's own order, so a legacy value read with one access is already a
+ * CPU-order number and its bytes are its memory image.
+ */
+static inline void lvio_config_split(const struct lvio_device *dev, uint32_t v, unsigned width,
+                                     uint8_t *out)
+{
+    if (dev->legacy && width == 2) {
+        uint16_t h = (uint16_t)v;
+        memcpy(out, &h, 2);
+    } else if (dev->legacy && width == 4) {
+        memcpy(out, &v, 4);
+    } else {
+        for (unsigned i = 0; i < width; i++)
+            out[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static inline uint32_t lvio_config_join(const struct lvio_device *dev, const uint8_t *in,
+                                        unsigned width)
+{
+    uint32_t v = 0;
+    if (dev->legacy && width == 2) {
+        uint16_t h;
+        memcpy(&h, in, 2);
+        v = h;
+    } else if (dev->legacy && width == 4) {
+        memcpy(&v, in, 4);
+    } else {
+        for (unsigned i = 0; i < width; i++)
+            v |= (uint32_t)in[i] << (8 * i);
+    }
+    return v;
+}
+
 #define lvio_cpu_to_dev16 lvio_dev16_to_cpu
 #define lvio_cpu_to_dev32 lvio_dev32_to_cpu
 #define lvio_cpu_to_dev64 lvio_dev64_to_cpu

@@ -115,10 +115,10 @@ int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
     memset(vq, 0, sizeof *vq);
     vq->dev = dev;
     vq->index = index;
-    uint32_t dev_max = dev->ops->queue_max(dev, index);
-    if (dev_max == 0)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (QueueNumMax 0)",
-                         index);
+    uint32_t dev_max = 0;
+    err = dev->ops->queue_max(dev, index, &dev_max);
+    if (err)
+        return err;
     if (dev->ops->queue_size_fixed) {
         if (dev_max > LVIO_VQ_MAX_SIZE || (dev_max & (dev_max - 1)) != 0)
             return lvio_fail(dev, LVIO_E_QUEUE,

@@ -58,31 +58,31 @@ static void mmio_config_read(struct lvio_device *dev, uint32_t off,
         memset(out, 0xff, width); /* beyond the region: never touch it */
         return;
     }
-    uint32_t v = lvio_io_read(dev, addr, width);
-    for (unsigned i = 0; i < width; i++)
-        out[i] = (uint8_t)(v >> (8 * i)); /* the bus is little-endian */
+    lvio_config_split(dev, lvio_io_read(dev, addr, width), width, out);
 }
 
 static void mmio_config_write(struct lvio_device *dev, uint32_t off,
                               unsigned width, const uint8_t *in)
 {
     volatile uint8_t *addr = dev->u.mmio.regs + LVIO_VIRTIO_MMIO_CONFIG + off;
-    uint32_t v = 0;
     if (LVIO_VIRTIO_MMIO_CONFIG + off + width > dev->u.mmio.size)
         return; /* beyond the region: never touch it */
-    for (unsigned i = 0; i < width; i++)
-        v |= (uint32_t)in[i] << (8 * i);
-    lvio_io_write(dev, addr, width, v, LVIO_VIRTIO_MMIO_CONFIG + off);
+    lvio_io_write(dev, addr, width, lvio_config_join(dev, in, width),
+                  LVIO_VIRTIO_MMIO_CONFIG + off);
 }
 
-static uint32_t mmio_queue_max(struct lvio_device *dev, uint16_t index)
+static int mmio_queue_max(struct lvio_device *dev, uint16_t index, uint32_t *max)
 {
     mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_SEL, index);
     if (dev->version >= 2 && mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_READY))
-        return 0; /* already in use: not ours to take */
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: already in use (QueueReady is 1)", index);
     if (dev->version == 1 && mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_PFN))
-        return 0;
-    return mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_NUM_MAX);
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: already in use (QueuePFN is set)", index);
+    *max = mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_NUM_MAX);
+    if (*max == 0)
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (QueueNumMax 0)",
+                         index);
+    return LVIO_OK;
 }
 
 static int mmio_queue_enable_v1(struct lvio_device *dev,

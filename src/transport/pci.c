@@ -80,8 +80,8 @@ static uint32_t modern_config_generation(struct lvio_device *dev)
     return reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_CFGGENERATION, 1);
 }
 
-/* Device configuration bytes of one access, in the device's (little-endian
- * bus) order; a range outside the structure reads as 0xff, untouched. */
+/* Device configuration bytes of one access, in the device's order (see
+ * lvio_config_split); a range outside the structure reads as 0xff, untouched. */
 static void region_config_read(struct lvio_device *dev, const struct lvio_pci_region *r,
                                uint32_t off, unsigned width, uint8_t *out)
 {
@@ -89,18 +89,13 @@ static void region_config_read(struct lvio_device *dev, const struct lvio_pci_re
         memset(out, 0xff, width);
         return;
     }
-    uint32_t v = reg_read(dev, r, off, width);
-    for (unsigned i = 0; i < width; i++)
-        out[i] = (uint8_t)(v >> (8 * i));
+    lvio_config_split(dev, reg_read(dev, r, off, width), width, out);
 }
 
 static void region_config_write(struct lvio_device *dev, const struct lvio_pci_region *r,
                                 uint32_t off, unsigned width, const uint8_t *in)
 {
-    uint32_t v = 0;
-    for (unsigned i = 0; i < width; i++)
-        v |= (uint32_t)in[i] << (8 * i);
-    reg_write(dev, r, off, width, v);
+    reg_write(dev, r, off, width, lvio_config_join(dev, in, width));
 }
 
 static void modern_config_read(struct lvio_device *dev, uint32_t off, unsigned width,
@@ -120,14 +115,21 @@ static void modern_select(struct lvio_device *dev, uint16_t index)
     reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SELECT, 2, index);
 }
 
-static uint32_t modern_queue_max(struct lvio_device *dev, uint16_t index)
+static int modern_queue_max(struct lvio_device *dev, uint16_t index, uint32_t *max)
 {
-    if (index >= reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2))
-        return 0;
+    uint32_t n = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2);
+    if (index >= n)
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (num_queues %u)",
+                         index, n);
     modern_select(dev, index);
     if (reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 0)
-        return 0; /* already in use: not ours to take */
-    return reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2);
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: already in use (queue_enable is 1)",
+                         index);
+    *max = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2);
+    if (*max == 0)
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (queue_size 0)",
+                         index);
+    return LVIO_OK;
 }
 
 static void modern_write64(struct lvio_device *dev, uint32_t off, uint64_t v)
@@ -274,12 +276,17 @@ static void legacy_config_write(struct lvio_device *dev, uint32_t off, unsigned 
         region_config_write(dev, LEGACY(dev), dev->u.pci.legacy_cfg + off, width, in);
 }
 
-static uint32_t legacy_queue_max(struct lvio_device *dev, uint16_t index)
+static int legacy_queue_max(struct lvio_device *dev, uint16_t index, uint32_t *max)
 {
     reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL, 2, index);
     if (reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN, 4) != 0)
-        return 0; /* already in use */
-    return reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NUM, 2);
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: already in use (queue PFN is set)",
+                         index);
+    *max = reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NUM, 2);
+    if (*max == 0)
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (queue size 0)",
+                         index);
+    return LVIO_OK;
 }
 
 static int legacy_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *vq)
@@ -519,10 +526,9 @@ static int pci_identify(struct lvio_device *dev, uint32_t *pci_id)
     else
         return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "device id %04x is not a virtio device", id);
     dev->vendor_id = cfg_read(dev, LVIO_PCI_SUBSYSTEM_ID - 2, 2); /* subsystem vendor */
-    if (dev->device_id == 0) {
-        lvio_snprintf(dev->errmsg, sizeof dev->errmsg, "device type 0 (pci id %04x)", id);
-        return LVIO_E_NODEV;
-    }
+    if (dev->device_id == 0)
+        return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "device id %04x names virtio type 0 (reserved)",
+                         id);
     return LVIO_OK;
 }
 

@@ -548,10 +548,10 @@ static uint32_t hal_reg_read(void *ctx, volatile void *addr, unsigned width)
     if (off < LVIO_VIRTIO_MMIO_CONFIG && width != 4)
         sim_error(s, "%u-byte read of register 0x%x", width, off);
     if (off >= LVIO_VIRTIO_MMIO_CONFIG) {
-        uint32_t v = 0;
-        for (unsigned i = 0; i < width; i++)
-            v |= sim_reg_read_v(s, off + i) << (8 * i);
-        return v;
+        uint8_t b[4] = {0};
+        for (unsigned i = 0; i < width && i < 4; i++)
+            b[i] = (uint8_t)sim_reg_read_v(s, off + i);
+        return sim_config_value(s->version == 1, b, width);
     }
     return sim_reg_read_v(s, off);
 }
@@ -571,13 +571,46 @@ static void hal_reg_write(void *ctx, volatile void *addr, unsigned width, uint32
         else if (s->config_write)
             s->config_write(s, c, width, v);
         else
-            for (unsigned i = 0; i < width && c + i < sizeof s->config; i++)
-                s->config[c + i] = (uint8_t)(v >> (8 * i));
+            sim_config_bytes(s->version == 1, v, width, s->config + c,
+                             c < sizeof s->config ? sizeof s->config - c : 0);
         return;
     }
     if (width != 4)
         sim_error(s, "%u-byte write of register 0x%x", width, off);
     sim_reg_write_v(s, off, v);
+}
+
+uint32_t sim_config_value(bool legacy, const uint8_t *b, unsigned width)
+{
+    uint32_t v = 0;
+    if (legacy && width == 2) {
+        uint16_t h;
+        memcpy(&h, b, 2);
+        return h;
+    }
+    if (legacy && width == 4) {
+        memcpy(&v, b, 4);
+        return v;
+    }
+    for (unsigned i = 0; i < width; i++)
+        v |= (uint32_t)b[i] << (8 * i);
+    return v;
+}
+
+void sim_config_bytes(bool legacy, uint32_t v, unsigned width, uint8_t *out, size_t room)
+{
+    uint8_t b[4];
+    if (legacy && width == 2) {
+        uint16_t h = (uint16_t)v;
+        memcpy(b, &h, 2);
+    } else if (legacy && width == 4) {
+        memcpy(b, &v, 4);
+    } else {
+        for (unsigned i = 0; i < width && i < 4; i++)
+            b[i] = (uint8_t)(v >> (8 * i));
+    }
+    for (unsigned i = 0; i < width && i < room; i++)
+        out[i] = b[i];
 }
 
 void sim_init(struct sim *s, uint32_t version, uint32_t device_id)

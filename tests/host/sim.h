@@ -128,6 +128,15 @@ struct sim {
     uint32_t rng_limit;       /* > 0: at most this many bytes per chain */
 };
 
+/*
+ * Device configuration byte order: a modern device's is little-endian, a
+ * legacy device's the guest's own (here: the host's). sim_config_value is
+ * what a `width`-byte register read of bytes `b` returns; sim_config_bytes
+ * stores a value the way the device lays it out (at most `room` bytes).
+ */
+uint32_t sim_config_value(bool legacy, const uint8_t *b, unsigned width);
+void sim_config_bytes(bool legacy, uint32_t v, unsigned width, uint8_t *out, size_t room);
+
 /* Fresh simulator: Version `version` (1 or 2) device of type `device_id`. */
 void sim_init(struct sim *s, uint32_t version, uint32_t device_id);
 

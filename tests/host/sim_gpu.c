@@ -56,12 +56,18 @@ static void wr64(uint8_t *p, uint64_t v)
 
 /* ---- configuration -------------------------------------------------------- */
 
+/* A 32-bit config field, in the device's byte order. */
+static void cfg32(struct sim_gpu *g, size_t off, uint32_t v)
+{
+    sim_config_bytes(g->sim.version == 1, v, 4, g->sim.config + off, sizeof g->sim.config - off);
+}
+
 static void gpu_update_config(struct sim_gpu *g)
 {
-    wr32(g->sim.config + offsetof(struct lvio_virtio_gpu_config, events_read), g->events_read);
-    wr32(g->sim.config + offsetof(struct lvio_virtio_gpu_config, events_clear), 0);
-    wr32(g->sim.config + offsetof(struct lvio_virtio_gpu_config, num_scanouts), g->num_scanouts);
-    wr32(g->sim.config + offsetof(struct lvio_virtio_gpu_config, num_capsets), 0);
+    cfg32(g, offsetof(struct lvio_virtio_gpu_config, events_read), g->events_read);
+    cfg32(g, offsetof(struct lvio_virtio_gpu_config, events_clear), 0);
+    cfg32(g, offsetof(struct lvio_virtio_gpu_config, num_scanouts), g->num_scanouts);
+    cfg32(g, offsetof(struct lvio_virtio_gpu_config, num_capsets), 0);
 }
 
 static void gpu_config_write(struct sim *s, uint32_t off, unsigned width, uint32_t v)
