@@ -3,6 +3,8 @@
 Fixtures:
   boot    boot(devices, timeout=..., **kw) -> BootResult; QEMU must power off by itself
   qemu    qemu(devices, **kw) -> a started Qemu (for QMP / kernels that stay up); killed after
+  screen  screen(devices, dumps=(None,)) -> qemu.Screen: boots without poweroff, waits for
+          the verdict, takes PNG screendumps and quits; one boot per configuration per module
   kernel_image  the image path (fails with "run make ARCH=aarch64 first" if missing)
 
 Every run's command line, serial output and QEMU stderr are attached to a
@@ -89,6 +91,24 @@ def qemu(request, kernel_image, timeout_scale):
     yield _qemu
     for q in started:
         q.kill()
+
+
+@pytest.fixture(scope="module")
+def screens(pytestconfig, kernel_image) -> lq.ScreenCache:
+    return lq.ScreenCache(kernel_image, pytestconfig.getoption("--qemu-timeout-scale"))
+
+
+@pytest.fixture
+def screen(request, screens):
+    """screen(devices, dumps=...) -> Screen, booting only the first time.
+
+    The boot's log goes to the report of every test that fails on it.
+    """
+    def _screen(devices, **kw) -> lq.Screen:
+        s = screens.get(list(devices), **kw)
+        _keep(request, s.result)
+        return s
+    return _screen
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -12,9 +12,14 @@ Standard library only (PIL is imported lazily, for decoding screendumps).
         png = q.screendump()                           # via QMP, format png
         img = load_png(png)
 
+    s = take_screen(["-device", "virtio-gpu-pci,id=g1"], dumps=("g1",))
+    check_card(s.result, screenshot(s, "g1"), (1280, 800))   # the eight bars, by pixel
+
 The serial contract (DESIGN.md, "Kernel contract"):
     lvio: <device> <transport>@<address>: ok <detail>
     lvio: <device> <transport>@<address>: error <ERROR_NAME> <detail>
+        <transport>@<address> is mmio@0x0a003e00 (the register base) or
+        pci@BB:DD.F (hex bus, device, function: pci@01:00.0)
     lvio: no <device> devices                  (none of a kind: not a failure)
     levitate: PASS <n> tests | levitate: FAIL <failed>/<n> tests   (exactly once)
     levitate: PANIC ...                        (a crash)
@@ -51,6 +56,16 @@ MMIO_TOP = MMIO_SLOT_ADDRS[-1]  # 0x0a003e00
 
 MODERN_MMIO = ["-global", "virtio-mmio.force-legacy=false"]
 LEGACY_MMIO: list[str] = []
+
+# virt's PCIe root bus (host bridge at 00:00.0; -device ...-pci takes the next free slot).
+PCI_ROOT_BUS = "pcie.0"
+# `BB:DD.F`, hex, as the kernel prints a PCI function's address.
+BDF_RE = re.compile(r"^(?P<bus>[0-9A-Fa-f]{2}):(?P<dev>[0-9A-Fa-f]{2})\.(?P<fn>[0-7])$")
+
+
+def pci_address(bus: int, dev: int, fn: int = 0) -> str:
+    """(1, 0, 0) -> "01:00.0", the contract's spelling of a PCI function."""
+    return f"{bus:02x}:{dev:02x}.{fn:x}"
 
 NOT_BUILT = "run make ARCH=aarch64 first"
 
@@ -89,11 +104,21 @@ class LvioLine:
 
     @property
     def addr(self) -> int | None:
-        """The address as a number for mmio (None if it is not one, e.g. pci 00:02.0)."""
+        """The register base of an mmio device as a number (None for pci or a malformed one)."""
+        if self.transport != "mmio":
+            return None
         try:
             return int(self.address, 16)
         except ValueError:
             return None
+
+    @property
+    def bdf(self) -> tuple[int, int, int] | None:
+        """(bus, device, function) of a pci device (None for mmio or a malformed address)."""
+        m = BDF_RE.match(self.address) if self.transport == "pci" else None
+        if not m:
+            return None
+        return int(m.group("bus"), 16), int(m.group("dev"), 16), int(m.group("fn"))
 
     def __str__(self) -> str:
         return self.line
@@ -612,3 +637,179 @@ def load_png(path):
 
     with Image.open(path) as im:
         return im.convert("RGB")
+
+
+# ---------------------------------------------------------------------------
+# Screens: one boot that stays up, its screendumps, and the test card's pixels
+#
+# The card (DESIGN.md, kernel contract): rows 0 .. H*2/3-1 are eight vertical
+# bars, bar i covering x in [i*W/8, (i+1)*W/8) (integer division), white,
+# yellow, cyan, green, magenta, red, blue, black; rows H*2/3 .. H-1 are the text
+# console, light text on 0x101820. QEMU's screendump leaves out the hardware
+# cursor plane, so the cursor is not seen here.
+
+BARS = [
+    ("white", 0xFFFFFF), ("yellow", 0xFFFF00), ("cyan", 0x00FFFF), ("green", 0x00FF00),
+    ("magenta", 0xFF00FF), ("red", 0xFF0000), ("blue", 0x0000FF), ("black", 0x000000),
+]
+CONSOLE_BG = 0x101820
+
+
+@dataclass
+class Screen:
+    """One boot without poweroff: its result (QEMU was told to quit) and its screendumps."""
+
+    result: BootResult
+    images: dict  # QMP screendump device (None: the first display) -> PIL RGB image
+    problem: str | None  # why an image is missing (boot timed out, QMP failed, ...)
+
+    @property
+    def image(self):
+        """The first screendump taken (None if there is none)."""
+        return next(iter(self.images.values()), None)
+
+
+def take_screen(devices, *, image=None, timeout=30.0, dumps=(None,)) -> Screen:
+    """Boot without poweroff, wait for the verdict, screendump each of `dumps`, quit.
+
+    dumps: QMP screendump `device` arguments (a display device's id; None: the first).
+    A dump that fails leaves its image out and says why in .problem.
+    """
+    q = Qemu(devices, image=image, timeout=timeout, append="", qmp=True)
+    images: dict = {}
+    problems = []
+    try:
+        q.start()
+        q.wait_for(VERDICT_RE)
+        for dev in dumps:
+            try:
+                images[dev] = load_png(q.screendump(device=dev))  # now: kill() removes the file
+            except QMPError as e:
+                problems.append(f"screendump device={dev!r}: {e}")
+        r = q.quit()
+    except (BootTimeout, QMPError, OSError) as e:
+        problems.append(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        q.kill()
+        r = q.result()
+    finally:
+        q.kill()
+    return Screen(r, images, "; ".join(problems) or None)
+
+
+class ScreenCache:
+    """One boot per configuration (devices + dumps), shared by the tests that look at it."""
+
+    def __init__(self, image, scale=1.0):
+        self.image = image
+        self.scale = scale
+        self.shots: dict[tuple, Screen] = {}
+
+    def get(self, devices, timeout: float = 30, dumps=(None,)) -> Screen:
+        key = (tuple(devices), tuple(dumps))
+        if key not in self.shots:
+            self.shots[key] = take_screen(list(devices), image=self.image,
+                                          timeout=timeout * self.scale, dumps=tuple(dumps))
+        return self.shots[key]
+
+
+def assert_pass_up(r: BootResult) -> None:
+    """One PASS verdict, no panic, no error lines (QEMU was told to quit: no exit status)."""
+    __tracebackhide__ = True
+    r.check(r.panic is None, f"kernel panicked: {r.panic}")
+    vs = r.verdicts
+    r.check(len(vs) == 1, f"expected exactly one verdict line, got {len(vs)}")
+    r.check(vs[0].passed and vs[0].total > 0, f"expected PASS: {vs[0].line}")
+    r.check(not r.errors(), "unexpected error lines: " + "; ".join(map(str, r.errors())))
+
+
+def screenshot(s: Screen, device=None):
+    """The screendump of `device` (default: the first taken); fails with the log if missing."""
+    __tracebackhide__ = True
+    img = s.images.get(device) if device is not None else s.image
+    of = f" of {device}" if device is not None else ""
+    s.result.check(img is not None, f"no screendump{of}: {s.problem}")
+    return img
+
+
+def rgb(c: int) -> tuple[int, int, int]:
+    return (c >> 16) & 0xFF, (c >> 8) & 0xFF, c & 0xFF
+
+
+def hexrgb(p) -> str:
+    return "%02x%02x%02x" % tuple(p[:3])
+
+
+def bar_range(i: int, width: int) -> tuple[int, int]:
+    return i * width // 8, (i + 1) * width // 8
+
+
+def card_problems(img, width: int, height: int) -> list[str]:
+    """Every way the top two thirds differ from the eight bars (empty: a perfect card)."""
+    top = height * 2 // 3
+    bad = []
+    # Several points inside each bar, away from its edges...
+    rows = [top * k // 8 for k in (1, 3, 5, 7)]
+    for i, (name, color) in enumerate(BARS):
+        x0, x1 = bar_range(i, width)
+        for x in (x0 + (x1 - x0) * k // 8 for k in (2, 4, 6)):
+            for y in rows:
+                p = img.getpixel((x, y))
+                if p != rgb(color):
+                    bad.append(f"bar {i} ({name}) at ({x},{y}): {hexrgb(p)}, expected {color:06x}")
+    # ...and the exact edges the contract gives: first and last column of each bar,
+    # on the first, middle and last row of the card.
+    for y in (0, top // 2, top - 1):
+        for i, (name, color) in enumerate(BARS):
+            x0, x1 = bar_range(i, width)
+            for x in (x0, x1 - 1):
+                p = img.getpixel((x, y))
+                if p != rgb(color):
+                    bad.append(f"bar {i} ({name}) edge ({x},{y}): {hexrgb(p)}, expected {color:06x}")
+    return bad
+
+
+def check_card(r: BootResult, img, size: tuple[int, int]) -> None:
+    __tracebackhide__ = True
+    r.check(img.size == size, f"screendump is {img.size[0]}x{img.size[1]}, expected {size[0]}x{size[1]}")
+    bad = card_problems(img, *size)
+    r.check(not bad, f"test card wrong at {len(bad)} points:\n  " + "\n  ".join(bad[:16]))
+
+
+def colors(img, box) -> dict[tuple, int]:
+    """rgb -> pixel count inside box (left, top, right, bottom)."""
+    region = img.crop(box)
+    return {c: n for n, c in region.getcolors(region.width * region.height)}
+
+
+def bright(p) -> bool:
+    return sum(p[:3]) >= 3 * 160
+
+
+def console_stats(img, width: int, height: int):
+    top = height * 2 // 3
+    hist = colors(img, (0, top, width, height))
+    total = width * (height - top)
+    bg = hist.get(rgb(CONSOLE_BG), 0) / total
+    light = sum(n for c, n in hist.items() if bright(c)) / total
+    card_bg = colors(img, (0, 0, width, top)).get(rgb(CONSOLE_BG), 0)
+    return bg, light, card_bg
+
+
+def check_console(r: BootResult, img, size: tuple[int, int], text: bool = True) -> None:
+    """Bottom third mostly 0x101820, none of it above; with text, light text on it.
+
+    text=False: the console area without the log (the kernel writes the log on
+    the first GPU only; the others show the card over an empty console area).
+    """
+    __tracebackhide__ = True
+    bg, light, card_bg = console_stats(img, *size)
+    w, h = size
+    common = sorted(colors(img, (0, h * 2 // 3, w, h)).items(), key=lambda kv: -kv[1])[:4]
+    seen = ", ".join(f"{hexrgb(c)} x{n}" for c, n in common)
+    r.check(bg > 0.5, f"console area (bottom third) is only {bg:.1%} background "
+            f"{CONSOLE_BG:06x}; most common colours: {seen}")
+    if text:
+        r.check(light > 0.005, f"console area has only {light:.2%} bright pixels: no text? "
+                f"(most common colours: {seen})")
+    r.check(card_bg == 0,
+            f"{card_bg} pixels of console background {CONSOLE_BG:06x} in the top two thirds")

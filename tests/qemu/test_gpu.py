@@ -2,14 +2,13 @@
 
 Every screen test boots the kernel without `poweroff` (it stays up), waits for
 the verdict, takes a PNG `screendump` over QMP and quits. One boot serves all
-the tests of one configuration (the `screen` cache below), so the matrix
+the tests of one configuration (the `screen` fixture), so the matrix
 {legacy, modern MMIO} x {1280x800, 1024x768, 803x601} costs six boots.
 
-The card (DESIGN.md, kernel contract): rows 0 .. H*2/3-1 are eight vertical
-bars, bar i covering x in [i*W/8, (i+1)*W/8) (integer division), white,
-yellow, cyan, green, magenta, red, blue, black; rows H*2/3 .. H-1 are the text
-console, light text on 0x101820. The hardware cursor is a separate plane that
-QEMU's screendump does not include: it is not tested here.
+The card and its pixel checks (check_card, check_console), and the boot cache
+behind the `screen` fixture (conftest.py), are in qemu.py: test_pci.py uses
+them too. The hardware cursor is a separate plane that QEMU's screendump does
+not include: it is not tested here.
 
 QEMU 7.2 facts these tests rely on:
   - with `-display none` only scanout 0 is enabled, whatever max_outputs says
@@ -20,13 +19,10 @@ QEMU 7.2 facts these tests rely on:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-import qemu as lq
-from qemu import (MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, VERDICT_RE, BootResult, BootTimeout,
-                  GpuDetail, LvioLine, QMPError, load_png, parse_gpu, parse_rng)
+from qemu import (MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, BootResult, GpuDetail, LvioLine,
+                  assert_pass_up, check_card, check_console, parse_gpu, parse_rng, screenshot)
 
 RNG = ["-device", "virtio-rng-device"]
 
@@ -45,83 +41,9 @@ transports = pytest.mark.parametrize("transport", list(TRANSPORTS))
 matrix = pytest.mark.parametrize(
     "transport,res", [(t, r) for t in TRANSPORTS for r in RESOLUTIONS])
 
-BARS = [
-    ("white", 0xFFFFFF), ("yellow", 0xFFFF00), ("cyan", 0x00FFFF), ("green", 0x00FF00),
-    ("magenta", 0xFF00FF), ("red", 0xFF0000), ("blue", 0x0000FF), ("black", 0x000000),
-]
-CONSOLE_BG = 0x101820
-
-
-def rgb(c: int) -> tuple[int, int, int]:
-    return (c >> 16) & 0xFF, (c >> 8) & 0xFF, c & 0xFF
-
-
-def hexrgb(p) -> str:
-    return "%02x%02x%02x" % tuple(p[:3])
-
 
 def gpu_device(props: str = "") -> list[str]:
     return ["-device", "virtio-gpu-device" + props]
-
-
-# ---------------------------------------------------------------------------
-# One boot per configuration, shared by the tests that look at it
-
-
-@dataclass
-class Screen:
-    result: BootResult
-    image: object | None  # PIL RGB image of scanout 0, None if no screendump was taken
-    problem: str | None  # why there is no image (boot timed out, QMP failed, ...)
-
-
-class ScreenCache:
-    def __init__(self, image, scale):
-        self.image = image
-        self.scale = scale
-        self.shots: dict[tuple, Screen] = {}
-
-    def get(self, devices: list[str], timeout: float = 30) -> Screen:
-        key = tuple(devices)
-        if key not in self.shots:
-            self.shots[key] = self._take(devices, timeout * self.scale)
-        return self.shots[key]
-
-    def _take(self, devices, timeout) -> Screen:
-        q = lq.Qemu(devices, image=self.image, timeout=timeout, append="", qmp=True)
-        img = problem = None
-        try:
-            q.start()
-            q.wait_for(VERDICT_RE)
-            img = load_png(q.screendump())  # decoded now: kill() removes the temp dir
-            r = q.quit()
-        except (BootTimeout, QMPError, OSError) as e:
-            problem = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            q.kill()
-            r = q.result()
-        finally:
-            q.kill()
-        return Screen(r, img, problem)
-
-
-@pytest.fixture(scope="module")
-def screens(pytestconfig):
-    from pathlib import Path
-
-    image = Path(pytestconfig.getoption("--kernel"))
-    if not image.is_file():
-        pytest.fail(f"kernel image {image} not found: {lq.NOT_BUILT}", pytrace=False)
-    return ScreenCache(image, pytestconfig.getoption("--qemu-timeout-scale"))
-
-
-@pytest.fixture
-def screen(request, screens):
-    """screen(devices) -> Screen, booting only the first time; the log goes to the report."""
-    def _screen(devices, **kw) -> Screen:
-        s = screens.get(list(devices), **kw)
-        request.node.__dict__.setdefault("_lvio_runs", []).append(s.result)
-        return s
-    return _screen
 
 
 # ---------------------------------------------------------------------------
@@ -156,91 +78,6 @@ def gpu_ok(r: BootResult, version: int, size: tuple[int, int] | None = None,
     return d
 
 
-def passed(r: BootResult) -> None:
-    """One PASS verdict, no panic, no error lines (QEMU was told to quit: no exit status)."""
-    __tracebackhide__ = True
-    r.check(r.panic is None, f"kernel panicked: {r.panic}")
-    vs = r.verdicts
-    r.check(len(vs) == 1, f"expected exactly one verdict line, got {len(vs)}")
-    r.check(vs[0].passed and vs[0].total > 0, f"expected PASS: {vs[0].line}")
-    r.check(not r.errors(), "unexpected error lines: " + "; ".join(map(str, r.errors())))
-
-
-def screenshot(s: Screen):
-    s.result.check(s.image is not None, f"no screendump: {s.problem}")
-    return s.image
-
-
-def bar_range(i: int, width: int) -> tuple[int, int]:
-    return i * width // 8, (i + 1) * width // 8
-
-
-def card_problems(img, width: int, height: int) -> list[str]:
-    """Every way the top two thirds differ from the eight bars (empty: a perfect card)."""
-    top = height * 2 // 3
-    bad = []
-    # Several points inside each bar, away from its edges...
-    rows = [top * k // 8 for k in (1, 3, 5, 7)]
-    for i, (name, color) in enumerate(BARS):
-        x0, x1 = bar_range(i, width)
-        for x in (x0 + (x1 - x0) * k // 8 for k in (2, 4, 6)):
-            for y in rows:
-                p = img.getpixel((x, y))
-                if p != rgb(color):
-                    bad.append(f"bar {i} ({name}) at ({x},{y}): {hexrgb(p)}, expected {color:06x}")
-    # ...and the exact edges the contract gives: first and last column of each bar,
-    # on the first, middle and last row of the card.
-    for y in (0, top // 2, top - 1):
-        for i, (name, color) in enumerate(BARS):
-            x0, x1 = bar_range(i, width)
-            for x in (x0, x1 - 1):
-                p = img.getpixel((x, y))
-                if p != rgb(color):
-                    bad.append(f"bar {i} ({name}) edge ({x},{y}): {hexrgb(p)}, expected {color:06x}")
-    return bad
-
-
-def check_card(r: BootResult, img, size: tuple[int, int]) -> None:
-    __tracebackhide__ = True
-    r.check(img.size == size, f"screendump is {img.size[0]}x{img.size[1]}, expected {size[0]}x{size[1]}")
-    bad = card_problems(img, *size)
-    r.check(not bad, f"test card wrong at {len(bad)} points:\n  " + "\n  ".join(bad[:16]))
-
-
-def colors(img, box) -> dict[tuple, int]:
-    """rgb -> pixel count inside box (left, top, right, bottom)."""
-    region = img.crop(box)
-    return {c: n for n, c in region.getcolors(region.width * region.height)}
-
-
-def bright(p) -> bool:
-    return sum(p[:3]) >= 3 * 160
-
-
-def console_stats(img, width: int, height: int):
-    top = height * 2 // 3
-    hist = colors(img, (0, top, width, height))
-    total = width * (height - top)
-    bg = hist.get(rgb(CONSOLE_BG), 0) / total
-    light = sum(n for c, n in hist.items() if bright(c)) / total
-    card_bg = colors(img, (0, 0, width, top)).get(rgb(CONSOLE_BG), 0)
-    return bg, light, card_bg
-
-
-def check_console(r: BootResult, img, size: tuple[int, int]) -> None:
-    __tracebackhide__ = True
-    bg, light, card_bg = console_stats(img, *size)
-    w, h = size
-    common = sorted(colors(img, (0, h * 2 // 3, w, h)).items(), key=lambda kv: -kv[1])[:4]
-    seen = ", ".join(f"{hexrgb(c)} x{n}" for c, n in common)
-    r.check(bg > 0.5, f"console area (bottom third) is only {bg:.1%} background "
-            f"{CONSOLE_BG:06x}; most common colours: {seen}")
-    r.check(light > 0.005, f"console area has only {light:.2%} bright pixels: no text? "
-            f"(most common colours: {seen})")
-    r.check(card_bg == 0,
-            f"{card_bg} pixels of console background {CONSOLE_BG:06x} in the top two thirds")
-
-
 # ---------------------------------------------------------------------------
 # The matrix: transport x resolution
 
@@ -257,7 +94,7 @@ def test_gpu_line(screen, transport, res):
     s, version, size = matrix_screen(screen, transport, res)
     r = s.result
     gpu_ok(r, version, size, edid=True)
-    passed(r)
+    assert_pass_up(r)
 
 
 @matrix
@@ -298,7 +135,7 @@ def test_edid_off(screen, transport):
     s = screen(args + gpu_device(",edid=off"))
     r = s.result
     gpu_ok(r, version, (1280, 800), edid=False)
-    passed(r)
+    assert_pass_up(r)
     check_card(r, screenshot(s), (1280, 800))
 
 
@@ -312,7 +149,7 @@ def test_gpu_between_two_rngs(screen, transport):
     args, version = TRANSPORTS[transport]
     s = screen(args + RNG + gpu_device() + RNG)
     r = s.result
-    passed(r)
+    assert_pass_up(r)
     rngs = r.ok("rng")
     r.check(len(rngs) == 2 and len(r.of("rng")) == 2,
             f"expected two rng ok lines, got {len(rngs)} ok of {len(r.of('rng'))}")
