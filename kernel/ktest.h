@@ -42,7 +42,7 @@ void report_error(struct kdev *k, const char *errname, const char *doing);
 unsigned discover_pci(struct kdev *devices, unsigned room);
 
 void run_rng(struct kdev *k);
-void run_gpu(struct kdev *k, bool first);
+void run_gpu(struct kdev *k);
 /* Without poweroff: follow display changes (the host resized a window). */
 void gpu_idle(void);
 /* Bootarg soak: many requests / presents, nothing may leak. */

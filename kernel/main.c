@@ -202,7 +202,8 @@ void kmain(void)
             run_rng(k);
             break;
         case LVIO_VIRTIO_ID_GPU:
-            run_gpu(k, n_gpu++ == 0);
+            n_gpu++;
+            run_gpu(k);
             break;
         default:
             run_other(k);

@@ -1,9 +1,9 @@
 /*
  * virtio-gpu in the test kernel: every enabled scanout shows the test card
- * (DESIGN.md) at the mode the device prefers; the first GPU's first scanout
- * also carries the text console (the boot log, then everything printed
- * after) and the hardware cursor at the screen's center. `bench` times
- * presents on it.
+ * (DESIGN.md) at the mode the device prefers, with the text console in its
+ * bottom third (the boot log, then everything printed after); each GPU's
+ * scanout 0 also gets the hardware cursor at the screen's center. `bench`
+ * and `soak` use the first GPU's scanout 0.
  *
  * Framebuffer memory comes from the DMA pool; the library shares it with
  * the device through the HAL's share() and describes it with a
@@ -34,11 +34,14 @@ struct fbmem {
     uint64_t chunk_phys[MAX_CHUNKS];
 };
 
-/* One scanout's framebuffers: [0] is shown, [1] is for page flips. */
+/* One scanout's framebuffers: [0] is shown, [1] is for page flips; and
+ * the boot-log console drawn in the bottom third of [0]. */
 struct screen {
     struct lvio_gpu_fb fb[2];
     struct gfx_fb view[2];
     struct fbmem mem[2];
+    struct fbcon con;
+    bool con_live;              /* stops at the first present that fails */
 };
 
 struct gpu_state {
@@ -51,14 +54,6 @@ struct gpu_state {
 static struct gpu_state gpus[MAX_GPUS];
 static unsigned n_gpus;
 
-/* The console on the first GPU's scanout 0. */
-static struct {
-    struct gpu_state *gpu;      /* whose scanout 0 carries it */
-    struct fbcon con;
-    struct lvio_gpu_fb *fb;
-    bool live;
-    int error; /* first present that failed; the console stops then */
-} console;
 
 static size_t fb_pages(uint32_t w, uint32_t h)
 {
@@ -142,6 +137,7 @@ static int screen_fb(struct gpu_state *g, struct screen *scr, unsigned i, uint32
 
 static void screen_free(struct screen *scr)
 {
+    scr->con_live = false;
     for (unsigned i = 0; i < 2; i++) {
         if (scr->fb[i].gpu)
             lvio_gpu_fb_destroy(&scr->fb[i]);
@@ -150,50 +146,58 @@ static void screen_free(struct screen *scr)
     }
 }
 
-/* Mirror of the serial console: draw, then present the damaged lines. */
+/* Present what a console drew since the last time. */
+static int console_present(struct screen *scr)
+{
+    struct gfx_rect d = fbcon_take_damage(&scr->con);
+    struct lvio_gpu_rect r = {d.x, d.y, d.w, d.h};
+    return lvio_gpu_present(&scr->fb[0], &r);
+}
+
+/* Mirror of the serial console on every screen: draw, then present the
+ * damaged lines once a line is complete. */
 static void console_mirror(void *ctx, const char *s, size_t n)
 {
     (void)ctx;
-    if (!console.live)
-        return;
     bool line_done = false;
     for (size_t i = 0; i < n; i++)
         line_done |= s[i] == '\n';
-    fbcon_write(&console.con, s, n);
-    if (!line_done)
-        return;
-    struct gfx_rect d = fbcon_take_damage(&console.con);
-    struct lvio_gpu_rect r = {d.x, d.y, d.w, d.h};
-    int rc = lvio_gpu_present(console.fb, &r);
-    if (rc) {
-        console.live = false; /* said once, on the serial line only */
-        console.error = rc;
-        kprintf("levitate: screen console stopped: present failed: %s\n",
-                lvio_device_error(console.fb->gpu->dev));
+    for (unsigned i = 0; i < n_gpus; i++) {
+        for (unsigned sc = 0; sc < LVIO_VIRTIO_GPU_MAX_SCANOUTS; sc++) {
+            struct screen *scr = &gpus[i].screens[sc];
+            if (!scr->con_live)
+                continue;
+            fbcon_write(&scr->con, s, n);
+            if (!line_done)
+                continue;
+            int rc = console_present(scr);
+            if (rc) {
+                scr->con_live = false; /* said once, on the serial line only */
+                kprintf("levitate: screen console of %s scanout %u stopped: present failed: "
+                        "%s\n", gpus[i].k->dev.name, sc, lvio_device_error(&gpus[i].k->dev));
+            }
+        }
     }
 }
 
 static void console_replay(void *ctx, const char *s, size_t n)
 {
-    (void)ctx;
-    fbcon_write(&console.con, s, n);
+    fbcon_write(&((struct screen *)ctx)->con, s, n);
 }
 
+/* Give a screen the console: the boot log so far, then every new line. */
 static void console_attach(struct screen *scr)
 {
     struct gfx_rect area = testcard_console_area(scr->view[0].width, scr->view[0].height);
 
-    if (fbcon_init(&console.con, &scr->view[0], area, kernel_font(), GFX_CONSOLE_FG,
+    if (fbcon_init(&scr->con, &scr->view[0], area, kernel_font(), GFX_CONSOLE_FG,
                    GFX_CONSOLE_BG) != 0) {
-        kprintf("levitate: no font: the screen has no console\n");
+        kprintf("levitate: no font or no room: a screen without console\n");
         return;
     }
-    console.fb = &scr->fb[0];
-    logbuf_replay(console_replay, NULL);
-    struct gfx_rect d = fbcon_take_damage(&console.con);
-    struct lvio_gpu_rect r = {d.x, d.y, d.w, d.h};
-    expect(lvio_gpu_present(console.fb, &r) == LVIO_OK, "gpu: console present");
-    console.live = true;
+    logbuf_replay(console_replay, scr);
+    expect(console_present(scr) == LVIO_OK, "gpu: console present");
+    scr->con_live = true;
     console_set_mirror(console_mirror, NULL);
 }
 
@@ -294,7 +298,7 @@ static int gpu_screens(struct gpu_state *g, char *modes, size_t size)
     return LVIO_OK;
 }
 
-void run_gpu(struct kdev *k, bool first)
+void run_gpu(struct kdev *k)
 {
     struct lvio_gpu *gpu = &k->drv.gpu;
     char modes[200] = "";
@@ -323,10 +327,9 @@ void run_gpu(struct kdev *k, bool first)
     n_gpus++;
     for (unsigned s = 0; s < gpu->num_scanouts; s++)
         enabled += gpu->scanouts[s].enabled;
-    if (first) {
-        console.gpu = g;
-        console_attach(&g->screens[0]);
-    }
+    for (unsigned s = 0; s < gpu->num_scanouts; s++)
+        if (g->screens[s].fb[0].gpu)
+            console_attach(&g->screens[s]);
     cursor_setup(g, &g->screens[0]);
     for (unsigned s = 0; s < gpu->num_scanouts; s++)
         if (g->screens[s].fb[0].gpu)
@@ -353,8 +356,7 @@ static void screen_resize(struct gpu_state *g, unsigned s)
 
     if (on && scr->fb[0].gpu && scr->view[0].width == w && scr->view[0].height == h)
         return;
-    if (console.gpu == g && s == 0)
-        console.live = false;
+    scr->con_live = false;
     if (!on) {
         lvio_gpu_show(gpu, s, NULL);
         screen_free(scr);
@@ -370,8 +372,7 @@ static void screen_resize(struct gpu_state *g, unsigned s)
                 lvio_gpu_errname(gpu, rc), s, w, h, lvio_device_error(&g->k->dev));
         return;
     }
-    if (console.gpu == g && s == 0)
-        console_attach(scr);
+    console_attach(scr);
     if (s == 0 && g->cursor.gpu)
         lvio_gpu_cursor_move(gpu, 0, w / 2, h / 2);
     kprintf("lvio: gpu %s: scanout %u is now %ux%u\n", g->k->dev.name, s, w, h);
@@ -419,7 +420,7 @@ void soak_gpu(unsigned presents, unsigned cycles_n)
     struct screen *scr = &g->screens[0];
     struct lvio_gpu_fb *fb = &scr->fb[0];
     struct gfx_rect area = testcard_console_area(fb->width, fb->height);
-    struct lvio_gpu_rect line = {area.x, area.y, area.w, fbcon_line_height(&console.con)};
+    struct lvio_gpu_rect line = {area.x, area.y, area.w, fbcon_line_height(&scr->con)};
     size_t pages = dma_pages_in_use();
     unsigned free_desc = lvio_vq_num_free(&gpu->ctrlq);
     uint64_t t0 = time_ns();
@@ -479,7 +480,7 @@ void bench_gpu(void)
 
     /* One text line: its damage rectangle only (the console's line height). */
     struct gfx_rect area = testcard_console_area(fb->width, fb->height);
-    struct lvio_gpu_rect line = {area.x, area.y, area.w, fbcon_line_height(&console.con)};
+    struct lvio_gpu_rect line = {area.x, area.y, area.w, fbcon_line_height(&scr->con)};
     c0 = cycles();
     for (unsigned i = 0; i < lines && rc == LVIO_OK; i++)
         rc = lvio_gpu_present(fb, &line);

@@ -28,13 +28,24 @@
  *
  * Interrupts: lvio_device_isr() reads (and thereby acknowledges) the ISR
  * status. MSI-X is not used: the driver writes no vectors, so the device
- * uses INTx / polling; the legacy config offset is the one without MSI-X.
+ * uses INTx / polling. If firmware left MSI-X enabled, a legacy device's
+ * configuration starts at 0x18 instead of 0x14, and the probe notices.
  *
  * Everything read from configuration space is checked before it is used:
- * a capability must lie inside an implemented BAR of the size given, with
- * the lengths the spec requires; a notify address must lie inside the
- * notify capability. A violation is LVIO_E_LAYOUT with the exact reason,
- * and nothing outside the given BAR ranges is ever accessed.
+ *  - the capability walk masks the low two bits of each pointer (as PCI
+ *    says), refuses pointers into the header or past 0xff, and stops after
+ *    48 entries (a loop);
+ *  - of each structure type the first usable capability is taken; one that
+ *    names a reserved BAR, an unassigned BAR, a range past the BAR's end or
+ *    a length below the spec's minimum is skipped (VIRTIO 4.1.4) and, when
+ *    no usable one follows, is the reason given with LVIO_E_LAYOUT;
+ *  - common, notify and ISR are required; device configuration is optional
+ *    (a device may have none) but must be usable when present;
+ *  - a queue's notify address must lie inside the notify structure.
+ * Nothing outside the given configuration space and BAR ranges is ever
+ * accessed; a configuration read past the device structure gives 0xff bytes.
+ * On success dev->vendor_id is the subsystem vendor id and dev->phys the CPU
+ * address of the common structure (modern) or of BAR 0 (legacy).
  */
 #ifndef LVIO_PCI_H
 #define LVIO_PCI_H
@@ -45,7 +56,9 @@
 #include "spec/virtio_pci.h"
 #include "virtio.h"
 
-/* Where one BAR decodes, as the enumerator assigned it. */
+/* Where one BAR decodes, as the enumerator assigned it. A 64-bit BAR is
+ * described at its lower index; the upper slot stays size 0. A legacy
+ * device's BAR 0 is an I/O BAR of at least 0x14 bytes. */
 struct lvio_pci_bar {
     uint64_t phys;      /* CPU physical address of the BAR's first byte
                            (the bus address translated through the host
@@ -82,8 +95,9 @@ struct lvio_pci_function {
  *   LVIO_E_LAYOUT       capability list, capability or BAR not usable (the
  *                       message says which and why)
  *   LVIO_E_STATE        memory / I/O decoding or bus mastering not enabled
- *   LVIO_E_INVAL        bad arguments, a HAL missing required callbacks, or
- *                       map_regs failed
+ *   LVIO_E_INVAL        bad arguments (device > 31, function > 7, cfg_size
+ *                       not 256 or 4096), a HAL missing required callbacks,
+ *                       or map_regs failed
  */
 int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
                    const struct lvio_pci_function *fn);

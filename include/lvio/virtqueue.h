@@ -99,12 +99,15 @@ struct lvio_virtqueue {
  * Create queue `index` of `dev`: choose its size (the largest power of two
  * no larger than the device's maximum, LVIO_VQ_MAX_SIZE and `max_size`
  * when non-zero; a legacy PCI device fixes the size itself, and a fixed
- * size above LVIO_VQ_MAX_SIZE is LVIO_E_QUEUE), allocate its DMA memory from the HAL and give it to the
- * device in the way the transport requires (legacy MMIO: GuestPageSize,
- * QueueNum, QueueAlign, QueuePFN; modern: QueueDesc/Driver/Device, then
- * QueueReady, read back). Call between lvio_device_begin() and
- * lvio_device_driver_ok(). Returns 0, LVIO_E_QUEUE (no such queue, or the
- * device did not accept it), LVIO_E_NOMEM, LVIO_E_RANGE or LVIO_E_INVAL.
+ * size above LVIO_VQ_MAX_SIZE is LVIO_E_QUEUE), allocate its DMA memory
+ * from the HAL and give it to the device in the way the transport requires
+ * (legacy MMIO: GuestPageSize, QueueNum, QueueAlign, QueuePFN; modern:
+ * QueueDesc/Driver/Device, then QueueReady, read back; PCI likewise through
+ * its common configuration or legacy registers). Call between
+ * lvio_device_begin() and lvio_device_driver_ok(). Returns 0, LVIO_E_QUEUE
+ * (no such queue, already in use, or the device did not accept it),
+ * LVIO_E_NOMEM, LVIO_E_RANGE, LVIO_E_LAYOUT (PCI: the queue's notify
+ * address is outside the notify structure) or LVIO_E_INVAL.
  */
 int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
                   uint16_t index, uint16_t max_size);

@@ -1,0 +1,1291 @@
+/*
+ * The virtio-pci transport against a simulated PCI function (sim_pci.h):
+ * probing modern, transitional and legacy functions, every way a hostile
+ * configuration space can be wrong, queue setup and notify addresses,
+ * configuration reads, the ISR, and the whole rng driver over both
+ * interfaces.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sim_pci.h"
+#include "core/internal.h"
+
+static struct sim_pci P;
+static struct lvio_device D;
+static struct lvio_rng R;
+static struct lvio_virtqueue VQ, VQ1;
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* `needle` in `hay`, ignoring case. */
+static bool mentions(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] && lower(hay[i]) == lower(needle[i]))
+            i++;
+        if (i == n)
+            return true;
+    }
+    return n == 0;
+}
+
+/* The device's error message names one of the (NULL-terminated) words. */
+static void assert_error_names(const char *what, const char *word, ...)
+{
+    const char *msg = lvio_device_error(&D);
+    va_list ap;
+    va_start(ap, word);
+    for (const char *w = word; w; w = va_arg(ap, const char *))
+        if (mentions(msg, w)) {
+            va_end(ap);
+            return;
+        }
+    va_end(ap);
+    fail_msg("%s: error message \"%s\" does not name \"%s\" (or the alternatives)", what, msg,
+             word);
+}
+
+/* The probe fails with `err` and has touched nothing it should not: no
+ * device register written, the ISR not read, no access outside
+ * configuration space and the BARs (the model's error). */
+static void expect_probe_fails(const char *what, int err)
+{
+    int r = sim_pci_probe(&P, &D);
+    if (r != err)
+        fail_msg("%s: probe returned %s (\"%s\"), expected %s", what, lvio_errname(r),
+                 lvio_device_error(&D), lvio_errname(err));
+    if (P.s.error[0])
+        fail_msg("%s: the device model saw: %s", what, P.s.error);
+    if (err != LVIO_E_INVAL && lvio_device_error(&D)[0] == '\0')
+        fail_msg("%s: %s without a message", what, lvio_errname(err));
+    assert_int_equal(P.dev_writes, 0);
+    assert_int_equal(P.cfg_writes, 0);
+    assert_int_equal(P.isr_reads, 0);
+}
+
+static void expect_probe_ok(const char *what)
+{
+    int r = sim_pci_probe(&P, &D);
+    if (r != 0)
+        fail_msg("%s: probe returned %s (\"%s\")", what, lvio_errname(r), lvio_device_error(&D));
+    if (P.s.error[0])
+        fail_msg("%s: the device model saw: %s", what, P.s.error);
+}
+
+static void modern_rng(void)
+{
+    sim_pci_init(&P, SIM_PCI_MODERN, LVIO_VIRTIO_ID_RNG);
+}
+
+/* Insert `c` into the capability list at position `at` (list order). */
+static void insert_cap(unsigned at, struct sim_pci_cap c)
+{
+    assert_true(P.ncaps < SIM_PCI_MAX_CAPS && at <= P.ncaps);
+    memmove(&P.caps[at + 1], &P.caps[at], (P.ncaps - at) * sizeof P.caps[0]);
+    P.caps[at] = c;
+    P.ncaps++;
+}
+
+static unsigned cap_index(uint8_t type)
+{
+    struct sim_pci_cap *c = sim_pci_cap(&P, type);
+    assert_non_null(c);
+    return (unsigned)(c - P.caps);
+}
+
+/* The model's bytes are 0, 1, 2, …: a read sees them in order. */
+static void assert_sequence(const uint8_t *buf, size_t len, uint8_t first)
+{
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != (uint8_t)(first + i))
+            fail_msg("byte %zu is %u, expected %u", i, buf[i], (uint8_t)(first + i));
+}
+
+/* Probe and begin; the device is then ready for queues. */
+static void begin(void)
+{
+    expect_probe_ok("begin");
+    assert_int_equal(lvio_device_begin(&D, 0), 0);
+}
+
+/* ---- probe: identity ----------------------------------------------------------- */
+
+static void test_probe_modern_reads_identity_and_writes_nothing(void **state)
+{
+    (void)state;
+    static const uint32_t types[] = {LVIO_VIRTIO_ID_RNG, LVIO_VIRTIO_ID_GPU};
+    for (size_t i = 0; i < 2; i++) {
+        sim_pci_init(&P, SIM_PCI_MODERN, types[i]);
+        expect_probe_ok("modern");
+        assert_int_equal(D.transport, LVIO_TRANSPORT_PCI);
+        assert_int_equal(D.version, 2);
+        assert_false(D.legacy);
+        assert_int_equal(D.device_id, types[i]); /* from 0x1040 + type, not the subsystem id */
+        assert_string_equal(D.name, "pci@00:02.0");
+        assert_non_null(D.ops);
+        assert_true(P.cfg_reads > 0);
+        assert_int_equal(P.cfg_writes, 0);
+        assert_int_equal(P.dev_writes, 0); /* the device is untouched until a driver's init */
+        assert_int_equal(P.isr_reads, 0);  /* reading the ISR would acknowledge it */
+        assert_int_equal(P.modern_accesses, 0); /* configuration space only */
+        assert_int_equal(P.legacy_accesses, 0);
+        for (unsigned m = 0; m < P.nmaps; m++)
+            assert_int_equal(P.maps[m].bar, SIM_PCI_MODERN_BAR); /* not MSI-X, not pci_cfg's BAR 0 */
+    }
+}
+
+static void test_probe_name_carries_segment_only_when_not_zero(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.fn.segment = 1;
+    expect_probe_ok("segment 1");
+    assert_string_equal(D.name, "pci@0001:00:02.0");
+
+    modern_rng();
+    P.fn.bus = 0x1f;
+    P.fn.device = 0x1f;
+    P.fn.function = 7;
+    expect_probe_ok("bus 1f");
+    assert_string_equal(D.name, "pci@1f:1f.7");
+
+    modern_rng();
+    P.fn.segment = 0xffff;
+    P.fn.bus = 0xff;
+    P.fn.device = 0x1f;
+    P.fn.function = 7;
+    expect_probe_ok("largest address");
+    assert_string_equal(D.name, "pci@ffff:ff:1f.7");
+}
+
+static void test_probe_transitional_uses_modern_interface(void **state)
+{
+    (void)state;
+    sim_pci_init(&P, SIM_PCI_TRANSITIONAL, LVIO_VIRTIO_ID_RNG);
+    expect_probe_ok("transitional");
+    assert_int_equal(D.version, 2);
+    assert_false(D.legacy);
+    assert_int_equal(D.device_id, LVIO_VIRTIO_ID_RNG); /* from the subsystem id */
+    assert_int_equal(P.legacy_accesses, 0);
+    assert_int_equal(P.dev_writes, 0);
+}
+
+/* QEMU's disable-modern=on: a transitional id, no vendor capabilities (the
+ * MSI-X capability is still there); and a function without any list. */
+static void test_probe_legacy_only_uses_io_bar(void **state)
+{
+    (void)state;
+    for (int no_list = 0; no_list <= 1; no_list++) {
+        sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+        if (no_list) {
+            P.pci_status = 0;
+            P.ncaps = 0;
+            sim_pci_build(&P);
+        }
+        expect_probe_ok(no_list ? "legacy, no capability list" : "legacy");
+        assert_int_equal(D.transport, LVIO_TRANSPORT_PCI);
+        assert_int_equal(D.version, 1);
+        assert_true(D.legacy);
+        assert_int_equal(D.device_id, LVIO_VIRTIO_ID_RNG);
+        assert_string_equal(D.name, "pci@00:02.0");
+        assert_int_equal(P.dev_writes, 0);
+        assert_int_equal(P.isr_reads, 0);
+        assert_int_equal(P.legacy_accesses, 0); /* configuration space only */
+    }
+}
+
+/* Conventional (256-byte) configuration space is enough for the list. */
+static void test_probe_with_256_byte_config_space(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.fn.cfg_size = 256;
+    expect_probe_ok("cfg_size 256");
+    assert_int_equal(D.version, 2);
+}
+
+/*
+ * Capabilities the transport does not use are skipped, whatever they say:
+ * pci_cfg naming a BAR that does not exist (QEMU's, on a modern-only
+ * function), unknown and shared-memory types naming reserved or absent
+ * BARs, other PCI capabilities; and of two common structures the first
+ * usable one counts.
+ */
+static void test_probe_skips_capabilities_it_does_not_use(void **state)
+{
+    (void)state;
+    modern_rng();
+    struct sim_pci_cap unknown = {.pos = 0xa4, .id = LVIO_PCI_CAP_ID_VNDR, .cap_len = 16,
+                                  .cfg_type = 0x0b, .bar = 7, .offset = 0xfffffff0,
+                                  .length = 0x100};
+    struct sim_pci_cap shm = {.pos = 0xb4, .id = LVIO_PCI_CAP_ID_VNDR, .cap_len = 24,
+                              .cfg_type = LVIO_VIRTIO_PCI_CAP_SHARED_MEMORY_CFG, .bar = 2,
+                              .offset = 0, .length = 0x100000};
+    struct sim_pci_cap pm = {.pos = 0xcc, .id = 0x01}; /* power management */
+    struct sim_pci_cap common2 = {.pos = 0xd4, .id = LVIO_PCI_CAP_ID_VNDR, .cap_len = 16,
+                                  .cfg_type = LVIO_VIRTIO_PCI_CAP_COMMON_CFG, .bar = 6,
+                                  .offset = 0, .length = 0x38};
+    insert_cap(0, unknown);
+    insert_cap(2, pm);
+    insert_cap(P.ncaps, shm);
+    insert_cap(P.ncaps, common2);
+    sim_pci_build(&P);
+    expect_probe_ok("extra capabilities");
+    assert_int_equal(D.version, 2);
+    P.s.handler = sim_rng_handler;
+    assert_int_equal(lvio_rng_init(&R, &D), 0);
+    uint8_t buf[8];
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000000), 8);
+    assert_sequence(buf, sizeof buf, 0);
+    lvio_rng_teardown(&R);
+    assert_string_equal(P.s.error, "");
+    assert_int_equal(P.s.live_pages, 0);
+}
+
+/* A capability naming a reserved BAR is ignored (4.1.4: "MUST ignore"); a
+ * usable one of the same type later in the list is used. */
+static void test_probe_uses_first_usable_structure_of_a_type(void **state)
+{
+    (void)state;
+    modern_rng();
+    struct sim_pci_cap bad = {.pos = 0xa4, .id = LVIO_PCI_CAP_ID_VNDR, .cap_len = 16,
+                              .cfg_type = LVIO_VIRTIO_PCI_CAP_COMMON_CFG, .bar = 7,
+                              .offset = 0, .length = 0x38};
+    insert_cap(1, bad); /* before the real one at 0x40 */
+    sim_pci_build(&P);
+    expect_probe_ok("reserved BAR first");
+    P.s.handler = sim_rng_handler;
+    assert_int_equal(lvio_rng_init(&R, &D), 0);
+    lvio_rng_teardown(&R);
+    assert_string_equal(P.s.error, "");
+    assert_int_equal(P.s.live_pages, 0);
+}
+
+/* The device structure is only required of devices with configuration
+ * (4.1.4.6); rng has none. */
+static void test_probe_without_device_config_structure(void **state)
+{
+    (void)state;
+    modern_rng();
+    sim_pci_drop_cap(&P, cap_index(LVIO_VIRTIO_PCI_CAP_DEVICE_CFG));
+    sim_pci_build(&P);
+    expect_probe_ok("no device cap");
+    uint8_t buf[4] = {0};
+    lvio_config_read(&D, 0, buf, sizeof buf); /* whatever it says, nothing is touched */
+    assert_string_equal(P.s.error, "");
+    P.s.handler = sim_rng_handler;
+    assert_int_equal(lvio_rng_init(&R, &D), 0);
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000000), 4);
+    lvio_rng_teardown(&R);
+    assert_string_equal(P.s.error, "");
+}
+
+static void test_probe_bad_arguments(void **state)
+{
+    (void)state;
+    modern_rng();
+    assert_int_equal(lvio_pci_probe(NULL, &P.s.hal, &P.fn), LVIO_E_INVAL);
+    assert_int_equal(lvio_pci_probe(&D, NULL, &P.fn), LVIO_E_INVAL);
+    assert_int_equal(lvio_pci_probe(&D, &P.s.hal, NULL), LVIO_E_INVAL);
+    struct lvio_hal h = P.s.hal;
+    h.dma_alloc = NULL;
+    assert_int_equal(lvio_pci_probe(&D, &h, &P.fn), LVIO_E_INVAL);
+    h = P.s.hal;
+    h.now_ns = NULL;
+    assert_int_equal(lvio_pci_probe(&D, &h, &P.fn), LVIO_E_INVAL);
+
+    P.fn.cfg = NULL;
+    expect_probe_fails("cfg NULL", LVIO_E_INVAL);
+    static const uint32_t sizes[] = {0, 64, 255, 512, 8192};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        modern_rng();
+        P.fn.cfg_size = sizes[i];
+        expect_probe_fails("cfg_size", LVIO_E_INVAL);
+    }
+    modern_rng();
+    P.fn.device = 32;
+    expect_probe_fails("device 32", LVIO_E_INVAL);
+    modern_rng();
+    P.fn.function = 8;
+    expect_probe_fails("function 8", LVIO_E_INVAL);
+}
+
+static void test_probe_map_regs_failure(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.fail_map = true;
+    expect_probe_fails("map_regs NULL", LVIO_E_INVAL);
+    assert_error_names("map_regs NULL", "map", NULL);
+    sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+    P.fail_map = true;
+    expect_probe_fails("legacy map_regs NULL", LVIO_E_INVAL);
+    assert_error_names("legacy map_regs NULL", "map", NULL);
+}
+
+/* ---- probe: not a virtio function ------------------------------------------------ */
+
+static void test_probe_empty_slot_is_not_virtio(void **state)
+{
+    (void)state;
+    modern_rng();
+    memset(P.cfg, 0xff, sizeof P.cfg); /* what nothing decodes to */
+    expect_probe_fails("vendor 0xffff", LVIO_E_NOT_VIRTIO);
+    assert_error_names("vendor 0xffff", "ffff", NULL);
+}
+
+static void test_probe_foreign_ids_are_not_virtio(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t vendor, device, subsys;
+        const char *word;
+    } cases[] = {
+        {0x8086, 0x100e, 0, "8086"},  /* an e1000 */
+        {0x1af4, 0x1110, 0, "1110"},  /* ivshmem: Red Hat's, not virtio */
+        {0x1af4, 0x0fff, 0, "fff"},   /* just below the transitional range */
+        {0x1af4, 0x1080, 0, "1080"},  /* just above the modern range */
+        {0x1af4, 0x1040, 0, "1040"},  /* modern, device type 0 (reserved) */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        modern_rng();
+        P.vendor = cases[i].vendor;
+        P.pci_device = cases[i].device;
+        sim_pci_build(&P);
+        expect_probe_fails(cases[i].word, LVIO_E_NOT_VIRTIO);
+        assert_error_names(cases[i].word, cases[i].word, NULL);
+    }
+    /* Transitional, type 0 in the subsystem id. */
+    sim_pci_init(&P, SIM_PCI_TRANSITIONAL, LVIO_VIRTIO_ID_RNG);
+    P.subsys_id = 0;
+    sim_pci_build(&P);
+    expect_probe_fails("transitional type 0", LVIO_E_NOT_VIRTIO);
+}
+
+/* ---- probe: decoding and bus mastering --------------------------------------------- */
+
+static void test_probe_needs_decoding_and_bus_mastering(void **state)
+{
+    (void)state;
+    static const struct {
+        enum sim_pci_kind kind;
+        uint16_t clear;
+        const char *word;
+    } cases[] = {
+        {SIM_PCI_MODERN, LVIO_PCI_COMMAND_MEMORY, "memory"},
+        {SIM_PCI_MODERN, LVIO_PCI_COMMAND_MASTER, "master"},
+        {SIM_PCI_MODERN, 0xffff, "memory"},
+        {SIM_PCI_LEGACY, LVIO_PCI_COMMAND_IO, "I/O"},
+        {SIM_PCI_LEGACY, LVIO_PCI_COMMAND_MASTER, "master"},
+        {SIM_PCI_TRANSITIONAL, LVIO_PCI_COMMAND_MEMORY, "memory"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sim_pci_init(&P, cases[i].kind, LVIO_VIRTIO_ID_RNG);
+        P.command &= (uint16_t)~cases[i].clear;
+        sim_pci_build(&P);
+        expect_probe_fails(cases[i].word, LVIO_E_STATE);
+        assert_error_names(cases[i].word, cases[i].word, NULL);
+    }
+    /* A transitional function driven through its modern interface does not
+     * need I/O decoding. */
+    sim_pci_init(&P, SIM_PCI_TRANSITIONAL, LVIO_VIRTIO_ID_RNG);
+    P.command &= (uint16_t)~LVIO_PCI_COMMAND_IO;
+    sim_pci_build(&P);
+    expect_probe_ok("transitional without I/O decoding");
+    assert_int_equal(D.version, 2);
+}
+
+/* ---- probe: hostile capability lists ------------------------------------------------ */
+
+static void test_probe_capability_list_that_loops(void **state)
+{
+    (void)state;
+    /* The common capability at 0x40 is the last; point it at itself, then
+     * back at the head (0x98). */
+    static const uint8_t targets[] = {0x40, 0x98, 0x70};
+    for (size_t i = 0; i < sizeof targets; i++) {
+        modern_rng();
+        P.cfg[0x41] = targets[i];
+        expect_probe_fails("loop", LVIO_E_LAYOUT);
+        assert_error_names("loop", "loop", "cycle", "twice", "again", NULL);
+    }
+}
+
+static void test_probe_capability_pointer_into_header(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.cfg[LVIO_PCI_CAPABILITY_LIST] = 0x20;
+    expect_probe_fails("head 0x20", LVIO_E_LAYOUT);
+    assert_error_names("head 0x20", "0x20", NULL);
+
+    modern_rng();
+    P.cfg[0x99] = 0x3c; /* MSI-X's next */
+    expect_probe_fails("next 0x3c", LVIO_E_LAYOUT);
+    assert_error_names("next 0x3c", "0x3c", NULL);
+
+    /* 0x3f with its reserved low bits masked is still 0x3c. */
+    modern_rng();
+    P.cfg[LVIO_PCI_CAPABILITY_LIST] = 0x3f;
+    expect_probe_fails("head 0x3f", LVIO_E_LAYOUT);
+    assert_error_names("head 0x3f", "0x3c", "0x3f", NULL);
+}
+
+/* PCI 3.0 (6.7): the low two bits of a capability pointer are reserved and
+ * software masks them before use. */
+static void test_probe_capability_pointer_low_bits_masked(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.cfg[LVIO_PCI_CAPABILITY_LIST] = 0x98 | 3;
+    P.cfg[0x99] = 0x84 | 1;
+    expect_probe_ok("unaligned pointers");
+    assert_int_equal(D.version, 2);
+}
+
+/* A capability whose body runs past the 256-byte header space. */
+static void test_probe_capability_past_standard_space(void **state)
+{
+    (void)state;
+    static const uint8_t types[] = {LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG,
+                                    LVIO_VIRTIO_PCI_CAP_COMMON_CFG};
+    static const uint8_t pos[] = {0xf0, 0xfc};
+    for (size_t i = 0; i < 2; i++) {
+        modern_rng();
+        P.fn.cfg_size = 256;
+        sim_pci_cap(&P, types[i])->pos = pos[i];
+        sim_pci_build(&P);
+        expect_probe_fails("past 0x100", LVIO_E_LAYOUT);
+        assert_error_names("past 0x100", i == 0 ? "0xf0" : "0xfc", NULL);
+    }
+}
+
+static void test_probe_capability_too_short(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t type, cap_len;
+        const char *word;
+    } cases[] = {
+        {LVIO_VIRTIO_PCI_CAP_COMMON_CFG, 12, "common"},
+        {LVIO_VIRTIO_PCI_CAP_COMMON_CFG, 0, "common"},
+        {LVIO_VIRTIO_PCI_CAP_ISR_CFG, 15, "isr"},
+        {LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG, 16, "notify"}, /* no room for the multiplier */
+        {LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG, 19, "notify"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        modern_rng();
+        sim_pci_cap(&P, cases[i].type)->cap_len = cases[i].cap_len;
+        sim_pci_build(&P);
+        expect_probe_fails(cases[i].word, LVIO_E_LAYOUT);
+        assert_error_names(cases[i].word, cases[i].word, NULL);
+    }
+}
+
+/* ---- probe: structures that do not fit their BAR ------------------------------------- */
+
+static void test_probe_structure_in_reserved_or_absent_bar(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t type, bar;
+        const char *word;
+    } cases[] = {
+        {LVIO_VIRTIO_PCI_CAP_COMMON_CFG, 6, "common"},
+        {LVIO_VIRTIO_PCI_CAP_ISR_CFG, 7, "isr"},
+        {LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG, 2, "notify"},  /* BAR 2 not implemented */
+        {LVIO_VIRTIO_PCI_CAP_COMMON_CFG, 5, "common"},  /* the upper half of 64-bit BAR 4 */
+        {LVIO_VIRTIO_PCI_CAP_DEVICE_CFG, 0, "device"},  /* no BAR 0 on a modern function */
+        {LVIO_VIRTIO_PCI_CAP_DEVICE_CFG, 255, "device"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        modern_rng();
+        sim_pci_cap(&P, cases[i].type)->bar = cases[i].bar;
+        sim_pci_build(&P);
+        expect_probe_fails(cases[i].word, LVIO_E_LAYOUT);
+        assert_error_names(cases[i].word, cases[i].word, NULL);
+    }
+}
+
+static void test_probe_structure_past_bar_end(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t type;
+        uint32_t offset, length;
+        const char *word;
+    } cases[] = {
+        {LVIO_VIRTIO_PCI_CAP_DEVICE_CFG, 0x3800, 0x1000, "0x3800"},
+        {LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG, 0x3000, 0x1002, "notify"},
+        {LVIO_VIRTIO_PCI_CAP_ISR_CFG, 0x4000, 1, "isr"},
+        /* 32-bit sums that wrap to something small */
+        {LVIO_VIRTIO_PCI_CAP_ISR_CFG, 0xfffffff0, 0x20, "0xfffffff0"},
+        {LVIO_VIRTIO_PCI_CAP_COMMON_CFG, 0xfffffff0, 0x40, "0xfffffff0"},
+        {LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG, 0x3000, 0xfffff000, "notify"},
+        {LVIO_VIRTIO_PCI_CAP_ISR_CFG, 0x10, 0xfffffff8, "isr"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        modern_rng();
+        struct sim_pci_cap *c = sim_pci_cap(&P, cases[i].type);
+        c->offset = cases[i].offset;
+        c->length = cases[i].length;
+        sim_pci_build(&P);
+        expect_probe_fails(cases[i].word, LVIO_E_LAYOUT);
+        assert_error_names(cases[i].word, cases[i].word, NULL);
+    }
+    /* The enumerator gave BAR 4 less than the structures need. */
+    modern_rng();
+    P.fn.bar[SIM_PCI_MODERN_BAR].size = 0x2000;
+    expect_probe_fails("BAR 4 of 8 KiB", LVIO_E_LAYOUT);
+    assert_error_names("BAR 4 of 8 KiB", "notify", "device", NULL);
+}
+
+static void test_probe_structure_too_small(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t type;
+        uint32_t length;
+        const char *word;
+    } cases[] = {
+        {LVIO_VIRTIO_PCI_CAP_COMMON_CFG, 0x30, "common"},
+        {LVIO_VIRTIO_PCI_CAP_COMMON_CFG, 55, "common"},
+        {LVIO_VIRTIO_PCI_CAP_ISR_CFG, 0, "isr"},
+        {LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG, 0, "notify"},
+        {LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG, 1, "notify"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        modern_rng();
+        sim_pci_cap(&P, cases[i].type)->length = cases[i].length;
+        sim_pci_build(&P);
+        expect_probe_fails(cases[i].word, LVIO_E_LAYOUT);
+        assert_error_names(cases[i].word, cases[i].word, NULL);
+    }
+}
+
+static void test_probe_structure_missing(void **state)
+{
+    (void)state;
+    static const uint8_t types[] = {LVIO_VIRTIO_PCI_CAP_COMMON_CFG,
+                                    LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG,
+                                    LVIO_VIRTIO_PCI_CAP_ISR_CFG};
+    static const char *const words[] = {"common", "notify", "isr"};
+    for (size_t i = 0; i < 3; i++) {
+        modern_rng();
+        sim_pci_drop_cap(&P, cap_index(types[i]));
+        sim_pci_build(&P);
+        expect_probe_fails(words[i], LVIO_E_LAYOUT);
+        assert_error_names(words[i], words[i], NULL);
+    }
+    /* A modern id with no capability list at all. */
+    modern_rng();
+    P.pci_status = 0;
+    sim_pci_build(&P);
+    expect_probe_fails("no list", LVIO_E_LAYOUT);
+    assert_error_names("no list", "capab", "common", NULL);
+}
+
+static void test_probe_legacy_bar_unusable(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t size;
+        bool io;
+    } cases[] = {
+        {0x10, true},   /* shorter than the registers */
+        {0x13, true},
+        {0x20, false},  /* a memory BAR */
+        {0, true},      /* not assigned */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+        P.fn.bar[0].size = cases[i].size;
+        P.fn.bar[0].io = cases[i].io;
+        expect_probe_fails("legacy BAR 0", LVIO_E_LAYOUT);
+        assert_error_names("legacy BAR 0", "BAR 0", NULL);
+    }
+}
+
+/* ---- modern queues ---------------------------------------------------------------------- */
+
+static void test_modern_queue_setup_order(void **state)
+{
+    (void)state;
+    modern_rng();
+    begin();
+    sim_pci_clear_log(&P);
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), 0);
+    /* QEMU's 1024 written down to what this build supports. */
+    assert_int_equal(VQ.size, LVIO_VQ_MAX_SIZE);
+    assert_int_equal(P.s.q[0].num, LVIO_VQ_MAX_SIZE);
+    assert_int_equal(P.s.q[0].desc, VQ.desc_addr);
+    assert_int_equal(P.s.q[0].avail, VQ.avail_addr);
+    assert_int_equal(P.s.q[0].used, VQ.used_addr);
+    assert_int_equal(P.s.q[0].ready, 1);
+
+    int sel = sim_pci_find_access(&P, 0, true, LVIO_VIRTIO_PCI_COMMON_Q_SELECT);
+    int size = sim_pci_find_access(&P, 0, true, LVIO_VIRTIO_PCI_COMMON_Q_SIZE);
+    int en = sim_pci_find_access(&P, 0, true, LVIO_VIRTIO_PCI_COMMON_Q_ENABLE);
+    assert_true(sel >= 0 && size > sel && en > size);
+    assert_int_equal(P.log[size].value, LVIO_VQ_MAX_SIZE);
+    assert_int_equal(P.log[sel].value, 0);
+    static const uint16_t addrs[] = {
+        LVIO_VIRTIO_PCI_COMMON_Q_DESCLO, LVIO_VIRTIO_PCI_COMMON_Q_DESCHI,
+        LVIO_VIRTIO_PCI_COMMON_Q_AVAILLO, LVIO_VIRTIO_PCI_COMMON_Q_AVAILHI,
+        LVIO_VIRTIO_PCI_COMMON_Q_USEDLO, LVIO_VIRTIO_PCI_COMMON_Q_USEDHI,
+    };
+    for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
+        int w = sim_pci_find_access(&P, 0, true, addrs[i]);
+        assert_true(w > sel && w < en);
+    }
+    /* Enable is read back after it was written, and nothing after it. */
+    assert_true(sim_pci_find_access(&P, (unsigned)en + 1, false,
+                                    LVIO_VIRTIO_PCI_COMMON_Q_ENABLE) > en);
+    assert_int_equal(P.msix_vector_writes, 0); /* no MSI-X: no vectors written */
+
+    assert_int_equal(lvio_device_driver_ok(&D), 0);
+    assert_string_equal(P.s.error, "");
+    lvio_device_reset(&D);
+    lvio_vq_teardown(&VQ);
+    assert_int_equal(P.s.live_pages, 0);
+}
+
+static void test_modern_queue_size_from_device_and_driver(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.s.q[0].num_max = 8; /* QEMU's rng */
+    begin();
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), 0);
+    assert_int_equal(VQ.size, 8);
+    assert_int_equal(P.s.q[0].num, 8);
+    assert_int_equal(lvio_vq_setup(&VQ1, &D, 1, 16), 0); /* the driver asks for fewer */
+    assert_int_equal(VQ1.size, 16);
+    assert_int_equal(P.s.q[1].num, 16);
+    assert_string_equal(P.s.error, "");
+    lvio_device_reset(&D);
+    lvio_vq_teardown(&VQ);
+    lvio_vq_teardown(&VQ1);
+    assert_int_equal(P.s.live_pages, 0);
+}
+
+static void test_modern_queue_missing(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.s.q[1].num_max = 0;
+    begin();
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 1, 0), LVIO_E_QUEUE);
+    assert_true(lvio_device_error(&D)[0] != '\0');
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 3, 0), LVIO_E_QUEUE); /* beyond num_queues */
+    assert_int_equal(P.s.live_pages, 0);
+    assert_string_equal(P.s.error, "");
+}
+
+/* A queue the device says is enabled after the reset is not ours: no
+ * write may reach its registers. */
+static void test_modern_queue_already_enabled(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.stuck_queues = 1u << 0;
+    begin();
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), LVIO_E_QUEUE);
+    assert_int_equal(P.s.live_pages, 0);
+    assert_string_equal(P.s.error, ""); /* nothing written while enabled */
+    assert_error_names("queue enabled", "enabled", "in use", NULL);
+}
+
+/* Set up queues 0 and 1, DRIVER_OK, and make one request on `vq`. */
+static void one_request(struct lvio_virtqueue *vq)
+{
+    uint64_t addr;
+    void *page = P.s.hal.dma_alloc(P.s.hal.ctx, 1, &addr);
+    assert_non_null(page);
+    struct lvio_sg in = {addr, 64};
+    void *token;
+    uint32_t len;
+    assert_int_equal(lvio_vq_add(vq, NULL, 0, &in, 1, page), 0);
+    assert_int_equal(lvio_vq_kick(vq), 0);
+    assert_int_equal(lvio_vq_wait(vq, 1000000, &token, &len), 0);
+    assert_ptr_equal(token, page);
+    P.s.hal.dma_free(P.s.hal.ctx, page, 1, addr);
+}
+
+static void two_queues_up(void)
+{
+    begin();
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 8), 0);
+    assert_int_equal(lvio_vq_setup(&VQ1, &D, 1, 8), 0);
+    assert_int_equal(lvio_device_driver_ok(&D), 0);
+}
+
+static void two_queues_down(void)
+{
+    assert_string_equal(P.s.error, "");
+    lvio_device_reset(&D);
+    lvio_vq_teardown(&VQ);
+    lvio_vq_teardown(&VQ1);
+    assert_int_equal(P.s.live_pages, 0);
+}
+
+/* The notify address is base + queue_notify_off * multiplier, whatever the
+ * queue's index (the model refuses a notify anywhere else). */
+static void test_notify_address_from_queue_notify_off(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.notify_off[0] = 5;
+    P.notify_off[1] = 0;
+    two_queues_up();
+    one_request(&VQ);
+    assert_int_equal(P.last_notify_queue, 0);
+    assert_int_equal(P.last_notify_off, 5 * SIM_PCI_NOTIFY_MULT);
+    one_request(&VQ1);
+    assert_int_equal(P.last_notify_queue, 1);
+    assert_int_equal(P.last_notify_off, 0);
+    two_queues_down();
+}
+
+static void test_notify_multiplier_zero_shares_one_address(void **state)
+{
+    (void)state;
+    modern_rng();
+    sim_pci_cap(&P, LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG)->mult = 0;
+    sim_pci_build(&P);
+    P.notify_off[0] = 3;
+    P.notify_off[1] = 7;
+    two_queues_up();
+    one_request(&VQ);
+    assert_int_equal(P.last_notify_off, 0);
+    one_request(&VQ1);
+    assert_int_equal(P.last_notify_queue, 1);
+    assert_int_equal(P.last_notify_off, 0);
+    assert_int_equal(P.s.notifies, 2);
+    two_queues_down();
+}
+
+/* The last two bytes of the notify structure are a valid address. */
+static void test_notify_at_end_of_structure(void **state)
+{
+    (void)state;
+    modern_rng();
+    struct sim_pci_cap *n = sim_pci_cap(&P, LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG);
+    n->length = 0x10;
+    n->mult = 2;
+    sim_pci_build(&P);
+    P.notify_off[0] = 7; /* 14 + 2 == 16 */
+    two_queues_up();
+    one_request(&VQ);
+    assert_int_equal(P.last_notify_off, 14);
+    two_queues_down();
+}
+
+static void test_notify_outside_structure_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t length, mult;
+        uint16_t noff;
+    } cases[] = {
+        {0x10, 4, 4},             /* 16 + 2 > 16 */
+        {0x10, 2, 8},
+        {0x1000, 4, 0x400},       /* QEMU's size, one queue too far */
+        {0x1000, 0x80000000u, 2}, /* 2^32: wraps to 0 in 32 bits */
+        {0x1000, 0x40000000u, 4},
+        {0x1000, 0xffffffffu, 0xffff},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        modern_rng();
+        struct sim_pci_cap *n = sim_pci_cap(&P, LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG);
+        n->length = cases[i].length;
+        n->mult = cases[i].mult;
+        sim_pci_build(&P);
+        P.notify_off[0] = cases[i].noff;
+        begin();
+        int r = lvio_vq_setup(&VQ, &D, 0, 0);
+        if (r != LVIO_E_LAYOUT)
+            fail_msg("case %zu: vq_setup returned %s (\"%s\")", i, lvio_errname(r),
+                     lvio_device_error(&D));
+        assert_error_names("notify", "notify", NULL);
+        assert_int_equal(P.s.q[0].ready, 0);
+        assert_int_equal(P.s.live_pages, 0);
+        assert_string_equal(P.s.error, "");
+    }
+}
+
+/* ---- legacy queues ------------------------------------------------------------------------- */
+
+/* A legacy queue's size is the device's: a driver asking for fewer still
+ * lays the ring out for the fixed size, or the device would look for the
+ * avail and used rings elsewhere. */
+static void test_legacy_queue_uses_fixed_size(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t num;
+        uint16_t ask;
+    } cases[] = {{8, 4}, {8, 0}, {64, 0}, {256, 16}, {1, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+        P.s.q[0].num_max = cases[i].num;
+        begin();
+        assert_int_equal(lvio_vq_setup(&VQ, &D, 0, cases[i].ask), 0);
+        assert_int_equal(VQ.size, cases[i].num);
+        assert_int_equal((uint64_t)P.s.q[0].pfn << 12, VQ.desc_addr);
+        assert_int_equal(P.s.q[0].avail, VQ.avail_addr);
+        assert_int_equal(P.s.q[0].used, VQ.used_addr);
+        assert_int_equal(VQ.used_addr % 4096, 0);
+        assert_string_equal(P.s.error, "");
+        lvio_device_reset(&D);
+        lvio_vq_teardown(&VQ);
+        assert_int_equal(P.s.live_pages, 0);
+    }
+}
+
+static void test_legacy_queue_size_unusable(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t num;
+        const char *word;
+    } cases[] = {{512, "512"}, {1024, "1024"}, {100, "100"}, {3, "3"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+        P.s.q[0].num_max = cases[i].num;
+        begin();
+        assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), LVIO_E_QUEUE);
+        assert_error_names(cases[i].word, cases[i].word, NULL);
+        assert_int_equal(P.s.q[0].pfn, 0);
+        assert_int_equal(P.s.live_pages, 0);
+        assert_string_equal(P.s.error, "");
+    }
+    sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+    P.s.q[1].num_max = 0;
+    begin();
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 1, 0), LVIO_E_QUEUE);
+    assert_int_equal(P.s.live_pages, 0);
+}
+
+static void test_legacy_queue_already_in_use(void **state)
+{
+    (void)state;
+    sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+    P.stuck_queues = 1u << 0;
+    begin();
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), LVIO_E_QUEUE);
+    assert_int_equal(P.s.q[0].pfn, 0x12345); /* not overwritten */
+    assert_int_equal(P.s.live_pages, 0);
+    assert_string_equal(P.s.error, "");
+    assert_error_names("queue in use", "enabled", "in use", NULL);
+}
+
+/* ---- features, status -------------------------------------------------------------------------- */
+
+static void test_begin_negotiates_over_each_interface(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.s.features |= (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM) | (1ull << 3) | (1ull << 40);
+    expect_probe_ok("modern");
+    assert_int_equal(lvio_device_begin(&D, (1ull << 3) | (1ull << LVIO_VIRTIO_F_EVENT_IDX)), 0);
+    uint64_t want = (1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM) |
+                    (1ull << 3);
+    assert_int_equal(D.features_offered, P.s.features); /* both words read */
+    assert_int_equal(D.features_accepted, want);
+    assert_int_equal(P.s.driver_features, want);
+    assert_true(P.s.status & LVIO_VIRTIO_STATUS_FEATURES_OK);
+    assert_string_equal(P.s.error, "");
+
+    sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+    P.s.features |= 1ull << 1;
+    expect_probe_ok("legacy");
+    assert_int_equal(lvio_device_begin(&D, 1ull << 1), 0);
+    assert_int_equal(P.s.driver_features, 1ull << 1);
+    assert_int_equal(P.s.status, LVIO_VIRTIO_STATUS_ACKNOWLEDGE | LVIO_VIRTIO_STATUS_DRIVER);
+    assert_string_equal(P.s.error, "");
+}
+
+static void test_features_refused_over_pci(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.s.refuse_features = true;
+    expect_probe_ok("modern");
+    assert_int_equal(lvio_device_begin(&D, 0), LVIO_E_FEATURES);
+    assert_true(P.s.status & LVIO_VIRTIO_STATUS_FAILED);
+    assert_string_equal(P.s.error, "");
+}
+
+static void test_reset_bounded_over_pci(void **state)
+{
+    (void)state;
+    modern_rng();
+    expect_probe_ok("modern");
+    P.s.reset_delay = 50;
+    assert_int_equal(lvio_device_begin(&D, 0), 0);
+    P.s.reset_delay = UINT32_MAX;
+    assert_int_equal(lvio_device_begin(&D, 0), LVIO_E_TIMEOUT);
+    assert_error_names("reset", "reset", NULL);
+}
+
+/* ---- configuration, ISR ---------------------------------------------------------------------- */
+
+static void test_modern_config_read_under_generation(void **state)
+{
+    (void)state;
+    modern_rng();
+    for (unsigned i = 0; i < sizeof P.s.config; i++)
+        P.s.config[i] = (uint8_t)(0x10 + i);
+    expect_probe_ok("modern");
+    uint8_t buf[7];
+    P.s.generation_flips = 3; /* settles after a few rereads */
+    assert_int_equal(lvio_config_read(&D, 1, buf, sizeof buf), 0);
+    for (unsigned i = 0; i < sizeof buf; i++)
+        assert_int_equal(buf[i], 0x11 + i);
+    assert_true(sim_pci_find_access(&P, 0, false, LVIO_VIRTIO_PCI_COMMON_CFGGENERATION) >= 0);
+    P.s.generation_flips = UINT32_MAX; /* never settles */
+    assert_int_equal(lvio_config_read(&D, 0, buf, 4), LVIO_E_CONFIG);
+    P.s.generation_flips = 0;
+    uint8_t word[4];
+    assert_int_equal(lvio_config_read(&D, 8, word, 4), 0);
+    assert_int_equal(word[0], 0x18);
+    assert_int_equal(word[3], 0x1b);
+    assert_string_equal(P.s.error, "");
+    assert_int_equal(P.dev_writes, 0);
+}
+
+static void test_legacy_config_read_after_registers(void **state)
+{
+    (void)state;
+    sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+    P.fn.bar[0].size = 0x40;
+    for (unsigned i = 0; i < sizeof P.s.config; i++)
+        P.s.config[i] = (uint8_t)(0x20 + i);
+    expect_probe_ok("legacy");
+    uint8_t buf[9];
+    assert_int_equal(lvio_config_read(&D, 0, buf, sizeof buf), 0);
+    for (unsigned i = 0; i < sizeof buf; i++)
+        assert_int_equal(buf[i], 0x20 + i);
+    uint8_t v[4] = {1, 2, 3, 4};
+    assert_int_equal(lvio_config_write(&D, 4, v, 4), 0);
+    assert_memory_equal(&P.s.config[4], v, 4);
+    assert_string_equal(P.s.error, "");
+}
+
+/* With MSI-X left enabled (by firmware), legacy configuration starts at
+ * 0x18, after the two vector registers (4.1.4.8). */
+static void test_legacy_config_moves_when_msix_enabled(void **state)
+{
+    (void)state;
+    sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+    P.fn.bar[0].size = 0x40;
+    P.msix_enabled = true;
+    sim_pci_build(&P);
+    for (unsigned i = 0; i < sizeof P.s.config; i++)
+        P.s.config[i] = (uint8_t)(0x40 + i);
+    expect_probe_ok("legacy, MSI-X on");
+    uint8_t buf[4];
+    assert_int_equal(lvio_config_read(&D, 0, buf, sizeof buf), 0);
+    assert_int_equal(buf[0], 0x40);
+    assert_int_equal(buf[3], 0x43);
+    assert_string_equal(P.s.error, "");
+}
+
+/* Reads and writes beyond the configuration structure never reach past it
+ * (the model sees any access outside a structure). */
+static void test_config_access_stays_inside_structure(void **state)
+{
+    (void)state;
+    uint8_t buf[16];
+    modern_rng();
+    sim_pci_cap(&P, LVIO_VIRTIO_PCI_CAP_DEVICE_CFG)->length = 0x10;
+    sim_pci_build(&P);
+    for (unsigned i = 0; i < sizeof P.s.config; i++)
+        P.s.config[i] = (uint8_t)(0x10 + i);
+    expect_probe_ok("modern, 16 bytes of config");
+    int r = lvio_config_read(&D, 8, buf, 16);
+    if (r == 0) {
+        assert_int_equal(buf[0], 0x18); /* the part inside still reads */
+        assert_int_equal(buf[7], 0x1f);
+    }
+    lvio_config_read(&D, 0x10, buf, 4);
+    lvio_config_read(&D, 4096, buf, 4);
+    lvio_config_read(&D, 4094, buf, 4);
+    uint8_t v[8] = {0};
+    lvio_config_write(&D, 12, v, 8);
+    assert_string_equal(P.s.error, "");
+
+    /* QEMU's 4 KiB structure: the notify structure starts right after. */
+    modern_rng();
+    expect_probe_ok("modern");
+    lvio_config_read(&D, 0xffc, buf, 8);
+    lvio_config_read(&D, 0xfff, buf, 2);
+    lvio_config_write(&D, 0xffe, v, 4);
+    assert_string_equal(P.s.error, "");
+
+    /* Legacy: BAR 0 of 0x20 leaves 12 bytes of configuration. */
+    sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+    expect_probe_ok("legacy");
+    lvio_config_read(&D, 8, buf, 8);
+    lvio_config_read(&D, 12, buf, 4);
+    lvio_config_read(&D, 4096, buf, 4);
+    lvio_config_write(&D, 10, v, 4);
+    lvio_config_write(&D, 4095, v, 1);
+    assert_string_equal(P.s.error, "");
+}
+
+static void test_isr_read_acknowledges_both_interfaces(void **state)
+{
+    (void)state;
+    static const enum sim_pci_kind kinds[] = {SIM_PCI_MODERN, SIM_PCI_LEGACY};
+    for (size_t i = 0; i < 2; i++) {
+        sim_pci_init(&P, kinds[i], LVIO_VIRTIO_ID_RNG);
+        expect_probe_ok("isr");
+        P.s.isr = 3;
+        assert_int_equal(lvio_device_isr(&D), 3);
+        assert_int_equal(P.s.isr, 0);
+        assert_int_equal(lvio_device_isr(&D), 0);
+        assert_int_equal(P.isr_reads, 2);
+        assert_string_equal(P.s.error, "");
+    }
+}
+
+/* ---- the rng driver over PCI -------------------------------------------------------------------- */
+
+static void rng_over(enum sim_pci_kind kind)
+{
+    sim_pci_init(&P, kind, LVIO_VIRTIO_ID_RNG);
+    P.s.handler = sim_rng_handler;
+    if (kind == SIM_PCI_LEGACY)
+        P.s.q[0].num_max = 8; /* QEMU's rng: fixed at 8, more than the driver's 4 slots */
+    expect_probe_ok("rng");
+    assert_int_equal(lvio_rng_init(&R, &D), 0);
+    assert_true(P.s.status & LVIO_VIRTIO_STATUS_DRIVER_OK);
+    if (kind == SIM_PCI_LEGACY)
+        assert_int_equal(R.vq.size, 8);
+
+    uint8_t buf[32];
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000000), 32);
+    assert_sequence(buf, sizeof buf, 0);
+    assert_true(lvio_device_isr(&D) & LVIO_VIRTIO_ISR_QUEUE);
+    assert_int_equal(lvio_device_isr(&D), 0); /* the read acknowledged it */
+
+    static uint8_t big[5000];
+    assert_int_equal(lvio_rng_read(&R, big, sizeof big, 1000000000), (int)sizeof big);
+    assert_sequence(big, sizeof big, 32);
+
+    lvio_rng_teardown(&R);
+    assert_int_equal(P.s.status, 0);
+    assert_int_equal(P.s.live_pages, 0); /* every DMA page came back */
+
+    /* Again, on the same probe. */
+    assert_int_equal(lvio_rng_init(&R, &D), 0);
+    assert_int_equal(lvio_rng_read(&R, buf, 8, 1000000000), 8);
+    assert_sequence(buf, 8, (uint8_t)(32 + sizeof big));
+    lvio_rng_teardown(&R);
+    assert_int_equal(P.s.live_pages, 0);
+    assert_int_equal(P.msix_vector_writes, 0);
+    assert_int_equal(P.cfg_writes, 0);
+    assert_string_equal(P.s.error, "");
+}
+
+static void test_rng_over_modern_pci(void **state)
+{
+    (void)state;
+    rng_over(SIM_PCI_MODERN);
+    assert_int_equal(P.legacy_accesses, 0);
+}
+
+static void test_rng_over_transitional_pci_never_touches_legacy(void **state)
+{
+    (void)state;
+    rng_over(SIM_PCI_TRANSITIONAL);
+    assert_int_equal(P.legacy_accesses, 0);
+    assert_true(P.modern_accesses > 0);
+}
+
+static void test_rng_over_legacy_pci(void **state)
+{
+    (void)state;
+    rng_over(SIM_PCI_LEGACY);
+    assert_int_equal(P.modern_accesses, 0);
+    assert_true(P.legacy_accesses > 0);
+}
+
+/* Two functions at once, one of each interface: no shared state. */
+static void test_two_pci_functions_at_once(void **state)
+{
+    (void)state;
+    static struct sim_pci p2;
+    static struct lvio_device d2;
+    static struct lvio_rng r2;
+    sim_pci_init(&P, SIM_PCI_MODERN, LVIO_VIRTIO_ID_RNG);
+    P.s.handler = sim_rng_handler;
+    sim_pci_init(&p2, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+    p2.s.handler = sim_rng_handler;
+    p2.s.rng_byte = 100;
+    p2.s.q[0].num_max = 8;
+    p2.fn.device = 3;
+    expect_probe_ok("first");
+    assert_int_equal(sim_pci_probe(&p2, &d2), 0);
+    assert_string_equal(d2.name, "pci@00:03.0");
+    assert_int_equal(lvio_rng_init(&R, &D), 0);
+    assert_int_equal(lvio_rng_init(&r2, &d2), 0);
+    uint8_t a[8], b[8];
+    assert_int_equal(lvio_rng_read(&R, a, 8, 1000000), 8);
+    assert_int_equal(lvio_rng_read(&r2, b, 8, 1000000), 8);
+    assert_sequence(a, 8, 0);
+    assert_sequence(b, 8, 100);
+    lvio_rng_teardown(&r2);
+    lvio_rng_teardown(&R);
+    assert_int_equal(P.s.live_pages, 0);
+    assert_int_equal(p2.s.live_pages, 0);
+    assert_string_equal(P.s.error, "");
+    assert_string_equal(p2.s.error, "");
+}
+
+/* ---- diagnostics --------------------------------------------------------------------------------- */
+
+static void clear_log(void)
+{
+    P.s.log_len = 0;
+    P.s.log[0] = '\0';
+}
+
+static void test_dump_shows_pci_address_and_layout(void **state)
+{
+    (void)state;
+    static const enum sim_pci_kind kinds[] = {SIM_PCI_MODERN, SIM_PCI_LEGACY};
+    for (size_t i = 0; i < 2; i++) {
+        sim_pci_init(&P, kinds[i], LVIO_VIRTIO_ID_RNG);
+        P.fn.bus = 0x12;
+        P.fn.device = 3;
+        P.fn.function = 1;
+        P.s.handler = sim_rng_handler;
+        P.s.q[0].num_max = 8;
+        expect_probe_ok("dump");
+        assert_int_equal(lvio_rng_init(&R, &D), 0);
+        P.s.hal.log_level = LVIO_LOG_ERROR; /* dump prints anyway */
+        clear_log();
+        lvio_dump(&D);
+        if (!mentions(P.s.log, "pci") || !mentions(P.s.log, "12:03.1") ||
+            !(mentions(P.s.log, "bar") || mentions(P.s.log, "cap")))
+            fail_msg("dump does not show the PCI address and layout:\n%s", P.s.log);
+        char want[32];
+        snprintf(want, sizeof want, "queue 0: size %u,", R.vq.size);
+        assert_non_null(strstr(P.s.log, "device 4 (rng)"));
+        assert_non_null(strstr(P.s.log, want));
+        lvio_rng_teardown(&R);
+        assert_string_equal(P.s.error, "");
+    }
+}
+
+/* A probe failure is logged with the device's name and the error's name. */
+static void test_probe_failure_logged_with_name(void **state)
+{
+    (void)state;
+    modern_rng();
+    P.fn.bus = 1;
+    sim_pci_cap(&P, LVIO_VIRTIO_PCI_CAP_ISR_CFG)->bar = 7;
+    sim_pci_build(&P);
+    clear_log();
+    expect_probe_fails("isr in BAR 7", LVIO_E_LAYOUT);
+    assert_non_null(strstr(P.s.log, "pci@01:02.0"));
+    assert_non_null(strstr(P.s.log, "LVIO_E_LAYOUT"));
+}
+
+static void trace_count(void *ctx, const struct lvio_trace_event *ev)
+{
+    int *counts = ctx;
+    counts[ev->kind]++;
+}
+
+static void test_trace_sees_every_register_write(void **state)
+{
+    (void)state;
+    static const enum sim_pci_kind kinds[] = {SIM_PCI_MODERN, SIM_PCI_LEGACY};
+    for (size_t i = 0; i < 2; i++) {
+        int counts[4] = {0};
+        sim_pci_init(&P, kinds[i], LVIO_VIRTIO_ID_RNG);
+        P.s.q[0].num_max = 8;
+        expect_probe_ok("trace");
+        lvio_device_set_trace(&D, trace_count, counts);
+        assert_int_equal(lvio_device_begin(&D, 0), 0);
+        assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), 0);
+        assert_int_equal((unsigned)counts[LVIO_TRACE_REG_WRITE], P.dev_writes);
+        assert_true(counts[LVIO_TRACE_STATUS] >= 3);
+        lvio_device_reset(&D);
+        lvio_vq_teardown(&VQ);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_probe_modern_reads_identity_and_writes_nothing),
+        cmocka_unit_test(test_probe_name_carries_segment_only_when_not_zero),
+        cmocka_unit_test(test_probe_transitional_uses_modern_interface),
+        cmocka_unit_test(test_probe_legacy_only_uses_io_bar),
+        cmocka_unit_test(test_probe_with_256_byte_config_space),
+        cmocka_unit_test(test_probe_skips_capabilities_it_does_not_use),
+        cmocka_unit_test(test_probe_uses_first_usable_structure_of_a_type),
+        cmocka_unit_test(test_probe_without_device_config_structure),
+        cmocka_unit_test(test_probe_bad_arguments),
+        cmocka_unit_test(test_probe_map_regs_failure),
+        cmocka_unit_test(test_probe_empty_slot_is_not_virtio),
+        cmocka_unit_test(test_probe_foreign_ids_are_not_virtio),
+        cmocka_unit_test(test_probe_needs_decoding_and_bus_mastering),
+        cmocka_unit_test(test_probe_capability_list_that_loops),
+        cmocka_unit_test(test_probe_capability_pointer_into_header),
+        cmocka_unit_test(test_probe_capability_pointer_low_bits_masked),
+        cmocka_unit_test(test_probe_capability_past_standard_space),
+        cmocka_unit_test(test_probe_capability_too_short),
+        cmocka_unit_test(test_probe_structure_in_reserved_or_absent_bar),
+        cmocka_unit_test(test_probe_structure_past_bar_end),
+        cmocka_unit_test(test_probe_structure_too_small),
+        cmocka_unit_test(test_probe_structure_missing),
+        cmocka_unit_test(test_probe_legacy_bar_unusable),
+        cmocka_unit_test(test_modern_queue_setup_order),
+        cmocka_unit_test(test_modern_queue_size_from_device_and_driver),
+        cmocka_unit_test(test_modern_queue_missing),
+        cmocka_unit_test(test_modern_queue_already_enabled),
+        cmocka_unit_test(test_notify_address_from_queue_notify_off),
+        cmocka_unit_test(test_notify_multiplier_zero_shares_one_address),
+        cmocka_unit_test(test_notify_at_end_of_structure),
+        cmocka_unit_test(test_notify_outside_structure_refused),
+        cmocka_unit_test(test_legacy_queue_uses_fixed_size),
+        cmocka_unit_test(test_legacy_queue_size_unusable),
+        cmocka_unit_test(test_legacy_queue_already_in_use),
+        cmocka_unit_test(test_begin_negotiates_over_each_interface),
+        cmocka_unit_test(test_features_refused_over_pci),
+        cmocka_unit_test(test_reset_bounded_over_pci),
+        cmocka_unit_test(test_modern_config_read_under_generation),
+        cmocka_unit_test(test_legacy_config_read_after_registers),
+        cmocka_unit_test(test_legacy_config_moves_when_msix_enabled),
+        cmocka_unit_test(test_config_access_stays_inside_structure),
+        cmocka_unit_test(test_isr_read_acknowledges_both_interfaces),
+        cmocka_unit_test(test_rng_over_modern_pci),
+        cmocka_unit_test(test_rng_over_transitional_pci_never_touches_legacy),
+        cmocka_unit_test(test_rng_over_legacy_pci),
+        cmocka_unit_test(test_two_pci_functions_at_once),
+        cmocka_unit_test(test_dump_shows_pci_address_and_layout),
+        cmocka_unit_test(test_probe_failure_logged_with_name),
+        cmocka_unit_test(test_trace_sees_every_register_write),
+    };
+    return cmocka_run_group_tests_name("pci", tests, NULL, NULL);
+}
