@@ -2,7 +2,8 @@
 #   make                 library + host tests (for this machine)
 #   make ARCH=aarch64    the test kernel: build/aarch64/levitate.img
 #   make run             boot the kernel in QEMU with the default devices
-#   make test            everything: library builds, host tests, QEMU tests
+#   make test            everything: library builds, static analysis, host tests
+#                        (also big-endian), fuzz corpus replay, QEMU tests
 #   make bench           in-guest benchmarks, printed as a table (build/bench.txt)
 # Missing Debian packages are installed by scripts/deps.sh (as root) or named.
 
