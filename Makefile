@@ -95,6 +95,9 @@ check-static: deps-static
 check-be: deps-be deps-font $(HOSTB)/font.psf
 	@scripts/be-tests.sh
 
+# ---- fuzzing: make fuzz, make check-fuzz (rules in tests/fuzz/fuzz.mk) --------
+-include tests/fuzz/fuzz.mk
+
 # ---- QEMU --------------------------------------------------------------------
 check-qemu: deps-qemu
 	$(MAKE) ARCH=aarch64
@@ -109,6 +112,7 @@ test: deps-host deps-qemu
 	$(MAKE) check-static
 	$(MAKE) check-host
 	$(MAKE) check-be
+	$(MAKE) check-fuzz
 	$(MAKE) check-qemu
 	@scripts/summary.sh
 

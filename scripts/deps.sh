@@ -8,6 +8,7 @@
 #   qemu   qemu-system-aarch64, pytest and PIL for /usr/bin/python3
 #   font   a Terminus PSF console font (console-setup-linux)
 #   static clang-tidy and cppcheck (make check-static)
+#   fuzz   libFuzzer's runtime for clang 14 (make fuzz, make check-fuzz)
 #   be     big-endian host tests (make check-be): s390x cross gcc, qemu-user,
 #          and s390x libc/cmocka from Debian's multiarch (this adds the
 #          s390x architecture to dpkg: `dpkg --add-architecture s390x`)
@@ -28,6 +29,7 @@ set -u
 
 PY=/usr/bin/python3
 FONT_GLOB='/usr/share/consolefonts/Uni2-Terminus16.psf.gz'
+FUZZER_GLOB='/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a'
 
 checks_for_group() {
     case "$1" in
@@ -47,6 +49,9 @@ checks_for_group() {
     static)
         echo "cmd:clang-tidy:clang-tidy cmd:cppcheck:cppcheck cmd:gcc:gcc"
         ;;
+    fuzz)
+        echo "cmd:clang:clang glob:$FUZZER_GLOB:libclang-rt-14-dev"
+        ;;
     be)
         echo "cmd:s390x-linux-gnu-gcc:gcc-s390x-linux-gnu cmd:qemu-s390x:qemu-user"
         echo "file:/usr/s390x-linux-gnu/include/stdio.h:libc6-dev-s390x-cross"
@@ -54,7 +59,7 @@ checks_for_group() {
         echo "file:/usr/include/cmocka.h:libcmocka-dev"
         ;;
     *)
-        echo "deps: unknown group '$1' (groups: build host qemu font static be)" >&2
+        echo "deps: unknown group '$1' (groups: build host qemu font static be fuzz)" >&2
         return 1
         ;;
     esac

@@ -92,9 +92,12 @@ struct lvio_gpu_fb {
 struct lvio_gpu_slot {
     uint8_t state;              /* free, busy, done or lost */
     uint32_t len;               /* bytes the device wrote into the response */
-    /* A lost RESOURCE_ATTACH_BACKING: the backing list and the pixel shares
-     * its chain names, kept until the device gives the chain back (or is
-     * reset), since the device may still read them. */
+    uint32_t reads;             /* resource whose backing the command reads
+                                   (ATTACH_BACKING, TRANSFER_TO_HOST_2D), or 0 */
+    /* A lost command that reads a backing (its own ATTACH_BACKING, or a
+     * TRANSFER_TO_HOST_2D of a framebuffer destroyed meanwhile): the
+     * backing list and the pixel shares, kept until the device gives the
+     * chain back (or is reset), since the device may still read them. */
     struct lvio_gpu_fb held;
 };
 
@@ -161,7 +164,8 @@ int lvio_gpu_query(struct lvio_gpu *gpu);
 /*
  * The mode to use on `scanout`: the EDID's preferred mode when there is
  * one, else the size from display info. Returns 0, LVIO_E_INVAL (no such
- * scanout) or LVIO_E_NODEV (scanout not enabled, or size 0).
+ * scanout, or the GPU is not initialised) or LVIO_E_NODEV (scanout not
+ * enabled, or size 0).
  */
 int lvio_gpu_preferred_mode(const struct lvio_gpu *gpu, unsigned scanout,
                             uint32_t *width, uint32_t *height);
@@ -180,19 +184,25 @@ int lvio_gpu_poll_events(struct lvio_gpu *gpu);
  * height bytes, 4-byte aligned, rows of width * 4 bytes) as its backing.
  * Returns 0, LVIO_E_INVAL, LVIO_E_UNSUPPORTED (no share() in the HAL),
  * LVIO_E_NOMEM, LVIO_E_REFUSED (e.g. ERR_OUT_OF_MEMORY), LVIO_E_TIMEOUT,
- * LVIO_E_DEVICE. On error nothing is left behind, with one exception: after
- * LVIO_E_TIMEOUT the device may still act on RESOURCE_ATTACH_BACKING, so
- * the driver keeps the backing list and the shares of `pixels` until the
- * device answers late (noticed by any later command) or lvio_gpu_teardown
- * resets it; `pixels` must stay allocated until then. The resource id is
- * never reused.
+ * LVIO_E_DEVICE, LVIO_E_NEEDS_RESET, LVIO_E_BROKEN. On error nothing is
+ * left behind, with one exception: when RESOURCE_ATTACH_BACKING was sent
+ * and not answered (LVIO_E_TIMEOUT, or the queue broke or the device asked
+ * for a reset meanwhile) the device may still read the backing, so the
+ * driver keeps the backing list and the shares of `pixels` until the
+ * device answers late (noticed by any later command) or lvio_gpu_reset or
+ * lvio_gpu_teardown resets it; `pixels` must stay allocated until then.
+ * The resource id is never reused.
  */
 int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb,
                        uint32_t width, uint32_t height, uint32_t format,
                        void *pixels, size_t size);
 
 /* Stop showing it anywhere, detach its backing, unref it, unshare the
- * memory. Returns 0 or the first error (everything is released anyway). */
+ * memory. Returns 0 or the first error (everything is released anyway,
+ * with one exception: while a TRANSFER_TO_HOST_2D of it that timed out is
+ * still with the device, the device may read the pixels, so they stay
+ * shared until it comes back or lvio_gpu_reset / lvio_gpu_teardown; the
+ * caller keeps `pixels` allocated until then). */
 int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb);
 
 /*

@@ -107,7 +107,10 @@ struct lvio_virtqueue {
  * lvio_device_begin() and lvio_device_driver_ok(). Returns 0, LVIO_E_QUEUE
  * (no such queue, already in use, or the device did not accept it),
  * LVIO_E_NOMEM, LVIO_E_RANGE, LVIO_E_LAYOUT (PCI: the queue's notify
- * address is outside the notify structure) or LVIO_E_INVAL.
+ * address is outside the notify structure or odd) or LVIO_E_INVAL. When
+ * the device was given the ring's addresses and then did not accept the
+ * queue, it is reset before the ring's memory is freed (it may already
+ * use the ring): the caller starts again from lvio_device_begin().
  */
 int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
                   uint16_t index, uint16_t max_size);

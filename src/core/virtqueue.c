@@ -137,6 +137,13 @@ int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
     vq->num_free = vq->size;
     err = dev->ops->queue_enable(dev, vq);
     if (err) {
+        /* The device may hold the ring's addresses (and use them): it lets
+         * go of them by a reset before the memory is freed. The message
+         * stays the one about the queue. */
+        char why[LVIO_ERRMSG_SIZE];
+        memcpy(why, dev->errmsg, sizeof why);
+        (void)lvio_device_reset(dev);
+        memcpy(dev->errmsg, why, sizeof why);
         lvio_vq_free_mem(vq);
         return err;
     }

@@ -118,13 +118,34 @@ static void slot_release_held(struct lvio_gpu_slot *s)
     s->held.gpu = NULL;
 }
 
-/* A completion came back: its slot is done, or free again if it was lost. */
+/* A lost command that reads resource `id`'s backing and holds nothing yet
+ * (other than `not`), or NULL. */
+static struct lvio_gpu_slot *slot_lost_reading(struct lvio_gpu *gpu, uint32_t id,
+                                               const struct lvio_gpu_slot *not)
+{
+    for (unsigned i = 0; id && i <= QUERY_SLOT; i++) {
+        struct lvio_gpu_slot *s = &gpu->slots[i];
+        if (s != not && s->state == SLOT_LOST && s->reads == id && !s->held.gpu)
+            return s;
+    }
+    return NULL;
+}
+
+/* A completion came back: its slot is done, or free again if it was lost.
+ * What a lost slot held goes to another lost command reading the same
+ * backing, or back to the HAL when there is none. */
 static void gpu_reap(struct lvio_gpu *gpu, void *token, uint32_t len)
 {
     struct lvio_gpu_slot *s = token;
     if (s < gpu->slots || s > &gpu->slots[QUERY_SLOT])
         return; /* not ours: cannot happen, the queue validates ids */
     if (s->state == SLOT_LOST) {
+        struct lvio_gpu_slot *next =
+            s->held.gpu ? slot_lost_reading(gpu, s->held.resource_id, s) : NULL;
+        if (next) {
+            next->held = s->held;
+            s->held.gpu = NULL;
+        }
         slot_release_held(s);
         s->state = SLOT_FREE;
         return;
@@ -180,6 +201,7 @@ static void *gpu_cmd_init(struct lvio_gpu *gpu, struct gpu_cmd *c, unsigned slot
     memset(slot_req(gpu, slot), 0, RESP_OFF);
     memset(slot_resp(gpu, slot), 0, resp_len);
     hdr->type = lvio_cpu_to_le32(type);
+    gpu->slots[slot].reads = 0;
     c->slot = slot;
     c->type = type;
     c->req_len = req_len;
@@ -208,6 +230,11 @@ static int gpu_add(struct lvio_gpu *gpu, const struct gpu_cmd *c)
                           &gpu->slots[c->slot]);
     if (err == LVIO_OK)
         gpu->slots[c->slot].state = SLOT_BUSY;
+    else if (err == LVIO_E_NOSPC) /* the queue holds every batch: lost ones fill it */
+        err = lvio_fail(gpu->dev, LVIO_E_AGAIN,
+                        "gpu %s: the control queue is full (%u descriptors are still with the "
+                        "device for commands that timed out)",
+                        lvio_gpu_cmd_name(c->type), gpu->ctrlq.size - gpu->ctrlq.num_free);
     return err;
 }
 
@@ -315,9 +342,11 @@ static int gpu_run(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsigned n)
     if (wait)
         return gpu_wait_failed(gpu, cmds, added, wait);
     /* Every response is checked (each frees its slot); the first error is
-     * the one reported, with its message and response type. */
+     * the one reported, with its message and response type: the add that
+     * failed, else the first bad response in batch order. */
     char why[LVIO_ERRMSG_SIZE];
-    uint32_t cmd = 0, resp = 0;
+    uint32_t cmd = err ? cmds[added].type : 0, resp = 0;
+    memcpy(why, gpu->dev->errmsg, sizeof why);
     for (unsigned i = 0; i < added; i++) {
         int e = gpu_check(gpu, &cmds[i]);
         if (e && !err) {
@@ -386,6 +415,16 @@ static int gpu_setup(struct lvio_gpu *gpu)
     err = lvio_vq_setup(&gpu->ctrlq, dev, LVIO_VIRTIO_GPU_QUEUE_CONTROL, CTRLQ_SIZE);
     if (err)
         goto free_mem;
+    /* The largest batch: a framebuffer destroyed while on every scanout
+     * (a SET_SCANOUT each, DETACH_BACKING, UNREF), two descriptors a
+     * command; at least CREATE_2D + ATTACH_BACKING (five). */
+    uint32_t need = 2 * (gpu->num_scanouts + 2);
+    if (gpu->ctrlq.size < need) {
+        err = lvio_fail(dev, LVIO_E_QUEUE,
+                        "gpu: control queue of %u descriptors, the largest batch needs %u",
+                        gpu->ctrlq.size, need);
+        goto teardown_ctrlq;
+    }
     err = lvio_vq_setup(&gpu->cursorq, dev, LVIO_VIRTIO_GPU_QUEUE_CURSOR, CURSORQ_SIZE);
     if (err)
         goto teardown_ctrlq;
@@ -423,8 +462,10 @@ int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev)
         return err;
     gpu->has_edid = lvio_has_feature(dev->features_accepted, LVIO_VIRTIO_GPU_F_EDID);
     err = gpu_setup(gpu);
-    if (err)
+    if (err) {
+        gpu->num_scanouts = 0; /* what the device said is not to be used */
         lvio_device_fail(dev);
+    }
     return err;
 }
 
@@ -570,7 +611,7 @@ int lvio_gpu_query(struct lvio_gpu *gpu)
 int lvio_gpu_preferred_mode(const struct lvio_gpu *gpu, unsigned scanout, uint32_t *width,
                             uint32_t *height)
 {
-    if (!gpu || !width || !height || scanout >= gpu->num_scanouts)
+    if (!gpu || !gpu->mem || !width || !height || scanout >= gpu->num_scanouts)
         return LVIO_E_INVAL;
     const struct lvio_gpu_scanout *s = &gpu->scanouts[scanout];
     if (!s->enabled)
@@ -810,6 +851,7 @@ int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t wi
         gpu_cmd(gpu, &c[1], s1, LVIO_VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, sizeof *attach);
     attach->resource_id = lvio_cpu_to_le32(fb->resource_id);
     attach->nr_entries = lvio_cpu_to_le32(fb->nr_entries);
+    gpu->slots[s1].reads = fb->resource_id;
     c[1].extra.addr = fb->entries_addr;
     c[1].extra.len = fb->nr_entries * (uint32_t)sizeof *fb->entries;
     err = gpu_run(gpu, c, 2);
@@ -894,6 +936,15 @@ int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb)
             err = gpu_run(gpu, c, n);
         }
     }
+    /* A transfer that timed out may still be read by the device: the
+     * backing stays shared until it comes back (or the device is reset). */
+    struct lvio_gpu_slot *reader =
+        fb->epoch == gpu->epoch ? slot_lost_reading(gpu, fb->resource_id, NULL) : NULL;
+    if (reader && fb->entries) {
+        reader->held = *fb;
+        fb->entries = NULL;
+        fb->nr_entries = 0;
+    }
     fb_release(fb);
     fb->gpu = NULL;
     fb->resource_id = 0;
@@ -912,6 +963,7 @@ static void gpu_transfer_cmd(struct lvio_gpu *gpu, struct gpu_cmd *c, unsigned s
     req->r.height = lvio_cpu_to_le32(r->height);
     req->offset = lvio_cpu_to_le64((uint64_t)r->y * fb->stride + (uint64_t)r->x * BYTES_PER_PIXEL);
     req->resource_id = lvio_cpu_to_le32(fb->resource_id);
+    gpu->slots[slot].reads = fb->resource_id;
 }
 
 static void gpu_flush_cmd(struct lvio_gpu *gpu, struct gpu_cmd *c, unsigned slot,

@@ -74,6 +74,8 @@ static int rng_submit(struct lvio_rng *rng, uint32_t want)
             n = LVIO_RNG_SLOT_SIZE;
         struct lvio_sg sg = {rng->page_addr + (uint64_t)s * LVIO_RNG_SLOT_SIZE, n};
         int err = lvio_vq_add(&rng->vq, NULL, 0, &sg, 1, (void *)(uintptr_t)(s + 1));
+        if (err == LVIO_E_NOSPC)
+            break; /* a queue smaller than LVIO_RNG_SLOTS: it is full of our requests */
         if (err)
             return err;
         rng->busy |= (uint8_t)(1u << s);

@@ -150,6 +150,11 @@ static int modern_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *v
                          vq->index, vq->size, size);
     uint32_t noff = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_NOFF, 2);
     uint64_t at = (uint64_t)noff * dev->u.pci.notify_mult;
+    if (at & 1)
+        return lvio_fail(dev, LVIO_E_LAYOUT,
+                         "queue %u: notify offset %u x multiplier %u = 0x%llx is odd (the "
+                         "notify register is 16 bits)",
+                         vq->index, noff, dev->u.pci.notify_mult, (unsigned long long)at);
     if (at + 2 > notify->len)
         return lvio_fail(dev, LVIO_E_LAYOUT,
                          "queue %u: notify offset %u x multiplier %u = 0x%llx is outside the "
@@ -367,6 +372,16 @@ static const uint32_t cap_min_len[] = {
     [LVIO_VIRTIO_PCI_CAP_DEVICE_CFG] = 1,
 };
 
+/* Alignment of each structure (4.1.4): the common and device structures
+ * are read in naturally aligned words, notify is written 16 bits at a
+ * time, ISR is one byte. A misaligned register faults on Device memory. */
+static const uint32_t cap_align[] = {
+    [LVIO_VIRTIO_PCI_CAP_COMMON_CFG] = 4,
+    [LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG] = 2,
+    [LVIO_VIRTIO_PCI_CAP_ISR_CFG] = 1,
+    [LVIO_VIRTIO_PCI_CAP_DEVICE_CFG] = 4,
+};
+
 /*
  * Check one structure's place (bar, offset, length) against the BARs the
  * caller gave and map it. Returns 0, or a reason in `why` (LVIO_E_LAYOUT)
@@ -374,7 +389,7 @@ static const uint32_t cap_min_len[] = {
  */
 static int region_map(struct lvio_device *dev, const struct lvio_pci_function *fn,
                       struct lvio_pci_region *r, uint32_t bar, uint32_t off, uint32_t len,
-                      uint32_t min_len, char *why, size_t why_size)
+                      uint32_t min_len, uint32_t align, char *why, size_t why_size)
 {
     const struct lvio_hal *hal = dev->hal;
 
@@ -397,6 +412,11 @@ static int region_map(struct lvio_device *dev, const struct lvio_pci_function *f
         return LVIO_E_LAYOUT;
     }
     uint64_t phys = b->phys + off;
+    if (phys % align) {
+        lvio_snprintf(why, why_size, "is at 0x%llx, not %u-byte aligned",
+                      (unsigned long long)phys, align);
+        return LVIO_E_LAYOUT;
+    }
     r->base = hal->map_regs ? hal->map_regs(hal->ctx, phys, len)
                             : (volatile uint8_t *)(uintptr_t)phys;
     if (!r->base) {
@@ -433,7 +453,8 @@ static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn,
     uint32_t off = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_OFFSET, 4);
     uint32_t len = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LENGTH, 4);
     char why[48];
-    int err = region_map(dev, fn, &f->r, bar, off, len, cap_min_len[type], why, sizeof why);
+    int err = region_map(dev, fn, &f->r, bar, off, len, cap_min_len[type], cap_align[type], why,
+                         sizeof why);
     if (err) {
         lvio_snprintf(f->why, sizeof f->why, "capability at 0x%02x %s", at, why);
         f->r.base = NULL;
@@ -547,7 +568,7 @@ static int legacy_setup(struct lvio_device *dev, const struct lvio_pci_function 
                          modern_why, b->io ? "I/O" : "memory", (unsigned long long)b->size);
     uint32_t len = b->size > 0x10000 ? 0x10000 : (uint32_t)b->size;
     int err = region_map(dev, fn, &dev->u.pci.legacy, 0, 0, len, LVIO_VIRTIO_PCI_LEGACY_CONFIG,
-                         why, sizeof why);
+                         4, why, sizeof why);
     if (err)
         return lvio_fail(dev, err, "legacy block %s", why);
     dev->phys = b->phys;

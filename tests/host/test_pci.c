@@ -554,6 +554,34 @@ static void test_probe_structure_past_bar_end(void **state)
     assert_error_names("BAR 4 of 8 KiB", "notify", "device", NULL);
 }
 
+/* A register at an address its width does not divide faults on Device
+ * memory: structures must be aligned for the accesses made to them. */
+static void test_probe_misaligned_structure_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t type;
+        uint32_t offset;
+        const char *word;
+    } cases[] = {
+        {LVIO_VIRTIO_PCI_CAP_COMMON_CFG, 0x0002, "not 4-byte aligned"},
+        {LVIO_VIRTIO_PCI_CAP_DEVICE_CFG, 0x2001, "not 4-byte aligned"},
+        {LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG, 0x2801, "not 2-byte aligned"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        modern_rng();
+        sim_pci_cap(&P, cases[i].type)->offset = cases[i].offset;
+        sim_pci_build(&P);
+        expect_probe_fails(cases[i].word, LVIO_E_LAYOUT);
+        assert_error_names(cases[i].word, cases[i].word, NULL);
+    }
+    /* The ISR is one byte: any address will do. */
+    modern_rng();
+    sim_pci_cap(&P, LVIO_VIRTIO_PCI_CAP_ISR_CFG)->offset = 0x1001;
+    sim_pci_build(&P);
+    assert_int_equal(sim_pci_probe(&P, &D), LVIO_OK);
+}
+
 static void test_probe_structure_too_small(void **state)
 {
     (void)state;
@@ -826,6 +854,23 @@ static void test_notify_outside_structure_refused(void **state)
         assert_int_equal(P.s.live_pages, 0);
         assert_string_equal(P.s.error, "");
     }
+}
+
+/* An odd notify offset (multiplier 1, queue_notify_off 1) would make the
+ * 16-bit notify write unaligned. */
+static void test_notify_odd_address_refused(void **state)
+{
+    (void)state;
+    modern_rng();
+    sim_pci_cap(&P, LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG)->mult = 1;
+    sim_pci_build(&P);
+    P.notify_off[0] = 1;
+    begin();
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), LVIO_E_LAYOUT);
+    assert_error_names("odd notify", "is odd", NULL);
+    assert_int_equal(P.s.q[0].ready, 0);
+    assert_int_equal(P.s.live_pages, 0);
+    assert_string_equal(P.s.error, "");
 }
 
 /* ---- legacy queues ------------------------------------------------------------------------- */
@@ -1257,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_probe_capability_too_short),
         cmocka_unit_test(test_probe_structure_in_reserved_or_absent_bar),
         cmocka_unit_test(test_probe_structure_past_bar_end),
+        cmocka_unit_test(test_probe_misaligned_structure_refused),
         cmocka_unit_test(test_probe_structure_too_small),
         cmocka_unit_test(test_probe_structure_missing),
         cmocka_unit_test(test_probe_legacy_bar_unusable),
@@ -1268,6 +1314,7 @@ int main(void)
         cmocka_unit_test(test_notify_multiplier_zero_shares_one_address),
         cmocka_unit_test(test_notify_at_end_of_structure),
         cmocka_unit_test(test_notify_outside_structure_refused),
+        cmocka_unit_test(test_notify_odd_address_refused),
         cmocka_unit_test(test_legacy_queue_uses_fixed_size),
         cmocka_unit_test(test_legacy_queue_size_unusable),
         cmocka_unit_test(test_legacy_queue_already_in_use),

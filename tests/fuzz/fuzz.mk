@@ -1,0 +1,44 @@
+# ---- fuzzing: tests/fuzz/ ------------------------------------------------------
+# libFuzzer targets where the device is the fuzzer (tests/fuzz/fuzz_dev.h):
+#   make fuzz          build, then run each target FUZZ_SECONDS on its corpus
+#                      (tests/fuzz/corpus/<t>; new inputs go to
+#                      build/fuzz/corpus/<t>); prints executions, exec/s and
+#                      coverage per target; fails if any target crashed
+#   make check-fuzz    build, then replay the checked-in corpora (seconds);
+#                      one summary line in build/summary-fuzz.txt
+FUZZ_TARGETS := mmio pci virtqueue rng gpu
+FUZZ_SECONDS ?= 60
+FUZZB := $(BUILD)/fuzz
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZB)/fuzz_%)
+
+# The library and the shared harness are compiled once, for every target.
+FUZZ_LIB_OBJS := $(patsubst src/%.c,$(FUZZB)/obj/%.o,$(LIB_SRCS)) $(FUZZB)/obj/fuzz_dev.o
+.SECONDARY: $(FUZZ_LIB_OBJS)
+
+$(FUZZB)/obj/%.o: src/%.c $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZB)/obj/fuzz_dev.o: tests/fuzz/fuzz_dev.c tests/fuzz/fuzz_dev.h $(LIB_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZB)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_dev.h $(FUZZ_LIB_OBJS) $(LIB_HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJS)
+
+.PHONY: fuzz fuzz-build check-fuzz deps-fuzz
+# Missing packages are installed before anything is compiled.
+$(FUZZ_LIB_OBJS) $(FUZZ_BINS): | deps-fuzz
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh run $(FUZZ_TARGETS)
+
+check-fuzz: fuzz-build
+	@scripts/fuzz.sh check $(FUZZ_TARGETS)
+
+deps-fuzz:
+	@scripts/deps.sh build fuzz

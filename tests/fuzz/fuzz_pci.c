@@ -1,0 +1,383 @@
+/*
+ * fuzz_pci: lvio_pci_probe on a function whose configuration space (256
+ * or 4096 bytes), BAR sizes and kinds come from the input, with every
+ * register read in the BARs taken from the input too (one opcode byte per
+ * read, fz_perturb); then, when the probe succeeds, lvio_device_begin,
+ * queue setup, a chain made available and kicked (the notify address),
+ * DRIVER_OK, configuration reads, isr, lvio_dump, reset and teardown.
+ *
+ * The main property: the transport never touches anything but the
+ * configuration space and the BAR ranges it was given. Configuration
+ * space and every range map_regs hands out are unreadable host addresses
+ * (fuzz_dev.h) of exactly the size given or asked for; reg_read and
+ * reg_write abort on any access not wholly inside one of them, and
+ * map_regs aborts on a range not wholly inside one BAR as given.
+ *
+ * Also checked: a register access in a BAR is naturally aligned (on Arm,
+ * an unaligned access to Device memory faults); every call returns what it
+ * documents; every DMA page comes back.
+ *
+ * With the "volatile configuration space" flag, every configuration read
+ * also takes an opcode: a device (or a surprise removal, which reads
+ * all-ones) may change what it reads between two reads of the same field.
+ *
+ * Input: flags (1), DMA failure (1), six BARs (1 each: size code, bit 7
+ * I/O), map failure (1), configuration bytes given n (2) and n bytes (the
+ * rest of the space is zero; from 0x100 on it is also the device-specific
+ * configuration), wanted features (8), max queue size (1), then opcodes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_dev.h"
+#include "lvio/spec/virtio_pci.h"
+
+#define CFG_PHYS 0xc0000000ull /* where the harness says configuration space is */
+#define BAR_PHYS(i) (0x1000000000ull + (uint64_t)(i) * 0x100000000ull)
+#define NQ 2
+
+struct region {
+    int bar;            /* -1: none */
+    uint64_t off, len;
+};
+
+static struct {
+    struct fz f;
+    struct lvio_device dev;
+    struct lvio_pci_function fn;
+    struct lvio_virtqueue vq[NQ];
+    bool vq_up[NQ];
+    uint8_t cfg[4096];
+    bool cfg_volatile;
+    unsigned map_calls, map_fail_at;
+    bool map_failed;
+    /* the device: what its capabilities say, and its registers */
+    struct region common, notify, isr, devcfg;
+    uint8_t common_regs[56];
+    uint16_t q_size[NQ + 2], q_enable[NQ + 2];
+    uint32_t legacy_pfn[NQ + 2], legacy_guest_features;
+    uint16_t legacy_sel;
+    uint8_t status;
+    uint64_t features;
+} S;
+
+/* ---- configuration space, as the device's capabilities say ------------------------- */
+
+static uint32_t cfg_le(unsigned off, unsigned width)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < width && off + i < sizeof S.cfg; i++)
+        v |= (uint32_t)S.cfg[off + i] << (8 * i);
+    return v;
+}
+
+/* The device's own view of its layout: the first capability of each type. */
+static void parse_caps(void)
+{
+    struct region *r[5] = {NULL, &S.common, &S.notify, &S.isr, &S.devcfg};
+    S.common.bar = S.notify.bar = S.isr.bar = S.devcfg.bar = -1;
+    unsigned at = S.cfg[LVIO_PCI_CAPABILITY_LIST] & ~3u;
+    for (unsigned n = 0; n < 48 && at >= 0x40 && at < 0x100; n++) {
+        unsigned type = S.cfg[at + 3];
+        if (S.cfg[at] == LVIO_PCI_CAP_ID_VNDR && type >= 1 && type <= 4 && r[type]->bar < 0 &&
+            S.cfg[at + 4] < LVIO_PCI_NUM_BARS && at + 16 <= 0x100) {
+            r[type]->bar = S.cfg[at + 4];
+            r[type]->off = cfg_le(at + 8, 4);
+            r[type]->len = cfg_le(at + 12, 4);
+        }
+        at = S.cfg[at + 1] & ~3u;
+    }
+}
+
+/* ---- the register model ----------------------------------------------------------- */
+
+static bool in_region(const struct region *r, int bar, uint64_t off, uint64_t *rel)
+{
+    if (r->bar != bar || off < r->off || off - r->off >= r->len)
+        return false;
+    *rel = off - r->off;
+    return true;
+}
+
+static void pci_reset(void)
+{
+    S.status = 0;
+    memset(S.common_regs, 0, sizeof S.common_regs);
+    memset(S.q_enable, 0, sizeof S.q_enable);
+    memset(S.legacy_pfn, 0, sizeof S.legacy_pfn);
+    for (unsigned i = 0; i < NQ + 2; i++)
+        S.q_size[i] = 64;
+}
+
+static uint32_t regs_get(const uint8_t *regs, uint64_t off, unsigned width, size_t size)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < width && off + i < size; i++)
+        v |= (uint32_t)regs[off + i] << (8 * i);
+    return v;
+}
+
+static uint32_t common_read(uint64_t off, unsigned width)
+{
+    uint16_t sel = (uint16_t)regs_get(S.common_regs, LVIO_VIRTIO_PCI_COMMON_Q_SELECT, 2, 56);
+    bool q = sel < NQ + 2;
+    switch (off) {
+    case LVIO_VIRTIO_PCI_COMMON_DF: {
+        uint32_t w = regs_get(S.common_regs, LVIO_VIRTIO_PCI_COMMON_DFSELECT, 4, 56);
+        return w < 2 ? (uint32_t)(S.features >> (32 * w)) : 0;
+    }
+    case LVIO_VIRTIO_PCI_COMMON_NUMQ: return NQ + 1;
+    case LVIO_VIRTIO_PCI_COMMON_STATUS: return S.status;
+    case LVIO_VIRTIO_PCI_COMMON_CFGGENERATION: return 0;
+    case LVIO_VIRTIO_PCI_COMMON_Q_SIZE: return q ? S.q_size[sel] : 0;
+    case LVIO_VIRTIO_PCI_COMMON_Q_ENABLE: return q ? S.q_enable[sel] : 0;
+    case LVIO_VIRTIO_PCI_COMMON_Q_NOFF: return sel;
+    default: return regs_get(S.common_regs, off, width, 56);
+    }
+}
+
+static void common_write(uint64_t off, unsigned width, uint32_t v)
+{
+    uint16_t sel = (uint16_t)regs_get(S.common_regs, LVIO_VIRTIO_PCI_COMMON_Q_SELECT, 2, 56);
+    bool q = sel < NQ + 2;
+    if (off == LVIO_VIRTIO_PCI_COMMON_STATUS && v == 0) {
+        pci_reset();
+        return;
+    }
+    if (off == LVIO_VIRTIO_PCI_COMMON_STATUS)
+        S.status = (uint8_t)v;
+    if (off == LVIO_VIRTIO_PCI_COMMON_Q_SIZE && q)
+        S.q_size[sel] = (uint16_t)v;
+    if (off == LVIO_VIRTIO_PCI_COMMON_Q_ENABLE && q)
+        S.q_enable[sel] = (uint16_t)v;
+    for (unsigned i = 0; i < width && off + i < sizeof S.common_regs; i++)
+        S.common_regs[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t devcfg_read(uint64_t off, unsigned width)
+{
+    return off < 0x100 ? cfg_le(0x100 + (unsigned)off, width) : 0;
+}
+
+static uint32_t legacy_read(uint64_t off, unsigned width)
+{
+    bool q = S.legacy_sel < NQ + 2;
+    switch (off) {
+    case LVIO_VIRTIO_PCI_LEGACY_HOST_FEATURES: return (uint32_t)S.features;
+    case LVIO_VIRTIO_PCI_LEGACY_GUEST_FEATURES: return S.legacy_guest_features;
+    case LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN: return q ? S.legacy_pfn[S.legacy_sel] : 0;
+    case LVIO_VIRTIO_PCI_LEGACY_QUEUE_NUM: return q ? 64 : 0;
+    case LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL: return S.legacy_sel;
+    case LVIO_VIRTIO_PCI_LEGACY_STATUS: return S.status;
+    case LVIO_VIRTIO_PCI_LEGACY_ISR: return 0;
+    default:
+        return off >= LVIO_VIRTIO_PCI_LEGACY_CONFIG ? devcfg_read(off - 0x14, width) : 0;
+    }
+}
+
+static void legacy_write(uint64_t off, uint32_t v)
+{
+    bool q = S.legacy_sel < NQ + 2;
+    switch (off) {
+    case LVIO_VIRTIO_PCI_LEGACY_GUEST_FEATURES: S.legacy_guest_features = v; break;
+    case LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN: if (q) S.legacy_pfn[S.legacy_sel] = v; break;
+    case LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL: S.legacy_sel = (uint16_t)v; break;
+    case LVIO_VIRTIO_PCI_LEGACY_STATUS:
+        if (v == 0)
+            pci_reset();
+        S.status = (uint8_t)v;
+        break;
+    default: break;
+    }
+}
+
+/* Which BAR a physical address is in (-1: none), and the offset in it. */
+static int bar_of(uint64_t phys, uint64_t *off)
+{
+    for (int b = 0; b < LVIO_PCI_NUM_BARS; b++) {
+        const struct lvio_pci_bar *bar = &S.fn.bar[b];
+        if (bar->size && phys >= bar->phys && phys - bar->phys < bar->size) {
+            *off = phys - bar->phys;
+            return b;
+        }
+    }
+    return -1;
+}
+
+static void check_aligned(uint64_t phys, unsigned width, const char *what)
+{
+    if (phys % width)
+        fz_die("%u-byte register %s at 0x%llx, not naturally aligned (faults on Device "
+               "memory)", width, what, (unsigned long long)phys);
+}
+
+static uint32_t pci_reg_read(struct fz *f, unsigned map, uint64_t off, unsigned width)
+{
+    uint64_t phys = f->maps[map].phys + off, rel, boff;
+    uint32_t v = 0;
+    if (map == 0) { /* configuration space */
+        v = cfg_le((unsigned)off, width);
+        return S.cfg_volatile ? fz_perturb(f, v, width) : v;
+    }
+    int bar = bar_of(phys, &boff);
+    check_aligned(phys, width, "read");
+    if (in_region(&S.common, bar, boff, &rel))
+        v = common_read(rel, width);
+    else if (in_region(&S.devcfg, bar, boff, &rel))
+        v = devcfg_read(rel, width);
+    else if (bar == 0 && S.fn.bar[0].io && !in_region(&S.notify, bar, boff, &rel) &&
+             !in_region(&S.isr, bar, boff, &rel))
+        v = legacy_read(boff, width);
+    return fz_perturb(f, v, width);
+}
+
+static void pci_reg_write(struct fz *f, unsigned map, uint64_t off, unsigned width, uint32_t v)
+{
+    uint64_t phys = f->maps[map].phys + off, rel, boff;
+    if (map == 0)
+        fz_die("configuration space write at 0x%llx: the transport only reads it",
+               (unsigned long long)off);
+    int bar = bar_of(phys, &boff);
+    check_aligned(phys, width, "write");
+    if (in_region(&S.common, bar, boff, &rel))
+        common_write(rel, width, v);
+    else if (in_region(&S.notify, bar, boff, &rel))
+        f->notifies++;
+    else if (bar == 0 && S.fn.bar[0].io)
+        legacy_write(boff, v);
+}
+
+/* map_regs: only ranges inside one BAR as given; the k-th call may fail. */
+static volatile void *pci_map_regs(void *ctx, uint64_t phys, size_t len)
+{
+    struct fz *f = ctx;
+    uint64_t off;
+    int bar = bar_of(phys, &off);
+    if (bar < 0 || len > S.fn.bar[bar].size - off)
+        fz_die("map_regs(0x%llx, 0x%zx): not inside one BAR", (unsigned long long)phys, len);
+    int i = ++S.map_calls == S.map_fail_at ? -1 : fz_map_regs(f, phys, len);
+    S.map_failed |= i < 0;
+    return i < 0 ? NULL : (volatile void *)f->maps[i].base;
+}
+
+/* ---- the input ---------------------------------------------------------------------- */
+
+static void read_function(void)
+{
+    struct fz_tape *t = &S.f.h;
+    uint8_t flags = fz_u8(t);
+    uint8_t dma_fail = fz_u8(t);
+    S.f.dma_fail_mask = dma_fail ? 1u << ((dma_fail - 1) % 32) : 0;
+    S.f.dma_base = (flags & 16) ? FZ_DMA_BASE_16TIB : FZ_DMA_BASE_LOW;
+    S.cfg_volatile = flags & 2;
+    S.fn.cfg_size = (flags & 1) ? 4096 : 256;
+    S.fn.segment = (flags & 4) ? 0x12 : 0;
+    S.fn.bus = 0;
+    S.fn.device = (uint8_t)((flags & 8) ? 33 : 2); /* 33: out of range, INVAL */
+    S.fn.function = 0;
+    for (unsigned b = 0; b < LVIO_PCI_NUM_BARS; b++) {
+        uint8_t code = fz_u8(t);
+        uint8_t k = code & 0x3f;
+        S.fn.bar[b].phys = BAR_PHYS(b);
+        S.fn.bar[b].io = code & 0x80;
+        if (k == 0)
+            S.fn.bar[b].size = 0;
+        else if (code & 0x40)
+            S.fn.bar[b].size = 0x10 + 4u * k; /* small, not a power of two */
+        else
+            S.fn.bar[b].size = 1ull << (k % 33);
+    }
+    S.map_fail_at = fz_u8(t);
+    size_t n = fz_u16(t) % (sizeof S.cfg + 1);
+    fz_bytes(t, S.cfg, n);
+    parse_caps();
+}
+
+/* Make a chain available on each queue and kick it: the notify address. */
+static void kick_queues(void)
+{
+    uint64_t buf;
+    fz_harness_dma(&S.f, 1, &buf);
+    for (unsigned i = 0; i < NQ; i++) {
+        if (!S.vq_up[i])
+            continue;
+        struct lvio_sg sg = {buf, 64};
+        if (lvio_vq_add(&S.vq[i], NULL, 0, &sg, 1, &S) != LVIO_OK)
+            fz_die("lvio_vq_add on a fresh queue failed");
+        if (lvio_vq_kick(&S.vq[i]) != LVIO_OK)
+            fz_die("lvio_vq_kick on a fresh queue failed");
+        void *token;
+        lvio_vq_get(&S.vq[i], &token, NULL);
+    }
+}
+
+static void after_probe(void)
+{
+    struct fz_tape *t = &S.f.h;
+    uint64_t wanted = fz_u64(t);
+    uint8_t max = fz_u8(t);
+    int rv = lvio_device_begin(&S.dev, wanted);
+    FZ_EXPECT("lvio_device_begin", rv, LVIO_OK, LVIO_E_TIMEOUT, LVIO_E_FEATURES,
+           LVIO_E_UNSUPPORTED, LVIO_E_NEEDS_RESET);
+    if (rv == LVIO_OK) {
+        for (unsigned i = 0; i < NQ; i++) {
+            rv = lvio_vq_setup(&S.vq[i], &S.dev, (uint16_t)i, max);
+            FZ_EXPECT("lvio_vq_setup", rv, LVIO_OK, LVIO_E_QUEUE, LVIO_E_NOMEM, LVIO_E_RANGE,
+                   LVIO_E_LAYOUT);
+            S.vq_up[i] = rv == LVIO_OK;
+            if (!fz_driver_still_on(&S.dev, rv))
+                break;
+        }
+        if (S.dev.status & LVIO_VIRTIO_STATUS_DRIVER) {
+            rv = lvio_device_driver_ok(&S.dev);
+            FZ_EXPECT("lvio_device_driver_ok", rv, LVIO_OK, LVIO_E_NEEDS_RESET);
+            kick_queues();
+        }
+    }
+    for (unsigned k = fz_u8(t) % 4; k > 0; k--) {
+        uint32_t off = fz_u16(t) % 0x1100, len = fz_u8(t) + 1u;
+        uint8_t *buf = malloc(len);
+        rv = lvio_config_read(&S.dev, off, buf, len);
+        FZ_EXPECT("lvio_config_read", rv, LVIO_OK, LVIO_E_CONFIG, LVIO_E_INVAL);
+        if ((rv == LVIO_E_INVAL) != (off > 4096))
+            fz_die("lvio_config_read(%u, %u) returned %d", off, len, rv);
+        free(buf);
+    }
+    lvio_device_isr(&S.dev);
+    lvio_dump(&S.dev);
+    fz_reset_teardown(&S.dev, S.vq, S.vq_up, NQ);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fz *f = &S.f;
+    memset(&S, 0, sizeof S);
+    fz_init(f, data, size);
+    f->reg_read = pci_reg_read;
+    f->reg_write = pci_reg_write;
+    f->hal.map_regs = pci_map_regs;
+    f->quiet = true; /* no ring model behind PCI: the rings are not served */
+    read_function();
+    S.features = (1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM);
+    pci_reset();
+    if (fz_map_regs(f, CFG_PHYS, S.fn.cfg_size) != 0)
+        fz_die("cannot map configuration space");
+    S.fn.cfg = (volatile void *)f->maps[0].base;
+
+    int rv = lvio_pci_probe(&S.dev, &f->hal, &S.fn);
+    FZ_EXPECT("lvio_pci_probe", rv, LVIO_OK, LVIO_E_NOT_VIRTIO, LVIO_E_LAYOUT, LVIO_E_STATE,
+           LVIO_E_INVAL);
+    if ((rv == LVIO_E_INVAL) && S.fn.device <= 31 && !S.map_failed)
+        fz_die("lvio_pci_probe returned LVIO_E_INVAL with valid arguments and map_regs");
+    fz_check_errmsg(&S.dev);
+    if (rv == LVIO_OK) {
+        if ((S.dev.version != 1 && S.dev.version != 2) || S.dev.device_id == 0 || !S.dev.ops)
+            fz_die("probe succeeded with version %u device %u", S.dev.version,
+                   S.dev.device_id);
+        after_probe();
+    }
+    fz_check_errmsg(&S.dev);
+    fz_finish(f);
+    return 0;
+}

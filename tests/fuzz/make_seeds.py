@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""Write the hand-made seed inputs of the fuzz targets into
+tests/fuzz/corpus/<target>/seed-*.
+
+Every input is two tapes (tests/fuzz/fuzz_dev.h): a 16-bit little-endian
+length, the harness's tape (setup and driver calls), then the device's tape
+(its decisions). A seed with an empty device tape runs against a
+well-behaved device, which goes all the way through the driver; the others
+steer the device into one corner each. The byte layouts are described at the
+top of each tests/fuzz/fuzz_<target>.c.
+
+Usage: tests/fuzz/make_seeds.py [corpus-dir]   (default: tests/fuzz/corpus)
+"""
+import os
+import struct
+import sys
+
+
+def u8(v):
+    return struct.pack("<B", v & 0xFF)
+
+
+def u16(v):
+    return struct.pack("<H", v & 0xFFFF)
+
+
+def u32(v):
+    return struct.pack("<I", v & 0xFFFFFFFF)
+
+
+def u64(v):
+    return struct.pack("<Q", v & 0xFFFFFFFFFFFFFFFF)
+
+
+def seed(harness, device=b""):
+    return u16(len(harness)) + harness + device
+
+
+def common(flags=0, dma_fail=0, share_fail=0, pattern=None):
+    """flags: 1 legacy (Version 1), 2 hostile registers, 4 DMA at 16 TiB,
+    0x18 FEATURES_OK refused, bits 5..7 share layout (0 linear, 1
+    scattered, 2 by pattern)."""
+    h = u8(flags) + u8(dma_fail) + u8(share_fail)
+    if ((flags >> 5) % 3) == 2:
+        h += u64(pattern or 0x5555555555555555)
+    return h
+
+
+# ---- fuzz_virtqueue ---------------------------------------------------------
+
+def vq_header(flags=0, wanted=0, num_max=256, max_size=0):
+    return common(flags) + u64(wanted) + u16(num_max ^ 256) + u16(max_size)
+
+
+def vq_add(outs, ins):
+    """outs, ins: lists of (len, offset) in the harness's 64 KiB buffer."""
+    h = u8(0) + u8(len(outs) + 6 * len(ins))
+    for ln, off in outs + ins:
+        h += u16(ln) + u16(off)
+    return h
+
+
+VQ_KICK, VQ_GET, VQ_STEP, VQ_ISR, VQ_DUMP = u8(2), u8(3), u8(5), u8(7), u8(0x87)
+
+
+def vq_wait(ms):
+    return u8(4) + u8(ms)
+
+
+def virtqueue_seeds():
+    basic = (vq_add([(16, 0)], [(64, 256)]) + VQ_KICK + vq_wait(5) +
+             vq_add([], [(100, 1024), (28, 2048)]) + vq_add([(8, 4096), (8, 4200)], []) +
+             VQ_KICK + VQ_GET + vq_wait(3) + VQ_GET + vq_wait(3) + VQ_DUMP + VQ_ISR)
+    yield "basic", seed(vq_header() + basic)
+    yield "legacy", seed(vq_header(flags=1) + basic)
+    yield "hostile-regs", seed(vq_header(flags=2) + basic)
+    yield "dma-16tib", seed(vq_header(flags=4) + basic)
+    full = vq_add([(16, 0)], [(16, 64)]) * 5 + VQ_KICK + vq_wait(2) * 5 + VQ_GET
+    yield "full", seed(vq_header(max_size=4) + full)
+    yield "size1", seed(vq_header(num_max=1) + full)
+    # A used entry for id 0x8001: the queue breaks; every later call must
+    # fail fast with LVIO_E_BROKEN.
+    broken = (vq_add([(16, 0)], [(64, 256)]) + VQ_KICK + VQ_STEP + VQ_GET +
+              vq_add([(16, 0)], []) + VQ_KICK + vq_wait(3) + VQ_GET + VQ_DUMP)
+    yield "broken-id", seed(vq_header() + broken, u8(5) + u16(0x8001) + u32(0))
+    yield "broken-jump", seed(vq_header() + broken, u8(6) + u8(7))
+    # Three chains taken and held, the last released first, then the rest.
+    ooo = (vq_add([(16, 0)], [(32, 512)]) * 3 + VQ_KICK + VQ_STEP * 4 + VQ_GET * 2 +
+           VQ_STEP + VQ_GET * 3)
+    yield "out-of-order", seed(vq_header() + ooo,
+                               (u8(0) + u8(3)) * 3 + u8(4) + u8(2))
+    # Lengths: short, too long (clamped), zero.
+    lens = vq_add([], [(64, 0)]) * 3 + VQ_KICK + VQ_STEP * 3 + VQ_GET * 4
+    yield "lengths", seed(vq_header() + lens,
+                          u8(0) + u8(1) + u16(10) + u8(0) + u8(2) + u16(500) +
+                          u8(0) + u8(1) + u16(0))
+    # The device asks not to be notified, scribbles on the rings, raises
+    # DEVICE_NEEDS_RESET.
+    misc = (vq_add([(16, 0)], [(16, 64)]) + VQ_STEP + VQ_KICK + VQ_STEP +
+            vq_add([(16, 0)], [(16, 64)]) + VQ_KICK + VQ_STEP + vq_wait(4) + VQ_GET)
+    yield "misc", seed(vq_header() + misc,
+                       u8(7) + u8(1) + u8(7) + u8(4) + u16(3) + u8(0xEE) + u8(7) + u8(0))
+
+
+# ---- fuzz_mmio --------------------------------------------------------------
+
+def mmio_header(flags=0, device_id=4, features=1 << 32, num_max=(256, 256, 256, 256),
+                config=bytes(16), size_code=0, wanted=0, queues=(), cfg_ops=()):
+    h = common(flags) + u8(device_id ^ 4) + u64(features ^ (1 << 32))
+    for n in num_max:
+        h += u16(n ^ 256)
+    h += config + u8(size_code) + u64(wanted)
+    h += u8(len(queues)) + b"".join(u8(m) for m in queues)
+    h += u8(len(cfg_ops)) + b"".join(u16(off) + u16(ln) for off, ln in cfg_ops)
+    return h
+
+
+def mmio_seeds():
+    ops = ((0, 8), (4, 5), (1, 6), (12, 4))  # even length: read, odd: write
+    cfg = bytes(range(1, 17))
+    yield "v2", seed(mmio_header(queues=(0, 0), cfg_ops=ops, config=cfg,
+                                 wanted=(1 << 32) | (1 << 28) | 1))
+    yield "v1", seed(mmio_header(flags=1, queues=(0, 3), cfg_ops=ops, config=cfg,
+                                 features=0x30000001))
+    yield "four-queues", seed(mmio_header(queues=(1, 2, 9, 0), num_max=(256, 7, 1, 0x8000)))
+    yield "empty-slot", seed(mmio_header(device_id=0))
+    yield "small-region", seed(mmio_header(size_code=8))
+    yield "not-virtio", seed(mmio_header(), u8(0xA0))
+    yield "v1-16tib", seed(mmio_header(flags=5, queues=(0, 0, 0)))
+    yield "refused", seed(mmio_header(flags=0x18, queues=(0,)))
+    yield "no-version-1", seed(mmio_header(features=0, queues=(0,)))
+    # Reset never completes (status reads 0x01 a few times, then honest).
+    yield "slow-reset", seed(mmio_header(queues=(0,)),
+                             u8(0) * 5 + u8(0xA1) * 6 + u8(0) * 8 + u8(0xFF) + u32(0x40))
+    yield "big-config", seed(mmio_header(cfg_ops=((0x0F0, 0x20), (0x1000, 3000),
+                                                  (4096, 1), (0, 4097))))
+
+
+# ---- fuzz_rng ---------------------------------------------------------------
+
+def rng_header(flags=0, features=1 << 32, num_max=8):
+    return common(flags) + u64(features ^ (1 << 32)) + u16(num_max ^ 8)
+
+
+def rng_read(n, timeout_ms, reset=False):
+    return u16(n) + u8(timeout_ms | (0x80 if reset else 0))
+
+
+def rng_seeds():
+    reads = (rng_read(32, 5) + rng_read(5000, 20) + rng_read(0, 0) + rng_read(100, 0) +
+             rng_read(64, 5, reset=True) + rng_read(1, 1))
+    yield "basic", seed(rng_header() + reads)
+    yield "legacy", seed(rng_header(flags=1) + reads)
+    yield "hostile-regs", seed(rng_header(flags=2) + reads)
+    yield "queue-2", seed(rng_header(num_max=2) + rng_read(900, 5) + rng_read(2000, 9))
+    # A device that stalls, then answers short, long, zero and late.
+    yield "slow", seed(rng_header() + rng_read(64, 3) + rng_read(64, 10) + rng_read(2000, 12),
+                       u8(3) * 6 + u8(0) + u8(1) + u16(7) + u8(0) + u8(2) + u16(99) +
+                       u8(0) + u8(3) + u8(0) + u8(4) + u8(3) * 3 + u8(4) + u8(0))
+    yield "needs-reset", seed(rng_header() + rng_read(64, 5) + rng_read(64, 5, reset=True),
+                              u8(7) + u8(0))
+    yield "no-dma", seed(common(dma_fail=1) + u64(0) + u16(0) + rng_read(16, 1))
+    # One descriptor: a read of many slots' worth waits for each in turn
+    # (the queue full of requests is not an error).
+    yield "queue-1", seed(rng_header(num_max=1) + rng_read(3000, 20) + rng_read(700, 0))
+
+
+# ---- fuzz_gpu ---------------------------------------------------------------
+
+def gpu_header(flags=0, features=(1 << 32) | 2, q0=64, q1=16, scanouts=1):
+    return (common(flags) + u64(features ^ ((1 << 32) | 2)) + u16(q0 ^ 64) + u16(q1 ^ 16) +
+            u8(scanouts ^ 1))
+
+
+def gpu_create(slot, w=32, h=24, fmt=0, cursor=False, page_off=None):
+    shape = (1 if cursor else 0) | (8 if page_off is not None else 0)
+    b = u8(slot << 4) + u8(shape)
+    if not cursor:
+        b += u8(w) + u8(h)
+    b += u8(fmt)
+    if page_off is not None:
+        b += u8(page_off)
+    return b
+
+
+def gpu_destroy(slot):
+    return u8((slot << 4) | 1)
+
+
+def gpu_present(slot, rect=None):
+    return u8((slot << 4) | 2) + (bytes(rect) if rect else b"\x01\x00\x00\x00")
+
+
+def gpu_show(scanout, slot=None):
+    return u8(3) + u8(scanout) + u8(0x80 if slot is None else slot)
+
+
+def gpu_cursor(scanout, slot, hx=3, hy=4, x=10, y=20):
+    return u8(4) + u8(scanout) + u8(0x80 if slot is None else slot) + bytes([hx, hy, x, y])
+
+
+GPU_POLL, GPU_QUERY, GPU_RESET = u8(6), u8(7), u8(9)
+
+
+def gpu_move(scanout, x, y):
+    return u8(5) + u8(scanout) + u16(x) + u16(y)
+
+
+def gpu_mode(scanout):
+    return u8(8) + u8(scanout)
+
+
+def gpu_timeout(ms):
+    return u8(10) + u8(ms - 1)
+
+
+def gpu_seeds():
+    ops = (gpu_create(0) + gpu_show(0, 0) + gpu_present(0) + gpu_present(0, (2, 4, 8, 6)) +
+           gpu_create(1, cursor=True, fmt=1) + gpu_cursor(0, 1) + gpu_move(0, 100, 50) +
+           gpu_cursor(0, None) + GPU_POLL + GPU_QUERY + gpu_mode(0) + gpu_show(0, None) +
+           gpu_destroy(1) + gpu_destroy(0))
+    yield "basic", seed(gpu_header() + ops)
+    yield "legacy", seed(gpu_header(flags=1) + ops)
+    yield "no-edid", seed(gpu_header(features=1 << 32) + ops)
+    yield "hostile-regs", seed(gpu_header(flags=2) + ops)
+    yield "scattered", seed(gpu_header(flags=0x20) + gpu_create(0, 96, 80, page_off=17) +
+                            gpu_show(0, 0) + gpu_destroy(0))
+    yield "share-pattern", seed(gpu_header(flags=0x40) + gpu_create(0, 96, 80, page_off=3) +
+                                gpu_present(0) + gpu_destroy(0))
+    multi = (gpu_create(0, 40, 30) + gpu_create(1, 50, 20, fmt=4) + gpu_show(0, 0) +
+             gpu_show(1, 0) + gpu_show(2, 1) + gpu_show(1, 1) + gpu_mode(2) +
+             gpu_destroy(0) + gpu_destroy(1))
+    yield "three-scanouts", seed(gpu_header(scanouts=3) + multi)
+    yield "reset", seed(gpu_header() + gpu_create(0) + GPU_RESET + gpu_present(0) +
+                        gpu_show(0, 0) + gpu_create(1) + gpu_show(0, 1) + gpu_destroy(0) +
+                        gpu_destroy(1))
+    yield "bad-args", seed(gpu_header() + gpu_create(0, 0, 5) + u8(0) + u8(2) + u8(8) +
+                           u8(8) + u8(0) + gpu_create(1, 8, 8, fmt=0xF5) + u32(77) +
+                           gpu_show(7, None) + gpu_cursor(5, None) + gpu_mode(9))
+    # Device decisions (2 bytes per command answered: serve, how):
+    # init's display info and EDID answered well, then the create's
+    # RESOURCE_CREATE_2D refused, the next create's ATTACH_BACKING lost
+    # (the device stalls), answered late by the query after it.
+    init_ok = u8(0) + u8(0) + u8(0) + u8(0)
+    yield "refused", seed(gpu_header() + gpu_create(0) + gpu_create(1) + gpu_destroy(1),
+                          init_ok + u8(0) + u8(1) + u8(1) + u8(0) + u8(0))
+    yield "lost-attach", seed(gpu_header() + gpu_timeout(4) + gpu_create(0) + GPU_QUERY +
+                              gpu_create(1) + gpu_destroy(1),
+                              init_ok + u8(0) + u8(0) + u8(3) * 12)
+    yield "events", seed(gpu_header() + GPU_POLL + gpu_create(0) + GPU_POLL + gpu_destroy(0),
+                         init_ok + u8(0) + u8(7) + u8(0) + u8(0))
+    # Display info and EDID from the device's tape; a bad EDID checksum.
+    yield "modes", seed(gpu_header(scanouts=2) + gpu_mode(0) + gpu_mode(1) + GPU_QUERY +
+                        gpu_mode(0),
+                        u8(0) + u8(6) + (u32(0) * 2 + u32(800) + u32(600) + u32(1) + u32(0)) +
+                        (u32(0) * 2 + u32(0) + u32(0) + u32(1) + u32(0)) + bytes(24 * 14) +
+                        u8(0) + u8(6) + u8(2) + u8(0x20) + u8(5) + u8(0) + u8(1) + u16(128))
+    # A control queue too small for the largest batch: init says so, every
+    # later call is refused.
+    yield "small-ctrlq", seed(gpu_header(q0=2) + ops)
+    yield "ctrlq-8-three-scanouts", seed(gpu_header(q0=8, scanouts=3) + multi)
+    yield "garbage", seed(gpu_header() + gpu_create(0) + gpu_present(0) + gpu_destroy(0),
+                          init_ok + u8(0) + u8(2) + u32(0x1100) + u8(0) + u8(0) + u8(3) +
+                          u16(30) + bytes(range(30)) + u16(24))
+
+
+# ---- fuzz_pci ---------------------------------------------------------------
+
+def cap(at, nxt, cfg_type, bar, off, length, mult=None):
+    body = bytes([0x09, nxt, 20 if mult is not None else 16, cfg_type, bar, 0, 0, 0])
+    body += u32(off) + u32(length)
+    if mult is not None:
+        body += u32(mult)
+    return at, body
+
+
+def config_space(device_id, subsys, command, caps=(), status=0x10):
+    cfg = bytearray(0x200)
+    cfg[0:2] = u16(0x1AF4)
+    cfg[2:4] = u16(device_id)
+    cfg[4:6] = u16(command)
+    cfg[6:8] = u16(status)
+    cfg[0x2C:0x2E] = u16(0x1AF4)
+    cfg[0x2E:0x30] = u16(subsys)
+    cfg[0x34] = caps[0][0] if caps else 0
+    for at, body in caps:
+        cfg[at:at + len(body)] = body
+    cfg[0x100:0x110] = bytes(range(0x41, 0x51))  # device-specific configuration
+    return bytes(cfg)
+
+
+def modern_caps(common_off=0, notify_mult=4, bar=4, msix=False):
+    caps = [cap(0x40, 0x50, 1, bar, common_off, 0x1000),
+            cap(0x50, 0x60, 3, bar, 0x1000, 0x1000),
+            cap(0x60, 0x70, 4, bar, 0x2000, 0x1000),
+            cap(0x70, 0x84 if msix else 0, 2, bar, 0x3000, 0x1000, notify_mult)]
+    if msix:
+        caps.append((0x84, bytes([0x11, 0, 0x00, 0x80])))  # MSI-X, enabled
+    return caps
+
+
+def bars(**sizes):
+    """BAR size codes: n -> 1 << n bytes; io adds 0x80."""
+    return b"".join(u8(sizes.get("b%d" % i, 0)) for i in range(6))
+
+
+def pci_seed(flags, bar_codes, cfg, wanted=0, max_size=0, cfg_reads=((0, 8),),
+             map_fail=0, device=b""):
+    h = u8(flags) + u8(0) + bar_codes + u8(map_fail) + u16(len(cfg)) + cfg
+    h += u64(wanted) + u8(max_size)
+    h += u8(len(cfg_reads)) + b"".join(u16(o) + u8(n - 1) for o, n in cfg_reads)
+    return seed(h, device)
+
+
+def pci_seeds():
+    modern = config_space(0x1044, 4, 0x6, modern_caps())
+    yield "modern", pci_seed(1, bars(b4=14, b1=12), modern, cfg_reads=((0, 8), (2, 3), (0xFF0, 32)))
+    yield "modern-256", pci_seed(0, bars(b4=14), modern[:0x100])
+    legacy = config_space(0x1004, 4, 0x5, status=0)
+    yield "legacy", pci_seed(1, bars(b0=0x80 | 5), legacy, cfg_reads=((0, 4), (1, 2)))
+    msix = config_space(0x1010, 16, 0x5, [(0x40, bytes([0x11, 0, 0, 0x80]))])
+    yield "legacy-msix", pci_seed(1, bars(b0=0x80 | 6), msix)
+    trans = config_space(0x1004, 4, 0x7, modern_caps())
+    yield "transitional", pci_seed(1, bars(b0=0x80 | 5, b4=14), trans)
+    yield "io-bar-modern", pci_seed(1, bars(b4=0x80 | 14), modern)
+    yield "no-decoding", pci_seed(1, bars(b4=14), config_space(0x1044, 4, 0x4, modern_caps()))
+    yield "bar-too-small", pci_seed(1, bars(b4=12), modern)
+    yield "unassigned-bar", pci_seed(1, bars(b2=14), modern)
+    loop = config_space(0x1044, 4, 0x6, [cap(0x40, 0x40, 1, 4, 0, 0x1000)])
+    yield "cap-loop", pci_seed(1, bars(b4=14), loop)
+    yield "map-fails", pci_seed(1, bars(b4=14), modern, map_fail=2)
+    yield "queue-size-1", pci_seed(1, bars(b4=14), modern, max_size=1)
+    yield "not-virtio", pci_seed(0, bars(), b"\x86\x80\x00\x10")
+    yield "no-function", pci_seed(0, bars(), b"\xff\xff\xff\xff")
+    # A device whose configuration reads may change between two reads.
+    yield "volatile-config", pci_seed(3, bars(b4=14), modern, device=u8(0) * 64)
+    # Registers that would fault on Device memory: a common structure at
+    # an odd offset, a notify multiplier of 1 (queue 1 notifies at +1).
+    yield "common-misaligned", pci_seed(1, bars(b4=14),
+                                        config_space(0x1044, 4, 0x6, modern_caps(common_off=2)))
+    yield "notify-odd", pci_seed(1, bars(b4=14),
+                                 config_space(0x1044, 4, 0x6, modern_caps(notify_mult=1)))
+    gpu = config_space(0x1050, 16, 0x6, modern_caps(msix=True))
+    yield "gpu-msix", pci_seed(1, bars(b4=14, b1=12), gpu, wanted=2)
+
+
+TARGETS = {
+    "virtqueue": virtqueue_seeds,
+    "mmio": mmio_seeds,
+    "rng": rng_seeds,
+    "gpu": gpu_seeds,
+    "pci": pci_seeds,
+}
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+    for target, gen in TARGETS.items():
+        d = os.path.join(root, target)
+        os.makedirs(d, exist_ok=True)
+        for name in os.listdir(d):
+            if name.startswith("seed-"):
+                os.remove(os.path.join(d, name))
+        n = 0
+        for name, data in gen():
+            with open(os.path.join(d, "seed-" + name), "wb") as f:
+                f.write(data)
+            n += 1
+        print("%s: %d seeds" % (target, n))
+
+
+if __name__ == "__main__":
+    main()
