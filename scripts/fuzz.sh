@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh run|check TARGET... — the fuzz targets built in build/fuzz/.
 #
-#   run     each target for FUZZ_SECONDS (default 60) on its corpus: new
+#   run     each target for FUZZ_SECONDS (default 60), or for FUZZ_RUNS
+#           executions when that is set (a campaign), on its corpus: new
 #           inputs go to build/fuzz/corpus/<t>, the checked-in
 #           tests/fuzz/corpus/<t> is only read. Prints per target the
 #           executions, exec/s and coverage from libFuzzer's final stats;
@@ -37,7 +38,9 @@ first_error() {
 run_target() {
     local t=$1 bin=$B/fuzz_$1 log=$B/$1.log
     mkdir -p "$B/corpus/$t" "$B/artifacts/$t"
-    "$bin" -max_total_time="${FUZZ_SECONDS:-60}" -print_final_stats=1 -timeout=10 \
+    local -a bound=(-max_total_time="${FUZZ_SECONDS:-60}")
+    [ -n "${FUZZ_RUNS:-}" ] && bound=(-runs="$FUZZ_RUNS")
+    "$bin" "${bound[@]}" -print_final_stats=1 -timeout=10 \
         -max_len="$(max_len "$t")" -artifact_prefix="$B/artifacts/$t/" \
         "$B/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
     local rc=$?

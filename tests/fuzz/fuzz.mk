@@ -3,10 +3,13 @@
 #   make fuzz          build, then run each target FUZZ_SECONDS on its corpus
 #                      (tests/fuzz/corpus/<t>; new inputs go to
 #                      build/fuzz/corpus/<t>); prints executions, exec/s and
-#                      coverage per target; fails if any target crashed
+#                      coverage per target; fails if any target crashed.
+#                      FUZZ_RUNS=N runs N executions per target instead (a
+#                      campaign: make fuzz FUZZ_RUNS=10000000), FUZZ_TARGETS
+#                      picks targets (make fuzz FUZZ_TARGETS="rng gpu")
 #   make check-fuzz    build, then replay the checked-in corpora (seconds);
 #                      one summary line in build/summary-fuzz.txt
-FUZZ_TARGETS := mmio pci virtqueue rng gpu
+FUZZ_TARGETS ?= mmio pci virtqueue rng gpu
 FUZZ_SECONDS ?= 60
 FUZZB := $(BUILD)/fuzz
 FUZZ_CC ?= clang
@@ -35,7 +38,7 @@ $(FUZZ_LIB_OBJS) $(FUZZ_BINS): | deps-fuzz
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh run $(FUZZ_TARGETS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh run $(FUZZ_TARGETS)
 
 check-fuzz: fuzz-build
 	@scripts/fuzz.sh check $(FUZZ_TARGETS)
