@@ -18,8 +18,8 @@
  * only reads memory that is still shared. The harness checks every call
  * returns a documented error, that a failed fb_create leaves no share of
  * its pixels behind (except when the attach was lost: gpu.h), that a
- * destroyed framebuffer leaves none, and that after teardown every DMA
- * page and share is back.
+ * destroyed framebuffer leaves none (except while a transfer from it is
+ * lost), and that after teardown every DMA page and share is back.
  *
  * Input: the common header (fuzz_dev.h), features ^ (VERSION_1 | EDID) (8),
  * control and cursor QueueNumMax ^ 64 / ^ 16 (2 + 2), num_scanouts ^ 1 (1),

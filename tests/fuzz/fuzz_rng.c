@@ -1,8 +1,8 @@
 /*
  * fuzz_rng: lvio_rng_init, a series of lvio_rng_read calls (with
- * lvio_rng_reset recoveries) and lvio_rng_teardown over a device whose used entries (length, id, order,
- * index jumps) and, with hostile registers, register reads come from the
- * input.
+ * lvio_rng_reset recoveries) and lvio_rng_teardown over a device whose
+ * used entries (length, id, order, index jumps), queue size and, with
+ * hostile registers, register reads come from the input.
  *
  * Checked: each read returns at most the bytes asked for, or an error it
  * documents (LVIO_E_AGAIN only with a zero timeout); it writes nothing past
