@@ -105,6 +105,19 @@ undo:
     return false;
 }
 
+/* Free a framebuffer's memory once `gpu` no longer needs it; memory a
+ * timed-out command may still read is never reused (kept for good). */
+static void fbmem_release(struct lvio_gpu *gpu, struct fbmem *m)
+{
+    if (gpu && m->pixels && lvio_gpu_memory_busy(gpu, m->pixels, m->pages * 4096)) {
+        kprintf("lvio: gpu %s: keeping %zu framebuffer pages a timed-out command may still "
+                "read\n", gpu->dev->name, m->pages);
+        memset(m, 0, sizeof *m);
+        return;
+    }
+    fbmem_free(m);
+}
+
 static uint32_t *fbmem_alloc(struct fbmem *m, size_t pages)
 {
     uint64_t phys;
@@ -129,7 +142,7 @@ static int screen_fb(struct gpu_state *g, struct screen *scr, unsigned i, uint32
     int rc = lvio_gpu_fb_create(&g->k->drv.gpu, &scr->fb[i], w, h, FB_FORMAT, px,
                                 scr->mem[i].pages * 4096);
     if (rc) {
-        fbmem_free(&scr->mem[i]);
+        fbmem_release(&g->k->drv.gpu, &scr->mem[i]);
         scr->view[i].pixels = NULL;
     }
     return rc;
@@ -139,9 +152,10 @@ static void screen_free(struct screen *scr)
 {
     scr->con_live = false;
     for (unsigned i = 0; i < 2; i++) {
-        if (scr->fb[i].gpu)
+        struct lvio_gpu *gpu = scr->fb[i].gpu;
+        if (gpu)
             lvio_gpu_fb_destroy(&scr->fb[i]);
-        fbmem_free(&scr->mem[i]);
+        fbmem_release(gpu, &scr->mem[i]);
         scr->view[i].pixels = NULL;
     }
 }

@@ -206,6 +206,14 @@ int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb,
 int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb);
 
 /*
+ * True while the driver keeps any of [mem, mem + len) shared because a
+ * command that timed out may still read it (see lvio_gpu_fb_create and
+ * lvio_gpu_fb_destroy): do not free or reuse that memory yet. False once
+ * the device has answered, or after lvio_gpu_reset / lvio_gpu_teardown.
+ */
+bool lvio_gpu_memory_busy(const struct lvio_gpu *gpu, const void *mem, size_t len);
+
+/*
  * Show `fb` on `scanout`: its whole area is transferred, the scanout set to
  * it and flushed, as one batch with one notify. This is also the page flip:
  * draw into a second framebuffer, then show it. `fb` NULL turns the scanout

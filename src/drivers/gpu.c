@@ -903,6 +903,20 @@ static int gpu_slots_take(struct lvio_gpu *gpu, unsigned *slots, unsigned n)
     return err;
 }
 
+bool lvio_gpu_memory_busy(const struct lvio_gpu *gpu, const void *mem, size_t len)
+{
+    if (!gpu || !mem)
+        return false;
+    uintptr_t a = (uintptr_t)mem;
+    for (unsigned i = 0; i <= QUERY_SLOT; i++) {
+        const struct lvio_gpu_fb *h = &gpu->slots[i].held;
+        uintptr_t b = (uintptr_t)h->pixels;
+        if (h->gpu && h->entries && b < a + len && a < b + h->size)
+            return true;
+    }
+    return false;
+}
+
 int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb)
 {
     if (!fb || !fb->gpu)

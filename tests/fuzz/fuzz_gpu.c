@@ -429,6 +429,16 @@ static size_t shared_bytes(const uint8_t *p, size_t n)
     return total;
 }
 
+/* lvio_gpu_memory_busy says exactly whether memory given up is still
+ * shared. */
+static void check_busy(const uint8_t *p, size_t n)
+{
+    bool busy = lvio_gpu_memory_busy(&S.gpu, p, n);
+    if (busy != (shared_bytes(p, n) != 0))
+        fz_die("lvio_gpu_memory_busy says %d with %zu bytes still shared", busy,
+               shared_bytes(p, n));
+}
+
 static uint32_t pick_format(struct fz_tape *t)
 {
     static const uint32_t fmts[] = {2, 1, 3, 4, 67, 68, 121, 134};
@@ -471,6 +481,7 @@ static void op_create(unsigned i)
         s->size = size;
         return;
     }
+    check_busy(pixels, size);
     bool may_hold = rv == LVIO_E_TIMEOUT || rv == LVIO_E_NEEDS_RESET || rv == LVIO_E_BROKEN;
     if (!may_hold && shared_bytes(pixels, size))
         fz_die("lvio_gpu_fb_create failed with %d and left %zu bytes of its pixels shared", rv,
@@ -485,8 +496,10 @@ static void op_destroy(unsigned i)
     int rv = lvio_gpu_fb_destroy(&s->fb);
     check_rv("lvio_gpu_fb_destroy", rv);
     s->live = false;
-    if (shared_bytes(s->pixels, s->size) && !s->maybe_read)
-        fz_die("a destroyed framebuffer left %zu bytes shared", shared_bytes(s->pixels, s->size));
+    size_t left = shared_bytes(s->pixels, s->size);
+    if (left && !s->maybe_read)
+        fz_die("a destroyed framebuffer left %zu bytes shared", left);
+    check_busy(s->pixels, s->size);
 }
 
 /* A call that transferred from `s` failed with the command maybe still

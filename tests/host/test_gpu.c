@@ -1238,6 +1238,42 @@ static void test_timed_out_attach_keeps_buffers(void **state)
     down();
 }
 
+/* A transfer that timed out may still read the pixels: destroying the
+ * framebuffer keeps them shared (lvio_gpu_memory_busy says so) until the
+ * device gives the chain back, or until a reset. */
+static void test_timed_out_transfer_keeps_destroyed_fb(void **state)
+{
+    (void)state;
+    for (int recover = 0; recover < 2; recover++) {
+        up(2);
+        GPU.timeout_ns = SHORT_TIMEOUT;
+        uint8_t *mem = pages(4);
+        uint8_t *other = pages(4);
+        struct lvio_gpu_fb fb;
+        fb_ok(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
+        fault(CMD(TRANSFER_TO_HOST_2D), SIM_GPU_FAULT_SILENT, 0, 1);
+        assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
+        assert_false(lvio_gpu_memory_busy(&GPU, mem, 4 * LVIO_PAGE_SIZE)); /* fb still lives */
+        assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+        assert_int_equal(G.sim.live_shares, 4);
+        assert_true(lvio_gpu_memory_busy(&GPU, mem, 4 * LVIO_PAGE_SIZE));
+        assert_true(lvio_gpu_memory_busy(&GPU, mem + 3 * LVIO_PAGE_SIZE + 17, 1));
+        assert_false(lvio_gpu_memory_busy(&GPU, other, 4 * LVIO_PAGE_SIZE));
+        assert_false(lvio_gpu_memory_busy(&GPU, mem - 1, 1));
+        assert_false(lvio_gpu_memory_busy(NULL, mem, 1));
+        if (recover) {
+            assert_int_equal(lvio_gpu_reset(&GPU), 0);
+        } else {
+            sim_gpu_release(&G); /* the device answers late */
+            assert_int_equal(lvio_gpu_query(&GPU), 0); /* which the driver notices */
+        }
+        assert_false(lvio_gpu_memory_busy(&GPU, mem, 4 * LVIO_PAGE_SIZE));
+        assert_int_equal(G.sim.live_shares, 0);
+        assert_string_equal(G.sim.error, "");
+        down();
+    }
+}
+
 /* Recovery: after a command timed out (with an ATTACH_BACKING lost, so the
  * driver holds memory for it), lvio_gpu_reset brings the GPU back: held
  * memory returned, modes re-read, old framebuffers refused and released
@@ -1662,6 +1698,7 @@ int main(void)
         cmocka_unit_test(test_bad_responses),
         cmocka_unit_test(test_timeout_names_command),
         cmocka_unit_test(test_lost_slot_not_reused),
+        cmocka_unit_test(test_timed_out_transfer_keeps_destroyed_fb),
         cmocka_unit_test(test_timeout_in_batch_names_command),
         cmocka_unit_test(test_present),
         cmocka_unit_test(test_show_flip_and_off),
