@@ -13,14 +13,17 @@
 #           build/summary-fuzz.txt. A crash names its input and the first
 #           line of its report, and the replay goes on with the next input.
 #           Exits 1 if anything crashed.
+#   merge   adds to the checked-in tests/fuzz/corpus/<t> the inputs of
+#           build/fuzz/corpus/<t> that reach coverage it lacks (libFuzzer's
+#           -merge=1), so make test replays what a campaign explored.
 
 set -u
 cd "$(dirname "$0")/.."
 B=build/fuzz
 mode=${1:-}
 shift || true
-[ "$mode" = run ] || [ "$mode" = check ] || {
-    echo "usage: scripts/fuzz.sh run|check TARGET..." >&2
+[ "$mode" = run ] || [ "$mode" = check ] || [ "$mode" = merge ] || {
+    echo "usage: scripts/fuzz.sh run|check|merge TARGET..." >&2
     exit 2
 }
 
@@ -82,7 +85,25 @@ check_target() {
     done
 }
 
+merge_target() {
+    local t=$1 before after
+    before=$(ls "tests/fuzz/corpus/$t" | wc -l)
+    "$B/fuzz_$t" -merge=1 -timeout=10 -max_len="$(max_len "$t")" \
+        "tests/fuzz/corpus/$t" "$B/corpus/$t" >"$B/$t.merge.log" 2>&1 || {
+        echo "fuzz $t: merge failed, see $B/$t.merge.log"
+        return 1
+    }
+    after=$(ls "tests/fuzz/corpus/$t" | wc -l)
+    echo "fuzz $t: $((after - before)) inputs added to tests/fuzz/corpus/$t ($after in all)"
+}
+
 status=0
+if [ "$mode" = merge ]; then
+    for t in "$@"; do
+        merge_target "$t" || status=1
+    done
+    exit $status
+fi
 if [ "$mode" = run ]; then
     for t in "$@"; do
         run_target "$t" || status=1

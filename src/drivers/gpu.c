@@ -417,7 +417,8 @@ static int gpu_setup(struct lvio_gpu *gpu)
         goto free_mem;
     /* The largest batch: a framebuffer destroyed while on every scanout
      * (a SET_SCANOUT each, DETACH_BACKING, UNREF), two descriptors a
-     * command; at least CREATE_2D + ATTACH_BACKING (five). */
+     * command; with one scanout that is six, which also holds a show
+     * (three commands) and CREATE_2D + ATTACH_BACKING (five). */
     uint32_t need = 2 * (gpu->num_scanouts + 2);
     if (gpu->ctrlq.size < need) {
         err = lvio_fail(dev, LVIO_E_QUEUE,

@@ -7,6 +7,8 @@
 #                      FUZZ_RUNS=N runs N executions per target instead (a
 #                      campaign: make fuzz FUZZ_RUNS=10000000), FUZZ_TARGETS
 #                      picks targets (make fuzz FUZZ_TARGETS="rng gpu")
+#   make fuzz-merge    add to the checked-in corpora the inputs a run found
+#                      that reach new coverage
 #   make check-fuzz    build, then replay the checked-in corpora (seconds);
 #                      one summary line in build/summary-fuzz.txt
 FUZZ_TARGETS ?= mmio pci virtqueue rng gpu
@@ -36,13 +38,16 @@ $(FUZZB)/obj/fuzz_dev.o: tests/fuzz/fuzz_dev.c tests/fuzz/fuzz_dev.h $(LIB_HDRS)
 $(FUZZB)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_dev.h $(FUZZ_LIB_OBJS) $(LIB_HDRS) tests/fuzz/fuzz.mk
 	$(FUZZ_CC) $(FUZZ_HARNESS_CFLAGS) -o $@ $< $(FUZZ_LIB_OBJS)
 
-.PHONY: fuzz fuzz-build check-fuzz deps-fuzz
+.PHONY: fuzz fuzz-build fuzz-merge check-fuzz deps-fuzz
 # Missing packages are installed before anything is compiled.
 $(FUZZ_LIB_OBJS) $(FUZZ_BINS): | deps-fuzz
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh run $(FUZZ_TARGETS)
+
+fuzz-merge: fuzz-build
+	@scripts/fuzz.sh merge $(FUZZ_TARGETS)
 
 check-fuzz: fuzz-build
 	@scripts/fuzz.sh check $(FUZZ_TARGETS)
