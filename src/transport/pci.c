@@ -458,7 +458,8 @@ static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn,
     if (err) {
         lvio_snprintf(f->why, sizeof f->why, "capability at 0x%02x %s", at, why);
         f->r.base = NULL;
-        return err == LVIO_E_INVAL ? err : LVIO_OK;
+        /* map_regs failed: the HAL's trouble, not the device's layout */
+        return err == LVIO_E_INVAL ? lvio_fail(dev, err, "%s", f->why) : LVIO_OK;
     }
     if (type == LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG)
         f->mult = cfg_read(dev, at + LVIO_VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
@@ -491,7 +492,7 @@ static int cap_walk(struct lvio_device *dev, const struct lvio_pci_function *fn,
                                  cap_len);
             int err = cap_take(dev, fn, at, cap_len, found);
             if (err)
-                return lvio_fail(dev, err, "%s", found[cfg_read(dev, at + 3, 1)].why);
+                return err; /* with its message */
         }
         at = next;
     }
