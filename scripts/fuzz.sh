@@ -54,7 +54,7 @@ run_target() {
     ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
     if [ "$rc" -eq 0 ]; then
         echo "fuzz $t: ${execs:-?} executions, ${rate:-?} exec/s, cov ${cov:-?}, ft ${ft:-?}," \
-            "corpus $(ls "$B/corpus/$t" | wc -l) new inputs"
+            "$(ls "$B/corpus/$t" | wc -l) inputs found so far in $B/corpus/$t"
         return 0
     fi
     echo "fuzz $t: CRASH after ${execs:-?} executions: $(first_error "$log")"
