@@ -197,6 +197,10 @@ static void test_v2_registers_on_v1_device_fail(void **state)
     assert_non_null(strstr(lvio_device_error(&D), "QueueReady"));
     assert_int_equal(S.q[0].pfn, 0); /* the device has no queue */
     assert_int_equal(S.live_pages, 0); /* and nothing leaked */
+    /* It was given the ring's addresses: reset before they were freed, and
+     * the driver must start again from lvio_device_begin. */
+    assert_int_equal(S.status, 0);
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), LVIO_E_STATE);
 }
 
 /* ...and the legacy registers are likewise useless on a Version 2 device. */
