@@ -15,7 +15,7 @@
 
 static struct sim *sim_of(void *ctx) { return ctx; }
 
-static void sim_error(struct sim *s, const char *fmt, ...)
+void sim_error(struct sim *s, const char *fmt, ...)
 {
     va_list ap;
     if (s->error[0])

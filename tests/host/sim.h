@@ -128,6 +128,10 @@ struct sim {
     uint32_t rng_limit;       /* > 0: at most this many bytes per chain */
 };
 
+/* Record what the device model saw go wrong in s->error (the first
+ * finding is kept; tests assert it stays empty). */
+void sim_error(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /*
  * Device configuration byte order: a modern device's is little-endian, a
  * legacy device's the guest's own (here: the host's). sim_config_value is

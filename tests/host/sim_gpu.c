@@ -22,15 +22,6 @@ static struct sim_gpu *gpu_of(struct sim *s)
     return (struct sim_gpu *)(void *)((char *)s - offsetof(struct sim_gpu, sim));
 }
 
-static void gpu_error(struct sim *s, const char *fmt, ...)
-{
-    va_list ap;
-    if (s->error[0])
-        return; /* keep the first */
-    va_start(ap, fmt);
-    vsnprintf(s->error, sizeof s->error, fmt, ap);
-    va_end(ap);
-}
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -75,7 +66,7 @@ static void gpu_config_write(struct sim *s, uint32_t off, unsigned width, uint32
     struct sim_gpu *g = gpu_of(s);
     uint32_t clear_off = offsetof(struct lvio_virtio_gpu_config, events_clear);
     if (off < clear_off || off + width > clear_off + 4) {
-        gpu_error(s, "gpu: write of %u bytes to read-only config offset 0x%x", width, off);
+        sim_error(s, "gpu: write of %u bytes to read-only config offset 0x%x", width, off);
         return;
     }
     uint32_t bits = v << (8 * (off - clear_off)); /* write-to-clear */
@@ -361,7 +352,7 @@ static uint32_t cmd_transfer(struct sim_gpu *g, const uint8_t *req)
         uint64_t src = offset + stride * row;
         uint8_t *dst = r->host + (y + row) * stride + (uint64_t)x * 4;
         if (src + (uint64_t)w * 4 > backing) {
-            gpu_error(&g->sim, "gpu: TRANSFER_TO_HOST_2D reads bytes %llu..%llu of a %llu-byte backing",
+            sim_error(&g->sim, "gpu: TRANSFER_TO_HOST_2D reads bytes %llu..%llu of a %llu-byte backing",
                       (unsigned long long)src, (unsigned long long)(src + (uint64_t)w * 4),
                       (unsigned long long)backing);
             return LVIO_VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
@@ -427,7 +418,7 @@ static uint32_t cmd_edid(struct sim_gpu *g, const uint8_t *req, uint8_t *resp)
 {
     uint32_t sid = rd32(req + 24);
     if (!(g->sim.driver_features & (1ull << LVIO_VIRTIO_GPU_F_EDID))) {
-        gpu_error(&g->sim, "gpu: GET_EDID without VIRTIO_GPU_F_EDID negotiated");
+        sim_error(&g->sim, "gpu: GET_EDID without VIRTIO_GPU_F_EDID negotiated");
         return LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC;
     }
     if (sid >= g->num_scanouts)
@@ -530,9 +521,9 @@ static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
             writable += len;
         } else {
             if (nw)
-                gpu_error(s, "gpu: chain %u: readable buffer after a writable one", head);
+                sim_error(s, "gpu: chain %u: readable buffer after a writable one", head);
             if (c.n == MAX_READABLE) {
-                gpu_error(s, "gpu: chain %u: too many readable buffers", head);
+                sim_error(s, "gpu: chain %u: too many readable buffers", head);
                 return 0;
             }
             c.addr[c.n] = a;
@@ -550,7 +541,7 @@ static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
     rec->nreadable = c.n;
     rec->writable = writable;
     if (c.n == 0) {
-        gpu_error(s, "gpu: chain %u on queue %u has no request", head, queue);
+        sim_error(s, "gpu: chain %u on queue %u has no request", head, queue);
         return 0;
     }
     rec->req_addr = c.addr[0];
@@ -566,18 +557,18 @@ static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
         sim_dev_read(s, c.addr[1], rec->extra, k);
     }
     if (c.len[0] < HDR_SIZE) {
-        gpu_error(s, "gpu: request of %u bytes, shorter than a header", c.len[0]);
+        sim_error(s, "gpu: request of %u bytes, shorter than a header", c.len[0]);
         return 0;
     }
     uint32_t type = rd32(req);
     rec->type = type;
     uint32_t want = expected_req_len(type);
     if (want && c.len[0] != want)
-        gpu_error(s, "gpu: %#x request of %u bytes, expected %u", type, c.len[0], want);
+        sim_error(s, "gpu: %#x request of %u bytes, expected %u", type, c.len[0], want);
 
     if (queue == LVIO_VIRTIO_GPU_QUEUE_CURSOR) {
         if (type != LVIO_VIRTIO_GPU_CMD_UPDATE_CURSOR && type != LVIO_VIRTIO_GPU_CMD_MOVE_CURSOR)
-            gpu_error(s, "gpu: command %#x on the cursor queue", type);
+            sim_error(s, "gpu: command %#x on the cursor queue", type);
         else
             gpu_cursor(g, type, req);
         if (fault_hits(g, type) && g->fault_kind == SIM_GPU_FAULT_SILENT)
@@ -585,11 +576,11 @@ static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
         return 0;
     }
     if (queue != LVIO_VIRTIO_GPU_QUEUE_CONTROL) {
-        gpu_error(s, "gpu: chain on queue %u", queue);
+        sim_error(s, "gpu: chain on queue %u", queue);
         return 0;
     }
     if (type == LVIO_VIRTIO_GPU_CMD_UPDATE_CURSOR || type == LVIO_VIRTIO_GPU_CMD_MOVE_CURSOR)
-        gpu_error(s, "gpu: cursor command on the control queue");
+        sim_error(s, "gpu: cursor command on the control queue");
 
     uint8_t resp[sizeof(struct lvio_virtio_gpu_resp_edid)] = {0};
     uint32_t resp_type;
@@ -613,7 +604,7 @@ static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
         wr64(resp + 8, rd64(req + 8));
     }
     if (wlen < resp_len) {
-        gpu_error(s, "gpu: %#x offers %u response bytes, the %#x response has %u", type, wlen,
+        sim_error(s, "gpu: %#x offers %u response bytes, the %#x response has %u", type, wlen,
                   resp_type, resp_len);
         resp_len = wlen;
     }

@@ -13,16 +13,6 @@
 
 static struct sim_pci *pci_of(void *ctx) { return ctx; } /* s is the first member */
 
-static void pci_error(struct sim_pci *p, const char *fmt, ...)
-{
-    va_list ap;
-    if (p->s.error[0])
-        return; /* keep the first */
-    va_start(ap, fmt);
-    vsnprintf(p->s.error, sizeof p->s.error, fmt, ap);
-    va_end(ap);
-}
-
 static uint32_t all_ones(unsigned width)
 {
     return width >= 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
@@ -204,13 +194,13 @@ static void write_status(struct sim_pci *p, uint32_t v, bool modern)
         return;
     }
     if ((v & s->status) != s->status)
-        pci_error(p, "status 0x%02x written over 0x%02x clears bits without a reset", v,
+        sim_error(&p->s, "status 0x%02x written over 0x%02x clears bits without a reset", v,
                   s->status);
     if (modern && (v & LVIO_VIRTIO_STATUS_FEATURES_OK) &&
         !(s->status & LVIO_VIRTIO_STATUS_FEATURES_OK)) {
         uint64_t extra = s->driver_features & ~s->features;
         if (extra)
-            pci_error(p, "driver accepted features 0x%llx never offered",
+            sim_error(&p->s, "driver accepted features 0x%llx never offered",
                       (unsigned long long)extra);
         if (s->refuse_features || extra ||
             !(s->driver_features & (1ull << LVIO_VIRTIO_F_VERSION_1)))
@@ -276,17 +266,17 @@ static const struct field *common_field(struct sim_pci *p, uint32_t off, unsigne
         if (off < f->off || off >= f->off + f->width)
             continue;
         if (off != f->off || width != f->width) {
-            pci_error(p, "%u-byte %s at common+0x%x: %s is a %u-byte field at 0x%x", width,
+            sim_error(&p->s, "%u-byte %s at common+0x%x: %s is a %u-byte field at 0x%x", width,
                       write ? "write" : "read", off, f->name, f->width, f->off);
             return NULL;
         }
         if (write && !f->writable) {
-            pci_error(p, "write to read-only %s (common+0x%x)", f->name, off);
+            sim_error(&p->s, "write to read-only %s (common+0x%x)", f->name, off);
             return NULL;
         }
         return f;
     }
-    pci_error(p, "%u-byte %s at common+0x%x: beyond the 56-byte common structure", width,
+    sim_error(&p->s, "%u-byte %s at common+0x%x: beyond the 56-byte common structure", width,
               write ? "write" : "read", off);
     return NULL;
 }
@@ -343,12 +333,12 @@ static void queue_enable(struct sim_pci *p, struct sim_queue *q, uint32_t v)
 {
     unsigned n = p->s.queue_sel;
     if (v != 1) {
-        pci_error(p, "queue %u: queue_enable written with %u (only 1 is allowed)", n, v);
+        sim_error(&p->s, "queue %u: queue_enable written with %u (only 1 is allowed)", n, v);
         return;
     }
     if (q->num == 0 || !q->desc || !q->avail || !q->used || q->desc % 16 || q->avail % 2 ||
         q->used % 4)
-        pci_error(p, "queue %u enabled with size %u desc 0x%llx driver 0x%llx device 0x%llx", n,
+        sim_error(&p->s, "queue %u enabled with size %u desc 0x%llx driver 0x%llx device 0x%llx", n,
                   q->num, (unsigned long long)q->desc, (unsigned long long)q->avail,
                   (unsigned long long)q->used);
     q->ready = 1;
@@ -360,14 +350,14 @@ static void common_write_queue(struct sim_pci *p, uint32_t off, uint32_t v)
     if (!q)
         return; /* no such queue: ignored, as QEMU does */
     if (q->ready) {
-        pci_error(p, "queue %u: common+0x%x written while the queue is enabled",
+        sim_error(&p->s, "queue %u: common+0x%x written while the queue is enabled",
                   p->s.queue_sel, off);
         return;
     }
     switch (off) {
     case LVIO_VIRTIO_PCI_COMMON_Q_SIZE:
         if (v == 0 || v > q->num_max)
-            pci_error(p, "queue %u: queue_size %u (the device's maximum is %u)",
+            sim_error(&p->s, "queue %u: queue_size %u (the device's maximum is %u)",
                       p->s.queue_sel, v, q->num_max);
         else
             q->num = v;
@@ -424,46 +414,11 @@ static uint32_t common_access(struct sim_pci *p, uint32_t off, unsigned width, b
 static uint32_t isr_access(struct sim_pci *p, uint32_t off, unsigned width, bool write)
 {
     if (write || off != 0 || width != 1) {
-        pci_error(p, "%u-byte %s of ISR+0x%x (the ISR status is one byte, read only)", width,
+        sim_error(&p->s, "%u-byte %s of ISR+0x%x (the ISR status is one byte, read only)", width,
                   write ? "write" : "read", off);
         return all_ones(width);
     }
     return read_isr(p);
-}
-
-/*
- * A `width`-byte configuration register as a number, from the device's
- * bytes `b`, and back: a modern device's configuration is little-endian, a
- * legacy device's in the guest's order (the host's), so there a register is
- * the memory image of its bytes.
- */
-static uint32_t config_value(bool legacy, const uint8_t *b, unsigned width)
-{
-    uint32_t v = 0;
-    uint16_t h;
-    if (legacy && width == 2) {
-        memcpy(&h, b, 2);
-        return h;
-    }
-    if (legacy && width == 4) {
-        memcpy(&v, b, 4);
-        return v;
-    }
-    for (unsigned i = 0; i < width; i++)
-        v |= (uint32_t)b[i] << (8 * i);
-    return v;
-}
-
-static void config_bytes(bool legacy, uint32_t v, unsigned width, uint8_t *b)
-{
-    uint16_t h = (uint16_t)v;
-    if (legacy && width == 2)
-        memcpy(b, &h, 2);
-    else if (legacy && width == 4)
-        memcpy(b, &v, 4);
-    else
-        for (unsigned i = 0; i < width; i++)
-            b[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Device configuration bytes `off`.. of s.config (zero beyond it). */
@@ -473,7 +428,7 @@ static uint32_t devcfg_access(struct sim_pci *p, uint32_t off, unsigned width, b
     struct sim *s = &p->s;
     uint8_t b[4] = {0};
     if (off % width) {
-        pci_error(p, "misaligned %u-byte %s of %s device config +0x%x", width,
+        sim_error(&p->s, "misaligned %u-byte %s of %s device config +0x%x", width,
                   write ? "write" : "read", legacy ? "legacy" : "modern", off);
         return all_ones(width);
     }
@@ -483,31 +438,31 @@ static uint32_t devcfg_access(struct sim_pci *p, uint32_t off, unsigned width, b
             s->config_write(s, off, width, v);
             return 0;
         }
-        config_bytes(legacy, v, width, b);
+        sim_config_bytes(legacy, v, width, b, sizeof b);
         for (unsigned i = 0; i < width && off + i < sizeof s->config; i++)
             s->config[off + i] = b[i];
         return 0;
     }
     for (unsigned i = 0; i < width && off + i < sizeof s->config; i++)
         b[i] = s->config[off + i];
-    return config_value(legacy, b, width);
+    return sim_config_value(legacy, b, width);
 }
 
 static uint32_t notify_access(struct sim_pci *p, const struct sim_pci_cap *c, uint32_t off,
                               unsigned width, bool write, uint32_t v)
 {
     if (!write || width != 2) {
-        pci_error(p, "%u-byte %s of notify+0x%x (notifies are 16-bit writes)", width,
+        sim_error(&p->s, "%u-byte %s of notify+0x%x (notifies are 16-bit writes)", width,
                   write ? "write" : "read", off);
         return all_ones(width);
     }
     if (v >= SIM_MAX_QUEUES) {
-        pci_error(p, "notify+0x%x names queue %u, which does not exist", off, v);
+        sim_error(&p->s, "notify+0x%x names queue %u, which does not exist", off, v);
         return 0;
     }
     uint64_t expect = (uint64_t)p->notify_off[v] * c->mult;
     if (off != expect) {
-        pci_error(p, "notify of queue %u at notify+0x%x; queue_notify_off %u x multiplier %u "
+        sim_error(&p->s, "notify of queue %u at notify+0x%x; queue_notify_off %u x multiplier %u "
                   "puts it at +0x%llx", v, off, p->notify_off[v], c->mult,
                   (unsigned long long)expect);
         return 0;
@@ -540,7 +495,7 @@ static uint32_t modern_access(struct sim_pci *p, unsigned bar, uint32_t off, uns
         default: return notify_access(p, c, rel, width, write, v);
         }
     }
-    pci_error(p, "%u-byte %s of BAR %u + 0x%x: no virtio structure there", width,
+    sim_error(&p->s, "%u-byte %s of BAR %u + 0x%x: no virtio structure there", width,
               write ? "write" : "read", bar, off);
     return all_ones(width);
 }
@@ -580,7 +535,7 @@ static uint32_t legacy_read(struct sim_pci *p, uint32_t off)
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_NUM: return q ? q->num_max : 0;
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL: return s->queue_sel;
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_NOTIFY:
-        pci_error(p, "read of the legacy queue notify register");
+        sim_error(&p->s, "read of the legacy queue notify register");
         return 0;
     case LVIO_VIRTIO_PCI_LEGACY_STATUS: return read_status(p);
     case LVIO_VIRTIO_PCI_LEGACY_ISR: return read_isr(p);
@@ -595,7 +550,7 @@ static void legacy_write(struct sim_pci *p, uint32_t off, uint32_t v)
     switch (off) {
     case LVIO_VIRTIO_PCI_LEGACY_GUEST_FEATURES:
         if (v & ~(uint32_t)s->features)
-            pci_error(p, "driver accepted legacy features 0x%x never offered",
+            sim_error(&p->s, "driver accepted legacy features 0x%x never offered",
                       v & ~(uint32_t)s->features);
         s->driver_features = v;
         return;
@@ -603,7 +558,7 @@ static void legacy_write(struct sim_pci *p, uint32_t off, uint32_t v)
         if (!q)
             return;
         if (q->pfn && v)
-            pci_error(p, "queue %u: PFN 0x%x written over PFN 0x%x", s->queue_sel, v, q->pfn);
+            sim_error(&p->s, "queue %u: PFN 0x%x written over PFN 0x%x", s->queue_sel, v, q->pfn);
         q->pfn = v;
         if (v)
             legacy_layout(q);
@@ -611,7 +566,7 @@ static void legacy_write(struct sim_pci *p, uint32_t off, uint32_t v)
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL: s->queue_sel = v; return;
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_NOTIFY:
         if (v >= SIM_MAX_QUEUES) {
-            pci_error(p, "legacy notify names queue %u, which does not exist", v);
+            sim_error(&p->s, "legacy notify names queue %u, which does not exist", v);
             return;
         }
         p->last_notify_queue = (uint16_t)v;
@@ -636,12 +591,12 @@ static uint32_t legacy_access(struct sim_pci *p, uint32_t off, unsigned width, b
         if (off < f->off || off >= f->off + f->width)
             continue;
         if (off != f->off || width != f->width) {
-            pci_error(p, "%u-byte %s at legacy 0x%x: %s is a %u-byte register at 0x%x", width,
+            sim_error(&p->s, "%u-byte %s at legacy 0x%x: %s is a %u-byte register at 0x%x", width,
                       write ? "write" : "read", off, f->name, f->width, f->off);
             return all_ones(width);
         }
         if (write && !f->writable) {
-            pci_error(p, "write of 0x%x to the read-only legacy %s (0x%x)", v, f->name, off);
+            sim_error(&p->s, "write of 0x%x to the read-only legacy %s (0x%x)", v, f->name, off);
             return 0;
         }
         if (!write)
@@ -649,7 +604,7 @@ static uint32_t legacy_access(struct sim_pci *p, uint32_t off, unsigned width, b
         legacy_write(p, off, v);
         return 0;
     }
-    pci_error(p, "legacy access at 0x%x", off); /* unreachable: the table is complete */
+    sim_error(&p->s, "legacy access at 0x%x", off); /* unreachable: the table is complete */
     return all_ones(width);
 }
 
@@ -667,7 +622,7 @@ static volatile void *hal_map_regs(void *ctx, uint64_t phys, size_t len)
             continue;
         uint64_t off = phys - b->phys;
         if (off + len > SIM_PCI_BAR_BYTES) {
-            pci_error(p, "sim: BAR %u mapped up to 0x%llx, beyond its model", i,
+            sim_error(&p->s, "sim: BAR %u mapped up to 0x%llx, beyond its model", i,
                       (unsigned long long)(off + len));
             return NULL;
         }
@@ -677,7 +632,7 @@ static volatile void *hal_map_regs(void *ctx, uint64_t phys, size_t len)
         p->maps[p->nmaps++] = (struct sim_pci_map){phys, len, cpu, i};
         return (volatile void *)cpu;
     }
-    pci_error(p, "map_regs(0x%llx, 0x%zx): not inside any BAR", (unsigned long long)phys, len);
+    sim_error(&p->s, "map_regs(0x%llx, 0x%zx): not inside any BAR", (unsigned long long)phys, len);
     return NULL;
 }
 
@@ -704,13 +659,13 @@ static uint32_t cfg_access(struct sim_pci *p, uintptr_t a, unsigned width, bool 
 {
     uint32_t off = (uint32_t)(a - (uintptr_t)p->cfg);
     if (off % width || off + width > p->fn.cfg_size) {
-        pci_error(p, "%u-byte %s of configuration space at 0x%x (%u bytes, natural alignment)",
+        sim_error(&p->s, "%u-byte %s of configuration space at 0x%x (%u bytes, natural alignment)",
                   width, write ? "write" : "read", off, p->fn.cfg_size);
         return all_ones(width);
     }
     if (write) {
         p->cfg_writes++;
-        pci_error(p, "write of 0x%x to configuration space 0x%x", v, off);
+        sim_error(&p->s, "write of 0x%x to configuration space 0x%x", v, off);
         return 0;
     }
     p->cfg_reads++;
@@ -722,14 +677,14 @@ static uint32_t access(struct sim_pci *p, volatile void *addr, unsigned width, b
 {
     uintptr_t a = (uintptr_t)addr;
     if (width != 1 && width != 2 && width != 4) {
-        pci_error(p, "%u-byte register access", width);
+        sim_error(&p->s, "%u-byte register access", width);
         return 0;
     }
     if (in_cfg(p, a))
         return cfg_access(p, a, width, write, v);
     const struct sim_pci_map *m = mapping_of(p, a, width);
     if (!m) {
-        pci_error(p, "%u-byte %s at %p: outside configuration space and every mapped range",
+        sim_error(&p->s, "%u-byte %s at %p: outside configuration space and every mapped range",
                   width, write ? "write" : "read", addr);
         return all_ones(width);
     }
