@@ -33,6 +33,9 @@ enum lvio_error {
     LVIO_E_LAYOUT = -19,      /* transport structures not where they can be
                                  used: a PCI capability outside its BAR, a
                                  BAR too small, an unknown layout */
+    LVIO_E_DEAD = -20,        /* the device never completed a reset: it may
+                                 still use memory it was given, which the
+                                 library therefore keeps (never frees) */
 };
 
 /* The enum constant's name, e.g. "LVIO_E_TIMEOUT"; never NULL. */

@@ -71,6 +71,14 @@ struct lvio_gpu_scanout {
     uint32_t resource_id;       /* what we asked it to show; 0: nothing */
 };
 
+/* One contiguous run of a framebuffer's backing at a device address: the
+ * driver's own record of what it shared (the device gets a copy). */
+struct lvio_gpu_run {
+    uint64_t addr;
+    uint32_t len;
+    uint32_t reserved;
+};
+
 /* A 2D resource whose backing is caller memory. Set by lvio_gpu_fb_create. */
 struct lvio_gpu;
 struct lvio_gpu_fb {
@@ -81,7 +89,13 @@ struct lvio_gpu_fb {
     uint32_t stride;            /* bytes per row: width * 4 */
     uint8_t *pixels;            /* the caller's memory */
     size_t size;                /* bytes shared with the device */
-    struct lvio_virtio_gpu_mem_entry *entries; /* DMA copy of the sg list */
+    /* The scatter-gather list: one DMA allocation of 2 * entries_pages
+     * pages. The device is given the first half (entries, at
+     * entries_addr) and may rewrite it; the driver never reads it back.
+     * What it unshares comes from its own copy in the second half (runs),
+     * whose address the device is never told. */
+    struct lvio_virtio_gpu_mem_entry *entries;
+    struct lvio_gpu_run *runs;
     uint64_t entries_addr;
     uint32_t entries_pages;
     uint32_t nr_entries;        /* contiguous runs the backing took */
@@ -141,7 +155,8 @@ int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev);
 
 /* Reset the device and free the driver's DMA pages. Destroy framebuffers
  * before (their memory is the caller's; lvio_gpu_fb_destroy after teardown
- * only releases the driver's share of it). */
+ * only releases the driver's share of it). When the reset never completes
+ * (LVIO_E_DEAD) nothing is freed or unshared: see lvio_device_reset. */
 void lvio_gpu_teardown(struct lvio_gpu *gpu);
 
 /*
@@ -210,6 +225,9 @@ int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb);
  * command that timed out may still read it (see lvio_gpu_fb_create and
  * lvio_gpu_fb_destroy): do not free or reuse that memory yet. False once
  * the device has answered, or after lvio_gpu_reset / lvio_gpu_teardown.
+ * Always true once the device is dead (a reset never completed,
+ * LVIO_E_DEAD): it may still read any memory it was ever given, and the
+ * driver keeps all of it shared.
  */
 bool lvio_gpu_memory_busy(const struct lvio_gpu *gpu, const void *mem, size_t len);
 

@@ -19,8 +19,12 @@
  *                       as in QEMU's empty virtio-mmio slots
  *   LVIO_E_NOT_VIRTIO   the magic value is wrong
  *   LVIO_E_UNSUPPORTED  a Version other than 1 or 2
- *   LVIO_E_INVAL        bad arguments, a HAL missing required callbacks, or
+ *   LVIO_E_INVAL        bad arguments (size below 0x100, phys not 4-byte
+ *                       aligned), a HAL missing required callbacks, or
  *                       map_regs failed
+ *   LVIO_E_HAL          map_regs returned an address not 4-byte aligned
+ * Whenever `dev` is not NULL, dev->name and lvio_device_error(dev) are set,
+ * whatever the result.
  */
 int lvio_mmio_probe(struct lvio_device *dev, const struct lvio_hal *hal,
                     uint64_t phys, uint64_t size);

@@ -98,6 +98,8 @@ struct lvio_pci_function {
  *   LVIO_E_INVAL        bad arguments (device > 31, function > 7, cfg_size
  *                       not 256 or 4096), a HAL missing required callbacks,
  *                       or map_regs failed
+ * Whenever `dev` is not NULL, dev->name and lvio_device_error(dev) are set,
+ * whatever the result.
  */
 int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
                    const struct lvio_pci_function *fn);

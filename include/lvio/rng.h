@@ -33,6 +33,7 @@ struct lvio_rng {
     uint16_t slot_len[LVIO_RNG_SLOTS]; /* bytes requested per busy slot */
     uint64_t bytes;         /* statistics */
     uint64_t requests;
+    uint64_t empty;         /* requests the device answered with 0 bytes */
 };
 
 /*
@@ -44,17 +45,21 @@ struct lvio_rng {
 int lvio_rng_init(struct lvio_rng *rng, struct lvio_device *dev);
 
 /*
- * Fill `buf` with up to `len` random bytes, waiting at most `timeout_ns`.
- * Large buffers take several requests. Returns the number of bytes
- * written: `len` normally, fewer when the timeout ran out after some bytes
- * came (a short read). Returns LVIO_E_TIMEOUT when none came in time,
+ * Fill `buf` with up to `len` random bytes, waiting at most `timeout_ns`
+ * (UINT64_MAX: as long as the clock runs; a clock that stands still ends
+ * the wait after LVIO_CLOCK_STALL_POLLS polls). Large buffers take several
+ * requests. Returns the number of bytes written: `len` normally, fewer
+ * when the time ran out after some bytes came (a short read: a success,
+ * nothing logged). Returns LVIO_E_TIMEOUT when none came in time (the
+ * message says whether the device was silent or answered with 0 bytes),
  * LVIO_E_AGAIN when `timeout_ns` is 0 and none were ready, or another
  * negative lvio_error. `len` above INT32_MAX is LVIO_E_INVAL.
  */
 int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
                   uint64_t timeout_ns);
 
-/* Reset the device and free everything lvio_rng_init() allocated. */
+/* Reset the device and free everything lvio_rng_init() allocated (kept
+ * instead when the reset never completes: see lvio_device_reset). */
 void lvio_rng_teardown(struct lvio_rng *rng);
 
 /*

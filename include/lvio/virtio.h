@@ -41,7 +41,7 @@
 #define LVIO_RESET_TIMEOUT_NS 1000000000ull
 #endif
 
-#define LVIO_ERRMSG_SIZE 160
+#define LVIO_ERRMSG_SIZE 256
 
 struct lvio_device;
 struct lvio_virtqueue;
@@ -117,6 +117,17 @@ struct lvio_device {
     uint64_t features_accepted;
     uint8_t status;        /* last status written */
 
+    /* Set by lvio_device_reset(): true while the last reset never
+     * completed (status did not read back 0 within LVIO_RESET_TIMEOUT_NS).
+     * Such a device may still read and write every ring and buffer it was
+     * given, so from then on the library never frees DMA memory nor
+     * unshares buffers of this device: it keeps them, and counts them
+     * here. A later reset that completes clears `dead` (what was kept
+     * stays kept: the library no longer knows where it was). */
+    bool dead;
+    uint32_t kept_pages;   /* DMA pages kept instead of freed */
+    uint32_t kept_shares;  /* shares kept instead of unshared */
+
     /* Set by lvio_vq_setup() / lvio_vq_teardown(). */
     struct lvio_virtqueue *queues[LVIO_MAX_QUEUES];
 
@@ -135,17 +146,28 @@ static inline bool lvio_has_feature(uint64_t features, unsigned bit)
 }
 
 /*
+ * Every call below accepts any pointer: NULL, or a device whose probe
+ * failed (no transport), is LVIO_E_INVAL for calls that return an error,
+ * and does nothing (returning 0) for the others.
+ */
+
+/*
  * Reset the device and bring it to the point where queues can be set up:
  * reset (waiting for status 0), ACKNOWLEDGE, DRIVER, read every feature
  * word, accept `wanted` & offered (plus VERSION_1 and ACCESS_PLATFORM when
  * offered), FEATURES_OK and read it back. A modern device that does not
- * offer VERSION_1 is refused. On failure the device is left FAILED.
- * Returns 0, LVIO_E_TIMEOUT, LVIO_E_FEATURES, LVIO_E_UNSUPPORTED,
- * LVIO_E_NEEDS_RESET or LVIO_E_INVAL.
+ * offer VERSION_1 is refused. On every failure the device is left FAILED.
+ * Returns 0, LVIO_E_DEAD (the reset never completed), LVIO_E_FEATURES,
+ * LVIO_E_UNSUPPORTED, LVIO_E_NEEDS_RESET or LVIO_E_INVAL.
  */
 int lvio_device_begin(struct lvio_device *dev, uint64_t wanted);
 
-/* Set DRIVER_OK after the queues are ready; then check the device is happy. */
+/*
+ * Set DRIVER_OK after the queues are ready; then check the device is
+ * happy. Returns 0, LVIO_E_NEEDS_RESET, LVIO_E_INVAL, or LVIO_E_STATE when
+ * the device is not between lvio_device_begin and DRIVER_OK (it would be
+ * told DRIVER_OK without having negotiated anything).
+ */
 int lvio_device_driver_ok(struct lvio_device *dev);
 
 /* Set FAILED: we gave up on this device. */
@@ -154,19 +176,25 @@ void lvio_device_fail(struct lvio_device *dev);
 /*
  * Write 0 to status and wait (bounded by LVIO_RESET_TIMEOUT_NS) until the
  * device reads back 0. Afterwards the device no longer touches any queue
- * memory, so queues can be torn down. Returns 0 or LVIO_E_TIMEOUT.
+ * memory, so queues can be torn down. Returns 0, LVIO_E_INVAL, or
+ * LVIO_E_DEAD: the status never read 0, so the device may still use its
+ * rings and buffers; dev->dead is set and the library keeps (never frees)
+ * the memory this device was given — teardown then leaks it on purpose
+ * and counts it in dev->kept_pages / dev->kept_shares.
  */
 int lvio_device_reset(struct lvio_device *dev);
 
-/* Read the device status register. */
+/* Read the device status register (0 for an invalid device). */
 uint8_t lvio_device_status(struct lvio_device *dev);
 
-/* 0, or LVIO_E_NEEDS_RESET when the device has set DEVICE_NEEDS_RESET. */
+/* 0, LVIO_E_INVAL, or LVIO_E_NEEDS_RESET when the device has set
+ * DEVICE_NEEDS_RESET. */
 int lvio_device_check(struct lvio_device *dev);
 
 /*
  * Read and acknowledge the interrupt status: LVIO_VIRTIO_ISR_QUEUE (used
  * buffer notification) and LVIO_VIRTIO_ISR_CONFIG (configuration change).
+ * 0 for an invalid device.
  */
 uint32_t lvio_device_isr(struct lvio_device *dev);
 
@@ -187,11 +215,13 @@ int lvio_config_write(struct lvio_device *dev, uint32_t offset, const void *buf,
                       uint32_t len);
 
 /* Install (or remove with NULL) a hook told of every register write,
- * status change, notify and completion on this device. */
-void lvio_device_set_trace(struct lvio_device *dev, lvio_trace_fn fn,
-                           void *ctx);
+ * status change, notify and completion on this device. Returns 0 or
+ * LVIO_E_INVAL (dev NULL). */
+int lvio_device_set_trace(struct lvio_device *dev, lvio_trace_fn fn,
+                          void *ctx);
 
-/* The message recorded by the last failing call on this device ("" if none). */
+/* The message recorded by the last failing call on this device ("" if
+ * none, or dev NULL); never NULL. */
 const char *lvio_device_error(const struct lvio_device *dev);
 
 /* Short name of a device type: "rng", "gpu", "blk", …, or "unknown". */

@@ -110,7 +110,9 @@ struct lvio_virtqueue {
  * address is outside the notify structure or odd) or LVIO_E_INVAL. When
  * the device was given the ring's addresses and then did not accept the
  * queue, it is reset before the ring's memory is freed (it may already
- * use the ring): the caller starts again from lvio_device_begin().
+ * use the ring): the caller starts again from lvio_device_begin(). If that
+ * reset never completes, the result is LVIO_E_DEAD, the message names both
+ * failures, and the ring is kept, not freed (see lvio_device_reset).
  */
 int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
                   uint16_t index, uint16_t max_size);
@@ -141,20 +143,24 @@ int lvio_vq_get(struct lvio_virtqueue *vq, void **token, uint32_t *len);
 /*
  * Block until a completion arrives, for at most `timeout_ns` by the HAL
  * clock. Returns 0 with *token and *len set, LVIO_E_TIMEOUT (the device's
- * error message then names the queue, avail idx, used idx and time waited),
- * LVIO_E_NEEDS_RESET or LVIO_E_BROKEN.
+ * error message then names the queue, avail idx, used idx and time waited,
+ * and says so when the wait ended because the HAL clock stood still for
+ * LVIO_CLOCK_STALL_POLLS polls), LVIO_E_NEEDS_RESET, LVIO_E_BROKEN or
+ * LVIO_E_INVAL. `timeout_ns` UINT64_MAX waits as long as the clock runs.
  */
 int lvio_vq_wait(struct lvio_virtqueue *vq, uint64_t timeout_ns, void **token,
                  uint32_t *len);
 
-/* Free descriptors, and chains added but not yet completed. */
+/* Free descriptors, and chains added but not yet completed (0 for NULL). */
 unsigned lvio_vq_num_free(const struct lvio_virtqueue *vq);
 unsigned lvio_vq_in_flight(const struct lvio_virtqueue *vq);
 
 /*
  * Release the queue's DMA memory and forget it. The device must have been
  * reset first (lvio_device_reset), or it might still write there; tokens of
- * chains still in flight are dropped.
+ * chains still in flight are dropped. When that reset never completed
+ * (LVIO_E_DEAD, dev->dead) the memory is kept instead of freed, and
+ * counted in dev->kept_pages.
  */
 void lvio_vq_teardown(struct lvio_virtqueue *vq);
 

@@ -224,22 +224,16 @@ int lvio_fail(struct lvio_device *dev, int err, const char *fmt, ...)
 
 const char *lvio_device_error(const struct lvio_device *dev)
 {
-    return dev->errmsg;
+    return dev ? dev->errmsg : "";
 }
-
-/*
- * Polls allowed per wait whatever the clock says: more than any real
- * machine manages (one per nanosecond), yet finite, so that a
- * stopped clock still ends the wait.
- */
-#define LVIO_MAX_POLLS_PER_MS 1000000ull
 
 void lvio_deadline_start(struct lvio_deadline *d, const struct lvio_hal *hal,
                          uint64_t timeout_ns)
 {
     d->start = hal->now_ns(hal->ctx);
     d->timeout = timeout_ns;
-    d->polls = 0;
+    d->latest = d->start;
+    d->stalled = 0;
 }
 
 uint64_t lvio_deadline_elapsed(const struct lvio_deadline *d,
@@ -249,14 +243,29 @@ uint64_t lvio_deadline_elapsed(const struct lvio_deadline *d,
     return now >= d->start ? now - d->start : 0;
 }
 
+/* No arithmetic on the timeout itself: "forever" (UINT64_MAX) stays so. */
 bool lvio_deadline_passed(struct lvio_deadline *d, const struct lvio_hal *hal)
 {
-    uint64_t budget = (d->timeout / 1000000u + 1) * LVIO_MAX_POLLS_PER_MS;
-    if (lvio_deadline_elapsed(d, hal) >= d->timeout || ++d->polls > budget)
+    uint64_t now = hal->now_ns(hal->ctx);
+    if (now > d->latest) {
+        d->latest = now;
+        d->stalled = 0;
+    } else if (d->stalled < LVIO_CLOCK_STALL_POLLS) {
+        d->stalled++;
+    }
+    if ((now >= d->start && now - d->start >= d->timeout) ||
+        d->stalled >= LVIO_CLOCK_STALL_POLLS)
         return true;
     if (hal->relax)
         hal->relax(hal->ctx);
     return false;
+}
+
+const char *lvio_deadline_why(const struct lvio_deadline *d)
+{
+    if (d->stalled >= LVIO_CLOCK_STALL_POLLS)
+        return "; the HAL clock stood still for LVIO_CLOCK_STALL_POLLS polls";
+    return "";
 }
 
 void lvio_trace_emit(struct lvio_device *dev, enum lvio_trace_kind kind,
@@ -268,9 +277,12 @@ void lvio_trace_emit(struct lvio_device *dev, enum lvio_trace_kind kind,
         dev->trace(dev->trace_ctx, &ev);
 }
 
-void lvio_device_set_trace(struct lvio_device *dev, lvio_trace_fn fn,
-                           void *ctx)
+int lvio_device_set_trace(struct lvio_device *dev, lvio_trace_fn fn,
+                          void *ctx)
 {
+    if (!dev)
+        return LVIO_E_INVAL;
     dev->trace = fn;
     dev->trace_ctx = ctx;
+    return LVIO_OK;
 }

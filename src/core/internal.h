@@ -56,7 +56,12 @@ struct lvio_transport_ops {
 /*
  * Transports reach their registers only through these, so that a HAL can
  * trap them (tests, fuzzers, hypervisors) and the trace hook sees writes.
- * `width` is 1, 2 or 4; values are in CPU order.
+ * `width` is 1, 2 or 4; values are in CPU order. Device registers are
+ * little-endian (virtio-mmio, the PCI capabilities and configuration space,
+ * the legacy I/O block): the plain accesses convert, as Linux's readl and
+ * writel do, so a big-endian CPU reads the numbers the device means. A
+ * legacy device's configuration is in the guest's order as such a
+ * converting access returns it (lvio_config_split / lvio_config_join).
  */
 static inline uint32_t lvio_io_read(struct lvio_device *dev,
                                     volatile void *addr, unsigned width)
@@ -66,8 +71,8 @@ static inline uint32_t lvio_io_read(struct lvio_device *dev,
     if (width == 1)
         return *(volatile uint8_t *)addr;
     if (width == 2)
-        return *(volatile uint16_t *)addr;
-    return *(volatile uint32_t *)addr;
+        return lvio_le16_to_cpu(*(volatile uint16_t *)addr);
+    return lvio_le32_to_cpu(*(volatile uint32_t *)addr);
 }
 
 void lvio_trace_emit(struct lvio_device *dev, enum lvio_trace_kind kind,
@@ -85,9 +90,9 @@ static inline void lvio_io_write(struct lvio_device *dev, volatile void *addr,
     else if (width == 1)
         *(volatile uint8_t *)addr = (uint8_t)val;
     else if (width == 2)
-        *(volatile uint16_t *)addr = (uint16_t)val;
+        *(volatile uint16_t *)addr = lvio_cpu_to_le16((uint16_t)val);
     else
-        *(volatile uint32_t *)addr = val;
+        *(volatile uint32_t *)addr = lvio_cpu_to_le32(val);
 }
 
 /* --- memory barriers --------------------------------------------------- */
@@ -116,21 +121,32 @@ static inline void lvio_io_write(struct lvio_device *dev, volatile void *addr,
 /* --- time -------------------------------------------------------------- */
 
 /*
- * A wait loop's bound: by the HAL clock, and also by a poll count, so a
- * clock that never advances cannot turn a wait into a hang.
+ * A wait loop's bound: the HAL clock, and a stopped clock. Every poll reads
+ * the clock; after LVIO_CLOCK_STALL_POLLS polls in a row over which it did
+ * not advance, the wait ends as if its time were up, however long that
+ * time was: a wait with a stopped clock costs a fixed number of polls.
  */
+#ifndef LVIO_CLOCK_STALL_POLLS
+#define LVIO_CLOCK_STALL_POLLS 1000000u
+#endif
+
 struct lvio_deadline {
     uint64_t start;
     uint64_t timeout;
-    uint64_t polls;
+    uint64_t latest;   /* the clock's highest reading so far */
+    uint32_t stalled;  /* polls since it last advanced */
 };
 
 void lvio_deadline_start(struct lvio_deadline *d, const struct lvio_hal *hal,
                          uint64_t timeout_ns);
-/* True once the time (or poll budget) is used up; relaxes otherwise. */
+/* True once the time is used up or the clock stood still for
+ * LVIO_CLOCK_STALL_POLLS polls; relaxes otherwise. */
 bool lvio_deadline_passed(struct lvio_deadline *d, const struct lvio_hal *hal);
 uint64_t lvio_deadline_elapsed(const struct lvio_deadline *d,
                                const struct lvio_hal *hal);
+/* "" or, when the wait ended because the clock stood still, a clause
+ * saying so, for the error message. */
+const char *lvio_deadline_why(const struct lvio_deadline *d);
 
 /* --- messages ---------------------------------------------------------- */
 
@@ -210,5 +226,38 @@ static inline uint32_t lvio_config_join(const struct lvio_device *dev, const uin
 
 /* Queue bookkeeping shared by the core and the transports. */
 void lvio_vq_dump(struct lvio_virtqueue *vq);
+
+/* Polls between checks of the device status during a wait. */
+#define LVIO_STATUS_CHECK_INTERVAL 1024u
+
+/* Record LVIO_E_TIMEOUT for a wait on `vq` that ended (queue, indexes,
+ * time waited, and whether the clock stood still). */
+int lvio_vq_timeout(struct lvio_virtqueue *vq, const struct lvio_deadline *d);
+
+/* A device the transport probe filled in (ops and HAL set). */
+static inline bool lvio_device_valid(const struct lvio_device *dev)
+{
+    return dev && dev->ops && dev->hal;
+}
+
+/*
+ * Reset the device on an error path whose error is `err` (with its message
+ * in dev->errmsg): returns `err` and keeps the message when the reset
+ * completes; LVIO_E_DEAD with both messages when it does not.
+ */
+int lvio_device_reset_after(struct lvio_device *dev, int err);
+
+/*
+ * Give memory the device was given back to the HAL — unless the device is
+ * dead (a reset never completed): then it may still be read or written by
+ * the device, so it is kept instead, counted in dev->kept_pages or
+ * dev->kept_shares, and logged. Every driver frees and unshares through
+ * these.
+ */
+void lvio_dma_give_back(struct lvio_device *dev, void *cpu, size_t pages,
+                        uint64_t dev_addr);
+void lvio_unshare_give_back(struct lvio_device *dev, const void *buf,
+                            size_t len, enum lvio_dma_dir dir,
+                            uint64_t dev_addr);
 
 #endif

@@ -20,42 +20,103 @@ static void lvio_set_status(struct lvio_device *dev, uint8_t status)
     dev->status = status;
     if (dev->trace)
         lvio_trace_emit(dev, LVIO_TRACE_STATUS, 0, status, 0, 0, 0);
+    /* Whatever was written to memory for the device (rings zeroed and
+     * filled, request buffers) is visible before it hears of the step. */
+    lvio_wmb();
     dev->ops->set_status(dev, status);
 }
 
 uint8_t lvio_device_status(struct lvio_device *dev)
 {
+    if (!lvio_device_valid(dev))
+        return 0;
     return dev->ops->get_status(dev);
 }
 
 int lvio_device_reset(struct lvio_device *dev)
 {
     struct lvio_deadline d;
+    if (!lvio_device_valid(dev))
+        return LVIO_E_INVAL;
     lvio_set_status(dev, 0);
     lvio_deadline_start(&d, dev->hal, LVIO_RESET_TIMEOUT_NS);
     for (;;) {
         uint8_t st = dev->ops->get_status(dev);
-        if (st == 0)
+        if (st == 0) {
+            dev->dead = false;
             return LVIO_OK;
-        if (lvio_deadline_passed(&d, dev->hal))
-            return lvio_fail(dev, LVIO_E_TIMEOUT,
-                             "reset: status still 0x%02x after %llu us",
-                             st, (unsigned long long)(lvio_deadline_elapsed(&d, dev->hal) / 1000));
+        }
+        if (lvio_deadline_passed(&d, dev->hal)) {
+            dev->dead = true;
+            return lvio_fail(dev, LVIO_E_DEAD,
+                             "reset: status still 0x%02x after %llu us%s: the device may still "
+                             "use its memory, which is kept, never freed",
+                             st, (unsigned long long)(lvio_deadline_elapsed(&d, dev->hal) / 1000),
+                             lvio_deadline_why(&d));
+        }
     }
+}
+
+int lvio_device_reset_after(struct lvio_device *dev, int err)
+{
+    char why[LVIO_ERRMSG_SIZE];
+    memcpy(why, dev->errmsg, sizeof why);
+    int reset = lvio_device_reset(dev);
+    if (reset == LVIO_OK) {
+        memcpy(dev->errmsg, why, sizeof why);
+        return err;
+    }
+    if (err == LVIO_OK || why[0] == '\0')
+        return reset;
+    return lvio_fail(dev, reset, "%s; then %s", why, dev->errmsg);
 }
 
 void lvio_device_fail(struct lvio_device *dev)
 {
-    lvio_set_status(dev, (uint8_t)(dev->status | LVIO_VIRTIO_STATUS_FAILED));
+    if (lvio_device_valid(dev))
+        lvio_set_status(dev, (uint8_t)(dev->status | LVIO_VIRTIO_STATUS_FAILED));
 }
 
 int lvio_device_check(struct lvio_device *dev)
 {
+    if (!lvio_device_valid(dev))
+        return LVIO_E_INVAL;
     uint8_t st = dev->ops->get_status(dev);
     if (st & LVIO_VIRTIO_STATUS_DEVICE_NEEDS_RESET)
         return lvio_fail(dev, LVIO_E_NEEDS_RESET,
                          "device set DEVICE_NEEDS_RESET (status 0x%02x)", st);
     return LVIO_OK;
+}
+
+void lvio_dma_give_back(struct lvio_device *dev, void *cpu, size_t pages,
+                        uint64_t dev_addr)
+{
+    const struct lvio_hal *hal = dev->hal;
+    if (!dev->dead) {
+        hal->dma_free(hal->ctx, cpu, pages, dev_addr);
+        return;
+    }
+    dev->kept_pages += (uint32_t)pages;
+    lvio_log(dev, LVIO_LOG_ERROR,
+             "LVIO_E_DEAD: %zu DMA page(s) at 0x%llx kept, not freed: the device never "
+             "completed its reset (%u kept in all)",
+             pages, (unsigned long long)dev_addr, dev->kept_pages);
+}
+
+void lvio_unshare_give_back(struct lvio_device *dev, const void *buf,
+                            size_t len, enum lvio_dma_dir dir,
+                            uint64_t dev_addr)
+{
+    const struct lvio_hal *hal = dev->hal;
+    if (!dev->dead) {
+        if (hal->unshare)
+            hal->unshare(hal->ctx, buf, len, dir, dev_addr);
+        return;
+    }
+    if (dev->kept_shares++ == 0)
+        lvio_log(dev, LVIO_LOG_ERROR,
+                 "LVIO_E_DEAD: shared buffers stay shared: the device never completed its "
+                 "reset");
 }
 
 /* Legacy interfaces carry only the first feature word. */
@@ -111,7 +172,7 @@ static int lvio_negotiate(struct lvio_device *dev, uint64_t wanted)
 
 int lvio_device_begin(struct lvio_device *dev, uint64_t wanted)
 {
-    if (!dev || !dev->ops || !dev->hal)
+    if (!lvio_device_valid(dev))
         return LVIO_E_INVAL;
     dev->errmsg[0] = '\0';
     dev->features_offered = dev->features_accepted = 0;
@@ -123,7 +184,10 @@ int lvio_device_begin(struct lvio_device *dev, uint64_t wanted)
     err = lvio_negotiate(dev, wanted);
     if (err)
         goto failed;
-    return lvio_device_check(dev);
+    err = lvio_device_check(dev);
+    if (err)
+        goto failed;
+    return LVIO_OK;
 failed:
     lvio_device_fail(dev);
     return err;
@@ -131,12 +195,24 @@ failed:
 
 int lvio_device_driver_ok(struct lvio_device *dev)
 {
+    if (!lvio_device_valid(dev))
+        return LVIO_E_INVAL;
+    uint8_t need = LVIO_VIRTIO_STATUS_ACKNOWLEDGE | LVIO_VIRTIO_STATUS_DRIVER;
+    if (!dev->legacy)
+        need |= LVIO_VIRTIO_STATUS_FEATURES_OK;
+    if ((dev->status & need) != need ||
+        (dev->status & (LVIO_VIRTIO_STATUS_DRIVER_OK | LVIO_VIRTIO_STATUS_FAILED)))
+        return lvio_fail(dev, LVIO_E_STATE,
+                         "DRIVER_OK only after lvio_device_begin, once (status 0x%02x)",
+                         dev->status);
     lvio_set_status(dev, (uint8_t)(dev->status | LVIO_VIRTIO_STATUS_DRIVER_OK));
     return lvio_device_check(dev);
 }
 
 uint32_t lvio_device_isr(struct lvio_device *dev)
 {
+    if (!lvio_device_valid(dev))
+        return 0;
     return dev->ops->isr(dev);
 }
 
@@ -157,7 +233,7 @@ static void lvio_config_copy(struct lvio_device *dev, uint32_t off,
 int lvio_config_read(struct lvio_device *dev, uint32_t offset, void *buf,
                      uint32_t len)
 {
-    if (!dev || !buf || len == 0 || len > 4096 || offset > 4096)
+    if (!lvio_device_valid(dev) || !buf || len == 0 || len > 4096 || offset > 4096)
         return LVIO_E_INVAL;
     for (int tries = 0; tries < LVIO_CONFIG_RETRIES; tries++) {
         uint32_t gen = dev->ops->config_generation(dev);
@@ -176,7 +252,7 @@ int lvio_config_write(struct lvio_device *dev, uint32_t offset, const void *buf,
     const uint8_t *in = buf;
     uint32_t i = 0;
 
-    if (!dev || !buf || len == 0 || len > 4096 || offset > 4096)
+    if (!lvio_device_valid(dev) || !buf || len == 0 || len > 4096 || offset > 4096)
         return LVIO_E_INVAL;
     while (i < len) {
         unsigned w = ((offset + i) % 4 == 0 && len - i >= 4) ? 4 : 1;
@@ -231,6 +307,8 @@ static void lvio_status_text(uint8_t st, char *buf, size_t size)
 void lvio_dump(struct lvio_device *dev)
 {
     char st_text[96];
+    if (!lvio_device_valid(dev))
+        return;
     uint8_t st = lvio_device_status(dev);
     lvio_status_text(st, st_text, sizeof st_text);
     lvio_log_dump(dev, "dump: %s v%u%s, device %u (%s), vendor 0x%08x",
@@ -241,6 +319,10 @@ void lvio_dump(struct lvio_device *dev)
              (unsigned long long)dev->features_offered,
              (unsigned long long)dev->features_accepted);
     lvio_log_dump(dev, "dump: status 0x%02x%s", st, st_text);
+    if (dev->dead || dev->kept_pages || dev->kept_shares)
+        lvio_log_dump(dev, "dump: %s, kept %u DMA pages and %u shares after a failed reset",
+                      dev->dead ? "DEAD (reset never completed)" : "alive again",
+                      dev->kept_pages, dev->kept_shares);
     if (dev->ops->dump)
         dev->ops->dump(dev);
     for (unsigned i = 0; i < LVIO_MAX_QUEUES; i++)

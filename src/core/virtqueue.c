@@ -59,7 +59,7 @@ static int lvio_vq_alloc(struct lvio_virtqueue *vq)
         return lvio_fail(vq->dev, LVIO_E_NOMEM, "queue %u: no DMA memory for %u pages",
                          vq->index, vq->mem_pages);
     if (((uintptr_t)vq->mem | vq->mem_addr) & (LVIO_PAGE_SIZE - 1)) {
-        hal->dma_free(hal->ctx, vq->mem, vq->mem_pages, vq->mem_addr);
+        hal->dma_free(hal->ctx, vq->mem, vq->mem_pages, vq->mem_addr); /* never given */
         vq->mem = NULL;
         return lvio_fail(vq->dev, LVIO_E_HAL, "queue %u: dma_alloc returned an unaligned page",
                          vq->index);
@@ -78,9 +78,8 @@ static int lvio_vq_alloc(struct lvio_virtqueue *vq)
 
 static void lvio_vq_free_mem(struct lvio_virtqueue *vq)
 {
-    const struct lvio_hal *hal = vq->dev->hal;
     if (vq->mem)
-        hal->dma_free(hal->ctx, vq->mem, vq->mem_pages, vq->mem_addr);
+        lvio_dma_give_back(vq->dev, vq->mem, vq->mem_pages, vq->mem_addr);
     vq->mem = NULL;
     vq->desc = NULL;
     vq->avail = NULL;
@@ -90,7 +89,7 @@ static void lvio_vq_free_mem(struct lvio_virtqueue *vq)
 static int lvio_vq_check_setup(const struct lvio_virtqueue *vq,
                                struct lvio_device *dev, uint16_t index)
 {
-    if (!vq || !dev || !dev->ops || !dev->hal)
+    if (!vq || !lvio_device_valid(dev))
         return LVIO_E_INVAL;
     if (index >= LVIO_MAX_QUEUES)
         return lvio_fail(dev, LVIO_E_INVAL, "queue %u: beyond LVIO_MAX_QUEUES (%u)",
@@ -135,15 +134,15 @@ int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
     for (uint16_t i = 0; i < vq->size; i++)
         vq->shadow[i].next = (uint16_t)(i + 1);
     vq->num_free = vq->size;
+    /* The zeroed ring is in memory before the device is told where it is. */
+    lvio_wmb();
     err = dev->ops->queue_enable(dev, vq);
     if (err) {
         /* The device may hold the ring's addresses (and use them): it lets
          * go of them by a reset before the memory is freed. The message
-         * stays the one about the queue. */
-        char why[LVIO_ERRMSG_SIZE];
-        memcpy(why, dev->errmsg, sizeof why);
-        (void)lvio_device_reset(dev);
-        memcpy(dev->errmsg, why, sizeof why);
+         * stays the one about the queue, unless the reset fails too: then
+         * the ring is kept, and both are said. */
+        err = lvio_device_reset_after(dev, err);
         lvio_vq_free_mem(vq);
         return err;
     }
@@ -281,9 +280,11 @@ int lvio_vq_get(struct lvio_virtqueue *vq, void **token, uint32_t *len)
                              used_idx, vq->avail_idx);
     /* The index before the entry it covers. */
     lvio_rmb();
-    struct lvio_virtq_used_elem e = vq->used->ring[vq->last_used & (vq->size - 1)];
-    uint32_t id = lvio_dev32_to_cpu(vq->dev, e.id);
-    uint32_t n = lvio_dev32_to_cpu(vq->dev, e.len);
+    /* Each field read once, into a local, through volatile: the device may
+     * rewrite the entry at any time, and only what was checked is used. */
+    volatile struct lvio_virtq_used_elem *e = &vq->used->ring[vq->last_used & (vq->size - 1)];
+    uint32_t id = lvio_dev32_to_cpu(vq->dev, e->id);
+    uint32_t n = lvio_dev32_to_cpu(vq->dev, e->len);
     if (id >= vq->size)
         return lvio_vq_break(vq, "used id out of range (id, queue size)", id, vq->size);
     if (vq->head[id].ndesc == 0)
@@ -307,17 +308,16 @@ int lvio_vq_get(struct lvio_virtqueue *vq, void **token, uint32_t *len)
     return 1;
 }
 
-/* Polls between checks of the device status during a wait. */
-#define LVIO_STATUS_CHECK_INTERVAL 1024u
-
-static int lvio_vq_timeout(struct lvio_virtqueue *vq, uint64_t elapsed_ns)
+int lvio_vq_timeout(struct lvio_virtqueue *vq, const struct lvio_deadline *d)
 {
     uint16_t used_idx = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->idx);
     return lvio_fail(vq->dev, LVIO_E_TIMEOUT,
                      "queue %u: no completion after %llu us (avail idx %u, used idx %u, "
-                     "last seen %u, in flight %u)",
-                     vq->index, (unsigned long long)(elapsed_ns / 1000), vq->avail_idx,
-                     used_idx, vq->last_used, lvio_vq_in_flight(vq));
+                     "last seen %u, in flight %u)%s",
+                     vq->index,
+                     (unsigned long long)(lvio_deadline_elapsed(d, vq->dev->hal) / 1000),
+                     vq->avail_idx, used_idx, vq->last_used, lvio_vq_in_flight(vq),
+                     lvio_deadline_why(d));
 }
 
 int lvio_vq_wait(struct lvio_virtqueue *vq, uint64_t timeout_ns, void **token,
@@ -326,6 +326,8 @@ int lvio_vq_wait(struct lvio_virtqueue *vq, uint64_t timeout_ns, void **token,
     struct lvio_deadline d;
     if (!vq || !vq->dev)
         return LVIO_E_INVAL;
+    if (vq->broken)
+        return vq->broken;
     lvio_deadline_start(&d, vq->dev->hal, timeout_ns);
     for (uint32_t polls = 1;; polls++) {
         int r = lvio_vq_get(vq, token, len);
@@ -341,17 +343,17 @@ int lvio_vq_wait(struct lvio_virtqueue *vq, uint64_t timeout_ns, void **token,
         return r == 1 ? LVIO_OK : r;
     if (lvio_device_check(vq->dev))
         return LVIO_E_NEEDS_RESET;
-    return lvio_vq_timeout(vq, lvio_deadline_elapsed(&d, vq->dev->hal));
+    return lvio_vq_timeout(vq, &d);
 }
 
 unsigned lvio_vq_num_free(const struct lvio_virtqueue *vq)
 {
-    return vq->num_free;
+    return vq ? vq->num_free : 0;
 }
 
 unsigned lvio_vq_in_flight(const struct lvio_virtqueue *vq)
 {
-    return (uint16_t)(vq->avail_idx - vq->last_used);
+    return vq ? (uint16_t)(vq->avail_idx - vq->last_used) : 0;
 }
 
 void lvio_vq_dump(struct lvio_virtqueue *vq)

@@ -92,6 +92,13 @@ const char *lvio_gpu_errname(const struct lvio_gpu *gpu, int err)
 
 /* ---- slots -------------------------------------------------------------------- */
 
+/* A little-endian word the device wrote, read once (it may change it at
+ * any time: only the value read is checked and used). */
+static uint32_t dev_le32(const lvio_le32 *p)
+{
+    return lvio_le32_to_cpu(*(const volatile lvio_le32 *)p);
+}
+
 static uint32_t slot_offset(unsigned slot)
 {
     return slot == QUERY_SLOT ? QUERY_PAGE * LVIO_PAGE_SIZE : slot * SLOT_SIZE;
@@ -230,12 +237,7 @@ static int gpu_add(struct lvio_gpu *gpu, const struct gpu_cmd *c)
                           &gpu->slots[c->slot]);
     if (err == LVIO_OK)
         gpu->slots[c->slot].state = SLOT_BUSY;
-    else if (err == LVIO_E_NOSPC) /* the queue holds every batch: lost ones fill it */
-        err = lvio_fail(gpu->dev, LVIO_E_AGAIN,
-                        "gpu %s: the control queue is full (%u descriptors are still with the "
-                        "device for commands that timed out)",
-                        lvio_gpu_cmd_name(c->type), gpu->ctrlq.size - gpu->ctrlq.num_free);
-    return err;
+    return err; /* LVIO_E_NOSPC cannot be: gpu_batch_fits counted */
 }
 
 /* Wait for every command of the batch, within one timeout for the batch. */
@@ -266,7 +268,7 @@ static int gpu_check(struct lvio_gpu *gpu, const struct gpu_cmd *c)
 {
     const struct lvio_virtio_gpu_ctrl_hdr *hdr = (const void *)slot_resp(gpu, c->slot);
     uint32_t len = gpu->slots[c->slot].len;
-    uint32_t type = lvio_le32_to_cpu(hdr->type);
+    uint32_t type = dev_le32(&hdr->type);
     const char *cmd = lvio_gpu_cmd_name(c->type);
 
     gpu->slots[c->slot].state = SLOT_FREE;
@@ -321,11 +323,40 @@ static int gpu_wait_failed(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, uns
  * Submit a batch with one notify, wait for all of it, check every response.
  * Returns 0 or the first command's error (in batch order).
  */
+/*
+ * A batch goes out whole or not at all: the chains in flight when a batch
+ * starts are those of commands that timed out, and when they leave too
+ * little room, nothing is added (a CREATE_2D must not go without its
+ * ATTACH_BACKING).
+ */
+static int gpu_batch_fits(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsigned n)
+{
+    unsigned need = 0;
+    int r = gpu_reap_all(gpu);
+    if (r < 0)
+        return r;
+    for (unsigned i = 0; i < n; i++)
+        need += cmds[i].extra.len ? 3 : 2;
+    unsigned free_desc = lvio_vq_num_free(&gpu->ctrlq);
+    if (need <= free_desc)
+        return LVIO_OK;
+    return lvio_fail(gpu->dev, LVIO_E_AGAIN,
+                     "gpu %s: the control queue has %u free descriptors, the batch needs %u "
+                     "(%u are still with the device for commands that timed out)",
+                     lvio_gpu_cmd_name(cmds[0].type), free_desc, need,
+                     gpu->ctrlq.size - free_desc);
+}
+
 static int gpu_run(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsigned n)
 {
     unsigned added = 0;
-    int err = LVIO_OK;
+    int err = gpu_batch_fits(gpu, cmds, n);
 
+    if (err) {
+        for (unsigned i = 0; i < n; i++)
+            gpu->slots[cmds[i].slot].state = SLOT_FREE;
+        return err;
+    }
     for (; added < n && err == LVIO_OK; added++)
         err = gpu_add(gpu, &cmds[added]);
     if (err != LVIO_OK) {
@@ -393,9 +424,8 @@ static int gpu_alloc(struct lvio_gpu *gpu)
 
 static void gpu_free(struct lvio_gpu *gpu)
 {
-    const struct lvio_hal *hal = gpu->dev->hal;
     if (gpu->mem)
-        hal->dma_free(hal->ctx, gpu->mem, GPU_PAGES, gpu->mem_addr);
+        lvio_dma_give_back(gpu->dev, gpu->mem, GPU_PAGES, gpu->mem_addr);
     gpu->mem = NULL;
 }
 
@@ -438,10 +468,12 @@ static int gpu_setup(struct lvio_gpu *gpu)
     return LVIO_OK;
 
 teardown_queues:
-    lvio_device_reset(dev); /* the device lets go of the rings first */
+    err = lvio_device_reset_after(dev, err); /* the device lets go of the rings first */
     lvio_vq_teardown(&gpu->cursorq);
+    lvio_vq_teardown(&gpu->ctrlq);
+    goto free_mem;
 teardown_ctrlq:
-    lvio_device_reset(dev);
+    err = lvio_device_reset_after(dev, err);
     lvio_vq_teardown(&gpu->ctrlq);
 free_mem:
     gpu_free(gpu);
@@ -450,7 +482,7 @@ free_mem:
 
 int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev)
 {
-    if (!gpu || !dev || !dev->ops || !dev->hal)
+    if (!gpu || !lvio_device_valid(dev))
         return LVIO_E_INVAL;
     if (dev->device_id != LVIO_VIRTIO_ID_GPU)
         return lvio_fail(dev, LVIO_E_INVAL, "gpu: device id %u is not a gpu", dev->device_id);
@@ -502,19 +534,22 @@ void lvio_gpu_teardown(struct lvio_gpu *gpu)
 
 /* ---- modes -------------------------------------------------------------------- */
 
+#define EDID_BLOCK 128u
+
 /*
- * The preferred mode of an EDID base block: its first detailed timing
- * descriptor (EDID 1.3/1.4, offset 54). False when the block is not a
- * valid EDID (header, checksum) or holds no timing there.
+ * The preferred mode of an EDID base block (EDID_BLOCK bytes, the
+ * driver's own copy): its first detailed timing descriptor (EDID 1.3/1.4,
+ * offset 54). False when the block is not a valid EDID (header, checksum)
+ * or holds no timing there.
  */
-static bool edid_preferred(const uint8_t *e, uint32_t size, uint32_t *w, uint32_t *h)
+static bool edid_preferred(const uint8_t *e, uint32_t *w, uint32_t *h)
 {
     static const uint8_t header[8] = {0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0};
     uint8_t sum = 0;
 
-    if (size < 128 || memcmp(e, header, sizeof header) != 0)
+    if (memcmp(e, header, sizeof header) != 0)
         return false;
-    for (unsigned i = 0; i < 128; i++)
+    for (unsigned i = 0; i < EDID_BLOCK; i++)
         sum = (uint8_t)(sum + e[i]);
     if (sum != 0)
         return false;
@@ -544,12 +579,12 @@ static int gpu_get_display_info(struct lvio_gpu *gpu)
     for (unsigned i = 0; i < LVIO_VIRTIO_GPU_MAX_SCANOUTS; i++) {
         struct lvio_gpu_scanout *s = &gpu->scanouts[i];
         const struct lvio_virtio_gpu_display_one *m = &info->pmodes[i];
-        s->enabled = i < gpu->num_scanouts && lvio_le32_to_cpu(m->enabled) != 0;
-        s->rect.x = lvio_le32_to_cpu(m->r.x);
-        s->rect.y = lvio_le32_to_cpu(m->r.y);
-        s->rect.width = lvio_le32_to_cpu(m->r.width);
-        s->rect.height = lvio_le32_to_cpu(m->r.height);
-        s->flags = lvio_le32_to_cpu(m->flags);
+        s->enabled = i < gpu->num_scanouts && dev_le32(&m->enabled) != 0;
+        s->rect.x = dev_le32(&m->r.x);
+        s->rect.y = dev_le32(&m->r.y);
+        s->rect.width = dev_le32(&m->r.width);
+        s->rect.height = dev_le32(&m->r.height);
+        s->flags = dev_le32(&m->flags);
         s->edid_width = s->edid_height = 0;
         if (s->enabled && (s->rect.width == 0 || s->rect.height == 0 ||
                            s->rect.width > MAX_DIM || s->rect.height > MAX_DIM)) {
@@ -584,9 +619,14 @@ static int gpu_get_edid(struct lvio_gpu *gpu, unsigned scanout)
     if (err)
         return err;
 
+    /* The base block is copied out of the response once; the checksum and
+     * the timing are read from the copy, which the device cannot change. */
     const struct lvio_virtio_gpu_resp_edid *resp = (const void *)slot_resp(gpu, slot);
-    uint32_t size = lvio_le32_to_cpu(resp->size);
-    if (size > sizeof resp->edid || !edid_preferred(resp->edid, size, &w, &h) ||
+    uint32_t size = dev_le32(&resp->size);
+    uint8_t edid[EDID_BLOCK];
+    for (unsigned i = 0; i < EDID_BLOCK; i++)
+        edid[i] = ((const volatile uint8_t *)resp->edid)[i];
+    if (size < EDID_BLOCK || size > sizeof resp->edid || !edid_preferred(edid, &w, &h) ||
         w > MAX_DIM || h > MAX_DIM) {
         lvio_log(gpu->dev, LVIO_LOG_WARN,
                  "gpu: EDID of scanout %u (%u bytes) is not a valid EDID: ignored", scanout,
@@ -670,47 +710,54 @@ static size_t piece_len(const uint8_t *p, const uint8_t *end)
 
 /*
  * Undo the sharing of the first `shared` bytes of the backing, page by page,
- * with the device address of each piece taken from the entries.
+ * with the device address of each piece taken from the driver's own runs.
  */
-static void fb_unshare(struct lvio_gpu_fb *fb, const struct lvio_hal *hal, size_t shared)
+static void fb_unshare(struct lvio_gpu_fb *fb, size_t shared)
 {
+    struct lvio_device *dev = fb->gpu->dev;
     const uint8_t *p = fb->pixels;
     uint32_t e = 0;
-    uint64_t in_entry = 0;
+    uint64_t in_run = 0;
 
     while ((size_t)(p - fb->pixels) < shared && e < fb->nr_entries) {
         size_t n = piece_len(p, fb->pixels + shared);
-        uint64_t addr = lvio_le64_to_cpu(fb->entries[e].addr) + in_entry;
-        if (hal->unshare)
-            hal->unshare(hal->ctx, p, n, LVIO_DMA_TO_DEVICE, addr);
+        lvio_unshare_give_back(dev, p, n, LVIO_DMA_TO_DEVICE, fb->runs[e].addr + in_run);
         p += n;
-        in_entry += n;
-        if (in_entry >= lvio_le32_to_cpu(fb->entries[e].length)) {
+        in_run += n;
+        if (in_run >= fb->runs[e].len) {
             e++;
-            in_entry = 0;
+            in_run = 0;
         }
     }
 }
 
-/* Append one shared piece to the entries, merging it with the last entry
- * when the device addresses are contiguous. */
+/* Append one shared piece to the runs, merging it with the last run when
+ * the device addresses are contiguous. */
 static int fb_add_piece(struct lvio_gpu_fb *fb, uint32_t max_entries, uint64_t addr, size_t n)
 {
     if (fb->nr_entries > 0) {
-        struct lvio_virtio_gpu_mem_entry *last = &fb->entries[fb->nr_entries - 1];
-        uint64_t last_end = lvio_le64_to_cpu(last->addr) + lvio_le32_to_cpu(last->length);
-        uint64_t merged = lvio_le32_to_cpu(last->length) + (uint64_t)n;
-        if (last_end == addr && merged <= 0x80000000u) {
-            last->length = lvio_cpu_to_le32((uint32_t)merged);
+        struct lvio_gpu_run *last = &fb->runs[fb->nr_entries - 1];
+        uint64_t merged = (uint64_t)last->len + n;
+        if (last->addr + last->len == addr && merged <= 0x80000000u) {
+            last->len = (uint32_t)merged;
             return LVIO_OK;
         }
     }
     if (fb->nr_entries == max_entries)
         return LVIO_E_NOSPC;
-    fb->entries[fb->nr_entries].addr = lvio_cpu_to_le64(addr);
-    fb->entries[fb->nr_entries].length = lvio_cpu_to_le32((uint32_t)n);
+    fb->runs[fb->nr_entries] = (struct lvio_gpu_run){addr, (uint32_t)n, 0};
     fb->nr_entries++;
     return LVIO_OK;
+}
+
+/* The device's copy of the list, written from the runs, never read. */
+static void fb_publish_entries(struct lvio_gpu_fb *fb)
+{
+    for (uint32_t i = 0; i < fb->nr_entries; i++) {
+        fb->entries[i].addr = lvio_cpu_to_le64(fb->runs[i].addr);
+        fb->entries[i].length = lvio_cpu_to_le32(fb->runs[i].len);
+        fb->entries[i].padding = 0;
+    }
 }
 
 /* Share the backing page by page and build the scatter-gather list. */
@@ -722,12 +769,15 @@ static int fb_share(struct lvio_gpu_fb *fb)
     size_t pieces = (fb->size + (size_t)2 * LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE;
     uint32_t max_entries = pieces < LVIO_GPU_MAX_ENTRIES ? (uint32_t)pieces : LVIO_GPU_MAX_ENTRIES;
 
+    _Static_assert(sizeof(struct lvio_gpu_run) == sizeof *fb->entries, "runs mirror entries");
     fb->entries_pages = (uint32_t)((max_entries * sizeof *fb->entries + LVIO_PAGE_SIZE - 1) /
                                    LVIO_PAGE_SIZE);
-    fb->entries = hal->dma_alloc(hal->ctx, fb->entries_pages, &fb->entries_addr);
+    fb->entries = hal->dma_alloc(hal->ctx, 2 * (size_t)fb->entries_pages, &fb->entries_addr);
     if (!fb->entries)
         return lvio_fail(dev, LVIO_E_NOMEM, "gpu: no %u DMA pages for a backing list",
-                         fb->entries_pages);
+                         2 * fb->entries_pages);
+    fb->runs = (struct lvio_gpu_run *)((uint8_t *)fb->entries +
+                                       (size_t)fb->entries_pages * LVIO_PAGE_SIZE);
     for (const uint8_t *p = fb->pixels; p < end;) {
         size_t n = piece_len(p, end);
         uint64_t addr;
@@ -737,7 +787,7 @@ static int fb_share(struct lvio_gpu_fb *fb)
         if (err) {
             if (err == LVIO_E_NOSPC && hal->unshare)
                 hal->unshare(hal->ctx, p, n, LVIO_DMA_TO_DEVICE, addr);
-            fb_unshare(fb, hal, (size_t)(p - fb->pixels));
+            fb_unshare(fb, (size_t)(p - fb->pixels));
             fb->nr_entries = 0; /* unshared: fb_release must not again */
             return lvio_fail(dev, err < 0 ? err : LVIO_E_HAL,
                              "gpu: sharing byte %zu of a %zu-byte framebuffer failed (%s)",
@@ -745,17 +795,19 @@ static int fb_share(struct lvio_gpu_fb *fb)
         }
         p += n;
     }
+    fb_publish_entries(fb);
     return LVIO_OK;
 }
 
 static void fb_release(struct lvio_gpu_fb *fb)
 {
-    const struct lvio_hal *hal = fb->gpu->dev->hal;
     if (fb->entries) {
-        fb_unshare(fb, hal, fb->size);
-        hal->dma_free(hal->ctx, fb->entries, fb->entries_pages, fb->entries_addr);
+        fb_unshare(fb, fb->size);
+        lvio_dma_give_back(fb->gpu->dev, fb->entries, 2 * (size_t)fb->entries_pages,
+                           fb->entries_addr);
     }
     fb->entries = NULL;
+    fb->runs = NULL;
     fb->nr_entries = 0;
 }
 
@@ -863,6 +915,7 @@ int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t wi
          * slot keeps both until it comes back or the device is reset. */
         gpu->slots[s1].held = *fb;
         fb->entries = NULL;
+        fb->runs = NULL;
         fb->nr_entries = 0;
     }
     if ((err == LVIO_E_REFUSED || err == LVIO_E_DEVICE) &&
@@ -906,13 +959,17 @@ static int gpu_slots_take(struct lvio_gpu *gpu, unsigned *slots, unsigned n)
 
 bool lvio_gpu_memory_busy(const struct lvio_gpu *gpu, const void *mem, size_t len)
 {
-    if (!gpu || !mem)
+    if (!gpu || !mem || len == 0)
         return false;
+    if (gpu->dev && gpu->dev->dead)
+        return true;
     uintptr_t a = (uintptr_t)mem;
     for (unsigned i = 0; i <= QUERY_SLOT; i++) {
         const struct lvio_gpu_fb *h = &gpu->slots[i].held;
         uintptr_t b = (uintptr_t)h->pixels;
-        if (h->gpu && h->entries && b < a + len && a < b + h->size)
+        /* Overlap of [a, a + len) and [b, b + size), without computing
+         * either end (it may wrap). */
+        if (h->gpu && h->entries && h->size && (a >= b ? a - b < h->size : b - a < len))
             return true;
     }
     return false;
@@ -958,6 +1015,7 @@ int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb)
     if (reader && fb->entries) {
         reader->held = *fb;
         fb->entries = NULL;
+        fb->runs = NULL;
         fb->nr_entries = 0;
     }
     fb_release(fb);

@@ -12,9 +12,8 @@
 
 static void rng_free_page(struct lvio_rng *rng)
 {
-    const struct lvio_hal *hal = rng->dev->hal;
     if (rng->page)
-        hal->dma_free(hal->ctx, rng->page, 1, rng->page_addr);
+        lvio_dma_give_back(rng->dev, rng->page, 1, rng->page_addr);
     rng->page = NULL;
 }
 
@@ -25,7 +24,8 @@ static int rng_alloc_page(struct lvio_rng *rng)
     if (!rng->page)
         return lvio_fail(rng->dev, LVIO_E_NOMEM, "rng: no DMA page for requests");
     if (((uintptr_t)rng->page | rng->page_addr) & (LVIO_PAGE_SIZE - 1)) {
-        rng_free_page(rng);
+        hal->dma_free(hal->ctx, rng->page, 1, rng->page_addr); /* never given */
+        rng->page = NULL;
         return lvio_fail(rng->dev, LVIO_E_HAL, "rng: dma_alloc returned an unaligned page");
     }
     return LVIO_OK;
@@ -33,7 +33,7 @@ static int rng_alloc_page(struct lvio_rng *rng)
 
 int lvio_rng_init(struct lvio_rng *rng, struct lvio_device *dev)
 {
-    if (!rng || !dev || !dev->ops)
+    if (!rng || !lvio_device_valid(dev))
         return LVIO_E_INVAL;
     if (dev->device_id != LVIO_VIRTIO_ID_RNG)
         return lvio_fail(dev, LVIO_E_INVAL, "rng: device id %u is not an rng", dev->device_id);
@@ -54,7 +54,7 @@ int lvio_rng_init(struct lvio_rng *rng, struct lvio_device *dev)
     return LVIO_OK;
 
 teardown_queue:
-    lvio_device_reset(dev); /* the device lets go of the ring first */
+    err = lvio_device_reset_after(dev, err); /* the device lets go of the ring first */
     lvio_vq_teardown(&rng->vq);
 free_page:
     rng_free_page(rng);
@@ -97,6 +97,7 @@ static void rng_consume(struct lvio_rng *rng, void *token, uint32_t n,
     memset(src, 0, n); /* entropy handed out is not left lying around */
     *got += take;
     rng->bytes += n;
+    rng->empty += n == 0;
     rng->pending -= rng->slot_len[s];
     rng->busy &= (uint8_t)~(1u << s);
 }
@@ -112,40 +113,61 @@ static int rng_collect(struct lvio_rng *rng, uint8_t *out, size_t len,
     return r;
 }
 
-static int rng_out_of_time(struct lvio_rng *rng, uint64_t timeout_ns)
+/* Nothing came within the time: say why, by what the device did. */
+static int rng_out_of_time(struct lvio_rng *rng, const struct lvio_deadline *d,
+                           uint64_t empty)
 {
-    if (timeout_ns == 0)
+    struct lvio_device *dev = rng->dev;
+    if (d->timeout == 0)
         return LVIO_E_AGAIN;
-    return lvio_fail(rng->dev, LVIO_E_TIMEOUT, "rng: no entropy within %llu us",
-                     (unsigned long long)(timeout_ns / 1000));
+    int err = lvio_device_check(dev);
+    if (err)
+        return err;
+    if (empty == 0)
+        return lvio_vq_timeout(&rng->vq, d);
+    return lvio_fail(dev, LVIO_E_TIMEOUT,
+                     "rng: no entropy after %llu us: the device answered %llu requests with "
+                     "0 bytes%s",
+                     (unsigned long long)(lvio_deadline_elapsed(d, dev->hal) / 1000),
+                     (unsigned long long)empty, lvio_deadline_why(d));
 }
 
+/*
+ * One loop, one deadline: completions are collected and slots offered
+ * again on every poll, so a device that answers at once with 0 bytes is
+ * bounded like a silent one (by the clock, or by the polls of a clock that
+ * stands still). Nothing is logged when some bytes came: a short read is
+ * a success.
+ */
 int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
                   uint64_t timeout_ns)
 {
     struct lvio_deadline d;
     size_t got = 0;
-    if (!rng || !rng->dev || !rng->page || (!buf && len) || len > INT32_MAX)
+    if (!rng || !lvio_device_valid(rng->dev) || !rng->page || (!buf && len) ||
+        len > INT32_MAX)
         return LVIO_E_INVAL;
     if (len == 0)
         return 0;
+    uint64_t empty = rng->empty;
     lvio_deadline_start(&d, rng->dev->hal, timeout_ns);
-    for (;;) {
+    for (uint32_t polls = 1;; polls++) {
         int err = rng_collect(rng, buf, len, &got);
         if (!err && got < len)
             err = rng_submit(rng, (uint32_t)(len - got));
+        if (!err && polls % LVIO_STATUS_CHECK_INTERVAL == 0)
+            err = lvio_device_check(rng->dev);
         if (err || got == len)
             return got ? (int)got : err;
-        uint64_t elapsed = lvio_deadline_elapsed(&d, rng->dev->hal);
-        if (elapsed >= timeout_ns)
-            return got ? (int)got : rng_out_of_time(rng, timeout_ns);
-        void *token;
-        uint32_t n;
-        err = lvio_vq_wait(&rng->vq, timeout_ns - elapsed, &token, &n);
-        if (err)
-            return got ? (int)got : err;
-        rng_consume(rng, token, n, buf, len, &got);
+        if (lvio_deadline_passed(&d, rng->dev->hal))
+            break;
     }
+    int err = rng_collect(rng, buf, len, &got); /* it may have come as time ran out */
+    if (got)
+        return (int)got;
+    if (err)
+        return err;
+    return rng_out_of_time(rng, &d, rng->empty - empty);
 }
 
 int lvio_rng_reset(struct lvio_rng *rng)

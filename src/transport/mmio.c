@@ -185,7 +185,7 @@ static bool mmio_hal_ok(const struct lvio_hal *hal)
 int lvio_mmio_probe(struct lvio_device *dev, const struct lvio_hal *hal,
                     uint64_t phys, uint64_t size)
 {
-    if (!dev || !mmio_hal_ok(hal) || size < LVIO_VIRTIO_MMIO_MIN_SIZE)
+    if (!dev)
         return LVIO_E_INVAL;
     memset(dev, 0, sizeof *dev);
     dev->hal = hal;
@@ -193,11 +193,22 @@ int lvio_mmio_probe(struct lvio_device *dev, const struct lvio_hal *hal,
     dev->phys = phys;
     dev->u.mmio.size = size;
     lvio_snprintf(dev->name, sizeof dev->name, "mmio@0x%08llx", (unsigned long long)phys);
+    if (!mmio_hal_ok(hal)) /* logged only if there is a HAL with a log */
+        return lvio_fail(dev, LVIO_E_INVAL, "the HAL is NULL or lacks dma_alloc, dma_free "
+                                            "or now_ns");
+    if (size < LVIO_VIRTIO_MMIO_MIN_SIZE || phys % 4 != 0)
+        return lvio_fail(dev, LVIO_E_INVAL,
+                         "registers at 0x%llx (+0x%llx): need 0x%x bytes, 4-byte aligned",
+                         (unsigned long long)phys, (unsigned long long)size,
+                         LVIO_VIRTIO_MMIO_MIN_SIZE);
     dev->u.mmio.regs = hal->map_regs ? hal->map_regs(hal->ctx, phys, (size_t)size)
                                      : (volatile uint8_t *)(uintptr_t)phys;
     if (!dev->u.mmio.regs)
         return lvio_fail(dev, LVIO_E_INVAL, "map_regs could not map 0x%llx bytes",
                          (unsigned long long)size);
+    if ((uintptr_t)dev->u.mmio.regs % 4 != 0)
+        return lvio_fail(dev, LVIO_E_HAL, "map_regs returned %p, not 4-byte aligned",
+                         (void *)(uintptr_t)dev->u.mmio.regs);
     uint32_t magic = mmio_read(dev, LVIO_VIRTIO_MMIO_MAGIC_VALUE);
     if (magic != LVIO_VIRTIO_MMIO_MAGIC)
         return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "magic 0x%08x is not \"virt\"", magic);

@@ -582,12 +582,15 @@ static int legacy_setup(struct lvio_device *dev, const struct lvio_pci_function 
 int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
                    const struct lvio_pci_function *fn)
 {
-    if (!dev || !pci_hal_ok(hal) || !fn || !fn->cfg ||
-        (fn->cfg_size != LVIO_PCI_CFG_SPACE_SIZE && fn->cfg_size != 4096))
+    if (!dev)
         return LVIO_E_INVAL;
     memset(dev, 0, sizeof *dev);
     dev->hal = hal;
     dev->transport = LVIO_TRANSPORT_PCI;
+    if (!fn) {
+        lvio_snprintf(dev->name, sizeof dev->name, "pci@?");
+        return lvio_fail(dev, LVIO_E_INVAL, "no function described (fn NULL)");
+    }
     dev->u.pci.cfg = fn->cfg;
     dev->u.pci.cfg_size = fn->cfg_size;
     dev->u.pci.segment = fn->segment;
@@ -600,6 +603,12 @@ int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
     else
         lvio_snprintf(dev->name, sizeof dev->name, "pci@%02x:%02x.%x", fn->bus, fn->device,
                       fn->function);
+    if (!pci_hal_ok(hal))
+        return lvio_fail(dev, LVIO_E_INVAL, "the HAL is NULL or lacks dma_alloc, dma_free "
+                                            "or now_ns");
+    if (!fn->cfg || (fn->cfg_size != LVIO_PCI_CFG_SPACE_SIZE && fn->cfg_size != 4096))
+        return lvio_fail(dev, LVIO_E_INVAL, "configuration space %p of %u bytes (256 or 4096)",
+                         (void *)(uintptr_t)fn->cfg, fn->cfg_size);
     if (fn->device > 31 || fn->function > 7)
         return lvio_fail(dev, LVIO_E_INVAL, "device %u function %u out of range", fn->device,
                          fn->function);

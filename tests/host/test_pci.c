@@ -984,7 +984,7 @@ static void test_reset_bounded_over_pci(void **state)
     P.s.reset_delay = 50;
     assert_int_equal(lvio_device_begin(&D, 0), 0);
     P.s.reset_delay = UINT32_MAX;
-    assert_int_equal(lvio_device_begin(&D, 0), LVIO_E_TIMEOUT);
+    assert_int_equal(lvio_device_begin(&D, 0), LVIO_E_DEAD);
     assert_error_names("reset", "reset", NULL);
 }
 
