@@ -19,6 +19,17 @@
 
 #define LVIO_PAGE_SIZE 4096u
 
+/*
+ * Polls in a row without the HAL clock advancing after which a wait ends
+ * (see now_ns below). Each poll is a handful of memory reads plus relax(),
+ * so 1 000 000 of them take milliseconds on hardware and about 0.3 s under
+ * QEMU's TCG. Define it (before including lvio headers, for the library's
+ * build too) to change it.
+ */
+#ifndef LVIO_CLOCK_STALL_POLLS
+#define LVIO_CLOCK_STALL_POLLS 1000000u
+#endif
+
 /* Direction of a shared buffer, from the device's point of view. */
 enum lvio_dma_dir {
     LVIO_DMA_TO_DEVICE = 1,   /* device reads it */
@@ -75,9 +86,15 @@ struct lvio_hal {
 
     /*
      * Required. A monotonic clock in nanoseconds. Every wait on a device is
-     * bounded by it; a clock that does not advance makes waits end at once
-     * with LVIO_E_TIMEOUT rather than hang (the library also bounds the
-     * number of polls).
+     * bounded by it: a wait polls (reads the device's answer, calls
+     * relax, reads the clock) until its timeout has passed by this clock.
+     * A clock that stops cannot make a wait hang: a wait also ends after
+     * LVIO_CLOCK_STALL_POLLS polls in a row over which now_ns() did not
+     * increase, whatever its timeout (LVIO_E_TIMEOUT, and the message says
+     * the clock stood still). So the clock must advance at least once per
+     * LVIO_CLOCK_STALL_POLLS polls, on its own: a counter register, or a
+     * tick no coarser than about a millisecond that keeps counting while
+     * the CPU polls.
      */
     uint64_t (*now_ns)(void *ctx);
 

@@ -121,14 +121,10 @@ static inline void lvio_io_write(struct lvio_device *dev, volatile void *addr,
 /* --- time -------------------------------------------------------------- */
 
 /*
- * A wait loop's bound: the HAL clock, and a stopped clock. Every poll reads
- * the clock; after LVIO_CLOCK_STALL_POLLS polls in a row over which it did
- * not advance, the wait ends as if its time were up, however long that
- * time was: a wait with a stopped clock costs a fixed number of polls.
+ * A wait loop's bound: the HAL clock, and a stopped clock (see
+ * LVIO_CLOCK_STALL_POLLS in hal.h): a wait with a stopped clock costs a
+ * fixed number of polls, whatever its timeout.
  */
-#ifndef LVIO_CLOCK_STALL_POLLS
-#define LVIO_CLOCK_STALL_POLLS 1000000u
-#endif
 
 struct lvio_deadline {
     uint64_t start;

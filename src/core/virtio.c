@@ -68,7 +68,9 @@ int lvio_device_reset_after(struct lvio_device *dev, int err)
     }
     if (err == LVIO_OK || why[0] == '\0')
         return reset;
-    return lvio_fail(dev, reset, "%s; then %s", why, dev->errmsg);
+    char then[LVIO_ERRMSG_SIZE];
+    memcpy(then, dev->errmsg, sizeof then);
+    return lvio_fail(dev, reset, "%s; then %s", why, then);
 }
 
 void lvio_device_fail(struct lvio_device *dev)

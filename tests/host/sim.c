@@ -77,7 +77,12 @@ static uint64_t hal_now_ns(void *ctx)
 
 static void hal_relax(void *ctx)
 {
-    sim_step(sim_of(ctx));
+    struct sim *s = sim_of(ctx);
+    if (s->relax_limit && ++s->relax_calls > s->relax_limit)
+        fail_msg("sim: more than %llu polls in one wait", (unsigned long long)s->relax_limit);
+    if (!s->relax_limit)
+        s->relax_calls++;
+    sim_step(s);
 }
 
 static void hal_log(void *ctx, enum lvio_log_level level, const char *line)
@@ -388,6 +393,10 @@ static void sim_consume(struct sim *s, uint16_t queue)
 
 void sim_step(struct sim *s)
 {
+    if (s->delay_polls) {
+        s->delay_polls--;
+        return;
+    }
     for (uint16_t i = 0; i < SIM_MAX_QUEUES; i++)
         if (sim_queue_live(s, &s->q[i]))
             sim_consume(s, i);
@@ -468,10 +477,16 @@ static uint32_t sim_reg_read_v(struct sim *s, uint32_t off)
 
 static void sim_write_status(struct sim *s, uint32_t v)
 {
+    if (v == 0 && s->reset_stuck && s->resets_before_stuck == 0)
+        return; /* status keeps reading what it was, the queues stay live */
+    if (v == 0 && s->reset_stuck)
+        s->resets_before_stuck--;
     if (v == 0) {
         sim_reset(s);
         return;
     }
+    if (s->raise_needs_reset && (v & LVIO_VIRTIO_STATUS_FEATURES_OK))
+        v |= LVIO_VIRTIO_STATUS_DEVICE_NEEDS_RESET;
     if ((v & LVIO_VIRTIO_STATUS_FEATURES_OK) && !(s->status & LVIO_VIRTIO_STATUS_FEATURES_OK) &&
         s->version != 1) {
         if ((s->driver_features & ~s->features) != 0)
@@ -483,11 +498,11 @@ static void sim_write_status(struct sim *s, uint32_t v)
     s->status = (uint8_t)v;
 }
 
-static void sim_write_queue_v2(struct sim_queue *q, uint32_t off,
+static void sim_write_queue_v2(struct sim *s, struct sim_queue *q, uint32_t off,
                                uint32_t v)
 {
     switch (off) {
-    case LVIO_VIRTIO_MMIO_QUEUE_READY: q->ready = v & 1; break;
+    case LVIO_VIRTIO_MMIO_QUEUE_READY: q->ready = s->refuse_queue ? 0 : v & 1; break;
     case LVIO_VIRTIO_MMIO_QUEUE_DESC_LOW: q->desc = (q->desc & ~0xffffffffull) | v; break;
     case LVIO_VIRTIO_MMIO_QUEUE_DESC_HIGH: q->desc = (q->desc & 0xffffffffull) | (uint64_t)v << 32; break;
     case LVIO_VIRTIO_MMIO_QUEUE_AVAIL_LOW: q->avail = (q->avail & ~0xffffffffull) | v; break;
@@ -504,7 +519,7 @@ static void sim_write_queue_v1(struct sim *s, struct sim_queue *q, uint32_t off,
     case LVIO_VIRTIO_MMIO_GUEST_PAGE_SIZE: s->page_size = v; break;
     case LVIO_VIRTIO_MMIO_QUEUE_ALIGN: q->align = v; break;
     case LVIO_VIRTIO_MMIO_QUEUE_PFN:
-        q->pfn = v;
+        q->pfn = s->refuse_queue ? 0 : v;
         if (v)
             sim_legacy_layout(s, q);
         break;
@@ -537,7 +552,7 @@ static void sim_reg_write_v(struct sim *s, uint32_t off, uint32_t v)
     if (s->version == 1)
         sim_write_queue_v1(s, q, off, v); /* v2 queue registers: ignored */
     else
-        sim_write_queue_v2(q, off, v); /* legacy registers: ignored */
+        sim_write_queue_v2(s, q, off, v); /* legacy registers: ignored */
 }
 
 static uint32_t hal_reg_read(void *ctx, volatile void *addr, unsigned width)

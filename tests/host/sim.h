@@ -114,6 +114,15 @@ struct sim {
     int complete_budget;      /* >= 0: complete this many chains, then hold */
     bool set_no_notify;       /* device sets VIRTQ_USED_F_NO_NOTIFY */
     uint32_t reset_delay;     /* status reads non-zero this many times after reset */
+    bool reset_stuck;         /* a write of 0 to status is ignored: the device
+                                 keeps its status and goes on using its queues */
+    uint32_t resets_before_stuck; /* with reset_stuck: these resets still work */
+    bool refuse_queue;        /* QueueReady / QueuePFN writes do not stick */
+    bool raise_needs_reset;   /* DEVICE_NEEDS_RESET appears with FEATURES_OK */
+    uint32_t delay_polls;     /* the device ignores this many sim_step()s */
+    uint64_t relax_calls;     /* relax() calls so far */
+    uint64_t relax_limit;     /* > 0: more relax() calls fail the test (a
+                                 runaway wait fails fast instead of hanging) */
     uint32_t generation_flips;/* config generation changes on this many reads */
     int bad_used_id;          /* >= 0: next used entry gets this id */
     int64_t len_override;     /* >= 0: report this used len */

@@ -332,6 +332,13 @@ static uint32_t cmd_attach(struct sim_gpu *g, const uint8_t *req, const struct c
     }
     r->entries = e;
     r->nr_entries = nr;
+    if (g->scribble_backing) {
+        /* A hostile device rewrites the list it was given (it was only
+         * meant to read it): nothing the driver does later may use it. */
+        uint8_t *list = sim_mem(&g->sim, c->addr[1], c->len[1]);
+        if (list)
+            memset(list, 0xa5, c->len[1]);
+    }
     return LVIO_VIRTIO_GPU_RESP_OK_NODATA;
 }
 

@@ -94,6 +94,8 @@ struct sim_gpu {
     bool edid_bad_checksum;   /* EDIDs fail their checksum */
     bool edid_no_timing;      /* the first descriptor is a display descriptor */
     int64_t edid_size;        /* >= 0: report this size instead of 128 */
+    bool scribble_backing;    /* after ATTACH_BACKING, overwrite the entry list
+                                 in guest memory with 0xa5 bytes */
 };
 
 /* Fresh simulated GPU: MMIO `version`, `num_scanouts` scanouts, scanout 0

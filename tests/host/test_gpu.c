@@ -1679,6 +1679,149 @@ static void test_init_failures(void **state)
     down();
 }
 
+
+/* ---- hardening round 2 ------------------------------------------------------ */
+
+/* A device that rewrites the backing list it was given cannot choose what
+ * the driver unshares: the driver's own copy says what was shared. */
+static void test_backing_list_rewritten_by_device(void **state)
+{
+    (void)state;
+    for (unsigned run = 0; run <= 2; run += 2) {
+        up(2);
+        G.sim.share_run = run; /* 0: one merged run; 2: runs of two pages */
+        G.scribble_backing = true;
+        uint8_t *mem = pages(8);
+        struct lvio_gpu_fb fb;
+        fb_ok(&GPU, &fb, 128, 64, BGRX, mem, 8 * LVIO_PAGE_SIZE);
+        assert_int_equal(G.sim.live_shares, 8);
+        assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+        assert_int_equal(G.sim.live_shares, 0);
+        down(); /* the model checks every unshare matched its share */
+    }
+}
+
+/* With the control queue nearly full of commands that timed out, a
+ * framebuffer whose CREATE_2D fits but whose ATTACH_BACKING does not is
+ * not started at all: no resource is left on the device without an UNREF,
+ * and the message counts only the descriptors the lost commands hold. */
+static void test_create_does_not_leak_resource_when_queue_is_full(void **state)
+{
+    (void)state;
+    start(2, 1);
+    G.sim.q[0].num_max = 8; /* control queue of 8 descriptors */
+    init_ok();
+    assert_int_equal(GPU.ctrlq.size, 8);
+    GPU.timeout_ns = SHORT_TIMEOUT;
+    uint8_t *mem = pages(4);
+    uint8_t *mem2 = pages(4);
+    struct lvio_gpu_fb fb, fb2;
+    fb_ok(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
+    fault(CMD(TRANSFER_TO_HOST_2D), SIM_GPU_FAULT_SILENT, 0, 2);
+    assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
+    assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
+    assert_int_equal(lvio_vq_num_free(&GPU.ctrlq), 4); /* two lost transfers hold 4 */
+    unsigned live = sim_gpu_live_resources(&G);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb2, 64, 64, BGRX, mem2, 4 * LVIO_PAGE_SIZE),
+                     LVIO_E_AGAIN);
+    assert_int_equal(sim_gpu_live_resources(&G), live); /* no CREATE_2D went out */
+    check_message("RESOURCE_CREATE_2D", "4 free descriptors, the batch needs 5 (4 are still");
+    assert_int_equal(G.sim.live_shares, 4); /* fb2's backing was released */
+    sim_gpu_release(&G);
+    fb_ok(&GPU, &fb2, 64, 64, BGRX, mem2, 4 * LVIO_PAGE_SIZE); /* room again */
+    assert_int_equal(lvio_gpu_fb_destroy(&fb2), 0);
+    assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+    down();
+}
+
+/* lvio_gpu_memory_busy on a range whose end wraps around the address
+ * space does not match memory below it. */
+static void test_memory_busy_does_not_wrap(void **state)
+{
+    (void)state;
+    up(2);
+    GPU.timeout_ns = SHORT_TIMEOUT;
+    uint8_t *mem = pages(4);
+    struct lvio_gpu_fb fb;
+    fb_ok(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
+    fault(CMD(TRANSFER_TO_HOST_2D), SIM_GPU_FAULT_SILENT, 0, 1);
+    assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
+    assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+    assert_true(lvio_gpu_memory_busy(&GPU, mem, 1));
+    /* [mem - 16, mem - 16 + SIZE_MAX) holds the pixels, though its end
+     * wraps; a range high above them whose end wraps past them does not. */
+    assert_true(lvio_gpu_memory_busy(&GPU, mem - 16, SIZE_MAX));
+    uintptr_t top = UINTPTR_MAX - 15;
+    assert_false(lvio_gpu_memory_busy(&GPU, (void *)top, (size_t)((uintptr_t)mem + 32)));
+    assert_false(lvio_gpu_memory_busy(&GPU, mem, 0));
+    sim_gpu_release(&G);
+    assert_int_equal(lvio_gpu_query(&GPU), 0);
+    down();
+}
+
+/* A GPU whose reset never completes: teardown frees nothing and unshares
+ * nothing (the device may still read the pixels and write its rings), and
+ * lvio_gpu_memory_busy says every framebuffer's memory is still taken. */
+static void test_teardown_keeps_everything_when_reset_never_completes(void **state)
+{
+    (void)state;
+    up(2);
+    uint8_t *mem = pages(4);
+    struct lvio_gpu_fb fb;
+    fb_ok(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
+    assert_int_equal(lvio_gpu_show(&GPU, 0, &fb), 0);
+    int pages_live = G.sim.live_pages, shares = G.sim.live_shares;
+    G.sim.reset_stuck = true;
+    lvio_gpu_teardown(&GPU);
+    assert_true(D.dead);
+    assert_int_equal(G.sim.live_pages, pages_live);
+    assert_int_equal(G.sim.live_shares, shares);
+    assert_true(lvio_gpu_memory_busy(&GPU, mem, 1));
+    /* Destroying the framebuffer afterwards keeps its shares too. */
+    assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+    assert_int_equal(G.sim.live_shares, shares);
+    assert_int_equal(D.kept_pages, pages_live);
+    assert_int_equal(D.kept_shares, shares);
+    assert_non_null(strstr(G.sim.log, "LVIO_E_DEAD"));
+    sim_step(&G.sim); /* the device still reads its rings: they are there */
+    assert_string_equal(G.sim.error, "");
+    sim_gpu_fini(&G);
+    dma_release(&G.sim);
+    memset(G.sim.shares, 0, sizeof G.sim.shares);
+}
+
+/* init fails after the queues were given (the display query times out)
+ * and the reset then never completes: LVIO_E_DEAD, both said, nothing
+ * freed. */
+static void test_init_failure_with_stuck_reset(void **state)
+{
+    (void)state;
+    start(2, 1);
+    fault(CMD(GET_DISPLAY_INFO), SIM_GPU_FAULT_SILENT, 0, 1);
+    G.sim.reset_stuck = true;
+    G.sim.resets_before_stuck = 1;
+    GPU.timeout_ns = SHORT_TIMEOUT; /* init sets its own: this one is not used */
+    int err = lvio_gpu_init(&GPU, &D);
+    assert_int_equal(err, LVIO_E_DEAD);
+    check_message("GET_DISPLAY_INFO", "reset: status still");
+    assert_true(G.sim.live_pages > 0);
+    assert_int_equal(G.sim.live_pages, D.kept_pages);
+    sim_gpu_fini(&G);
+    dma_release(&G.sim);
+}
+
+/* "Wait forever": a batch with timeout UINT64_MAX waits for a device that
+ * answers only after 600 000 polls. */
+static void test_gpu_wait_forever(void **state)
+{
+    (void)state;
+    up(2);
+    GPU.timeout_ns = UINT64_MAX;
+    G.sim.delay_polls = 600000;
+    assert_int_equal(lvio_gpu_query(&GPU), 0);
+    down();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1715,6 +1858,12 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_no_share_in_hal),
         cmocka_unit_test(test_init_failures),
+        cmocka_unit_test(test_backing_list_rewritten_by_device),
+        cmocka_unit_test(test_create_does_not_leak_resource_when_queue_is_full),
+        cmocka_unit_test(test_memory_busy_does_not_wrap),
+        cmocka_unit_test(test_teardown_keeps_everything_when_reset_never_completes),
+        cmocka_unit_test(test_init_failure_with_stuck_reset),
+        cmocka_unit_test(test_gpu_wait_forever),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     sim_gpu_fini(&G);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -343,6 +344,156 @@ static void test_trace_hook_sees_writes(void **state)
     assert_true(counts[LVIO_TRACE_STATUS] >= 4); /* reset, ACK, DRIVER, FEATURES_OK */
 }
 
+
+/* ---- hardening round 2 ------------------------------------------------------ */
+
+static volatile void *map_misaligned(void *ctx, uint64_t phys, size_t len)
+{
+    struct sim *s = ctx;
+    (void)phys;
+    (void)len;
+    return s->regs + 2;
+}
+
+static volatile void *map_anywhere(void *ctx, uint64_t phys, size_t len)
+{
+    struct sim *s = ctx;
+    (void)len;
+    return s->regs + (phys & 3);
+}
+
+/* Register bases that are not 4-byte aligned are refused by name before
+ * any register is read (a 32-bit access there faults on Device memory). */
+static void test_probe_refuses_misaligned_registers(void **state)
+{
+    (void)state;
+    sim_init(&S, 2, LVIO_VIRTIO_ID_RNG);
+    S.hal.map_regs = map_anywhere;
+    assert_int_equal(lvio_mmio_probe(&D, &S.hal, SIM_MMIO_PHYS + 2, 0x200), LVIO_E_INVAL);
+    assert_non_null(strstr(lvio_device_error(&D), "4-byte aligned"));
+    assert_string_equal(D.name, "mmio@0x0a003e02");
+    S.hal.map_regs = map_misaligned;
+    assert_int_equal(lvio_mmio_probe(&D, &S.hal, SIM_MMIO_PHYS, 0x200), LVIO_E_HAL);
+    assert_non_null(strstr(lvio_device_error(&D), "not 4-byte aligned"));
+    assert_string_equal(S.error, "");
+}
+
+/* A probe that fails on its arguments still names the device and says why
+ * (callers print both after any error). */
+static void test_probe_argument_errors_leave_name_and_message(void **state)
+{
+    (void)state;
+    sim_init(&S, 2, LVIO_VIRTIO_ID_RNG);
+    memset(&D, 0x5a, sizeof D); /* what uninitialised storage might hold */
+    assert_int_equal(lvio_mmio_probe(&D, NULL, SIM_MMIO_PHYS, 0x200), LVIO_E_INVAL);
+    assert_string_equal(D.name, "mmio@0x0a003e00");
+    assert_non_null(strstr(lvio_device_error(&D), "HAL"));
+    memset(&D, 0x5a, sizeof D);
+    assert_int_equal(lvio_mmio_probe(&D, &S.hal, SIM_MMIO_PHYS, 0x10), LVIO_E_INVAL);
+    assert_string_equal(D.name, "mmio@0x0a003e00");
+    assert_non_null(strstr(lvio_device_error(&D), "0x100 bytes"));
+    struct lvio_hal nohal = S.hal;
+    nohal.now_ns = NULL;
+    memset(&D, 0x5a, sizeof D);
+    assert_int_equal(lvio_mmio_probe(&D, &nohal, SIM_MMIO_PHYS, 0x200), LVIO_E_INVAL);
+    assert_non_null(strstr(lvio_device_error(&D), "now_ns"));
+    assert_int_equal(lvio_mmio_probe(NULL, &S.hal, SIM_MMIO_PHYS, 0x200), LVIO_E_INVAL);
+}
+
+/* Every public call on NULL, and on a device whose probe failed (no
+ * transport), returns LVIO_E_INVAL (or does nothing) instead of crashing. */
+static void test_calls_on_null_and_unprobed_devices(void **state)
+{
+    (void)state;
+    sim_init(&S, 2, LVIO_VIRTIO_ID_RNG);
+    S.magic = 0x12345678;
+    assert_int_equal(lvio_mmio_probe(&D, &S.hal, SIM_MMIO_PHYS, 0x200), LVIO_E_NOT_VIRTIO);
+    struct lvio_device *devs[2] = {NULL, &D};
+    for (int i = 0; i < 2; i++) {
+        struct lvio_device *d = devs[i];
+        uint8_t b[4] = {0};
+        assert_int_equal(lvio_device_begin(d, 0), LVIO_E_INVAL);
+        assert_int_equal(lvio_device_reset(d), LVIO_E_INVAL);
+        assert_int_equal(lvio_device_driver_ok(d), LVIO_E_INVAL);
+        assert_int_equal(lvio_device_check(d), LVIO_E_INVAL);
+        assert_int_equal(lvio_device_status(d), 0);
+        assert_int_equal(lvio_device_isr(d), 0);
+        assert_int_equal(lvio_config_read(d, 0, b, 4), LVIO_E_INVAL);
+        assert_int_equal(lvio_config_write(d, 0, b, 4), LVIO_E_INVAL);
+        assert_int_equal(lvio_vq_setup(&VQ, d, 0, 0), LVIO_E_INVAL);
+        lvio_device_fail(d);
+        lvio_dump(d);
+        assert_int_equal(lvio_device_set_trace(d, NULL, NULL), i == 0 ? LVIO_E_INVAL : 0);
+    }
+    assert_string_equal(lvio_device_error(NULL), "");
+    assert_int_equal(lvio_vq_num_free(NULL), 0);
+    assert_int_equal(lvio_vq_in_flight(NULL), 0);
+    assert_int_equal(lvio_vq_add(NULL, NULL, 0, NULL, 0, NULL), LVIO_E_INVAL);
+    assert_int_equal(lvio_vq_kick(NULL), LVIO_E_INVAL);
+    assert_int_equal(lvio_vq_get(NULL, NULL, NULL), LVIO_E_INVAL);
+    assert_int_equal(lvio_vq_wait(NULL, 0, NULL, NULL), LVIO_E_INVAL);
+    lvio_vq_teardown(NULL);
+    assert_int_equal(S.reg_writes, 0);
+}
+
+/* DRIVER_OK is only written to a device that went through
+ * lvio_device_begin (and not twice). */
+static void test_driver_ok_needs_begin(void **state)
+{
+    (void)state;
+    for (uint32_t v = 1; v <= 2; v++) {
+        sim_init(&S, v, LVIO_VIRTIO_ID_RNG);
+        sim_probe(&S, &D);
+        assert_int_equal(lvio_device_driver_ok(&D), LVIO_E_STATE);
+        assert_int_equal(S.reg_writes, 0);
+        assert_non_null(strstr(lvio_device_error(&D), "lvio_device_begin"));
+        assert_int_equal(lvio_device_begin(&D, 0), 0);
+        assert_int_equal(lvio_device_driver_ok(&D), 0);
+        assert_true(S.status & LVIO_VIRTIO_STATUS_DRIVER_OK);
+        assert_int_equal(lvio_device_driver_ok(&D), LVIO_E_STATE);
+    }
+}
+
+/* A device that raises DEVICE_NEEDS_RESET during negotiation is left
+ * FAILED, as on every other error path of lvio_device_begin. */
+static void test_begin_needs_reset_sets_failed(void **state)
+{
+    (void)state;
+    sim_init(&S, 2, LVIO_VIRTIO_ID_RNG);
+    sim_probe(&S, &D);
+    S.raise_needs_reset = true;
+    assert_int_equal(lvio_device_begin(&D, 0), LVIO_E_NEEDS_RESET);
+    assert_true(S.status & LVIO_VIRTIO_STATUS_FAILED);
+}
+
+/* A reset that never completes marks the device dead; one that completes
+ * later brings it back (what was kept stays counted). */
+static void test_dead_device_and_revival(void **state)
+{
+    (void)state;
+    sim_init(&S, 2, LVIO_VIRTIO_ID_RNG);
+    sim_probe(&S, &D);
+    assert_int_equal(lvio_device_begin(&D, 0), 0);
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 8), 0);
+    assert_int_equal(lvio_device_driver_ok(&D), 0);
+    S.reset_stuck = true;
+    assert_int_equal(lvio_device_reset(&D), LVIO_E_DEAD);
+    assert_true(D.dead);
+    int pages = S.live_pages;
+    lvio_vq_teardown(&VQ);
+    assert_int_equal(S.live_pages, pages);
+    assert_int_equal(D.kept_pages, pages);
+    lvio_dump(&D);
+    assert_non_null(strstr(S.log, "DEAD"));
+    S.reset_stuck = false;
+    assert_int_equal(lvio_device_begin(&D, 0), 0);
+    assert_false(D.dead);
+    assert_int_equal(D.kept_pages, pages);
+    for (int i = 0; i < SIM_MAX_ALLOCS; i++)
+        free(S.allocs[i].cpu);
+    memset(S.allocs, 0, sizeof S.allocs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +519,12 @@ int main(void)
         cmocka_unit_test(test_config_read_under_generation),
         cmocka_unit_test(test_dump_names_everything),
         cmocka_unit_test(test_trace_hook_sees_writes),
+        cmocka_unit_test(test_probe_refuses_misaligned_registers),
+        cmocka_unit_test(test_probe_argument_errors_leave_name_and_message),
+        cmocka_unit_test(test_calls_on_null_and_unprobed_devices),
+        cmocka_unit_test(test_driver_ok_needs_begin),
+        cmocka_unit_test(test_begin_needs_reset_sets_failed),
+        cmocka_unit_test(test_dead_device_and_revival),
     };
     return cmocka_run_group_tests_name("mmio", tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -262,6 +263,168 @@ static void test_reinit(void **state)
     down();
 }
 
+
+/* ---- hardening round 2 ------------------------------------------------------ */
+
+/* The device never completes its reset and goes on using its queue:
+ * teardown keeps the ring and the request page (the device may still
+ * write them) instead of freeing them, counts them and says so by name. */
+static void test_teardown_keeps_memory_when_reset_never_completes(void **state)
+{
+    (void)state;
+    for (uint32_t v = 1; v <= 2; v++) {
+        up(v);
+        int pages = S.live_pages;
+        S.hold = true;
+        uint8_t buf[16];
+        assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000), LVIO_E_TIMEOUT);
+        S.reset_stuck = true;
+        lvio_rng_teardown(&R);
+        assert_true(D.dead);
+        assert_int_equal(D.kept_pages, pages);
+        assert_int_equal(S.live_pages, pages); /* nothing freed under the device */
+        assert_non_null(strstr(lvio_device_error(&D), "reset"));
+        assert_non_null(strstr(S.log, "LVIO_E_DEAD"));
+        /* The device answers late, into memory that is still there. */
+        S.hold = false;
+        sim_release_reversed(&S);
+        sim_step(&S);
+        assert_string_equal(S.error, "");
+        /* The memory is the device's now: the test gives it back. */
+        for (int i = 0; i < SIM_MAX_ALLOCS; i++)
+            free(S.allocs[i].cpu);
+        memset(S.allocs, 0, sizeof S.allocs);
+    }
+}
+
+/* A queue the device refuses after it was given the ring, and a reset that
+ * then never completes: init fails with LVIO_E_DEAD, the message names
+ * both, and the ring is kept. */
+static void test_refused_queue_then_stuck_reset(void **state)
+{
+    (void)state;
+    for (uint32_t v = 1; v <= 2; v++) {
+        for (int through_init = 0; through_init < 2; through_init++) {
+            sim_init(&S, v, LVIO_VIRTIO_ID_RNG);
+            sim_probe(&S, &D);
+            S.refuse_queue = true;
+            S.reset_stuck = true;
+            S.resets_before_stuck = 1; /* lvio_device_begin's own reset works */
+            if (through_init) {
+                assert_int_equal(lvio_rng_init(&R, &D), LVIO_E_DEAD);
+            } else {
+                struct lvio_virtqueue vq;
+                assert_int_equal(lvio_device_begin(&D, 0), 0);
+                assert_int_equal(lvio_vq_setup(&vq, &D, 0, 4), LVIO_E_DEAD);
+            }
+            const char *msg = lvio_device_error(&D);
+            assert_non_null(strstr(msg, v == 1 ? "QueuePFN" : "QueueReady"));
+            assert_non_null(strstr(msg, "reset: status still"));
+            assert_true(D.dead);
+            assert_true(S.live_pages > 0);
+            assert_int_equal(S.live_pages, D.kept_pages); /* ring (and page) kept */
+            for (int i = 0; i < SIM_MAX_ALLOCS; i++)
+                free(S.allocs[i].cpu);
+            memset(S.allocs, 0, sizeof S.allocs);
+        }
+    }
+}
+
+/* A stopped clock and a device that answers every request at once with 0
+ * bytes: the read ends (it used to spin forever), with a timeout that says
+ * what the device did and that the clock stood still. */
+static void test_zero_byte_answers_with_stopped_clock(void **state)
+{
+    (void)state;
+    up(2);
+    S.handler = NULL; /* complete with 0 bytes */
+    S.tick = 0;
+    S.relax_limit = 3ull * LVIO_CLOCK_STALL_POLLS;
+    uint8_t buf[32];
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 100000000), LVIO_E_TIMEOUT);
+    const char *msg = lvio_device_error(&D);
+    assert_non_null(strstr(msg, "with 0 bytes"));
+    assert_non_null(strstr(msg, "clock stood still"));
+    assert_true(R.empty > 0);
+    S.relax_limit = 0;
+    S.tick = 1000;
+    down();
+}
+
+/* A stopped clock and a silent device: the read ends after a number of
+ * polls that does not grow with the timeout (it used to be the timeout in
+ * ms times a million). */
+static void test_stopped_clock_polls_do_not_grow_with_timeout(void **state)
+{
+    (void)state;
+    uint64_t polls[2];
+    const uint64_t timeouts[2] = {100000000ull, 60000000000ull}; /* 100 ms, 60 s */
+    for (int i = 0; i < 2; i++) {
+        up(2);
+        S.never_complete = true;
+        S.tick = 0;
+        S.relax_calls = 0;
+        S.relax_limit = 3ull * LVIO_CLOCK_STALL_POLLS;
+        uint8_t buf[32];
+        assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, timeouts[i]), LVIO_E_TIMEOUT);
+        polls[i] = S.relax_calls;
+        assert_non_null(strstr(lvio_device_error(&D), "no completion"));
+        assert_non_null(strstr(lvio_device_error(&D), "clock stood still"));
+        S.relax_limit = 0;
+        S.tick = 1000;
+        S.never_complete = false;
+        S.error[0] = '\0';
+        down();
+    }
+    assert_true(polls[0] <= LVIO_CLOCK_STALL_POLLS + 2);
+    assert_int_equal(polls[0], polls[1]);
+}
+
+/* "Wait forever" (UINT64_MAX) with a clock that runs: the read waits for a
+ * device that answers only after 600 000 polls (a poll budget computed
+ * from the timeout used to overflow to about 450 000). */
+static void test_wait_forever_is_not_cut_short(void **state)
+{
+    (void)state;
+    up(2);
+    S.delay_polls = 600000;
+    uint8_t buf[8];
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, UINT64_MAX), 8);
+    assert_sequence(buf, 8, 0);
+    down();
+}
+
+/* A short read is a success: nothing is logged as an error. */
+static void test_short_read_logs_no_error(void **state)
+{
+    (void)state;
+    up(2);
+    S.complete_budget = 1;
+    uint8_t buf[3000];
+    S.log[0] = '\0';
+    S.log_len = 0;
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 2000000), LVIO_RNG_SLOT_SIZE);
+    assert_null(strstr(S.log, "LVIO_E_"));
+    assert_string_equal(lvio_device_error(&D), "");
+    S.hold = false;
+    S.nheld = 0;
+    down();
+}
+
+/* Calls on a device whose probe failed (no transport) or on NULL. */
+static void test_calls_on_unprobed_device(void **state)
+{
+    (void)state;
+    sim_init(&S, 2, LVIO_VIRTIO_ID_RNG);
+    S.magic = 0;
+    assert_int_equal(lvio_mmio_probe(&D, &S.hal, SIM_MMIO_PHYS, 0x200), LVIO_E_NOT_VIRTIO);
+    assert_int_equal(lvio_rng_init(&R, &D), LVIO_E_INVAL);
+    assert_int_equal(lvio_rng_init(&R, NULL), LVIO_E_INVAL);
+    assert_int_equal(lvio_rng_init(NULL, &D), LVIO_E_INVAL);
+    lvio_rng_teardown(NULL);
+    assert_int_equal(lvio_rng_reset(NULL), LVIO_E_INVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +441,13 @@ int main(void)
         cmocka_unit_test(test_two_devices),
         cmocka_unit_test(test_reinit),
         cmocka_unit_test(test_reset_recovers),
+        cmocka_unit_test(test_teardown_keeps_memory_when_reset_never_completes),
+        cmocka_unit_test(test_refused_queue_then_stuck_reset),
+        cmocka_unit_test(test_zero_byte_answers_with_stopped_clock),
+        cmocka_unit_test(test_stopped_clock_polls_do_not_grow_with_timeout),
+        cmocka_unit_test(test_wait_forever_is_not_cut_short),
+        cmocka_unit_test(test_short_read_logs_no_error),
+        cmocka_unit_test(test_calls_on_unprobed_device),
     };
     return cmocka_run_group_tests_name("rng", tests, NULL, NULL);
 }
