@@ -618,6 +618,8 @@ static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
     uint8_t *out = resp_len ? sim_mem(s, waddr, resp_len) : NULL;
     if (out)
         memcpy(out, resp, resp_len);
+    if (out && g->responded)
+        g->responded(g, type, out, resp_len);
     if (hit && g->fault_kind == SIM_GPU_FAULT_SHORT)
         resp_len = g->fault_value;
     if (hit && g->fault_kind == SIM_GPU_FAULT_SILENT)

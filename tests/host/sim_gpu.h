@@ -94,6 +94,9 @@ struct sim_gpu {
     bool edid_bad_checksum;   /* EDIDs fail their checksum */
     bool edid_no_timing;      /* the first descriptor is a display descriptor */
     int64_t edid_size;        /* >= 0: report this size instead of 128 */
+    /* Called with the response just written to guest memory (`out`, CPU
+     * address) for a control command of `type`. */
+    void (*responded)(struct sim_gpu *g, uint32_t type, uint8_t *out, uint32_t len);
     bool scribble_backing;    /* after ATTACH_BACKING, overwrite the entry list
                                  in guest memory with 0xa5 bytes */
 };

@@ -4,6 +4,7 @@
  * every error response, misbehaving devices, batching (one notify),
  * scatter-gather backing through share(), display events and the cursor.
  */
+#define _GNU_SOURCE /* sigaction, mprotect, ucontext: the read-once test */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1822,6 +1823,98 @@ static void test_gpu_wait_forever(void **state)
     down();
 }
 
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <signal.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+/*
+ * Watching the driver read a page: the page is made inaccessible; each
+ * access faults, is counted by byte address, and runs once single-stepped
+ * (the trap flag) with the page accessible again, after which the page is
+ * closed again. So every load the driver makes from the page is counted.
+ */
+static uint8_t *watch_page;
+static unsigned watch_reads[LVIO_PAGE_SIZE];
+
+static void watch_segv(int sig, siginfo_t *si, void *ctx)
+{
+    ucontext_t *uc = ctx;
+    uint8_t *a = si->si_addr;
+    if (!watch_page || a < watch_page || a >= watch_page + LVIO_PAGE_SIZE) {
+        signal(sig, SIG_DFL); /* a real fault: let it happen again, and crash */
+        return;
+    }
+    watch_reads[a - watch_page]++;
+    mprotect(watch_page, LVIO_PAGE_SIZE, PROT_READ | PROT_WRITE);
+    uc->uc_mcontext.gregs[REG_EFL] |= 0x100;
+}
+
+static void watch_trap(int sig, siginfo_t *si, void *ctx)
+{
+    ucontext_t *uc = ctx;
+    (void)sig;
+    (void)si;
+    uc->uc_mcontext.gregs[REG_EFL] &= ~0x100;
+    if (watch_page)
+        mprotect(watch_page, LVIO_PAGE_SIZE, PROT_NONE);
+}
+
+/* The device has written the EDID response: watch the driver read it. */
+static void watch_edid_response(struct sim_gpu *g, uint32_t type, uint8_t *out, uint32_t len)
+{
+    (void)g;
+    (void)len;
+    if (type != CMD(GET_EDID))
+        return;
+    watch_page = (uint8_t *)((uintptr_t)out & ~(uintptr_t)(LVIO_PAGE_SIZE - 1));
+    memset(watch_reads, 0, sizeof watch_reads);
+    mprotect(watch_page, LVIO_PAGE_SIZE, PROT_NONE);
+}
+
+/* Every byte of the EDID response (header, size, the EDID block) is read
+ * once from device memory: the checksum and the timing come from one
+ * private copy, so a device cannot change the block between them. */
+static void test_edid_response_read_once(void **state)
+{
+    (void)state;
+    struct sigaction segv = {.sa_sigaction = watch_segv, .sa_flags = SA_SIGINFO};
+    struct sigaction trap = {.sa_sigaction = watch_trap, .sa_flags = SA_SIGINFO};
+    struct sigaction old_segv, old_trap;
+    sigaction(SIGSEGV, &segv, &old_segv);
+    sigaction(SIGTRAP, &trap, &old_trap);
+    up(2);
+    G.responded = watch_edid_response;
+    int err = lvio_gpu_query(&GPU);
+    uint8_t *page = watch_page;
+    watch_page = NULL;
+    if (page)
+        mprotect(page, LVIO_PAGE_SIZE, PROT_READ | PROT_WRITE);
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGTRAP, &old_trap, NULL);
+    G.responded = NULL;
+    assert_int_equal(err, 0);
+    assert_non_null(page);
+    unsigned total = 0;
+    for (unsigned i = 0; i < LVIO_PAGE_SIZE; i++) {
+        if (watch_reads[i] > 1)
+            fail_msg("byte %u of the query page (response + %u) read %u times", i, i - 128,
+                     watch_reads[i]);
+        total += watch_reads[i];
+    }
+    assert_true(total >= 128); /* the block was read, and counted */
+    assert_int_equal(GPU.scanouts[0].edid_width, 1280);
+    down();
+}
+#else
+static void test_edid_response_read_once(void **state)
+{
+    (void)state;
+    skip(); /* the trap-flag watch is x86_64 Linux only */
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1864,6 +1957,7 @@ int main(void)
         cmocka_unit_test(test_teardown_keeps_everything_when_reset_never_completes),
         cmocka_unit_test(test_init_failure_with_stuck_reset),
         cmocka_unit_test(test_gpu_wait_forever),
+        cmocka_unit_test(test_edid_response_read_once),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     sim_gpu_fini(&G);
