@@ -59,17 +59,16 @@ int lvio_device_reset(struct lvio_device *dev)
 
 int lvio_device_reset_after(struct lvio_device *dev, int err)
 {
-    char why[LVIO_ERRMSG_SIZE];
-    memcpy(why, dev->errmsg, sizeof why);
+    char why[LVIO_ERRMSG_SIZE], then[LVIO_ERRMSG_SIZE];
+    lvio_snprintf(why, sizeof why, "%s", dev->errmsg);
     int reset = lvio_device_reset(dev);
     if (reset == LVIO_OK) {
-        memcpy(dev->errmsg, why, sizeof why);
+        lvio_snprintf(dev->errmsg, sizeof dev->errmsg, "%s", why);
         return err;
     }
     if (err == LVIO_OK || why[0] == '\0')
         return reset;
-    char then[LVIO_ERRMSG_SIZE];
-    memcpy(then, dev->errmsg, sizeof then);
+    lvio_snprintf(then, sizeof then, "%s", dev->errmsg);
     return lvio_fail(dev, reset, "%s; then %s", why, then);
 }
 
