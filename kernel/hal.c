@@ -64,10 +64,21 @@ static volatile void *hal_map_regs(void *ctx, uint64_t phys, size_t len)
     return ioremap(phys, len);
 }
 
+/* Bootarg hal.clock_stopped: the library's clock stands still (the test of
+ * the library's stopped-clock bound); the kernel's own timing is unchanged. */
+static bool clock_stopped;
+static uint64_t clock_frozen_at;
+
+void kernel_hal_stop_clock(void)
+{
+    clock_frozen_at = time_ns();
+    clock_stopped = true;
+}
+
 static uint64_t hal_now_ns(void *ctx)
 {
     (void)ctx;
-    return time_ns();
+    return clock_stopped ? clock_frozen_at : time_ns();
 }
 
 static void hal_relax(void *ctx)

@@ -177,6 +177,8 @@ uint64_t ram_phys_end(void);
  * (bootarg lvio.debug). */
 struct lvio_hal;
 struct lvio_hal *kernel_hal(void);
+/* From now on the HAL's now_ns() returns one value (bootarg hal.clock_stopped). */
+void kernel_hal_stop_clock(void);
 
 /* ---- string.c ---------------------------------------------------------- */
 

@@ -183,6 +183,8 @@ void kmain(void)
         hal->log_level = LVIO_LOG_DEBUG;
     opt_dump = kernel_bootarg("lvio.dump");
     opt_bench = kernel_bootarg("bench");
+    if (kernel_bootarg("hal.clock_stopped"))
+        kernel_hal_stop_clock();
 
     kprintf("levitate: aarch64, RAM 0x%llx..0x%llx, %zu DMA pages, bootargs \"%s\"\n",
             (unsigned long long)ram_phys_start(), (unsigned long long)ram_phys_end(),

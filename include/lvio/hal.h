@@ -27,7 +27,7 @@
  * build too) to change it.
  */
 #ifndef LVIO_CLOCK_STALL_POLLS
-#define LVIO_CLOCK_STALL_POLLS 1000000u
+#define LVIO_CLOCK_STALL_POLLS 1000000
 #endif
 
 /* Direction of a shared buffer, from the device's point of view. */

@@ -261,10 +261,13 @@ bool lvio_deadline_passed(struct lvio_deadline *d, const struct lvio_hal *hal)
     return false;
 }
 
+#define LVIO_STR_(x) #x
+#define LVIO_STR(x) LVIO_STR_(x)
+
 const char *lvio_deadline_why(const struct lvio_deadline *d)
 {
     if (d->stalled >= LVIO_CLOCK_STALL_POLLS)
-        return "; the HAL clock stood still for LVIO_CLOCK_STALL_POLLS polls";
+        return "; the HAL clock stood still for " LVIO_STR(LVIO_CLOCK_STALL_POLLS) " polls";
     return "";
 }
 

@@ -123,3 +123,35 @@ def test_soak_no_leaks(boot, transport):
         r.check(n == 10000, f"gpu soak made {n} presents, want 10000")
         r.check(gpu["before"] == gpu["after"], f"gpu soak leaked DMA pages: {gpu[0]}")
     r.check(VERDICT_RE.search(r.serial) is not None, "no verdict")
+
+
+@transports
+def test_stopped_clock_ends_waits(qemu, fifos, transport):
+    """The HAL clock stands still (bootarg hal.clock_stopped): a silent rng's
+    read (15 s by the clock, the default) and its recovery read still end,
+    after LVIO_CLOCK_STALL_POLLS polls each, with a timeout that says the
+    clock stood still; the working rng and the GPU, whose waits end by
+    completions, are unaffected. Before that bound existed the reads would
+    have polled for 15 000 x 1 000 000 times and held the boot for hours."""
+    args, version = TRANSPORTS[transport]
+    [(path, _)] = fifos(1)
+    devices = (args + silent_rng(path, "rs")
+               + ["-device", "virtio-rng-device", "-device", "virtio-gpu-device"])
+    q = qemu(devices, append="poweroff hal.clock_stopped", timeout=90)
+    r = q.wait(timeout=90)
+    r.check(r.panic is None, f"kernel panicked: {r.panic}")
+    [line] = [ln for ln in r.of("rng") if ln.addr == MMIO_TOP] or [None]
+    r.check(line is not None and not line.ok, "no error line for the silent rng")
+    r.check(line.error == "LVIO_E_TIMEOUT", f"expected LVIO_E_TIMEOUT: {line}")
+    r.check("clock stood still" in line.detail, f"the error does not say the clock stopped: {line}")
+    r.check(re.search(rf"^levitate: rng mmio@0x{MMIO_TOP:08x}: not recovered by lvio_rng_reset: "
+                      r"LVIO_E_TIMEOUT", r.serial, re.M) is not None,
+            "the recovery read of the silent rng did not end in a timeout")
+    good = r.ok("rng")
+    r.check(len(good) == 1 and parse_rng(good[0].detail).version == version,
+            f"the working rng: {[str(g) for g in good]}")
+    r.check(len(r.ok("gpu")) == 1, "the gpu did not come up with the clock stopped")
+    vs = r.verdicts
+    r.check(len(vs) == 1 and not vs[0].passed and vs[0].failed == 1,
+            f"expected one verdict, FAIL 1/n: {[v.line for v in vs]}")
+    r.check(r.returncode == 0, f"QEMU did not power off cleanly: exit status {r.returncode}")
