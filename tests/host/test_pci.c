@@ -299,8 +299,16 @@ static void test_probe_bad_arguments(void **state)
     (void)state;
     modern_rng();
     assert_int_equal(lvio_pci_probe(NULL, &P.s.hal, &P.fn), LVIO_E_INVAL);
+    /* A probe that fails on its arguments still names the function and
+     * says why (callers print both). */
+    memset(&D, 0x5a, sizeof D);
     assert_int_equal(lvio_pci_probe(&D, NULL, &P.fn), LVIO_E_INVAL);
+    assert_non_null(strstr(D.name, "pci@"));
+    assert_non_null(strstr(lvio_device_error(&D), "HAL"));
+    memset(&D, 0x5a, sizeof D);
     assert_int_equal(lvio_pci_probe(&D, &P.s.hal, NULL), LVIO_E_INVAL);
+    assert_string_equal(D.name, "pci@?");
+    assert_non_null(strstr(lvio_device_error(&D), "fn NULL"));
     struct lvio_hal h = P.s.hal;
     h.dma_alloc = NULL;
     assert_int_equal(lvio_pci_probe(&D, &h, &P.fn), LVIO_E_INVAL);
