@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh run|check TARGET... — the fuzz targets built in build/fuzz/.
+# scripts/fuzz.sh run|check|merge TARGET... — the fuzz targets built in
+# $FUZZB (default build/fuzz/; make's FUZZ_CMP=1 builds them in
+# build/fuzz-cmp/). FUZZ_VALUE_PROFILE=1 runs libFuzzer with
+# -use_value_profile=1.
 #
 #   run     each target for FUZZ_SECONDS (default 60), or for FUZZ_RUNS
 #           executions when that is set (a campaign), on its corpus: new
-#           inputs go to build/fuzz/corpus/<t>, the checked-in
+#           inputs go to $FUZZB/corpus/<t>, the checked-in
 #           tests/fuzz/corpus/<t> is only read. Prints per target the
 #           executions, exec/s and coverage from libFuzzer's final stats;
-#           the full output is in build/fuzz/<t>.log, a crashing input in
-#           build/fuzz/artifacts/<t>/. Exits 1 if any target crashed.
+#           the full output is in $FUZZB/<t>.log, a crashing input in
+#           $FUZZB/artifacts/<t>/. Exits 1 if any target crashed.
 #   check   replays every checked-in input of every target once and writes
 #           "fuzz: N targets, M inputs replayed, K crashes" to
 #           build/summary-fuzz.txt. A crash names its input and the first
 #           line of its report, and the replay goes on with the next input.
 #           Exits 1 if anything crashed.
 #   merge   adds to the checked-in tests/fuzz/corpus/<t> the inputs of
-#           build/fuzz/corpus/<t> that reach coverage it lacks (libFuzzer's
+#           $FUZZB/corpus/<t> that reach coverage it lacks (libFuzzer's
 #           -merge=1), so make test replays what a campaign explored.
 
 set -u
 cd "$(dirname "$0")/.."
-B=build/fuzz
+B=${FUZZB:-build/fuzz}
 mode=${1:-}
 shift || true
 [ "$mode" = run ] || [ "$mode" = check ] || [ "$mode" = merge ] || {
@@ -43,6 +46,7 @@ run_target() {
     mkdir -p "$B/corpus/$t" "$B/artifacts/$t"
     local -a bound=(-max_total_time="${FUZZ_SECONDS:-60}")
     [ -n "${FUZZ_RUNS:-}" ] && bound=(-runs="$FUZZ_RUNS")
+    [ "${FUZZ_VALUE_PROFILE:-}" = 1 ] && bound+=(-use_value_profile=1)
     "$bin" "${bound[@]}" -print_final_stats=1 -timeout=10 \
         -max_len="$(max_len "$t")" -artifact_prefix="$B/artifacts/$t/" \
         "$B/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
@@ -88,7 +92,9 @@ check_target() {
 merge_target() {
     local t=$1 before after
     before=$(ls "tests/fuzz/corpus/$t" | wc -l)
-    "$B/fuzz_$t" -merge=1 -timeout=10 -max_len="$(max_len "$t")" \
+    local -a vp=()
+    [ "${FUZZ_VALUE_PROFILE:-}" = 1 ] && vp=(-use_value_profile=1)
+    "$B/fuzz_$t" -merge=1 "${vp[@]}" -timeout=10 -max_len="$(max_len "$t")" \
         "tests/fuzz/corpus/$t" "$B/corpus/$t" >"$B/$t.merge.log" 2>&1 || {
         echo "fuzz $t: merge failed, see $B/$t.merge.log"
         return 1

@@ -69,11 +69,23 @@ void fz_expect(const char *call, int rv, const int *ok, unsigned n)
     fz_die("%s returned %d (%s), which it does not document", call, rv, lvio_errname(rv));
 }
 
+static struct fz *fz_of(void *ctx)
+{
+    return ctx;
+}
+
 void fz_reset_teardown(struct lvio_device *dev, struct lvio_virtqueue *vq, const bool *up,
                        unsigned n)
 {
+    struct fz *f = fz_of(dev->hal->ctx);
+    fz_call(f, "lvio_device_reset");
     int rv = lvio_device_reset(dev);
-    FZ_EXPECT("lvio_device_reset", rv, LVIO_OK, LVIO_E_TIMEOUT);
+    FZ_EXPECT("lvio_device_reset", rv, LVIO_OK, LVIO_E_DEAD);
+    fz_check_waited(f, rv, 0);
+    if ((rv == LVIO_E_DEAD) != dev->dead)
+        fz_die("lvio_device_reset returned %d and left dev->dead %d", rv, dev->dead);
+    if (rv == LVIO_OK && f->zombie)
+        fz_die("lvio_device_reset succeeded on a device that ignored it");
     for (unsigned i = 0; i < n; i++)
         if (up[i])
             lvio_vq_teardown(&vq[i]);
@@ -85,11 +97,6 @@ bool fz_driver_still_on(const struct lvio_device *dev, int rv)
     if (rv == LVIO_OK && !on)
         fz_die("lvio_vq_setup succeeded and left the device in status 0x%02x", dev->status);
     return on;
-}
-
-static struct fz *fz_of(void *ctx)
-{
-    return ctx;
 }
 
 /* ---- register ranges ---------------------------------------------------------- */
@@ -204,7 +211,8 @@ static void *fz_dma_new(struct fz *f, size_t pages, uint64_t *dev, bool harness)
     if (!p)
         fz_die("host out of memory");
     memset(p, 0, pages * LVIO_PAGE_SIZE);
-    *d = (struct fz_dma){p, f->dma_base + f->dma_count++ * FZ_DMA_STRIDE, pages, harness};
+    *d = (struct fz_dma){p, f->dma_base + f->dma_count++ * FZ_DMA_STRIDE, pages, harness,
+                         f->births++};
     *dev = d->dev;
     return p;
 }
@@ -237,6 +245,10 @@ static void hal_dma_free(void *ctx, void *cpu, size_t pages, uint64_t dev)
         if (d->pages != pages || d->dev != dev)
             fz_die("dma_free(%p, %zu pages, 0x%llx) of an allocation of %zu pages at 0x%llx",
                    cpu, pages, (unsigned long long)dev, d->pages, (unsigned long long)d->dev);
+        if (f->zombie && d->birth < f->zombie_since)
+            fz_die("dma_free of %zu pages at 0x%llx while the device, which ignored its "
+                   "reset, may still use them (in %s)", pages, (unsigned long long)dev,
+                   f->call);
         free(cpu);
         f->dma_pages_live -= (unsigned)pages;
         *d = (struct fz_dma){0};
@@ -293,7 +305,7 @@ static int hal_share(void *ctx, const void *buf, size_t len, enum lvio_dma_dir d
         if (s->cpu)
             continue;
         uint64_t d = fz_share_addr(f, buf, len, k);
-        *s = (struct fz_share){buf, len, (int)dir, d};
+        *s = (struct fz_share){buf, len, (int)dir, d, f->births++};
         f->shares_live++;
         *dev = d;
         return LVIO_OK;
@@ -308,6 +320,10 @@ static void hal_unshare(void *ctx, const void *buf, size_t len, enum lvio_dma_di
     for (unsigned i = 0; i < FZ_MAX_SHARES; i++) {
         struct fz_share *s = &f->shares[i];
         if (s->cpu == buf && s->len == len && s->dir == (int)dir && s->dev == dev) {
+            if (f->zombie && s->birth < f->zombie_since)
+                fz_die("unshare of %zu bytes at 0x%llx while the device, which ignored its "
+                       "reset, may still read them (in %s)", len, (unsigned long long)dev,
+                       f->call);
             *s = (struct fz_share){0};
             f->shares_live--;
             return;
@@ -352,6 +368,21 @@ static uint64_t fz_dev_run(struct fz *f, uint64_t addr)
     return 0;
 }
 
+bool fz_dev_fill(struct fz *f, uint64_t addr, uint64_t len, uint8_t v)
+{
+    while (len > 0) {
+        uint64_t run = fz_dev_run(f, addr);
+        if (run == 0)
+            return false;
+        if (run > len)
+            run = len;
+        memset(fz_dev_ptr(f, addr, run), v, run);
+        addr += run;
+        len -= run;
+    }
+    return true;
+}
+
 bool fz_dev_covered(struct fz *f, uint64_t addr, uint64_t len)
 {
     while (len > 0) {
@@ -368,10 +399,43 @@ bool fz_dev_covered(struct fz *f, uint64_t addr, uint64_t len)
 
 /* ---- clock, relax, log ---------------------------------------------------------- */
 
+void fz_call(struct fz *f, const char *name)
+{
+    f->call = name;
+    f->call_events = 0;
+    f->call_allow = 2ull * f->delay; /* a late answer already promised */
+    f->call_now0 = f->now;
+    f->call_clock_ran = f->clock == FZ_CLOCK_TICK;
+}
+
+/* One now_ns() or relax() of the call in progress: too many is a hang. */
+static void fz_event(struct fz *f)
+{
+    if (++f->call_events > FZ_CLOCK_RUN_EVENTS + f->call_allow + FZ_STALLED_EVENTS)
+        fz_die("%s: %llu clock reads and relax calls, the last %u with the clock standing "
+               "still: a wait that does not end", f->call,
+               (unsigned long long)f->call_events, FZ_STALLED_EVENTS);
+}
+
 static uint64_t hal_now_ns(void *ctx)
 {
     struct fz *f = fz_of(ctx);
-    f->now += FZ_TICK_NS;
+    uint64_t before = f->now;
+    fz_event(f);
+    if (f->call_events > FZ_CLOCK_RUN_EVENTS + f->call_allow) {
+        f->call_clock_ran = false; /* it has run long enough: it stands still */
+        return f->now;
+    }
+    switch (f->clock) {
+    case FZ_CLOCK_TICK: f->now += f->tick; break;
+    case FZ_CLOCK_BACKWARDS: f->now -= f->tick; break;
+    case FZ_CLOCK_ERRATIC:
+        f->now = f->now * 6364136223846793005ull + 1442695040888963407ull;
+        break;
+    default: break;
+    }
+    if (f->now <= before)
+        f->call_clock_ran = false;
     return f->now;
 }
 
@@ -379,8 +443,34 @@ static void hal_relax(void *ctx)
 {
     struct fz *f = fz_of(ctx);
     f->relax_calls++;
+    fz_event(f);
+    if (f->delay) {
+        f->delay--; /* it will answer, later */
+        return;
+    }
     if (!f->quiet)
         fz_device_step(f);
+}
+
+void fz_check_waited(struct fz *f, int rv, uint64_t timeout)
+{
+    if (rv == LVIO_E_DEAD)
+        timeout = LVIO_RESET_TIMEOUT_NS;
+    else if (rv != LVIO_E_TIMEOUT)
+        return;
+    if (f->call_clock_ran && f->now - f->call_now0 < timeout)
+        fz_die("%s returned %s after %llu ns of a %llu ns timeout, with a clock that went "
+               "up on every read: the wait ended early", f->call, lvio_errname(rv),
+               (unsigned long long)(f->now - f->call_now0), (unsigned long long)timeout);
+}
+
+uint64_t fz_timeout(uint8_t b, unsigned ticks)
+{
+    static const uint64_t special[8] = {
+        0, 1, FZ_TICK_NS - 1, 1ull << 32, 1ull << 63, UINT64_MAX - FZ_TICK_NS,
+        UINT64_MAX - 1, UINT64_MAX,
+    };
+    return b >= 0xf8 ? special[b - 0xf8] : (uint64_t)(b % ticks) * FZ_TICK_NS;
 }
 
 void fz_log(void *ctx, enum lvio_log_level level, const char *line)
@@ -441,9 +531,32 @@ uint32_t fz_config_get32(const struct fz *f, uint32_t off)
     return v;
 }
 
+bool fz_reset_ignored(struct fz *f)
+{
+    uint32_t k = f->resets++;
+    if (k < f->refuse_first || k >= f->refuse_end)
+        return false;
+    if (!f->zombie) {
+        f->zombie = true;
+        f->zombie_since = f->births; /* all it has now, it may go on using */
+    }
+    return true;
+}
+
+void fz_reset_done(struct fz *f)
+{
+    f->zombie = false;
+}
+
+bool fz_status_told(struct fz *f, uint32_t status)
+{
+    return f->zombie && (uint8_t)status == 0;
+}
+
 /* A reset: the device lets go of every queue and forgets the driver. */
 static void fz_reset(struct fz *f)
 {
+    fz_reset_done(f);
     f->status = 0;
     f->needs_reset = false;
     f->isr = 0;
@@ -463,7 +576,8 @@ static void fz_set_status(struct fz *f, uint32_t v)
     if (v > 0xff)
         fz_die("status write 0x%x", v);
     if (v == 0) {
-        fz_reset(f);
+        if (!fz_reset_ignored(f))
+            fz_reset(f);
         return;
     }
     if ((v & LVIO_VIRTIO_STATUS_FEATURES_OK) && f->refuse_features)
@@ -508,6 +622,8 @@ static uint32_t mmio_model_read(struct fz *f, unsigned map, uint64_t off, unsign
     }
     if (f->hostile_regs)
         v = fz_perturb(f, v, width);
+    if (off == LVIO_VIRTIO_MMIO_STATUS && fz_status_told(f, v))
+        fz_reset(f); /* told it is reset, the driver will free: it is */
     if (off == LVIO_VIRTIO_MMIO_QUEUE_NUM_MAX && f->qsel < FZ_MAX_QUEUES)
         f->told_num_max[f->qsel] = v;
     return v;
@@ -677,6 +793,7 @@ static void fz_walk_chain(struct fz *f, unsigned qi, uint16_t head, struct fz_ch
         b->addr = (uint64_t)le32_at(e) | (uint64_t)le32_at(e + 4) << 32;
         b->len = le32_at(e + 8);
         b->write = flags & LVIO_VIRTQ_DESC_F_WRITE;
+        b->desc = d;
         b->cpu = NULL;
         if (flags & LVIO_VIRTQ_DESC_F_INDIRECT) {
             FZ_RULE(f, "queue %u: descriptor %u is INDIRECT, which was not negotiated", qi, d);
@@ -754,6 +871,30 @@ void fz_push_used(struct fz *f, unsigned qi, uint32_t id, uint32_t len)
     }
 }
 
+/* Scribble mode: overwrite what the driver wrote for a chain the device
+ * has read. The driver writes all of it afresh before it gives any of it
+ * again, so the device's later reading is not disturbed (no lie). */
+static void fz_scribble_chain(struct fz *f, const struct fz_chain *c)
+{
+    const struct fz_queue *q = &f->q[c->queue];
+    uint8_t v = f->scribble_byte;
+    if (f->scribble & FZ_SCRIBBLE_DESC) {
+        uint8_t *desc = fz_ring(f, c->queue, q->desc, 16ull * q->num, "descriptor table");
+        for (unsigned i = 0; i < c->n; i++)
+            memset(desc + 16u * c->buf[i].desc, v, 16);
+    }
+    if (f->scribble & FZ_SCRIBBLE_AVAIL) {
+        uint8_t *avail = fz_ring(f, c->queue, q->avail, 4 + 2ull * q->num, "avail ring");
+        uint16_t slot = (uint16_t)(q->last_avail - 1) % q->num;
+        put_le16(avail, (uint16_t)(v | v << 8));
+        put_le16(avail + 4 + 2u * slot, (uint16_t)(v | v << 8));
+    }
+    if (f->scribble & FZ_SCRIBBLE_READABLE)
+        for (unsigned i = 0; i < c->n; i++)
+            if (!c->buf[i].write && c->buf[i].cpu)
+                memset(c->buf[i].cpu, v, c->buf[i].len);
+}
+
 /* Take one chain from queue `qi` and answer it (or hold it). */
 static bool fz_serve_one(struct fz *f, unsigned qi)
 {
@@ -762,6 +903,10 @@ static bool fz_serve_one(struct fz *f, unsigned qi)
         return false;
     f->hold_this = false;
     uint32_t len = f->service ? f->service(f, &c) : 0;
+    if (f->empty_answers)
+        len = 0;
+    if (f->scribble)
+        fz_scribble_chain(f, &c);
     if (f->hold_this && f->nheld < FZ_MAX_HELD)
         f->held[f->nheld++] = (struct fz_held){c.queue, c.head, len};
     else
@@ -810,6 +955,53 @@ static void fz_scribble(struct fz *f, int qi)
     f->lied = true; /* what the device reads back is no longer the driver's */
 }
 
+/* The clock changes: byte `c` says how. */
+static void fz_device_clock(struct fz *f, uint8_t c)
+{
+    unsigned k = c >> 3;
+    f->call_clock_ran = false; /* within a call, it did not run throughout */
+    f->clock = FZ_CLOCK_TICK;
+    f->tick = FZ_TICK_NS;
+    switch (c & 7) {
+    case 1: f->clock = FZ_CLOCK_STOPPED; break;
+    case 2: f->tick = (FZ_TICK_NS >> (1 + k % 20)) | 1; break; /* slow: down to 1 ns */
+    case 3: f->tick = FZ_TICK_NS << (1 + k % 16); break;       /* fast */
+    case 4: f->clock = FZ_CLOCK_BACKWARDS; f->tick = (FZ_TICK_NS >> (k % 21)) | 1; break;
+    case 5: f->now += 1ull << (32 + k % 32); break;            /* jumps ahead */
+    case 6: f->now = UINT64_MAX - (uint64_t)k * FZ_TICK_NS; break; /* about to wrap */
+    case 7: f->clock = FZ_CLOCK_ERRATIC; break;
+    default: break;                                             /* ticks again */
+    }
+}
+
+/* Resets, scribbling, late answers: byte `e` says which. */
+static void fz_device_more(struct fz *f, uint8_t e)
+{
+    switch (e & 3) {
+    case 0: /* ignore resets: from the one after next `a`, `b` of them
+             * (15: all) */
+        f->refuse_first = f->resets + ((e >> 2) & 3);
+        f->refuse_end = (e >> 4) == 15 ? UINT32_MAX : f->refuse_first + (e >> 4);
+        break;
+    case 1: /* scribble mode (0: off) */
+        f->scribble = (uint8_t)(e >> 2) & 15;
+        f->scribble_byte = fz_u8(&f->t);
+        break;
+    case 2: { /* answer late: sit out up to 2^19 relax() calls */
+        uint32_t d = 1u << ((e >> 2) % 20);
+        f->delay = d;
+        f->call_allow += 2ull * d;
+        break;
+    }
+    default:
+        if ((e >> 2) == 0 && f->zombie)
+            fz_reset(f); /* an ignored reset completes now */
+        else if (e >> 2)
+            f->empty_answers = (e >> 2) & 1; /* every answer from now on: 0 bytes */
+        break;
+    }
+}
+
 static void fz_device_misc(struct fz *f)
 {
     uint8_t sub = fz_u8(&f->t);
@@ -827,7 +1019,8 @@ static void fz_device_misc(struct fz *f)
         break;
     case 4: if (qi >= 0) fz_scribble(f, qi); break;
     case 5: f->isr = fz_u8(&f->t); break;
-    default: break;
+    case 6: fz_device_clock(f, fz_u8(&f->t)); break;
+    default: fz_device_more(f, fz_u8(&f->t)); break;
     }
 }
 
@@ -905,6 +1098,9 @@ void fz_init(struct fz *f, const uint8_t *data, size_t size)
         .reg_write = hal_reg_write,
     };
     f->map_next = fz_reserve();
+    f->tick = FZ_TICK_NS;
+    f->refuse_end = 0; /* every reset completes */
+    fz_call(f, "(setup)");
     f->reg_read = mmio_model_read;
     f->reg_write = mmio_model_write;
     f->version = 2;
@@ -920,6 +1116,10 @@ void fz_read_common_header(struct fz *f)
     f->hostile_regs = flags & 2;
     f->dma_base = (flags & 4) ? FZ_DMA_BASE_16TIB : FZ_DMA_BASE_LOW;
     f->refuse_features = (flags & 0x18) == 0x18;
+    if ((flags & 0x18) == 0x08 || (flags & 0x18) == 0x10) {
+        f->refuse_first = 1; /* every reset after the first is ignored... */
+        f->refuse_end = (flags & 0x18) == 0x08 ? UINT32_MAX : 2; /* ...or only the second */
+    }
     f->share_mode = (uint8_t)((flags >> 5) % 3);
     uint8_t dma_fail = fz_u8(&f->h);
     uint8_t share_fail = fz_u8(&f->h);
@@ -929,21 +1129,64 @@ void fz_read_common_header(struct fz *f)
         f->share_pattern = fz_u64(&f->h);
 }
 
+void fz_watch(struct fz *f, const struct lvio_device *dev)
+{
+    f->dev = dev;
+}
+
+/* A zombie outlives the driver: it reads and writes every ring it has and
+ * answers every chain it took or can take, in memory the library must
+ * have kept (ASan sees every byte of it). */
+static void fz_zombie_last_acts(struct fz *f)
+{
+    fz_call(f, "(the device, after teardown)");
+    for (unsigned qi = 0; qi < FZ_MAX_QUEUES; qi++) {
+        const struct fz_queue *q = &f->q[qi];
+        if (!fz_queue_live(f, qi))
+            continue;
+        const char *parts[3] = {"descriptor table", "avail ring", "used ring"};
+        const uint64_t at[3] = {q->desc, q->avail, q->used};
+        const uint64_t len[3] = {16ull * q->num, 4 + 2ull * q->num, 4 + 8ull * q->num};
+        for (unsigned k = 0; k < 3; k++) {
+            volatile uint8_t *p = fz_ring(f, qi, at[k], len[k], parts[k]);
+            for (uint64_t i = 0; i < len[k]; i++)
+                p[i] = p[i];
+        }
+    }
+    f->delay = 0;
+    fz_serve_all(f);
+}
+
 void fz_finish(struct fz *f)
 {
+    if (f->zombie)
+        fz_zombie_last_acts(f);
     for (unsigned qi = 0; qi < FZ_MAX_QUEUES; qi++)
         if (fz_queue_live(f, qi) && !fz_dev_ptr(f, f->q[qi].desc, 16ull * f->q[qi].num))
             fz_die("queue %u is still enabled on the device (never reset) but its ring "
                    "memory was freed", qi);
+    unsigned kept_pages = f->dev ? f->dev->kept_pages : 0;
+    unsigned kept_shares = f->dev ? f->dev->kept_shares : 0;
+    unsigned pages = 0;
+    for (unsigned i = 0; i < FZ_MAX_DMA; i++)
+        if (f->dma[i].cpu && !f->dma[i].harness)
+            pages += (unsigned)f->dma[i].pages;
+    if (pages != kept_pages)
+        for (unsigned i = 0; i < FZ_MAX_DMA; i++)
+            if (f->dma[i].cpu && !f->dma[i].harness)
+                fz_die("DMA allocation of %zu pages at 0x%llx never freed (%u pages left, "
+                       "%u kept for a dead device)", f->dma[i].pages,
+                       (unsigned long long)f->dma[i].dev, pages, kept_pages);
+    if (pages != kept_pages)
+        fz_die("%u DMA pages kept for a dead device, but %u left", kept_pages, pages);
+    if (f->shares_live != kept_shares)
+        fz_die("%u shares never unshared (%u kept for a dead device)", f->shares_live,
+               kept_shares);
+    /* What was kept is the harness's to free now. */
     for (unsigned i = 0; i < FZ_MAX_DMA; i++) {
-        struct fz_dma *d = &f->dma[i];
-        if (d->cpu && !d->harness)
-            fz_die("DMA allocation of %zu pages at 0x%llx never freed", d->pages,
-                   (unsigned long long)d->dev);
-        if (d->cpu)
-            free(d->cpu);
-        *d = (struct fz_dma){0};
+        free(f->dma[i].cpu);
+        f->dma[i] = (struct fz_dma){0};
     }
-    if (f->shares_live)
-        fz_die("%u shares never unshared", f->shares_live);
+    memset(f->shares, 0, sizeof f->shares);
+    f->shares_live = 0;
 }

@@ -7,27 +7,62 @@
  *     ends), from a small budget of pages, at fake device addresses that
  *     are never the CPU address. dma_free must name an allocation exactly.
  *   - share()/unshare() are recorded; unshare must name a live share
- *     exactly. The input chooses how device addresses of shares line up
+ *     exactly (so an unshare built from a list the device rewrote aborts).
+ *     The input chooses how device addresses of shares line up
  *     (contiguous or not) and which calls fail.
  *   - map_regs() hands out addresses inside a PROT_NONE reservation, one
  *     range per call of exactly the length asked: the library must go
  *     through reg_read/reg_write, and those abort() on any access that is
  *     not wholly inside one mapped range.
- *   - the clock advances FZ_TICK_NS on every now_ns() call, so every
- *     bounded wait ends after a few polls.
+ *   - the clock, as the device's tape chooses (fz_device_misc): advancing
+ *     FZ_TICK_NS on every now_ns() call (the start), stopped, slow (down
+ *     to a nanosecond a read), fast, running backwards, erratic, or
+ *     jumping ahead by up to 2^63 ns or to just before it wraps. Within
+ *     one library call (fz_call) it runs for at most FZ_CLOCK_RUN_EVENTS
+ *     now_ns() and relax() calls (more while the device said it would
+ *     answer late), then stands still: so a wait with any timeout, even
+ *     "forever", ends by the library's LVIO_CLOCK_STALL_POLLS bound.
+ *     FZ_STALLED_EVENTS more calls and the call is a hang: abort.
+ *   - fz_check_waited(): a call that timed out (LVIO_E_TIMEOUT, or
+ *     LVIO_E_DEAD for a reset) while the clock went up on every read must
+ *     have let its timeout pass by that clock (no wait ends early).
  *   - relax() is where the device acts on its rings.
- *   - fz_finish() checks that every DMA page and share came back.
+ *   - while the device ignores a reset (below), freeing or unsharing
+ *     anything it was given before aborts: it may still use it.
+ *   - fz_finish() checks that every DMA page and share came back, except
+ *     what the library kept for a dead device (lvio_device.kept_pages /
+ *     kept_shares, which must match exactly); the harness frees that.
  *
  * The device (virtio-mmio, Version 1 or 2) answers registers like a
  * well-behaved device would, unless the input says otherwise: with
  * hostile_regs set, every register read takes one opcode byte from the
  * input that either keeps the model's answer or replaces it (see
  * fz_perturb). Its rings are found through the registers, as a real
- * device finds them, and only through device addresses.
+ * device finds them, and only through device addresses. On the tape's
+ * word it also
+ *   - ignores writes of 0 to status (for a window of resets the header or
+ *     the tape chooses): status keeps reading what it was, the queues stay
+ *     live and the device goes on serving them (a zombie). The ignored
+ *     reset completes when the tape says so, or when the driver is told
+ *     status 0 (a hostile register read). After the input, a zombie
+ *     device acts once more on everything it still has, to show that the
+ *     memory kept for it is still there;
+ *   - scribbles on what the driver wrote and gave it: any byte of the
+ *     descriptor table or avail ring (after which its own reading of them
+ *     is unreliable: lied), and, in scribble mode, every chain it takes:
+ *     its descriptors, its avail slot, its readable buffers (requests, the
+ *     GPU's backing list) and, for the GPU, the pixels a transfer reads;
+ *   - answers late: sits out up to 2^19 relax() calls;
+ *   - answers every chain with length 0, from a tape decision on, also
+ *     once the tape has run out;
+ *   - lies about chains (made-up used entries, index jumps), holds chains
+ *     and completes them out of order, raises DEVICE_NEEDS_RESET and
+ *     configuration changes.
  *
  * An input is two tapes: the first two bytes (little-endian) say how long
  * the harness's tape is; it follows, and the rest is the device's tape.
- * The harness's tape holds the setup and the driver calls to make, the
+ * The harness's tape holds the setup and the driver calls to make
+ * (including their timeouts: 0, a few ticks, or up to UINT64_MAX), the
  * device's tape every decision the device takes (register opcodes, what to
  * do on each relax, how to answer each chain). Each decision takes the next
  * bytes; when the device's tape runs out, the device behaves (answers
@@ -43,7 +78,11 @@
 
 #include "lvio/lvio.h"
 
-#define FZ_TICK_NS 1000000ull      /* clock advance per now_ns() call */
+#define FZ_TICK_NS 1000000ull      /* clock advance per now_ns() call, at first */
+/* now_ns() and relax() calls in one library call while the clock runs
+ * (plus what the device's late answers add), and after it stopped. */
+#define FZ_CLOCK_RUN_EVENTS 4096u
+#define FZ_STALLED_EVENTS 16384u
 #define FZ_MAX_DMA 64              /* live DMA allocations at once */
 #define FZ_DMA_PAGE_BUDGET 96      /* pages live at once; more is NOMEM */
 #define FZ_MAX_SHARES 512
@@ -80,6 +119,7 @@ struct fz_dma {
     uint64_t dev;
     size_t pages;
     bool harness;       /* the harness's own buffers, not the library's */
+    uint64_t birth;     /* fz.births when it was made */
 };
 
 struct fz_share {
@@ -87,7 +127,22 @@ struct fz_share {
     size_t len;
     int dir;
     uint64_t dev;
+    uint64_t birth;
 };
+
+/* The clock's behaviour (fz.clock). */
+enum fz_clock {
+    FZ_CLOCK_TICK,      /* + fz.tick per read */
+    FZ_CLOCK_STOPPED,
+    FZ_CLOCK_BACKWARDS, /* - fz.tick per read (wrapping) */
+    FZ_CLOCK_ERRATIC,   /* any reading */
+};
+
+/* What the device overwrites on every chain it takes (fz.scribble). */
+#define FZ_SCRIBBLE_DESC 1u     /* the chain's descriptors */
+#define FZ_SCRIBBLE_AVAIL 2u    /* its avail ring slot, and the ring's flags */
+#define FZ_SCRIBBLE_READABLE 4u /* its readable buffers */
+#define FZ_SCRIBBLE_BACKING 8u  /* what it names indirectly (GPU: the pixels) */
 
 struct fz_map {
     uint64_t phys;
@@ -109,6 +164,7 @@ struct fz_buf {
     uint64_t addr;
     uint32_t len;
     bool write;
+    uint16_t desc;              /* its descriptor */
     uint8_t *cpu;               /* where it is, when it is one DMA region */
 };
 
@@ -140,13 +196,30 @@ struct fz {
     struct fz_tape h;           /* the harness's tape: setup, driver calls */
     struct fz_tape t;           /* the device's tape: its decisions */
     bool hostile_regs;          /* every register read takes an opcode */
+
+    /* the clock */
     uint64_t now;
+    uint8_t clock;              /* enum fz_clock */
+    uint64_t tick;
+
+    /* The library call in progress (fz_call): its name, the now_ns() and
+     * relax() calls it made, what late answers added to the clock's run,
+     * the clock when it began, and whether the clock went up on every
+     * read since. */
+    const char *call;
+    uint64_t call_events, call_allow, call_now0;
+    bool call_clock_ran;
 
     /* Statistics, also used to check "fails fast" (no register access,
      * no relax) after a queue broke. */
     uint64_t relax_calls, reg_reads, reg_writes, notifies;
 
+    /* The device the library drives (fz_watch): what it kept for a dead
+     * device is not a leak. */
+    const struct lvio_device *dev;
+
     /* DMA */
+    uint64_t births;            /* allocations and shares made so far */
     struct fz_dma dma[FZ_MAX_DMA];
     uint64_t dma_base;
     uint64_t dma_count;         /* allocations made (device address spacing) */
@@ -191,6 +264,18 @@ struct fz {
     unsigned nheld;
     bool hold_this;
     bool quiet;                 /* relax does nothing (a device that stalls) */
+    uint32_t delay;             /* relax() calls the device still sits out */
+    bool empty_answers;         /* every chain is answered with length 0 */
+    uint8_t scribble;           /* FZ_SCRIBBLE_* on every chain taken */
+    uint8_t scribble_byte;      /* with what */
+
+    /* Resets: status-0 writes number resets, from 0. Those in
+     * [refuse_first, refuse_end) are ignored: the device is a zombie until
+     * a reset completes (fz_reset_done), and whatever was born before
+     * zombie_since it may still use. */
+    uint32_t resets, refuse_first, refuse_end;
+    bool zombie;
+    uint64_t zombie_since;
     void (*on_reset)(struct fz *f); /* the target's device state, on a reset */
     void *priv;                 /* target's own state */
 
@@ -208,12 +293,42 @@ struct fz {
  * device model's fields (version, device_id, features, queues...). */
 void fz_init(struct fz *f, const uint8_t *data, size_t size);
 
-/* The standard header most targets start with: version, hostile
- * registers, DMA base, DMA and share failures, share layout, queue sizes. */
+/* The standard header most targets start with: one byte of flags (1:
+ * Version 1; 2: hostile registers; 4: DMA at 16 TiB; bits 3-4: 3 refuse
+ * FEATURES_OK, 1 ignore every reset after the first, 2 ignore the second
+ * reset only; bits 5-7 % 3: share layout linear, scattered, by pattern),
+ * DMA failure, share failure, and the share pattern (layout 2). */
 void fz_read_common_header(struct fz *f);
 
+/* The device whose kept memory (dead device) fz_finish accepts. */
+void fz_watch(struct fz *f, const struct lvio_device *dev);
+
+/* A library call `name` begins: the clock's run and the hang bound start
+ * again (see the HAL above). Call before every library call that may wait. */
+void fz_call(struct fz *f, const char *name);
+
+/* After the call: when it timed out (LVIO_E_TIMEOUT for a wait of
+ * `timeout` ns, LVIO_E_DEAD for a reset) while the clock went up on every
+ * read, that much time must have passed by it. */
+void fz_check_waited(struct fz *f, int rv, uint64_t timeout);
+
+/* A timeout the harness's tape chooses from one byte: a few ticks, or
+ * (bytes 0xf8 and up) 0, 1 ns, a tick less 1 ns, 2^32, 2^63, UINT64_MAX
+ * less a tick, UINT64_MAX - 1 or UINT64_MAX. `ticks` bounds the first. */
+uint64_t fz_timeout(uint8_t b, unsigned ticks);
+
+/* A write of 0 to status: true when the device ignores it (it becomes, or
+ * stays, a zombie); false when it is to reset now. */
+bool fz_reset_ignored(struct fz *f);
+/* The device has reset (status reads 0): it is no zombie any more. */
+void fz_reset_done(struct fz *f);
+/* The driver read `status` from the status register: being told 0, it
+ * may take the reset as done, so an ignored one is done now (true). */
+bool fz_status_told(struct fz *f, uint32_t status);
+
 /* End of an input: everything the library allocated or shared must have
- * been given back (abort otherwise); frees the harness's leftovers. */
+ * been given back, except what it kept for a dead device (abort
+ * otherwise); a zombie device acts once more first; frees everything. */
 void fz_finish(struct fz *f);
 
 /* Abort with a message: a property was violated. */
@@ -225,6 +340,9 @@ void *fz_harness_dma(struct fz *f, size_t pages, uint64_t *dev);
 /* CPU pointer for `len` bytes at device address `addr` inside one DMA
  * allocation or one share; NULL if there is none. */
 uint8_t *fz_dev_ptr(struct fz *f, uint64_t addr, uint64_t len);
+/* Write `v` over [addr, addr+len) through every region it lies in (as the
+ * device would); false where it is not live memory. */
+bool fz_dev_fill(struct fz *f, uint64_t addr, uint64_t len, uint8_t v);
 /* Every byte of [addr, addr+len) is live DMA memory or a live share
  * (possibly several adjacent ones). */
 bool fz_dev_covered(struct fz *f, uint64_t addr, uint64_t len);
@@ -263,8 +381,9 @@ void fz_expect(const char *call, int rv, const int *ok, unsigned n);
  * device still holds is caught by fz_finish. */
 bool fz_driver_still_on(const struct lvio_device *dev, int rv);
 
-/* The end of a device's life as a driver has it: reset (LVIO_OK or
- * LVIO_E_TIMEOUT), then tear down the queues whose `up` is set. */
+/* The end of a device's life as a driver has it: reset (LVIO_OK, or
+ * LVIO_E_DEAD with dev->dead set), then tear down the queues whose `up` is
+ * set (kept, not freed, when dead). */
 void fz_reset_teardown(struct lvio_device *dev, struct lvio_virtqueue *vq, const bool *up,
                        unsigned n);
 

@@ -16,14 +16,22 @@
  * attach names exactly the framebuffer's bytes, all shared; a transfer or
  * flush stays inside its resource, with the right offset, and a transfer
  * only reads memory that is still shared. The harness checks every call
- * returns a documented error, that a failed fb_create leaves no share of
- * its pixels behind (except when the attach was lost: gpu.h), that a
- * destroyed framebuffer leaves none (except while a transfer from it is
- * lost), and that after teardown every DMA page and share is back.
+ * returns a documented error (LVIO_E_DEAD only from init and reset), that a
+ * failed fb_create leaves no share of its pixels behind (except when the
+ * attach was lost: gpu.h), that a destroyed framebuffer leaves none (except
+ * while a transfer from it is lost, or the device is dead: its reset never
+ * completed), that lvio_gpu_memory_busy agrees, that no call times out
+ * before gpu->timeout_ns (up to UINT64_MAX) passed by a clock that runs,
+ * and that after teardown every DMA page and share is back, or kept for a
+ * dead device and counted. A device in scribble mode (fuzz_dev.h)
+ * overwrites every request, backing list and transferred pixel after
+ * reading them: the driver must not care (it unshares from its own copy
+ * of the list; the HAL aborts on an unshare of anything not shared).
  *
  * Input: the common header (fuzz_dev.h), features ^ (VERSION_1 | EDID) (8),
  * control and cursor QueueNumMax ^ 64 / ^ 16 (2 + 2), num_scanouts ^ 1 (1),
- * then operations interleaved with the device's decisions.
+ * then operations interleaved with the device's decisions (a new timeout:
+ * 1-64 ticks, or from byte 0xf8 on fz_timeout's special values).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +58,8 @@ struct fbslot {
     struct lvio_gpu_fb fb;
     bool live;
     bool maybe_read;    /* a transfer of it was lost: the device may read it later */
+    bool maybe_kept;    /* ...and the reset meant to end it never completed: its
+                           shares are kept for good */
     uint8_t *pixels;
     size_t size;
 };
@@ -266,10 +276,13 @@ static bool gpu_do(struct fz *f, uint32_t type, const uint8_t *req, uint32_t req
         if (off != want)
             GPU_RULE("TRANSFER_TO_HOST_2D offset %llu, expected %llu", (unsigned long long)off,
                    (unsigned long long)want);
-        for (unsigned i = 0; r->backed && i < r->nent; i++)
+        for (unsigned i = 0; r->backed && i < r->nent; i++) {
             if (!fz_dev_covered(f, r->addr[i], r->len[i]))
                 GPU_RULE("TRANSFER_TO_HOST_2D of resource %u reads 0x%llx (%u bytes), which is "
                        "no longer shared", r->id, (unsigned long long)r->addr[i], r->len[i]);
+            else if (f->scribble & FZ_SCRIBBLE_BACKING)
+                fz_dev_fill(f, r->addr[i], r->len[i], f->scribble_byte);
+        }
         break;
     }
     case LVIO_VIRTIO_GPU_CMD_SET_SCANOUT: {
@@ -400,14 +413,10 @@ static uint32_t gpu_service(struct fz *f, struct fz_chain *c)
 
 /* ---- the driver side ----------------------------------------------------------- */
 
-static bool rv_documented(int rv)
+/* Any lvio_error; LVIO_E_DEAD only from calls that reset the device. */
+static void check_rv(const char *call, int rv, bool resets)
 {
-    return rv <= 1 && rv >= LVIO_E_LAYOUT;
-}
-
-static void check_rv(const char *call, int rv)
-{
-    if (!rv_documented(rv))
+    if (rv > 1 || rv < LVIO_E_DEAD || (rv == LVIO_E_DEAD && !resets))
         fz_die("%s returned %d", call, rv);
     if (!lvio_gpu_errname(&S.gpu, rv))
         fz_die("lvio_gpu_errname(%d) is NULL", rv);
@@ -430,13 +439,15 @@ static size_t shared_bytes(const uint8_t *p, size_t n)
 }
 
 /* lvio_gpu_memory_busy says exactly whether memory given up is still
- * shared. */
-static void check_busy(const uint8_t *p, size_t n)
+ * shared; always yes once the device is dead; and memory kept for good for
+ * a device dead once (`kept`) may be shared and not busy. */
+static void check_busy(const uint8_t *p, size_t n, bool kept)
 {
     bool busy = lvio_gpu_memory_busy(&S.gpu, p, n);
-    if (busy != (shared_bytes(p, n) != 0))
-        fz_die("lvio_gpu_memory_busy says %d with %zu bytes still shared", busy,
-               shared_bytes(p, n));
+    size_t shared = shared_bytes(p, n);
+    if (S.dev.dead ? n && !busy : busy ? !shared : shared && !kept)
+        fz_die("lvio_gpu_memory_busy says %d with %zu bytes still shared (device %s)", busy,
+               shared, S.dev.dead ? "dead" : "alive");
 }
 
 static uint32_t pick_format(struct fz_tape *t)
@@ -467,8 +478,10 @@ static void op_create(unsigned i)
         fz_die("host out of memory");
     S.bufs[S.nbufs++] = buf;
     uint8_t *pixels = buf + off;
+    fz_call(&S.f, "lvio_gpu_fb_create");
     int rv = lvio_gpu_fb_create(&S.gpu, &s->fb, w, h, fmt, pixels, size);
-    check_rv("lvio_gpu_fb_create", rv);
+    check_rv("lvio_gpu_fb_create", rv, false);
+    fz_check_waited(&S.f, rv, S.gpu.timeout_ns);
     bool bad = w == 0 || h == 0 || !format_ok(fmt) || size < need || (off & 3) || !S.gpu.mem;
     if (bad != (rv == LVIO_E_INVAL))
         fz_die("lvio_gpu_fb_create(%ux%u, format %u, %zu bytes at +%zu) returned %d", w, h,
@@ -477,11 +490,12 @@ static void op_create(unsigned i)
         if (shared_bytes(pixels, size) != need || s->fb.size != need)
             fz_die("framebuffer of %zu bytes: %zu shared", need, shared_bytes(pixels, size));
         s->live = true;
+        s->maybe_read = s->maybe_kept = false;
         s->pixels = pixels;
         s->size = size;
         return;
     }
-    check_busy(pixels, size);
+    check_busy(pixels, size, false);
     bool may_hold = rv == LVIO_E_TIMEOUT || rv == LVIO_E_NEEDS_RESET || rv == LVIO_E_BROKEN;
     if (!may_hold && shared_bytes(pixels, size))
         fz_die("lvio_gpu_fb_create failed with %d and left %zu bytes of its pixels shared", rv,
@@ -493,13 +507,15 @@ static void op_destroy(unsigned i)
     struct fbslot *s = &S.fb[i];
     if (!s->live)
         return;
+    fz_call(&S.f, "lvio_gpu_fb_destroy");
     int rv = lvio_gpu_fb_destroy(&s->fb);
-    check_rv("lvio_gpu_fb_destroy", rv);
+    check_rv("lvio_gpu_fb_destroy", rv, false);
+    fz_check_waited(&S.f, rv, S.gpu.timeout_ns);
     s->live = false;
     size_t left = shared_bytes(s->pixels, s->size);
-    if (left && !s->maybe_read)
+    if (left && !s->maybe_read && !s->maybe_kept && !S.dev.dead)
         fz_die("a destroyed framebuffer left %zu bytes shared", left);
-    check_busy(s->pixels, s->size);
+    check_busy(s->pixels, s->size, s->maybe_kept);
 }
 
 /* A call that transferred from `s` failed with the command maybe still
@@ -534,8 +550,10 @@ static void op_present(unsigned i)
     bool whole = r.x & 1;
     if (!s->live)
         return;
+    fz_call(&S.f, "lvio_gpu_present");
     int rv = lvio_gpu_present(&s->fb, whole ? NULL : &r);
-    check_rv("lvio_gpu_present", rv);
+    check_rv("lvio_gpu_present", rv, false);
+    fz_check_waited(&S.f, rv, S.gpu.timeout_ns);
     note_lost(s, rv);
     bool outside = !whole && r.width && r.height &&
                    (r.x + r.width > s->fb.width || r.y + r.height > s->fb.height);
@@ -552,6 +570,8 @@ static void run_ops(void)
         unsigned i = (op >> 4) % NFB;
         uint32_t w, h;
         int rv = 0;
+        uint64_t timeout = S.gpu.timeout_ns;
+        fz_call(&S.f, "a gpu call");
         switch (op & 15) {
         case 0: if (!S.fb[i].live) op_create(i); break;
         case 1: op_destroy(i); break;
@@ -561,6 +581,7 @@ static void run_ops(void)
             uint8_t k = fz_u8(t);
             struct lvio_gpu_fb *fb = fb_or_null(k);
             bool inval = !S.gpu.mem || sc >= S.gpu.num_scanouts || (fb && !usable(&S.fb[k % NFB]));
+            fz_call(&S.f, "lvio_gpu_show");
             rv = lvio_gpu_show(&S.gpu, sc, fb);
             note_lost(fb ? &S.fb[k % NFB] : NULL, rv);
             if (inval != (rv == LVIO_E_INVAL))
@@ -575,6 +596,7 @@ static void run_ops(void)
             uint32_t hy = fz_u8(t) % 70;
             uint32_t x = fz_u8(t);
             uint32_t y = fz_u8(t);
+            fz_call(&S.f, "lvio_gpu_cursor_set");
             rv = lvio_gpu_cursor_set(&S.gpu, sc, img, hx, hy, x, y);
             note_lost(img ? &S.fb[k % NFB] : NULL, rv);
             break;
@@ -583,26 +605,46 @@ static void run_ops(void)
             unsigned sc = fz_u8(t) % 18;
             uint32_t x = fz_u16(t);
             uint32_t y = fz_u16(t);
+            fz_call(&S.f, "lvio_gpu_cursor_move");
             rv = lvio_gpu_cursor_move(&S.gpu, sc, x, y);
             break;
         }
-        case 6: rv = lvio_gpu_poll_events(&S.gpu); break;
-        case 7: rv = lvio_gpu_query(&S.gpu); break;
+        case 6:
+            fz_call(&S.f, "lvio_gpu_poll_events");
+            rv = lvio_gpu_poll_events(&S.gpu);
+            break;
+        case 7:
+            fz_call(&S.f, "lvio_gpu_query");
+            rv = lvio_gpu_query(&S.gpu);
+            break;
         case 8:
             rv = lvio_gpu_preferred_mode(&S.gpu, fz_u8(t) % 18, &w, &h);
             if (rv == LVIO_OK && (w == 0 || h == 0 || w > 16384 || h > 16384))
                 fz_die("preferred mode %ux%u", w, h);
             break;
-        case 9:
+        case 9: {
+            uint32_t kept = S.dev.kept_shares;
+            fz_call(&S.f, "lvio_gpu_reset");
             rv = lvio_gpu_reset(&S.gpu);
-            for (unsigned k = 0; k < NFB; k++)
-                S.fb[k].maybe_read = false; /* the reset ended every chain */
+            timeout = LVIO_GPU_TIMEOUT_NS; /* init's */
+            /* The reset ended every chain, unless it never completed:
+             * then what a lost transfer reads stays shared for good. */
+            for (unsigned k = 0; k < NFB; k++) {
+                S.fb[k].maybe_kept |= S.fb[k].maybe_read && S.dev.kept_shares != kept;
+                S.fb[k].maybe_read = false;
+            }
             if (rv == LVIO_OK)
                 S.gpu.timeout_ns = 8 * FZ_TICK_NS;
             break;
-        default: S.gpu.timeout_ns = (1 + fz_u8(t) % 64) * FZ_TICK_NS; break;
         }
-        check_rv("a gpu call", rv);
+        default: {
+            uint8_t b = fz_u8(t);
+            S.gpu.timeout_ns = b >= 0xf8 ? fz_timeout(b, 1) : (1 + b % 64) * FZ_TICK_NS;
+            break;
+        }
+        }
+        check_rv("a gpu call", rv, (op & 15) == 9);
+        fz_check_waited(&S.f, rv, timeout);
         fz_check_errmsg(&S.dev);
     }
 }
@@ -612,6 +654,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fz *f = &S.f;
     memset(&S, 0, sizeof S);
     fz_init(f, data, size);
+    fz_watch(f, &S.dev);
     fz_read_common_header(f);
     f->device_id = LVIO_VIRTIO_ID_GPU;
     f->features = ((1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_GPU_F_EDID)) ^
@@ -626,8 +669,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (lvio_mmio_probe(&S.dev, &f->hal, FZ_MMIO_PHYS, 0x200) != LVIO_OK ||
         S.dev.device_id != LVIO_VIRTIO_ID_GPU)
         goto out;
+    fz_call(f, "lvio_gpu_init");
     int rv = lvio_gpu_init(&S.gpu, &S.dev);
-    check_rv("lvio_gpu_init", rv);
+    check_rv("lvio_gpu_init", rv, true);
+    fz_check_waited(f, rv, LVIO_GPU_TIMEOUT_NS);
     fz_check_errmsg(&S.dev);
     if (rv != LVIO_OK)
         goto out;
@@ -635,6 +680,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_ops();
     for (unsigned i = 0; i < NFB; i++)
         op_destroy(i);
+    fz_call(f, "lvio_gpu_teardown");
     lvio_gpu_teardown(&S.gpu);
 out:
     fz_check_errmsg(&S.dev);

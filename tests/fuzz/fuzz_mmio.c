@@ -11,7 +11,9 @@
  * core's) and never a ring feature the driver lacks; a queue's parts are
  * where the layout rule puts them and where the device was told they are;
  * register accesses stay inside the mapped range; every DMA page comes
- * back.
+ * back, except the rings kept (not freed) when the device ignored its
+ * reset (the common header's reset flags): LVIO_E_DEAD from the reset, or
+ * from a queue setup whose clean-up reset it ignored.
  *
  * Input: the common header (fuzz_dev.h; hostile registers always on),
  * device id ^ 4 (1), features ^ VERSION_1 (8), QueueNumMax ^ 256 for four
@@ -130,8 +132,11 @@ static void setup_queues(void)
     for (unsigned i = 0; i < n; i++) {
         uint8_t m = fz_u8(t);
         uint16_t max = m == 0 ? 0 : (uint16_t)(1u << (m % 10));
+        fz_call(&S.f, "lvio_vq_setup");
         int rv = lvio_vq_setup(&S.vq[i], &S.dev, (uint16_t)i, max);
-        FZ_EXPECT("lvio_vq_setup", rv, LVIO_OK, LVIO_E_QUEUE, LVIO_E_NOMEM, LVIO_E_RANGE);
+        FZ_EXPECT("lvio_vq_setup", rv, LVIO_OK, LVIO_E_QUEUE, LVIO_E_NOMEM, LVIO_E_RANGE,
+                  LVIO_E_DEAD);
+        fz_check_waited(&S.f, rv, 0);
         if (rv == LVIO_E_RANGE && S.f.dma_base != FZ_DMA_BASE_16TIB)
             fz_die("LVIO_E_RANGE for a ring below 16 TiB");
         if (rv == LVIO_OK) {
@@ -150,6 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fz *f = &S.f;
     memset(&S, 0, sizeof S);
     fz_init(f, data, size);
+    fz_watch(f, &S.dev);
     fz_read_common_header(f);
     f->hostile_regs = true;
     f->device_id = 4u ^ fz_u8(&f->h);
@@ -161,9 +167,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t region = sc == 0 ? 0x200 : sc * 16ull;
     uint64_t wanted = fz_u64(&f->h);
 
+    fz_call(f, "lvio_mmio_probe");
     int rv = lvio_mmio_probe(&S.dev, &f->hal, FZ_MMIO_PHYS, region);
     FZ_EXPECT("lvio_mmio_probe", rv, LVIO_OK, LVIO_E_NODEV, LVIO_E_NOT_VIRTIO, LVIO_E_UNSUPPORTED,
-           LVIO_E_INVAL);
+           LVIO_E_INVAL, LVIO_E_HAL);
     if ((rv == LVIO_E_INVAL) != (region < LVIO_VIRTIO_MMIO_MIN_SIZE))
         fz_die("probe of a 0x%llx-byte region returned %d", (unsigned long long)region, rv);
     fz_check_errmsg(&S.dev);
@@ -175,17 +182,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                S.dev.legacy, S.dev.device_id);
     lvio_device_set_trace(&S.dev, trace, NULL);
 
+    fz_call(f, "lvio_device_begin");
     rv = lvio_device_begin(&S.dev, wanted);
-    FZ_EXPECT("lvio_device_begin", rv, LVIO_OK, LVIO_E_TIMEOUT, LVIO_E_FEATURES,
+    FZ_EXPECT("lvio_device_begin", rv, LVIO_OK, LVIO_E_DEAD, LVIO_E_FEATURES,
            LVIO_E_UNSUPPORTED, LVIO_E_NEEDS_RESET);
+    fz_check_waited(f, rv, 0);
     if (rv == LVIO_OK) {
         check_features(wanted);
         setup_queues();
         if (S.dev.status & LVIO_VIRTIO_STATUS_DRIVER) {
+            fz_call(f, "lvio_device_driver_ok");
             rv = lvio_device_driver_ok(&S.dev);
             FZ_EXPECT("lvio_device_driver_ok", rv, LVIO_OK, LVIO_E_NEEDS_RESET);
         }
     }
+    fz_call(f, "config, isr, status, check, dump");
     config_ops();
     lvio_device_isr(&S.dev);
     lvio_device_status(&S.dev);

@@ -20,8 +20,16 @@
  * With the "volatile configuration space" flag, every configuration read
  * also takes an opcode: a device (or a surprise removal, which reads
  * all-ones) may change what it reads between two reads of the same field.
+ * Other flags make the device ignore resets (all after the first, only
+ * the second, or all: it keeps its status and registers, and the HAL
+ * aborts if anything it was given is freed meanwhile; LVIO_E_DEAD then
+ * keeps the rings, which fz_finish counts) and stop the clock (every
+ * wait ends by LVIO_CLOCK_STALL_POLLS).
  *
- * Input: flags (1), DMA failure (1), six BARs (1 each: size code, bit 7
+ * Input: flags (1: 1 4096-byte configuration space, 2 volatile
+ * configuration, 4 segment 0x12, 8 device 33, 16 DMA at 16 TiB, bits 5-6
+ * resets ignored: 1 after the first, 2 the second, 3 all; 0x80 the clock
+ * stands still), DMA failure (1), six BARs (1 each: size code, bit 7
  * I/O), map failure (1), configuration bytes given n (2) and n bytes (the
  * rest of the space is zero; from 0x100 on it is also the device-specific
  * configuration), wanted features (8), max queue size (1), then opcodes.
@@ -102,6 +110,7 @@ static bool in_region(const struct region *r, int bar, uint64_t off, uint64_t *r
 
 static void pci_reset(void)
 {
+    fz_reset_done(&S.f);
     S.status = 0;
     memset(S.common_regs, 0, sizeof S.common_regs);
     memset(S.q_enable, 0, sizeof S.q_enable);
@@ -142,7 +151,8 @@ static void common_write(uint64_t off, unsigned width, uint32_t v)
     uint16_t sel = (uint16_t)regs_get(S.common_regs, LVIO_VIRTIO_PCI_COMMON_Q_SELECT, 2, 56);
     bool q = sel < NQ + 2;
     if (off == LVIO_VIRTIO_PCI_COMMON_STATUS && v == 0) {
-        pci_reset();
+        if (!fz_reset_ignored(&S.f))
+            pci_reset();
         return;
     }
     if (off == LVIO_VIRTIO_PCI_COMMON_STATUS)
@@ -184,6 +194,8 @@ static void legacy_write(uint64_t off, uint32_t v)
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN: if (q) S.legacy_pfn[S.legacy_sel] = v; break;
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL: S.legacy_sel = (uint16_t)v; break;
     case LVIO_VIRTIO_PCI_LEGACY_STATUS:
+        if (v == 0 && fz_reset_ignored(&S.f))
+            break;
         if (v == 0)
             pci_reset();
         S.status = (uint8_t)v;
@@ -221,15 +233,22 @@ static uint32_t pci_reg_read(struct fz *f, unsigned map, uint64_t off, unsigned 
         return S.cfg_volatile ? fz_perturb(f, v, width) : v;
     }
     int bar = bar_of(phys, &boff);
+    bool status = false;
     check_aligned(phys, width, "read");
-    if (in_region(&S.common, bar, boff, &rel))
+    if (in_region(&S.common, bar, boff, &rel)) {
         v = common_read(rel, width);
-    else if (in_region(&S.devcfg, bar, boff, &rel))
+        status = rel == LVIO_VIRTIO_PCI_COMMON_STATUS;
+    } else if (in_region(&S.devcfg, bar, boff, &rel)) {
         v = devcfg_read(rel, width);
-    else if (bar == 0 && S.fn.bar[0].io && !in_region(&S.notify, bar, boff, &rel) &&
-             !in_region(&S.isr, bar, boff, &rel))
+    } else if (bar == 0 && S.fn.bar[0].io && !in_region(&S.notify, bar, boff, &rel) &&
+               !in_region(&S.isr, bar, boff, &rel)) {
         v = legacy_read(boff, width);
-    return fz_perturb(f, v, width);
+        status = boff == LVIO_VIRTIO_PCI_LEGACY_STATUS;
+    }
+    v = fz_perturb(f, v, width);
+    if (status && fz_status_told(f, v))
+        pci_reset(); /* told it is reset, the driver will free: it is */
+    return v;
 }
 
 static void pci_reg_write(struct fz *f, unsigned map, uint64_t off, unsigned width, uint32_t v)
@@ -275,6 +294,10 @@ static void read_function(void)
     S.fn.segment = (flags & 4) ? 0x12 : 0;
     S.fn.bus = 0;
     S.fn.device = (uint8_t)((flags & 8) ? 33 : 2); /* 33: out of range, INVAL */
+    static const uint32_t refuse[4][2] = {{0, 0}, {1, UINT32_MAX}, {1, 2}, {0, UINT32_MAX}};
+    S.f.refuse_first = refuse[(flags >> 5) & 3][0];
+    S.f.refuse_end = refuse[(flags >> 5) & 3][1];
+    S.f.clock = (flags & 0x80) ? FZ_CLOCK_STOPPED : FZ_CLOCK_TICK;
     S.fn.function = 0;
     for (unsigned b = 0; b < LVIO_PCI_NUM_BARS; b++) {
         uint8_t code = fz_u8(t);
@@ -317,24 +340,30 @@ static void after_probe(void)
     struct fz_tape *t = &S.f.h;
     uint64_t wanted = fz_u64(t);
     uint8_t max = fz_u8(t);
+    fz_call(&S.f, "lvio_device_begin");
     int rv = lvio_device_begin(&S.dev, wanted);
-    FZ_EXPECT("lvio_device_begin", rv, LVIO_OK, LVIO_E_TIMEOUT, LVIO_E_FEATURES,
+    FZ_EXPECT("lvio_device_begin", rv, LVIO_OK, LVIO_E_DEAD, LVIO_E_FEATURES,
            LVIO_E_UNSUPPORTED, LVIO_E_NEEDS_RESET);
+    fz_check_waited(&S.f, rv, 0);
     if (rv == LVIO_OK) {
         for (unsigned i = 0; i < NQ; i++) {
+            fz_call(&S.f, "lvio_vq_setup");
             rv = lvio_vq_setup(&S.vq[i], &S.dev, (uint16_t)i, max);
             FZ_EXPECT("lvio_vq_setup", rv, LVIO_OK, LVIO_E_QUEUE, LVIO_E_NOMEM, LVIO_E_RANGE,
-                   LVIO_E_LAYOUT);
+                   LVIO_E_LAYOUT, LVIO_E_DEAD);
+            fz_check_waited(&S.f, rv, 0);
             S.vq_up[i] = rv == LVIO_OK;
             if (!fz_driver_still_on(&S.dev, rv))
                 break;
         }
         if (S.dev.status & LVIO_VIRTIO_STATUS_DRIVER) {
+            fz_call(&S.f, "lvio_device_driver_ok");
             rv = lvio_device_driver_ok(&S.dev);
             FZ_EXPECT("lvio_device_driver_ok", rv, LVIO_OK, LVIO_E_NEEDS_RESET);
             kick_queues();
         }
     }
+    fz_call(&S.f, "lvio_config_read, isr, dump");
     for (unsigned k = fz_u8(t) % 4; k > 0; k--) {
         uint32_t off = fz_u16(t) % 0x1100, len = fz_u8(t) + 1u;
         uint8_t *buf = malloc(len);
@@ -354,6 +383,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fz *f = &S.f;
     memset(&S, 0, sizeof S);
     fz_init(f, data, size);
+    fz_watch(f, &S.dev);
     f->reg_read = pci_reg_read;
     f->reg_write = pci_reg_write;
     f->hal.map_regs = pci_map_regs;
@@ -365,6 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_die("cannot map configuration space");
     S.fn.cfg = (volatile void *)f->maps[0].base;
 
+    fz_call(f, "lvio_pci_probe");
     int rv = lvio_pci_probe(&S.dev, &f->hal, &S.fn);
     FZ_EXPECT("lvio_pci_probe", rv, LVIO_OK, LVIO_E_NOT_VIRTIO, LVIO_E_LAYOUT, LVIO_E_STATE,
            LVIO_E_INVAL);

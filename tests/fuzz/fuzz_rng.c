@@ -7,12 +7,17 @@
  * Checked: each read returns at most the bytes asked for, or an error it
  * documents (LVIO_E_AGAIN only with a zero timeout); it writes nothing past
  * what it returned; the bytes it returned are bytes the device wrote
- * (while the device has not lied about a chain); init and teardown give
- * back every DMA page.
+ * (while the device has not lied about a chain); it ends, whatever its
+ * timeout (up to UINT64_MAX) and the clock (stopped, backwards...: see
+ * fuzz_dev.h), and does not time out early by a clock that runs; init and
+ * teardown give back every DMA page, but what they keep when the device
+ * ignores its reset (LVIO_E_DEAD), which the device may still use.
  *
  * Input: the common header (fuzz_dev.h), features ^ VERSION_1 (8),
- * QueueNumMax ^ 8 (2), then reads (length 2, timeout 1; the timeout's top
- * bit: lvio_rng_reset first) interleaved with the device's decisions.
+ * QueueNumMax ^ 8 (2), then reads (length 2, timeout 1: its top bit,
+ * lvio_rng_reset first; the rest 0-23 ticks, or from 0x78 on fz_timeout's
+ * special values up to UINT64_MAX) interleaved with the device's
+ * decisions.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +75,7 @@ static void check_read(size_t len, uint64_t timeout, const uint8_t *buf, int rv)
         if (!ok)
             fz_die("lvio_rng_read(%zu bytes, timeout %llu ns) returned %d (%s)", len,
                    (unsigned long long)timeout, rv, lvio_errname(rv));
+        fz_check_waited(&S.f, rv, timeout);
         rv = 0;
     }
     for (size_t i = (size_t)rv; i < len; i++)
@@ -91,16 +97,20 @@ static void reads(void)
     for (unsigned n = 0; n < MAX_READS && !fz_empty(t); n++) {
         size_t len = fz_u16(t) % 6000;
         uint8_t tb = fz_u8(t);
-        uint64_t timeout = (tb % 24) * FZ_TICK_NS;
+        uint8_t tv = tb & 0x7f;
+        uint64_t timeout = fz_timeout(tv >= 0x78 ? (uint8_t)(tv + 0x80) : tv, 24);
         if (tb & 0x80) {
+            fz_call(&S.f, "lvio_rng_reset");
             int rv = lvio_rng_reset(&S.rng);
             fz_check_errmsg(&S.dev);
             if (rv > 0 || (rv == LVIO_E_INVAL && up))
                 fz_die("lvio_rng_reset returned %d", rv);
+            fz_check_waited(&S.f, rv, 0);
             up = rv == LVIO_OK;
         }
         uint8_t *buf = malloc(len ? len : 1);
         memset(buf, CANARY, len ? len : 1);
+        fz_call(&S.f, "lvio_rng_read");
         int rv = lvio_rng_read(&S.rng, len ? buf : NULL, len, timeout);
         if (!up && len && rv != LVIO_E_INVAL)
             fz_die("lvio_rng_read after a failed reset returned %d", rv);
@@ -116,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fz *f = &S.f;
     memset(&S, 0, sizeof S);
     fz_init(f, data, size);
+    fz_watch(f, &S.dev);
     fz_read_common_header(f);
     f->device_id = LVIO_VIRTIO_ID_RNG;
     f->features = (1ull << LVIO_VIRTIO_F_VERSION_1) ^ fz_u64(&f->h);
@@ -126,14 +137,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     if (S.dev.device_id != LVIO_VIRTIO_ID_RNG)
         goto out; /* the input changed it */
+    fz_call(f, "lvio_rng_init");
     int rv = lvio_rng_init(&S.rng, &S.dev);
     fz_check_errmsg(&S.dev);
     if (rv != LVIO_OK) {
         if (rv > 0)
             fz_die("lvio_rng_init returned %d", rv);
+        fz_check_waited(f, rv, 0);
         goto out;
     }
     reads();
+    fz_call(f, "lvio_rng_teardown");
     lvio_rng_teardown(&S.rng);
     if (lvio_rng_read(&S.rng, S.rng.page, 1, 0) != LVIO_E_INVAL)
         fz_die("lvio_rng_read after teardown did not return LVIO_E_INVAL");

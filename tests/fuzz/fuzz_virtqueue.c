@@ -14,10 +14,14 @@
  *     at most what the chain offered, and exactly what the device reported
  *     when that was no more;
  *   - once a call returned LVIO_E_BROKEN, every add/kick/get/wait returns
- *     LVIO_E_BROKEN at once: no register access, no wait, no ring change.
+ *     LVIO_E_BROKEN at once: no register access, no wait, no ring change;
+ *   - a wait ends (whatever its timeout, up to UINT64_MAX, and whatever the
+ *     clock does: fuzz_dev.h), and does not time out before its time has
+ *     passed by a clock that runs.
  *
  * Input: the common header (fuzz_dev.h), wanted features (8 bytes),
- * QueueNumMax ^ 256 (2), max_size (2), then operations until the input ends.
+ * QueueNumMax ^ 256 (2), max_size (2), then operations until the input ends
+ * (a wait's timeout: one byte, fz_timeout).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +79,8 @@ static uint32_t vq_service(struct fz *f, struct fz_chain *c)
         else if ((m & 3) == 3)
             f->hold_this = true;
     }
+    if (f->empty_answers)
+        len = 0; /* what fz_serve_one will report */
     if (c->queue == 0 && c->head < LVIO_VQ_MAX_SIZE)
         S.dev_len[c->head] = len;
     return len;
@@ -182,6 +188,7 @@ static void op_add(void)
     uintptr_t token = ++S.next_token;
     struct snapshot before = snap();
     unsigned free_before = lvio_vq_num_free(&S.vq);
+    fz_call(&S.f, "lvio_vq_add");
     int rv = lvio_vq_add(&S.vq, sg, n_out, sg + n_out, n_in, (void *)token);
     check_fast_fail("lvio_vq_add", rv, before);
     if (S.broken)
@@ -249,6 +256,7 @@ static void op_get(void)
     void *token = NULL;
     uint32_t len = 0;
     struct snapshot before = snap();
+    fz_call(&S.f, "lvio_vq_get");
     int rv = lvio_vq_get(&S.vq, &token, &len);
     check_fast_fail("lvio_vq_get", rv, before);
     got("lvio_vq_get", rv, 1, token, len);
@@ -258,16 +266,19 @@ static void op_wait(void)
 {
     void *token = NULL;
     uint32_t len = 0;
-    uint64_t timeout = (uint64_t)(fz_u8(&S.f.h) % 16) * FZ_TICK_NS;
+    uint64_t timeout = fz_timeout(fz_u8(&S.f.h), 16);
     struct snapshot before = snap();
+    fz_call(&S.f, "lvio_vq_wait");
     int rv = lvio_vq_wait(&S.vq, timeout, &token, &len);
     check_fast_fail("lvio_vq_wait", rv, before);
+    fz_check_waited(&S.f, rv, timeout);
     got("lvio_vq_wait", rv, LVIO_OK, token, len);
 }
 
 static void op_kick(void)
 {
     struct snapshot before = snap();
+    fz_call(&S.f, "lvio_vq_kick");
     int rv = lvio_vq_kick(&S.vq);
     check_fast_fail("lvio_vq_kick", rv, before);
     if (!S.broken && rv != LVIO_OK)
@@ -290,8 +301,12 @@ static void run_ops(void)
         case 2: op_kick(); break;
         case 3: op_get(); break;
         case 4: op_wait(); break;
-        case 5: case 6: fz_device_step(&S.f); break;
+        case 5: case 6:
+            fz_call(&S.f, "(the device, between calls)");
+            fz_device_step(&S.f);
+            break;
         default:
+            fz_call(&S.f, "lvio_dump / lvio_device_isr");
             if (op & 0x80)
                 lvio_dump(&S.dev);
             else
@@ -307,6 +322,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fz *f = &S.f;
     memset(&S, 0, sizeof S);
     fz_init(f, data, size);
+    fz_watch(f, &S.dev);
     fz_read_common_header(f);
     f->device_id = LVIO_VIRTIO_ID_CONSOLE;
     /* Offer the ring features the driver does not implement: it must not
@@ -321,14 +337,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (lvio_mmio_probe(&S.dev, &f->hal, FZ_MMIO_PHYS, 0x200) != LVIO_OK)
         goto out;
     lvio_device_set_trace(&S.dev, trace, NULL);
-    if (lvio_device_begin(&S.dev, wanted) != LVIO_OK)
+    fz_call(f, "lvio_device_begin");
+    int rv = lvio_device_begin(&S.dev, wanted);
+    FZ_EXPECT("lvio_device_begin", rv, LVIO_OK, LVIO_E_DEAD, LVIO_E_FEATURES,
+              LVIO_E_UNSUPPORTED, LVIO_E_NEEDS_RESET);
+    fz_check_waited(f, rv, 0);
+    if (rv != LVIO_OK)
         goto out;
     uint64_t ring = (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) | (1ull << LVIO_VIRTIO_F_EVENT_IDX) |
                     (1ull << LVIO_VIRTIO_F_RING_PACKED);
     if (S.dev.features_accepted & ring)
         fz_die("the driver accepted ring features it does not implement: 0x%llx",
                (unsigned long long)(S.dev.features_accepted & ring));
-    if (lvio_vq_setup(&S.vq, &S.dev, 0, max_size) != LVIO_OK) {
+    fz_call(f, "lvio_vq_setup");
+    rv = lvio_vq_setup(&S.vq, &S.dev, 0, max_size);
+    FZ_EXPECT("lvio_vq_setup", rv, LVIO_OK, LVIO_E_QUEUE, LVIO_E_NOMEM, LVIO_E_RANGE,
+              LVIO_E_DEAD);
+    fz_check_waited(f, rv, 0);
+    if (rv != LVIO_OK) {
         lvio_device_fail(&S.dev);
         goto out;
     }
@@ -336,11 +362,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (max_size && S.vq.size > max_size))
         fz_die("queue size %u (max_size %u)", S.vq.size, max_size);
     fz_harness_dma(f, BUF_PAGES, &S.buf_dev);
+    fz_call(f, "lvio_device_driver_ok");
     lvio_device_driver_ok(&S.dev);
     run_ops();
+    fz_call(f, "lvio_dump");
     lvio_dump(&S.dev);
-    lvio_device_reset(&S.dev);
-    lvio_vq_teardown(&S.vq);
+    bool up = true;
+    fz_reset_teardown(&S.dev, &S.vq, &up, 1);
 out:
     fz_check_errmsg(&S.dev);
     fz_finish(f);

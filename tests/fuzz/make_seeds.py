@@ -38,12 +38,61 @@ def seed(harness, device=b""):
 
 def common(flags=0, dma_fail=0, share_fail=0, pattern=None):
     """flags: 1 legacy (Version 1), 2 hostile registers, 4 DMA at 16 TiB,
-    0x18 FEATURES_OK refused, bits 5..7 share layout (0 linear, 1
-    scattered, 2 by pattern)."""
+    bits 3..4: 0x18 FEATURES_OK refused, IGNORE_RESETS (0x08) every reset
+    after the first ignored, IGNORE_2ND_RESET (0x10) the second only; bits
+    5..7 share layout (0 linear, 1 scattered, 2 by pattern)."""
     h = u8(flags) + u8(dma_fail) + u8(share_fail)
     if ((flags >> 5) % 3) == 2:
         h += u64(pattern or 0x5555555555555555)
     return h
+
+
+IGNORE_RESETS, IGNORE_2ND_RESET = 0x08, 0x10
+
+# ---- the device's moves (fz_device_step: opcode 7, then a misc byte) --------
+#
+# The clock (misc 6, one byte): tick, stopped, slow, fast, backwards, a
+# jump ahead, about to wrap, erratic; the low three bits choose, the rest
+# is a parameter.
+CLOCK_TICK, CLOCK_STOPPED, CLOCK_SLOW, CLOCK_FAST = 0, 1, 2, 3
+CLOCK_BACKWARDS, CLOCK_JUMP, CLOCK_WRAP, CLOCK_ERRATIC = 4, 5, 6, 7
+
+
+def dev_clock(mode, k=0):
+    return u8(7) + u8(6) + u8(mode | k << 3)
+
+
+def dev_ignore_resets(start=0, count=15):
+    """Ignore `count` resets (15: all) from the `start`-th next one."""
+    return u8(7) + u8(7) + u8(start << 2 | count << 4)
+
+
+SCRIBBLE_DESC, SCRIBBLE_AVAIL, SCRIBBLE_READABLE, SCRIBBLE_BACKING = 1, 2, 4, 8
+SCRIBBLE_ALL = 15
+
+
+def dev_scribble(what=SCRIBBLE_ALL, byte=0xA5):
+    """From now on, overwrite what the driver wrote for every chain taken."""
+    return u8(7) + u8(7) + u8(1 | what << 2) + u8(byte)
+
+
+def dev_late(log2_polls):
+    """Sit out 2**log2_polls relax() calls, then go on."""
+    return u8(7) + u8(7) + u8(2 | log2_polls << 2)
+
+
+DEV_RESET_NOW = u8(7) + u8(7) + u8(3)  # an ignored reset completes
+DEV_EMPTY_ANSWERS = u8(7) + u8(7) + u8(3 | 1 << 2)  # every answer: 0 bytes, for good
+DEV_FULL_ANSWERS = u8(7) + u8(7) + u8(3 | 2 << 2)
+
+
+def timeout_special(k):
+    """fz_timeout's byte for 0, 1 ns, a tick - 1, 2^32, 2^63,
+    UINT64_MAX - a tick, UINT64_MAX - 1, UINT64_MAX (k = 0..7)."""
+    return 0xF8 + k
+
+
+FOREVER = timeout_special(7)
 
 
 # ---- fuzz_virtqueue ---------------------------------------------------------
@@ -100,6 +149,36 @@ def virtqueue_seeds():
             vq_add([(16, 0)], [(16, 64)]) + VQ_KICK + VQ_STEP + vq_wait(4) + VQ_GET)
     yield "misc", seed(vq_header() + misc,
                        u8(7) + u8(1) + u8(7) + u8(4) + u16(3) + u8(0xEE) + u8(7) + u8(0))
+    # Scribble mode: after reading each chain the device overwrites its
+    # descriptors, its avail slot and its readable buffers; the driver's
+    # bookkeeping must not notice.
+    yield "scribble", seed(vq_header() + VQ_STEP + basic + ooo,
+                           dev_scribble() + (u8(0) + u8(0)) * 8)
+    # Waits of UINT64_MAX and near it: with nothing in flight (the clock
+    # runs, then stands still: the stall bound ends it), with the device
+    # answering late (it must not time out early), with the clock stopped,
+    # slow, backwards, jumping and erratic.
+    forever = (vq_wait(FOREVER) + vq_add([(16, 0)], [(64, 256)]) + VQ_KICK +
+               vq_wait(FOREVER) + vq_wait(timeout_special(6)))
+    yield "wait-forever", seed(vq_header() + forever)
+    yield "wait-forever-late", seed(vq_header() + VQ_STEP + forever, dev_late(14))
+    yield "wait-forever-later", seed(vq_header() + vq_add([(16, 0)], [(64, 256)]) + VQ_KICK +
+                                     VQ_STEP + vq_wait(FOREVER), dev_late(19))
+    for name, clock in (("stopped", dev_clock(CLOCK_STOPPED)),
+                        ("slow", dev_clock(CLOCK_SLOW, 19)),
+                        ("backwards", dev_clock(CLOCK_BACKWARDS)),
+                        ("jump", dev_clock(CLOCK_JUMP, 31)),
+                        ("wrap", dev_clock(CLOCK_WRAP, 3)),
+                        ("erratic", dev_clock(CLOCK_ERRATIC))):
+        ops = VQ_STEP + forever + vq_wait(timeout_special(4)) + vq_wait(3) + vq_wait(0)
+        yield "clock-" + name, seed(vq_header() + ops, clock + u8(3) * 200)
+    # The device ignores the reset at the end and goes on with a chain it
+    # holds: the ring is kept (counted in kept_pages), and the device still
+    # writes its used ring after teardown.
+    dead = vq_add([(16, 0)], [(64, 256)]) * 2 + VQ_KICK + VQ_STEP * 2
+    yield "dead", seed(vq_header(flags=IGNORE_RESETS) + dead, u8(0) + u8(3) + u8(0) + u8(0))
+    yield "dead-legacy", seed(vq_header(flags=1 | IGNORE_RESETS) + dead,
+                              u8(0) + u8(3) + u8(0) + u8(0))
 
 
 # ---- fuzz_mmio --------------------------------------------------------------
@@ -134,6 +213,21 @@ def mmio_seeds():
                              u8(0) * 5 + u8(0xA1) * 6 + u8(0) * 8 + u8(0xFF) + u32(0x40))
     yield "big-config", seed(mmio_header(cfg_ops=((0x0F0, 0x20), (0x1000, 3000),
                                                   (4096, 1), (0, 4097))))
+    # The device ignores every reset after the first: teardown's reset is
+    # LVIO_E_DEAD, the rings are kept (kept_pages), the device touches them
+    # after teardown.
+    yield "dead", seed(mmio_header(flags=IGNORE_RESETS, queues=(0, 3), cfg_ops=ops))
+    yield "dead-v1", seed(mmio_header(flags=1 | IGNORE_RESETS, queues=(0, 3, 9)))
+    # QueueReady reads 0 (the 12th register read) after the device got the
+    # ring, and the reset meant to make it let go is ignored: lvio_vq_setup
+    # is LVIO_E_DEAD and keeps the ring.
+    yield "queue-refused-dead", seed(mmio_header(flags=IGNORE_RESETS, queues=(0,)),
+                                     u8(0) * 11 + u8(0xA0))
+    # A status read of 0 (a hostile register: the 81st read, the first of
+    # the last reset) completes an ignored reset: the driver frees the
+    # rings, and may.
+    yield "ignored-reset-told-0", seed(mmio_header(flags=IGNORE_RESETS, queues=(0,)),
+                                       u8(0) * 80 + u8(0xA0) * 40)
 
 
 # ---- fuzz_rng ---------------------------------------------------------------
@@ -144,6 +238,11 @@ def rng_header(flags=0, features=1 << 32, num_max=8):
 
 def rng_read(n, timeout_ms, reset=False):
     return u16(n) + u8(timeout_ms | (0x80 if reset else 0))
+
+
+def rng_read_special(n, k, reset=False):
+    """A read whose timeout is fz_timeout's special value k (7: UINT64_MAX)."""
+    return u16(n) + u8((0x78 + k) | (0x80 if reset else 0))
 
 
 def rng_seeds():
@@ -163,6 +262,49 @@ def rng_seeds():
     # One descriptor: a read of many slots' worth waits for each in turn
     # (the queue full of requests is not an error).
     yield "queue-1", seed(rng_header(num_max=1) + rng_read(3000, 20) + rng_read(700, 0))
+    # A stopped clock and a device that answers every request at once with
+    # 0 bytes: a read that may wait forever still ends (stall bound), and
+    # one with the clock running again ends by its time.
+    yield "stopped-clock-zero-bytes", seed(
+        rng_header() + rng_read_special(32, 7) + rng_read(16, 5) + rng_read_special(8, 7),
+        dev_clock(CLOCK_STOPPED) + DEV_EMPTY_ANSWERS + u8(0) * 10 + dev_clock(CLOCK_TICK))
+    # Forever, with a device that answers after 65536 polls: a full read,
+    # not a timeout. And after 2^19 polls, more than a poll budget computed
+    # from UINT64_MAX ns used to overflow to (about 450 000).
+    yield "forever-late", seed(rng_header() + rng_read_special(64, 7) +
+                               rng_read_special(64, 6) + rng_read_special(8, 4),
+                               dev_late(16))
+    yield "forever-later", seed(rng_header() + rng_read_special(64, 7), dev_late(19))
+    for name, clock in (("slow", dev_clock(CLOCK_SLOW, 12)),
+                        ("fast", dev_clock(CLOCK_FAST, 15)),
+                        ("backwards", dev_clock(CLOCK_BACKWARDS)),
+                        ("jump", dev_clock(CLOCK_JUMP, 31)),
+                        ("wrap", dev_clock(CLOCK_WRAP, 2)),
+                        ("erratic", dev_clock(CLOCK_ERRATIC))):
+        reads = b"".join(rng_read_special(48, k) for k in range(8)) + rng_read(48, 23)
+        yield "clock-" + name, seed(rng_header() + reads, clock + u8(3) * 300)
+    # The device ignores the reset of teardown and goes on with a request it
+    # holds: ring and page are kept, and it still answers into them after.
+    yield "dead-teardown", seed(rng_header(flags=IGNORE_RESETS) + rng_read(64, 3),
+                                u8(0) + u8(4) + u8(3) * 4)
+    # It ignores lvio_rng_reset's reset only: LVIO_E_DEAD inside, then
+    # init's reset completes and reads go on; what was kept stays counted.
+    yield "dead-reset", seed(rng_header(flags=IGNORE_2ND_RESET) + rng_read(64, 3) +
+                             rng_read(64, 5, reset=True) + rng_read(100, 5),
+                             u8(0) + u8(4) + u8(3) * 4)
+    # It ignores every reset after the first: the recovery fails with
+    # LVIO_E_DEAD, later reads are LVIO_E_INVAL.
+    yield "dead-for-good", seed(rng_header(flags=IGNORE_RESETS) + rng_read(64, 3) +
+                                rng_read(64, 5, reset=True) + rng_read(10, 5),
+                                u8(0) + u8(4) + u8(3) * 4)
+    # The device starts ignoring resets itself, then completes the ignored
+    # one late, within the reset's wait.
+    yield "late-reset", seed(rng_header() + rng_read(64, 3) + rng_read(64, 5, reset=True) +
+                             rng_read(32, 5),
+                             dev_ignore_resets(0, 1) + u8(0) + u8(0) + u8(3) * 3 +
+                             DEV_RESET_NOW)
+    yield "scribble", seed(rng_header() + rng_read(3000, 20) + rng_read(64, 5),
+                           dev_scribble(SCRIBBLE_DESC | SCRIBBLE_AVAIL, 0xFF) + u8(0) * 40)
 
 
 # ---- fuzz_gpu ---------------------------------------------------------------
@@ -214,6 +356,10 @@ def gpu_timeout(ms):
     return u8(10) + u8(ms - 1)
 
 
+def gpu_timeout_special(k):
+    return u8(10) + u8(timeout_special(k))
+
+
 def gpu_seeds():
     ops = (gpu_create(0) + gpu_show(0, 0) + gpu_present(0) + gpu_present(0, (2, 4, 8, 6)) +
            gpu_create(1, cursor=True, fmt=1) + gpu_cursor(0, 1) + gpu_move(0, 100, 50) +
@@ -262,6 +408,44 @@ def gpu_seeds():
     yield "garbage", seed(gpu_header() + gpu_create(0) + gpu_present(0) + gpu_destroy(0),
                           init_ok + u8(0) + u8(2) + u32(0x1100) + u8(0) + u8(0) + u8(3) +
                           u16(30) + bytes(range(30)) + u16(24))
+    # Scribble mode from the first relax on: every request, backing list
+    # (the ATTACH_BACKING's second buffer) and transferred pixel is
+    # overwritten after the device read it; unsharing must not care.
+    yield "scribble", seed(gpu_header(flags=0x20) + gpu_create(2, 96, 80, page_off=5) + ops +
+                           gpu_show(0, 2) + gpu_destroy(2),
+                           dev_scribble(SCRIBBLE_ALL, 0xFF))
+    yield "scribble-pattern", seed(gpu_header(flags=0x40) + GPU_POLL +
+                                   gpu_create(0, 96, 80, page_off=3) + gpu_show(0, 0) +
+                                   gpu_present(0) + gpu_destroy(0),
+                                   dev_scribble(SCRIBBLE_READABLE, 0x00))
+    # Timeouts of UINT64_MAX: the device stalls, then answers (no early
+    # timeout); with the clock stopped (the stall bound ends the waits); and
+    # a timeout of 0.
+    forever = gpu_timeout_special(7) + gpu_create(0) + gpu_present(0) + GPU_QUERY
+    yield "timeout-forever", seed(gpu_header() + forever + gpu_destroy(0),
+                                  init_ok + u8(3) * 50 + u8(0) + u8(0) + u8(3) * 50)
+    yield "timeout-forever-late", seed(gpu_header() + forever + gpu_destroy(0),
+                                       init_ok + dev_late(15))
+    yield "timeout-forever-stopped", seed(gpu_header() + forever + gpu_destroy(0) + GPU_RESET,
+                                          init_ok + dev_clock(CLOCK_STOPPED) + u8(0) + u8(5) +
+                                          u8(3) * 200)
+    yield "timeout-zero", seed(gpu_header() + gpu_timeout_special(0) + gpu_create(0) +
+                               gpu_present(0) + gpu_destroy(0) + GPU_RESET, init_ok)
+    # The device ignores lvio_gpu_reset's reset: a transfer it held stays
+    # shared for good (kept), init's reset completes; destroying the stale
+    # framebuffer leaves those shares (lvio_gpu_memory_busy: not busy).
+    yield "dead-reset", seed(gpu_header(flags=IGNORE_2ND_RESET) + gpu_create(0) +
+                             gpu_timeout(4) + gpu_present(0) + GPU_RESET + gpu_present(0) +
+                             gpu_destroy(0),
+                             init_ok + u8(0) + u8(0) + u8(0) + u8(0) + u8(0) + u8(5) +
+                             u8(3) * 10)
+    # It ignores every reset after the first: lvio_gpu_reset fails with
+    # LVIO_E_DEAD, everything is kept, memory_busy says so for all of it.
+    yield "dead-for-good", seed(gpu_header(flags=IGNORE_RESETS) + gpu_create(0) +
+                                gpu_create(1, 8, 8) + gpu_show(0, 0) + GPU_RESET +
+                                gpu_destroy(0) + gpu_present(1) + gpu_destroy(1))
+    yield "dead-teardown", seed(gpu_header(flags=IGNORE_RESETS) + ops,
+                                init_ok + u8(0) + u8(0) + u8(0) + u8(0) + u8(0) + u8(5))
 
 
 # ---- fuzz_pci ---------------------------------------------------------------
@@ -342,6 +526,13 @@ def pci_seeds():
                                  config_space(0x1044, 4, 0x6, modern_caps(notify_mult=1)))
     gpu = config_space(0x1050, 16, 0x6, modern_caps(msix=True))
     yield "gpu-msix", pci_seed(1, bars(b4=14, b1=12), gpu, wanted=2)
+    # The device ignores resets (0x20: after the first; 0x40: the second;
+    # 0x60: all), and with 0x80 the clock stands still: LVIO_E_DEAD, the
+    # rings kept.
+    yield "dead", pci_seed(1 | 0x20, bars(b4=14, b1=12), modern)
+    yield "dead-legacy", pci_seed(1 | 0x20, bars(b0=0x80 | 5), legacy, cfg_reads=((0, 4),))
+    yield "dead-stopped-clock", pci_seed(1 | 0x20 | 0x80, bars(b4=14), modern)
+    yield "ignores-all-resets", pci_seed(1 | 0x60, bars(b4=14), modern)
 
 
 TARGETS = {
