@@ -662,6 +662,14 @@ void sim_init(struct sim *s, uint32_t version, uint32_t device_id)
     s->complete_budget = -1;
 }
 
+void sim_free_dma(struct sim *s)
+{
+    for (int i = 0; i < SIM_MAX_ALLOCS; i++)
+        free(s->allocs[i].cpu);
+    memset(s->allocs, 0, sizeof s->allocs);
+    s->live_pages = 0;
+}
+
 void sim_probe(struct sim *s, struct lvio_device *dev)
 {
     assert_int_equal(lvio_mmio_probe(dev, &s->hal, SIM_MMIO_PHYS, 0x200), 0);

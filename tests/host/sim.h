@@ -177,6 +177,10 @@ bool sim_chain_buf(struct sim *s, uint16_t queue, uint16_t head, unsigned i,
 /* Handler: fills every writable buffer with an incrementing byte pattern. */
 uint32_t sim_rng_handler(struct sim *s, uint16_t queue, uint16_t head);
 
+/* Free every DMA allocation still live (memory the library kept for a dead
+ * device, or a failed test left), so the sanitizers see no leak. */
+void sim_free_dma(struct sim *s);
+
 /* Probe the simulated device; asserts success. */
 void sim_probe(struct sim *s, struct lvio_device *dev);
 

@@ -34,15 +34,6 @@ static struct lvio_gpu GPU;
  * failed test leaks nothing). */
 static void *page_allocs[16];
 
-/* DMA memory a failed test left with the simulated device. */
-static void dma_release(struct sim *s)
-{
-    for (int i = 0; i < SIM_MAX_ALLOCS; i++) {
-        free(s->allocs[i].cpu);
-        s->allocs[i].cpu = NULL;
-    }
-}
-
 static void pages_release(void)
 {
     for (size_t i = 0; i < sizeof page_allocs / sizeof page_allocs[0]; i++) {
@@ -55,7 +46,7 @@ static void pages_release(void)
 static void start(uint32_t version, uint32_t nscan)
 {
     sim_gpu_fini(&G); /* whatever a failed test left */
-    dma_release(&G.sim);
+    sim_free_dma(&G.sim);
     pages_release();
     sim_gpu_init(&G, version, nscan);
     sim_probe(&G.sim, &D);
@@ -1787,7 +1778,7 @@ static void test_teardown_keeps_everything_when_reset_never_completes(void **sta
     sim_step(&G.sim); /* the device still reads its rings: they are there */
     assert_string_equal(G.sim.error, "");
     sim_gpu_fini(&G);
-    dma_release(&G.sim);
+    sim_free_dma(&G.sim);
     memset(G.sim.shares, 0, sizeof G.sim.shares);
 }
 
@@ -1808,7 +1799,7 @@ static void test_init_failure_with_stuck_reset(void **state)
     assert_true(G.sim.live_pages > 0);
     assert_int_equal(G.sim.live_pages, D.kept_pages);
     sim_gpu_fini(&G);
-    dma_release(&G.sim);
+    sim_free_dma(&G.sim);
 }
 
 /* "Wait forever": a batch with timeout UINT64_MAX waits for a device that
@@ -1961,7 +1952,7 @@ int main(void)
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     sim_gpu_fini(&G);
-    dma_release(&G.sim);
+    sim_free_dma(&G.sim);
     pages_release();
     return failed;
 }
