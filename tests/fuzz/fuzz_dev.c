@@ -399,8 +399,21 @@ bool fz_dev_covered(struct fz *f, uint64_t addr, uint64_t len)
 
 /* ---- clock, relax, log ---------------------------------------------------------- */
 
+/* FUZZ_DEBUG set: the library's log and the harness's notes on stderr. */
+static bool fz_debug(void)
+{
+    static int debug = -1;
+    if (debug < 0)
+        debug = getenv("FUZZ_DEBUG") != NULL;
+    return debug;
+}
+
 void fz_call(struct fz *f, const char *name)
 {
+    if (fz_debug() && f->call && f->call_events)
+        fprintf(stderr, "fuzz: %s: %llu clock reads and relax calls, clock %s\n", f->call,
+                (unsigned long long)f->call_events,
+                f->call_clock_ran ? "ran throughout" : "did not run throughout");
     f->call = name;
     f->call_events = 0;
     f->call_allow = 2ull * f->delay; /* a late answer already promised */
@@ -484,10 +497,7 @@ void fz_log(void *ctx, enum lvio_log_level level, const char *line)
         if ((*p < 0x20 || *p > 0x7e))
             fz_die("log line holds byte 0x%02x at %zu: not a message the library wrote",
                    (unsigned char)*p, (size_t)(p - line));
-    static int debug = -1;
-    if (debug < 0)
-        debug = getenv("FUZZ_DEBUG") != NULL;
-    if (debug)
+    if (fz_debug())
         fprintf(stderr, "lvio[%d]: %s\n", (int)level, line);
 }
 
@@ -723,9 +733,12 @@ static void mmio_model_write(struct fz *f, unsigned map, uint64_t off, unsigned 
 
 static void fz_free_owner(struct fz *f, unsigned qi, uint16_t head)
 {
-    for (unsigned d = 0; d < LVIO_VQ_MAX_SIZE; d++)
-        if (f->owner[qi][d] == head + 1u)
-            f->owner[qi][d] = 0;
+    unsigned d = head;
+    for (unsigned n = 0; n < LVIO_VQ_MAX_SIZE && d < LVIO_VQ_MAX_SIZE &&
+                         f->owner[qi][d] == head + 1u; n++) {
+        f->owner[qi][d] = 0;
+        d = f->owner_next[qi][d];
+    }
 }
 
 static uint16_t le16_at(const uint8_t *p)
@@ -778,6 +791,7 @@ static void fz_walk_chain(struct fz *f, unsigned qi, uint16_t head, struct fz_ch
     uint8_t *desc = fz_ring(f, qi, q->desc, 16ull * q->num, "descriptor table");
     bool seen_write = false;
     uint16_t d = head;
+    int prev = -1;
 
     c->queue = (uint16_t)qi;
     c->head = head;
@@ -813,6 +827,10 @@ static void fz_walk_chain(struct fz *f, unsigned qi, uint16_t head, struct fz_ch
             FZ_RULE(f, "queue %u: descriptor %u made available again while chain %u, "
                     "which holds it, is still in flight", qi, d, f->owner[qi][d] - 1);
         f->owner[qi][d] = (uint16_t)(head + 1);
+        f->owner_next[qi][d] = UINT16_MAX;
+        if (prev >= 0)
+            f->owner_next[qi][prev] = d;
+        prev = d;
         if (!(flags & LVIO_VIRTQ_DESC_F_NEXT))
             return;
         d = le16_at(e + 14);
@@ -987,8 +1005,14 @@ static void fz_device_more(struct fz *f, uint8_t e)
         f->scribble = (uint8_t)(e >> 2) & 15;
         f->scribble_byte = fz_u8(&f->t);
         break;
-    case 2: { /* answer late: sit out up to 2^19 relax() calls */
-        uint32_t d = 1u << ((e >> 2) % 20);
+    case 2: { /* answer late: sit out 2^0..2^13 relax() calls, or for six
+               * values in the middle (not bytes a fuzzer favours, as 0xfe)
+               * 2^14..2^19: a long wait costs as many polls */
+        unsigned v = e >> 2;
+        uint32_t d = 1u << (v >= 40 && v < 46 ? v - 26 : v % 14);
+        if (d > f->delay_left)
+            d = f->delay_left; /* 2^19 in all per input: it costs time */
+        f->delay_left -= d;
         f->delay = d;
         f->call_allow += 2ull * d;
         break;
@@ -1099,7 +1123,7 @@ void fz_init(struct fz *f, const uint8_t *data, size_t size)
     };
     f->map_next = fz_reserve();
     f->tick = FZ_TICK_NS;
-    f->refuse_end = 0; /* every reset completes */
+    f->delay_left = 1u << 19;
     fz_call(f, "(setup)");
     f->reg_read = mmio_model_read;
     f->reg_write = mmio_model_write;

@@ -52,7 +52,7 @@
  *     is unreliable: lied), and, in scribble mode, every chain it takes:
  *     its descriptors, its avail slot, its readable buffers (requests, the
  *     GPU's backing list) and, for the GPU, the pixels a transfer reads;
- *   - answers late: sits out up to 2^19 relax() calls;
+ *   - answers late: sits out up to 2^19 relax() calls (in all, per input);
  *   - answers every chain with length 0, from a tape decision on, also
  *     once the tape has run out;
  *   - lies about chains (made-up used entries, index jumps), holds chains
@@ -81,7 +81,7 @@
 #define FZ_TICK_NS 1000000ull      /* clock advance per now_ns() call, at first */
 /* now_ns() and relax() calls in one library call while the clock runs
  * (plus what the device's late answers add), and after it stopped. */
-#define FZ_CLOCK_RUN_EVENTS 4096u
+#define FZ_CLOCK_RUN_EVENTS 256u
 #define FZ_STALLED_EVENTS 16384u
 #define FZ_MAX_DMA 64              /* live DMA allocations at once */
 #define FZ_DMA_PAGE_BUDGET 96      /* pages live at once; more is NOMEM */
@@ -265,6 +265,7 @@ struct fz {
     bool hold_this;
     bool quiet;                 /* relax does nothing (a device that stalls) */
     uint32_t delay;             /* relax() calls the device still sits out */
+    uint32_t delay_left;        /* what later delays may still add up to */
     bool empty_answers;         /* every chain is answered with length 0 */
     uint8_t scribble;           /* FZ_SCRIBBLE_* on every chain taken */
     uint8_t scribble_byte;      /* with what */
@@ -283,6 +284,7 @@ struct fz {
      * (head + 1), to catch a descriptor reused while its chain is in
      * flight. */
     uint16_t owner[FZ_MAX_QUEUES][LVIO_VQ_MAX_SIZE];
+    uint16_t owner_next[FZ_MAX_QUEUES][LVIO_VQ_MAX_SIZE]; /* the chain's next one */
     /* Set once the device said something false about a chain (a used
      * entry for a chain it never took, an index jump): the driver's view
      * and the device's part ways, so the bookkeeping checks stop. */

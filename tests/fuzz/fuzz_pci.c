@@ -151,8 +151,7 @@ static void common_write(uint64_t off, unsigned width, uint32_t v)
     uint16_t sel = (uint16_t)regs_get(S.common_regs, LVIO_VIRTIO_PCI_COMMON_Q_SELECT, 2, 56);
     bool q = sel < NQ + 2;
     if (off == LVIO_VIRTIO_PCI_COMMON_STATUS && v == 0) {
-        if (!fz_reset_ignored(&S.f))
-            pci_reset();
+        pci_reset();
         return;
     }
     if (off == LVIO_VIRTIO_PCI_COMMON_STATUS)
@@ -194,8 +193,6 @@ static void legacy_write(uint64_t off, uint32_t v)
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN: if (q) S.legacy_pfn[S.legacy_sel] = v; break;
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL: S.legacy_sel = (uint16_t)v; break;
     case LVIO_VIRTIO_PCI_LEGACY_STATUS:
-        if (v == 0 && fz_reset_ignored(&S.f))
-            break;
         if (v == 0)
             pci_reset();
         S.status = (uint8_t)v;
@@ -224,6 +221,17 @@ static void check_aligned(uint64_t phys, unsigned width, const char *what)
                "memory)", width, what, (unsigned long long)phys);
 }
 
+/* The status register as the library found it (its view of the layout,
+ * which a device with odd capabilities may make differ from the model's):
+ * the device ignores a reset written there, and completes it when the
+ * library reads 0 there. */
+static bool lib_status_reg(const struct fz *f, unsigned map, uint64_t off)
+{
+    const struct lvio_pci_region *r = S.dev.legacy ? &S.dev.u.pci.legacy : &S.dev.u.pci.common;
+    uint64_t at = S.dev.legacy ? LVIO_VIRTIO_PCI_LEGACY_STATUS : LVIO_VIRTIO_PCI_COMMON_STATUS;
+    return r->base && f->maps[map].base + off == (uintptr_t)r->base + at;
+}
+
 static uint32_t pci_reg_read(struct fz *f, unsigned map, uint64_t off, unsigned width)
 {
     uint64_t phys = f->maps[map].phys + off, rel, boff;
@@ -233,20 +241,16 @@ static uint32_t pci_reg_read(struct fz *f, unsigned map, uint64_t off, unsigned 
         return S.cfg_volatile ? fz_perturb(f, v, width) : v;
     }
     int bar = bar_of(phys, &boff);
-    bool status = false;
     check_aligned(phys, width, "read");
-    if (in_region(&S.common, bar, boff, &rel)) {
+    if (in_region(&S.common, bar, boff, &rel))
         v = common_read(rel, width);
-        status = rel == LVIO_VIRTIO_PCI_COMMON_STATUS;
-    } else if (in_region(&S.devcfg, bar, boff, &rel)) {
+    else if (in_region(&S.devcfg, bar, boff, &rel))
         v = devcfg_read(rel, width);
-    } else if (bar == 0 && S.fn.bar[0].io && !in_region(&S.notify, bar, boff, &rel) &&
-               !in_region(&S.isr, bar, boff, &rel)) {
+    else if (bar == 0 && S.fn.bar[0].io && !in_region(&S.notify, bar, boff, &rel) &&
+             !in_region(&S.isr, bar, boff, &rel))
         v = legacy_read(boff, width);
-        status = boff == LVIO_VIRTIO_PCI_LEGACY_STATUS;
-    }
     v = fz_perturb(f, v, width);
-    if (status && fz_status_told(f, v))
+    if (lib_status_reg(f, map, off) && fz_status_told(f, v))
         pci_reset(); /* told it is reset, the driver will free: it is */
     return v;
 }
@@ -259,6 +263,8 @@ static void pci_reg_write(struct fz *f, unsigned map, uint64_t off, unsigned wid
                (unsigned long long)off);
     int bar = bar_of(phys, &boff);
     check_aligned(phys, width, "write");
+    if (v == 0 && lib_status_reg(f, map, off) && fz_reset_ignored(f))
+        return; /* a zombie: status, queues, all stay as they were */
     if (in_region(&S.common, bar, boff, &rel))
         common_write(rel, width, v);
     else if (in_region(&S.notify, bar, boff, &rel))

@@ -44,10 +44,8 @@ static uint32_t rng_service(struct fz *f, struct fz_chain *c)
         struct fz_buf *b = &c->buf[i];
         if (!b->write || !b->cpu)
             continue;
-        for (uint32_t k = 0; k < b->len; k++) {
-            S.next_byte = (uint8_t)(S.next_byte % 255 + 1);
-            b->cpu[k] = S.next_byte;
-        }
+        S.next_byte = (uint8_t)(S.next_byte % 255 + 1);
+        memset(b->cpu, S.next_byte, b->len); /* never 0 */
         writable += b->len;
     }
     if ((c->n != 1 || !c->buf[0].write) && !f->lied)

@@ -77,8 +77,9 @@ def dev_scribble(what=SCRIBBLE_ALL, byte=0xA5):
 
 
 def dev_late(log2_polls):
-    """Sit out 2**log2_polls relax() calls, then go on."""
-    return u8(7) + u8(7) + u8(2 | log2_polls << 2)
+    """Sit out 2**log2_polls relax() calls (up to 2**19), then go on."""
+    v = log2_polls if log2_polls <= 13 else log2_polls + 26
+    return u8(7) + u8(7) + u8(2 | v << 2)
 
 
 DEV_RESET_NOW = u8(7) + u8(7) + u8(3)  # an ignored reset completes
