@@ -49,7 +49,9 @@
  *     memory kept for it is still there;
  *   - scribbles on what the driver wrote and gave it: any byte of the
  *     descriptor table or avail ring (after which its own reading of them
- *     is unreliable: lied), and, in scribble mode, every chain it takes:
+ *     is unreliable, lied, and it reads and writes wherever the rewritten
+ *     descriptors point in live DMA memory or shares, as a device that
+ *     writes where it likes), and, in scribble mode, every chain it takes:
  *     its descriptors, its avail slot, its readable buffers (requests, the
  *     GPU's backing list) and, for the GPU, the pixels a transfer reads;
  *   - answers late: sits out up to 2^19 relax() calls (in all, per input);
@@ -66,8 +68,9 @@
  * device's tape every decision the device takes (register opcodes, what to
  * do on each relax, how to answer each chain). Each decision takes the next
  * bytes; when the device's tape runs out, the device behaves (answers
- * everything correctly), so an input that is all harness tape already goes
- * all the way through the driver with a well-behaved device.
+ * everything correctly, unless told to answer 0 bytes for good), so an
+ * input that is all harness tape already goes all the way through the
+ * driver with a well-behaved device.
  */
 #ifndef FUZZ_DEV_H
 #define FUZZ_DEV_H
