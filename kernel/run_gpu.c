@@ -32,7 +32,13 @@ struct fbmem {
     bool vmapped;
     unsigned nchunks;
     uint64_t chunk_phys[MAX_CHUNKS];
+    /* The driver's private record of the runs (lvio_gpu_fb_create): a page
+     * of its own, kept with the pixels for as long as they are. */
+    struct lvio_gpu_run *runs;
 };
+
+#define FB_MAX_RUNS (4096 / sizeof(struct lvio_gpu_run))
+_Static_assert(FB_MAX_RUNS > MAX_CHUNKS, "a run per chunk, and one for a page-unaligned start");
 
 /* One scanout's framebuffers: [0] is shown, [1] is for page flips; and
  * the boot-log console drawn in the bottom third of [0]. */
@@ -75,6 +81,8 @@ static void fbmem_free(struct fbmem *m)
         dma_free_pages(phys_to_virt(m->chunk_phys[c]), chunk_pages(m->pages, c));
     if (!m->vmapped && m->pixels)
         dma_free_pages(m->pixels, m->pages);
+    if (m->runs)
+        dma_free_pages(m->runs, 1);
     memset(m, 0, sizeof *m);
 }
 
@@ -122,10 +130,16 @@ static uint32_t *fbmem_alloc(struct fbmem *m, size_t pages)
 {
     uint64_t phys;
 
-    if (fbmem_scattered(m, pages))
-        return m->pixels;
-    m->pixels = dma_alloc_pages(pages, &phys);
-    m->pages = m->pixels ? pages : 0;
+    if (!fbmem_scattered(m, pages)) {
+        m->pixels = dma_alloc_pages(pages, &phys);
+        m->pages = m->pixels ? pages : 0;
+    }
+    if (m->pixels)
+        m->runs = dma_alloc_pages(1, &phys);
+    if (!m->runs) {
+        fbmem_free(m);
+        return NULL;
+    }
     return m->pixels;
 }
 
@@ -140,7 +154,7 @@ static int screen_fb(struct gpu_state *g, struct screen *scr, unsigned i, uint32
     scr->view[i] = (struct gfx_fb){px, w, h, w};
     testcard_draw(&scr->view[i]);
     int rc = lvio_gpu_fb_create(&g->k->drv.gpu, &scr->fb[i], w, h, FB_FORMAT, px,
-                                scr->mem[i].pages * 4096);
+                                scr->mem[i].pages * 4096, scr->mem[i].runs, FB_MAX_RUNS);
     if (rc) {
         fbmem_release(&g->k->drv.gpu, &scr->mem[i]);
         scr->view[i].pixels = NULL;
@@ -227,8 +241,9 @@ static void cursor_setup(struct gpu_state *g, const struct screen *scr)
     if (!expect(g->cursor_pixels != NULL, "gpu: cursor memory"))
         return;
     cursor_draw_arrow(g->cursor_pixels, &hx, &hy);
+    /* Contiguous pages: the framebuffer's own runs are enough. */
     rc = lvio_gpu_fb_create(gpu, &g->cursor, 64, 64, CURSOR_FORMAT, g->cursor_pixels,
-                            fb_pages(64, 64) * 4096);
+                            fb_pages(64, 64) * 4096, NULL, 0);
     if (!expect(rc == LVIO_OK, "gpu: cursor resource: %s", lvio_gpu_errname(gpu, rc)))
         return;
     uint32_t cx = scr->view[0].width / 2, cy = scr->view[0].height / 2;

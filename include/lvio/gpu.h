@@ -12,7 +12,8 @@
  *     uint32_t w, h;
  *     lvio_gpu_preferred_mode(&gpu, 0, &w, &h);
  *     lvio_gpu_fb_create(&gpu, &fb, w, h, LVIO_VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
- *                        pixels, w * 4 * h);   // pixels: any memory the HAL can share()
+ *                        pixels, w * 4 * h,    // pixels: any memory the HAL can share()
+ *                        NULL, 0);             // or private room for scattered pages
  *     ...draw into pixels...
  *     lvio_gpu_show(&gpu, 0, &fb);    // the scanout displays fb
  *     ...draw more...
@@ -54,6 +55,12 @@
 #endif
 /* Most scatter-gather entries one framebuffer may need (QEMU's limit). */
 #define LVIO_GPU_MAX_ENTRIES 16384
+/* Runs a framebuffer keeps in itself, enough for memory that is contiguous
+ * for the device in a few pieces (see lvio_gpu_fb_create's `runs`). */
+#define LVIO_GPU_FB_INLINE_RUNS 8
+/* Runs that `size` bytes of backing may take at most: one per page it
+ * touches (memory that is not contiguous for the device at all). */
+#define LVIO_GPU_FB_RUNS(size) (((size) + 2 * (size_t)LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE)
 
 /* A rectangle in pixels. */
 struct lvio_gpu_rect {
@@ -72,7 +79,10 @@ struct lvio_gpu_scanout {
 };
 
 /* One contiguous run of a framebuffer's backing at a device address: the
- * driver's own record of what it shared (the device gets a copy). */
+ * driver's own record of what it shared, in memory the device is never
+ * given (the device gets a copy of the list in DMA memory, and whatever it
+ * does to that copy, or to any DMA memory, cannot change what the driver
+ * later unshares). */
 struct lvio_gpu_run {
     uint64_t addr;
     uint32_t len;
@@ -89,16 +99,17 @@ struct lvio_gpu_fb {
     uint32_t stride;            /* bytes per row: width * 4 */
     uint8_t *pixels;            /* the caller's memory */
     size_t size;                /* bytes shared with the device */
-    /* The scatter-gather list: one DMA allocation of 2 * entries_pages
-     * pages. The device is given the first half (entries, at
-     * entries_addr) and may rewrite it; the driver never reads it back.
-     * What it unshares comes from its own copy in the second half (runs),
-     * whose address the device is never told. */
+    /* The scatter-gather list as the device gets it: DMA pages the device
+     * may rewrite; the driver writes them and never reads them back. */
     struct lvio_virtio_gpu_mem_entry *entries;
-    struct lvio_gpu_run *runs;
     uint64_t entries_addr;
     uint32_t entries_pages;
     uint32_t nr_entries;        /* contiguous runs the backing took */
+    /* The driver's own record of the runs: the caller's storage given to
+     * lvio_gpu_fb_create, or inline_runs. Never DMA memory. */
+    struct lvio_gpu_run *runs;
+    uint32_t max_runs;
+    struct lvio_gpu_run inline_runs[LVIO_GPU_FB_INLINE_RUNS];
     uint32_t epoch;             /* the GPU's epoch when it was created */
 };
 
@@ -197,6 +208,18 @@ int lvio_gpu_poll_events(struct lvio_gpu *gpu);
  * Create a `width` x `height` resource in `format` (any 32-bit
  * LVIO_VIRTIO_GPU_FORMAT_*) and attach `pixels` (at least width * 4 *
  * height bytes, 4-byte aligned, rows of width * 4 bytes) as its backing.
+ *
+ * `runs` (room for `max_runs` entries) is driver-private storage for the
+ * record of what was shared: each contiguous run of the backing at its
+ * device address, used to unshare exactly that later. It must be memory
+ * the device cannot reach (ordinary kernel memory, not DMA pages) and stay
+ * the driver's as long as `pixels` does (until lvio_gpu_memory_busy() of
+ * the pixels is false after lvio_gpu_fb_destroy). NULL uses the
+ * framebuffer's own LVIO_GPU_FB_INLINE_RUNS entries, enough for memory
+ * that is contiguous for the device in a few pieces; memory shared page by
+ * page at scattered device addresses needs LVIO_GPU_FB_RUNS(size) entries
+ * (LVIO_E_INVAL, saying how many, when there are too few).
+ *
  * Returns 0, LVIO_E_INVAL, LVIO_E_UNSUPPORTED (no share() in the HAL),
  * LVIO_E_NOMEM, LVIO_E_REFUSED (e.g. ERR_OUT_OF_MEMORY), LVIO_E_TIMEOUT,
  * LVIO_E_DEVICE, LVIO_E_NEEDS_RESET, LVIO_E_BROKEN. On error nothing is
@@ -210,7 +233,8 @@ int lvio_gpu_poll_events(struct lvio_gpu *gpu);
  */
 int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb,
                        uint32_t width, uint32_t height, uint32_t format,
-                       void *pixels, size_t size);
+                       void *pixels, size_t size, struct lvio_gpu_run *runs,
+                       uint32_t max_runs);
 
 /* Stop showing it anywhere, detach its backing, unref it, unshare the
  * memory. Returns 0 or the first error (everything is released anyway,
@@ -223,7 +247,8 @@ int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb);
 /*
  * True while the driver keeps any of [mem, mem + len) shared because a
  * command that timed out may still read it (see lvio_gpu_fb_create and
- * lvio_gpu_fb_destroy): do not free or reuse that memory yet. False once
+ * lvio_gpu_fb_destroy), or keeps using it as the `runs` record of such a
+ * framebuffer: do not free or reuse that memory yet. False once
  * the device has answered, or after lvio_gpu_reset / lvio_gpu_teardown.
  * Always true once the device is dead (a reset never completed,
  * LVIO_E_DEAD): it may still read any memory it was ever given, and the

@@ -115,6 +115,7 @@ static uint8_t *slot_resp(struct lvio_gpu *gpu, unsigned slot)
 }
 
 static void fb_release(struct lvio_gpu_fb *fb);
+static void fb_copy(struct lvio_gpu_fb *dst, const struct lvio_gpu_fb *src);
 
 /* Give back what a lost command's chain named, now that the device cannot
  * read it any more. */
@@ -150,7 +151,7 @@ static void gpu_reap(struct lvio_gpu *gpu, void *token, uint32_t len)
         struct lvio_gpu_slot *next =
             s->held.gpu ? slot_lost_reading(gpu, s->held.resource_id, s) : NULL;
         if (next) {
-            next->held = s->held;
+            fb_copy(&next->held, &s->held);
             s->held.gpu = NULL;
         }
         slot_release_held(s);
@@ -760,24 +761,38 @@ static void fb_publish_entries(struct lvio_gpu_fb *fb)
     }
 }
 
+/* Sharing ran out of room for runs: say which room, and how much is needed. */
+static int fb_share_room(struct lvio_gpu_fb *fb, size_t at, uint32_t max_entries)
+{
+    struct lvio_device *dev = fb->gpu->dev;
+    if (max_entries < fb->max_runs || max_entries == LVIO_GPU_MAX_ENTRIES)
+        return lvio_fail(dev, LVIO_E_NOSPC,
+                         "gpu: sharing byte %zu of a %zu-byte framebuffer: more than %u runs "
+                         "(the device takes at most %u)",
+                         at, fb->size, max_entries, LVIO_GPU_MAX_ENTRIES);
+    return lvio_fail(dev, LVIO_E_INVAL,
+                     "gpu: sharing byte %zu of a %zu-byte framebuffer: more than the %u runs "
+                     "of driver-private room given; LVIO_GPU_FB_RUNS(size) = %zu always do",
+                     at, fb->size, fb->max_runs, (size_t)LVIO_GPU_FB_RUNS(fb->size));
+}
+
 /* Share the backing page by page and build the scatter-gather list. */
 static int fb_share(struct lvio_gpu_fb *fb)
 {
     struct lvio_device *dev = fb->gpu->dev;
     const struct lvio_hal *hal = dev->hal;
     const uint8_t *end = fb->pixels + fb->size;
-    size_t pieces = (fb->size + (size_t)2 * LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE;
+    size_t pieces = LVIO_GPU_FB_RUNS(fb->size);
     uint32_t max_entries = pieces < LVIO_GPU_MAX_ENTRIES ? (uint32_t)pieces : LVIO_GPU_MAX_ENTRIES;
 
-    _Static_assert(sizeof(struct lvio_gpu_run) == sizeof *fb->entries, "runs mirror entries");
+    if (max_entries > fb->max_runs)
+        max_entries = fb->max_runs;
     fb->entries_pages = (uint32_t)((max_entries * sizeof *fb->entries + LVIO_PAGE_SIZE - 1) /
                                    LVIO_PAGE_SIZE);
-    fb->entries = hal->dma_alloc(hal->ctx, 2 * (size_t)fb->entries_pages, &fb->entries_addr);
+    fb->entries = hal->dma_alloc(hal->ctx, fb->entries_pages, &fb->entries_addr);
     if (!fb->entries)
         return lvio_fail(dev, LVIO_E_NOMEM, "gpu: no %u DMA pages for a backing list",
-                         2 * fb->entries_pages);
-    fb->runs = (struct lvio_gpu_run *)((uint8_t *)fb->entries +
-                                       (size_t)fb->entries_pages * LVIO_PAGE_SIZE);
+                         fb->entries_pages);
     for (const uint8_t *p = fb->pixels; p < end;) {
         size_t n = piece_len(p, end);
         uint64_t addr;
@@ -785,13 +800,16 @@ static int fb_share(struct lvio_gpu_fb *fb)
         if (err == LVIO_OK)
             err = fb_add_piece(fb, max_entries, addr, n);
         if (err) {
+            size_t at = (size_t)(p - fb->pixels);
             if (err == LVIO_E_NOSPC && hal->unshare)
                 hal->unshare(hal->ctx, p, n, LVIO_DMA_TO_DEVICE, addr);
-            fb_unshare(fb, (size_t)(p - fb->pixels));
+            fb_unshare(fb, at);
             fb->nr_entries = 0; /* unshared: fb_release must not again */
+            if (err == LVIO_E_NOSPC)
+                return fb_share_room(fb, at, max_entries);
             return lvio_fail(dev, err < 0 ? err : LVIO_E_HAL,
-                             "gpu: sharing byte %zu of a %zu-byte framebuffer failed (%s)",
-                             (size_t)(p - fb->pixels), fb->size, lvio_errname(err));
+                             "gpu: sharing byte %zu of a %zu-byte framebuffer failed (%s)", at,
+                             fb->size, lvio_errname(err));
         }
         p += n;
     }
@@ -803,19 +821,40 @@ static void fb_release(struct lvio_gpu_fb *fb)
 {
     if (fb->entries) {
         fb_unshare(fb, fb->size);
-        lvio_dma_give_back(fb->gpu->dev, fb->entries, 2 * (size_t)fb->entries_pages,
-                           fb->entries_addr);
+        lvio_dma_give_back(fb->gpu->dev, fb->entries, fb->entries_pages, fb->entries_addr);
     }
     fb->entries = NULL;
-    fb->runs = NULL;
+    fb->nr_entries = 0;
+}
+
+/* Copy a framebuffer's record to `dst`; runs kept inline move with it. */
+static void fb_copy(struct lvio_gpu_fb *dst, const struct lvio_gpu_fb *src)
+{
+    *dst = *src;
+    if (src->runs == src->inline_runs)
+        dst->runs = dst->inline_runs;
+}
+
+/*
+ * A lost command keeps what `fb` shared (its list, its pixels, its runs)
+ * in slot `s` until the device gives the chain back; `fb` no longer owns
+ * them.
+ */
+static void fb_hand_to_slot(struct lvio_gpu_fb *fb, struct lvio_gpu_slot *s)
+{
+    fb_copy(&s->held, fb);
+    fb->entries = NULL;
     fb->nr_entries = 0;
 }
 
 static int fb_check_args(struct lvio_gpu *gpu, const struct lvio_gpu_fb *fb, uint32_t width,
-                         uint32_t height, uint32_t format, const void *pixels, size_t size)
+                         uint32_t height, uint32_t format, const void *pixels, size_t size,
+                         const struct lvio_gpu_run *runs, uint32_t max_runs)
 {
     if (!gpu || !fb || !gpu->mem || !pixels)
         return LVIO_E_INVAL;
+    if (runs && max_runs == 0)
+        return lvio_fail(gpu->dev, LVIO_E_INVAL, "gpu: room for 0 runs given for the backing");
     if (width == 0 || height == 0 || width > MAX_DIM || height > MAX_DIM)
         return lvio_fail(gpu->dev, LVIO_E_INVAL, "gpu: framebuffer %ux%u", width, height);
     if (!format_supported(format))
@@ -866,11 +905,12 @@ static uint32_t gpu_new_resource_id(struct lvio_gpu *gpu)
 }
 
 int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t width,
-                       uint32_t height, uint32_t format, void *pixels, size_t size)
+                       uint32_t height, uint32_t format, void *pixels, size_t size,
+                       struct lvio_gpu_run *runs, uint32_t max_runs)
 {
     struct gpu_cmd c[2];
     unsigned s0, s1;
-    int err = fb_check_args(gpu, fb, width, height, format, pixels, size);
+    int err = fb_check_args(gpu, fb, width, height, format, pixels, size, runs, max_runs);
     if (err)
         return err;
     memset(fb, 0, sizeof *fb);
@@ -881,6 +921,8 @@ int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t wi
     fb->stride = width * BYTES_PER_PIXEL;
     fb->pixels = pixels;
     fb->size = (size_t)fb->stride * height;
+    fb->runs = runs ? runs : fb->inline_runs;
+    fb->max_runs = runs ? max_runs : LVIO_GPU_FB_INLINE_RUNS;
     err = fb_share(fb);
     if (err)
         goto release;
@@ -913,10 +955,7 @@ int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t wi
     if (gpu->slots[s1].state == SLOT_LOST) {
         /* The device may still read the list and later the pixels: the
          * slot keeps both until it comes back or the device is reset. */
-        gpu->slots[s1].held = *fb;
-        fb->entries = NULL;
-        fb->runs = NULL;
-        fb->nr_entries = 0;
+        fb_hand_to_slot(fb, &gpu->slots[s1]);
     }
     if ((err == LVIO_E_REFUSED || err == LVIO_E_DEVICE) &&
         gpu->last_cmd != LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D)
@@ -957,19 +996,26 @@ static int gpu_slots_take(struct lvio_gpu *gpu, unsigned *slots, unsigned n)
     return err;
 }
 
+/* [a, a + alen) and [b, b + blen) overlap, computed without either end
+ * (it may wrap). */
+static bool overlap(const void *a, size_t alen, const void *b, size_t blen)
+{
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return alen && blen && (x >= y ? x - y < blen : y - x < alen);
+}
+
 bool lvio_gpu_memory_busy(const struct lvio_gpu *gpu, const void *mem, size_t len)
 {
     if (!gpu || !mem || len == 0)
         return false;
     if (gpu->dev && gpu->dev->dead)
         return true;
-    uintptr_t a = (uintptr_t)mem;
     for (unsigned i = 0; i <= QUERY_SLOT; i++) {
         const struct lvio_gpu_fb *h = &gpu->slots[i].held;
-        uintptr_t b = (uintptr_t)h->pixels;
-        /* Overlap of [a, a + len) and [b, b + size), without computing
-         * either end (it may wrap). */
-        if (h->gpu && h->entries && h->size && (a >= b ? a - b < h->size : b - a < len))
+        if (!h->gpu || !h->entries)
+            continue;
+        if (overlap(mem, len, h->pixels, h->size) ||
+            (h->runs != h->inline_runs && overlap(mem, len, h->runs, h->max_runs * sizeof *h->runs)))
             return true;
     }
     return false;
@@ -1012,12 +1058,8 @@ int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb)
      * backing stays shared until it comes back (or the device is reset). */
     struct lvio_gpu_slot *reader =
         fb->epoch == gpu->epoch ? slot_lost_reading(gpu, fb->resource_id, NULL) : NULL;
-    if (reader && fb->entries) {
-        reader->held = *fb;
-        fb->entries = NULL;
-        fb->runs = NULL;
-        fb->nr_entries = 0;
-    }
+    if (reader && fb->entries)
+        fb_hand_to_slot(fb, reader);
     fb_release(fb);
     fb->gpu = NULL;
     fb->resource_id = 0;

@@ -71,7 +71,7 @@ static struct {
     struct fbslot fb[NFB];
     /* pixel buffers, freed only after teardown (gpu.h: a lost attach keeps
      * its shares until then) */
-    void *bufs[MAX_OPS + NFB];
+    void *bufs[2 * MAX_OPS + NFB]; /* pixels and runs */
     unsigned nbufs;
     /* the device's state */
     struct res res[MAX_RES];
@@ -478,12 +478,30 @@ static void op_create(unsigned i)
         fz_die("host out of memory");
     S.bufs[S.nbufs++] = buf;
     uint8_t *pixels = buf + off;
+    /* The driver's record of the runs: harness memory (never DMA memory),
+     * as much as the worst case needs, or less, or the framebuffer's own
+     * (shape bit 5); kept until teardown like the pixels. */
+    struct lvio_gpu_run *runs = NULL;
+    uint32_t max_runs = 0;
+    if (!(shape & 32)) {
+        max_runs = (uint32_t)LVIO_GPU_FB_RUNS(size);
+        if (shape & 64)
+            max_runs = fz_u8(t) % (max_runs + 1);
+        runs = malloc((max_runs + 1) * sizeof *runs);
+        if (!runs)
+            fz_die("host out of memory");
+        S.bufs[S.nbufs++] = runs;
+    }
     fz_call(&S.f, "lvio_gpu_fb_create");
-    int rv = lvio_gpu_fb_create(&S.gpu, &s->fb, w, h, fmt, pixels, size);
+    int rv = lvio_gpu_fb_create(&S.gpu, &s->fb, w, h, fmt, pixels, size, runs, max_runs);
     check_rv("lvio_gpu_fb_create", rv, false);
     fz_check_waited(&S.f, rv, S.gpu.timeout_ns);
-    bool bad = w == 0 || h == 0 || !format_ok(fmt) || size < need || (off & 3) || !S.gpu.mem;
-    if (bad != (rv == LVIO_E_INVAL))
+    bool bad = w == 0 || h == 0 || !format_ok(fmt) || size < need || (off & 3) || !S.gpu.mem ||
+               (runs && max_runs == 0);
+    /* Too little room for the runs is only known while sharing. */
+    bool room = rv == LVIO_E_INVAL && (!runs || max_runs < LVIO_GPU_FB_RUNS(size)) &&
+                strstr(lvio_device_error(&S.dev), "runs of driver-private room");
+    if (bad != (rv == LVIO_E_INVAL) && !room)
         fz_die("lvio_gpu_fb_create(%ux%u, format %u, %zu bytes at +%zu) returned %d", w, h,
                fmt, size, off, rv);
     if (rv == LVIO_OK) {

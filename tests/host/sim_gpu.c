@@ -334,10 +334,14 @@ static uint32_t cmd_attach(struct sim_gpu *g, const uint8_t *req, const struct c
     r->nr_entries = nr;
     if (g->scribble_backing) {
         /* A hostile device rewrites the list it was given (it was only
-         * meant to read it): nothing the driver does later may use it. */
-        uint8_t *list = sim_mem(&g->sim, c->addr[1], c->len[1]);
-        if (list)
-            memset(list, 0xa5, c->len[1]);
+         * meant to read it), and every byte of DMA memory around it:
+         * nothing the driver does later may use any of it. */
+        for (int i = 0; i < SIM_MAX_ALLOCS; i++) {
+            struct sim_alloc *a = &g->sim.allocs[i];
+            if (a->cpu && c->addr[1] >= a->dev &&
+                c->addr[1] - a->dev < (uint64_t)a->pages * LVIO_PAGE_SIZE)
+                memset(a->cpu, 0xa5, a->pages * LVIO_PAGE_SIZE);
+        }
     }
     return LVIO_VIRTIO_GPU_RESP_OK_NODATA;
 }

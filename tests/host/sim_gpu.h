@@ -98,7 +98,8 @@ struct sim_gpu {
      * address) for a control command of `type`. */
     void (*responded)(struct sim_gpu *g, uint32_t type, uint8_t *out, uint32_t len);
     bool scribble_backing;    /* after ATTACH_BACKING, overwrite the entry list
-                                 in guest memory with 0xa5 bytes */
+                                 and all DMA memory of its allocation with
+                                 0xa5 bytes */
 };
 
 /* Fresh simulated GPU: MMIO `version`, `num_scanouts` scanouts, scanout 0

@@ -101,10 +101,21 @@ static void fill(uint8_t *p, size_t n, uint8_t seed)
         p[i] = (uint8_t)(i * 7 + seed + (i >> 9));
 }
 
+/* Driver-private room for a framebuffer's runs (lvio_gpu_fb_create): the
+ * framebuffer's own inline runs while the simulated share() keeps memory
+ * contiguous, else room for a run per page, taken round-robin. */
+static struct lvio_gpu_run run_pool[8][512];
+static unsigned run_next;
+static struct lvio_gpu_run *runs_room(void)
+{
+    return G.sim.share_run ? run_pool[run_next++ % 8] : NULL;
+}
+#define ROOM runs_room(), 512
+
 static void fb_ok(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t w, uint32_t h,
                   uint32_t format, void *pixels, size_t size)
 {
-    int err = lvio_gpu_fb_create(gpu, fb, w, h, format, pixels, size);
+    int err = lvio_gpu_fb_create(gpu, fb, w, h, format, pixels, size, ROOM);
     if (err)
         fail_msg("lvio_gpu_fb_create: %s: %s", lvio_gpu_errname(gpu, err),
                  lvio_device_error(gpu->dev));
@@ -640,7 +651,7 @@ static void test_error_responses(void **state)
 
         /* RESOURCE_CREATE_2D refused: nothing is left behind. */
         fault(CMD(RESOURCE_CREATE_2D), SIM_GPU_FAULT_ERROR, ERRORS[i].resp, 1);
-        int err = lvio_gpu_fb_create(&GPU, &fb, 64, 48, BGRX, mem, 3 * LVIO_PAGE_SIZE);
+        int err = lvio_gpu_fb_create(&GPU, &fb, 64, 48, BGRX, mem, 3 * LVIO_PAGE_SIZE, ROOM);
         assert_int_equal(err, LVIO_E_REFUSED);
         assert_string_equal(lvio_gpu_errname(&GPU, err), ERRORS[i].name);
         assert_string_equal(lvio_gpu_resp_name(ERRORS[i].resp), ERRORS[i].name);
@@ -697,7 +708,7 @@ static void test_attach_refused_unrefs(void **state)
     int pages_before = G.sim.live_pages;
     fault(CMD(RESOURCE_ATTACH_BACKING), SIM_GPU_FAULT_ERROR, RESP(ERR_OUT_OF_MEMORY), 1);
     sim_gpu_clear_log(&G);
-    int err = lvio_gpu_fb_create(&GPU, &fb, 64, 48, BGRX, mem, 3 * LVIO_PAGE_SIZE);
+    int err = lvio_gpu_fb_create(&GPU, &fb, 64, 48, BGRX, mem, 3 * LVIO_PAGE_SIZE, ROOM);
     assert_int_equal(err, LVIO_E_REFUSED);
     assert_string_equal(lvio_gpu_errname(&GPU, err), "ERR_OUT_OF_MEMORY");
     assert_int_equal(GPU.last_cmd, CMD(RESOURCE_ATTACH_BACKING));
@@ -761,7 +772,7 @@ static void test_bad_responses(void **state)
 
     /* ATTACH_BACKING answered with the wrong type: no resource left behind. */
     fault(CMD(RESOURCE_ATTACH_BACKING), SIM_GPU_FAULT_WRONG_TYPE, RESP(OK_EDID), 1);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 48, BGRX, mem, 3 * LVIO_PAGE_SIZE),
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 48, BGRX, mem, 3 * LVIO_PAGE_SIZE, ROOM),
                      LVIO_E_DEVICE);
     check_message("RESOURCE_ATTACH_BACKING", "OK_EDID");
     assert_int_equal(sim_gpu_live_resources(&G), 0);
@@ -1143,7 +1154,7 @@ static void test_no_leaks_on_failure(void **state)
     /* The device is out of memory. */
     fault(CMD(RESOURCE_CREATE_2D), SIM_GPU_FAULT_ERROR, RESP(ERR_OUT_OF_MEMORY), 1);
     sim_gpu_clear_log(&G);
-    int err = lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
+    int err = lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE, ROOM);
     assert_int_equal(err, LVIO_E_REFUSED);
     assert_string_equal(lvio_gpu_errname(&GPU, err), "ERR_OUT_OF_MEMORY");
     assert_int_equal(G.sim.shares_made, 4);
@@ -1159,7 +1170,7 @@ static void test_no_leaks_on_failure(void **state)
     /* No DMA page for the backing list. */
     G.sim.fail_alloc_after = 0;
     unsigned made = G.sim.shares_made;
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE),
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE, ROOM),
                      LVIO_E_NOMEM);
     check_nothing_sent(nlog, notifies);
     assert_int_equal(G.sim.live_shares, 0);
@@ -1170,7 +1181,7 @@ static void test_no_leaks_on_failure(void **state)
     /* A device that never answers the create: still nothing kept. */
     GPU.timeout_ns = SHORT_TIMEOUT;
     fault(CMD(RESOURCE_CREATE_2D), SIM_GPU_FAULT_SILENT, 0, 1);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE),
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE, ROOM),
                      LVIO_E_TIMEOUT);
     assert_int_equal(G.sim.live_pages, base);
     sim_gpu_release(&G);
@@ -1197,7 +1208,7 @@ static void test_share_failure_releases(void **state)
     unsigned nlog = G.nlog;
     uint32_t notifies = G.sim.notifies;
     G.sim.share_fail_after = 2; /* the third page cannot be shared */
-    int err = lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
+    int err = lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE, ROOM);
     assert_int_equal(err, LVIO_E_NOMEM); /* what share() said */
     check_nothing_sent(nlog, notifies);
     assert_int_equal(G.sim.shares_made, 2);
@@ -1222,7 +1233,7 @@ static void test_timed_out_attach_keeps_buffers(void **state)
     uint8_t *mem = pages(4);
     struct lvio_gpu_fb fb;
     fault(CMD(RESOURCE_ATTACH_BACKING), SIM_GPU_FAULT_SILENT, 0, 1);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE),
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE, ROOM),
                      LVIO_E_TIMEOUT);
     assert_int_equal(G.sim.nheld, 1);
     sim_gpu_release(&G); /* the device reads the chain's buffers now */
@@ -1282,7 +1293,7 @@ static void test_reset_recovers(void **state)
         fb_ok(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
         assert_int_equal(lvio_gpu_show(&GPU, 0, &fb), 0);
         fault(CMD(RESOURCE_ATTACH_BACKING), SIM_GPU_FAULT_SILENT, 0, 1);
-        assert_int_equal(lvio_gpu_fb_create(&GPU, &lost, 64, 64, BGRX, mem2, 4 * LVIO_PAGE_SIZE),
+        assert_int_equal(lvio_gpu_fb_create(&GPU, &lost, 64, 64, BGRX, mem2, 4 * LVIO_PAGE_SIZE, ROOM),
                          LVIO_E_TIMEOUT);
         fault(CMD(TRANSFER_TO_HOST_2D), SIM_GPU_FAULT_SILENT, 0, 1);
         assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
@@ -1523,22 +1534,22 @@ static void test_bad_arguments(void **state)
     int base = G.sim.live_pages;
     size_t size = 4 * LVIO_PAGE_SIZE;
 
-    assert_int_equal(lvio_gpu_fb_create(NULL, &fb, 64, 64, BGRX, mem, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, NULL, 64, 64, BGRX, mem, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, NULL, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 0, 64, BGRX, mem, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 0, BGRX, mem, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 16385, 1, BGRX, mem, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 1, 16385, BGRX, mem, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, UINT32_MAX, UINT32_MAX, BGRX, mem, size),
+    assert_int_equal(lvio_gpu_fb_create(NULL, &fb, 64, 64, BGRX, mem, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, NULL, 64, 64, BGRX, mem, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, NULL, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 0, 64, BGRX, mem, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 0, BGRX, mem, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 16385, 1, BGRX, mem, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 1, 16385, BGRX, mem, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, UINT32_MAX, UINT32_MAX, BGRX, mem, size, ROOM),
                      LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, 0, mem, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, 5, mem, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, 999, mem, size), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem + 1, size - 4), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem + 2, size - 4), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, size - 1), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 0), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, 0, mem, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, 5, mem, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, 999, mem, size, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem + 1, size - 4, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem + 2, size - 4, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, size - 1, ROOM), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 0, ROOM), LVIO_E_INVAL);
     check_nothing_sent(nlog, notifies);
     assert_int_equal(G.sim.shares_made, 0);
     assert_int_equal(G.sim.live_pages, base);
@@ -1589,7 +1600,7 @@ static void test_bad_arguments(void **state)
     assert_int_equal(lvio_gpu_poll_events(&GPU), LVIO_E_INVAL);
     assert_int_equal(lvio_gpu_show(&GPU, 0, NULL), LVIO_E_INVAL);
     assert_int_equal(lvio_gpu_cursor_move(&GPU, 0, 0, 0), LVIO_E_INVAL);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, size), LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, size, ROOM), LVIO_E_INVAL);
     assert_int_equal(G.nlog, nlog);
 }
 
@@ -1605,7 +1616,7 @@ static void test_no_share_in_hal(void **state)
     struct lvio_gpu_fb fb;
     unsigned nlog = G.nlog;
     uint32_t notifies = G.sim.notifies;
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE),
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE, ROOM),
                      LVIO_E_UNSUPPORTED);
     check_nothing_sent(nlog, notifies);
     down();
@@ -1714,7 +1725,7 @@ static void test_create_does_not_leak_resource_when_queue_is_full(void **state)
     assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
     assert_int_equal(lvio_vq_num_free(&GPU.ctrlq), 4); /* two lost transfers hold 4 */
     unsigned live = sim_gpu_live_resources(&G);
-    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb2, 64, 64, BGRX, mem2, 4 * LVIO_PAGE_SIZE),
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb2, 64, 64, BGRX, mem2, 4 * LVIO_PAGE_SIZE, ROOM),
                      LVIO_E_AGAIN);
     assert_int_equal(sim_gpu_live_resources(&G), live); /* no CREATE_2D went out */
     check_message("RESOURCE_CREATE_2D", "4 free descriptors, the batch needs 5 (4 are still");
@@ -1814,6 +1825,68 @@ static void test_gpu_wait_forever(void **state)
     down();
 }
 
+
+/* The record of the runs is the caller's memory (or the framebuffer's
+ * own): too little room is refused by name, nothing left shared. */
+static void test_runs_room(void **state)
+{
+    (void)state;
+    up(2);
+    G.sim.share_run = 1; /* every page elsewhere: a run per page */
+    uint8_t *mem = pages(16);
+    struct lvio_gpu_fb fb;
+    size_t size = 16 * LVIO_PAGE_SIZE;
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 256, BGRX, mem, size, NULL, 0),
+                     LVIO_E_INVAL);
+    check_message("8 runs", "LVIO_GPU_FB_RUNS(size) = 17");
+    assert_int_equal(G.sim.live_shares, 0);
+    struct lvio_gpu_run room[17];
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 256, BGRX, mem, size, room, 15),
+                     LVIO_E_INVAL);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 256, BGRX, mem, size, room, 0),
+                     LVIO_E_INVAL);
+    assert_int_equal(G.sim.live_shares, 0);
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 256, BGRX, mem, size, room, 17), 0);
+    assert_int_equal(fb.nr_entries, 16);
+    assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+    /* Contiguous memory fits in the framebuffer's own runs. */
+    G.sim.share_run = 0;
+    assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 256, BGRX, mem, size, NULL, 0), 0);
+    assert_int_equal(fb.nr_entries, 1);
+    assert_true(fb.runs == fb.inline_runs);
+    assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+    down();
+}
+
+/* A framebuffer destroyed while a transfer from it is lost: the slot keeps
+ * its runs (inline ones are copied; the caller's room stays busy), so the
+ * caller may reuse its struct at once and the late unshare is still
+ * exact. */
+static void test_held_runs_survive_the_callers_struct(void **state)
+{
+    (void)state;
+    for (int own_room = 0; own_room < 2; own_room++) {
+        up(2);
+        GPU.timeout_ns = SHORT_TIMEOUT;
+        G.sim.share_run = 2;
+        uint8_t *mem = pages(4);
+        struct lvio_gpu_run room[8];
+        struct lvio_gpu_fb fb;
+        assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE,
+                                            own_room ? room : NULL, 8),
+                         0);
+        fault(CMD(TRANSFER_TO_HOST_2D), SIM_GPU_FAULT_SILENT, 0, 1);
+        assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
+        assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+        assert_int_equal(lvio_gpu_memory_busy(&GPU, room, sizeof room), own_room == 1);
+        memset(&fb, 0x5a, sizeof fb); /* the caller reuses its struct */
+        sim_gpu_release(&G);
+        assert_int_equal(lvio_gpu_query(&GPU), 0);
+        assert_int_equal(G.sim.live_shares, 0);
+        assert_false(lvio_gpu_memory_busy(&GPU, room, sizeof room));
+        down(); /* every unshare matched its share */
+    }
+}
 
 #if defined(__x86_64__) && defined(__linux__)
 #include <signal.h>
@@ -1949,6 +2022,8 @@ int main(void)
         cmocka_unit_test(test_init_failure_with_stuck_reset),
         cmocka_unit_test(test_gpu_wait_forever),
         cmocka_unit_test(test_edid_response_read_once),
+        cmocka_unit_test(test_runs_room),
+        cmocka_unit_test(test_held_runs_survive_the_callers_struct),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     sim_gpu_fini(&G);
