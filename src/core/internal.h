@@ -220,9 +220,6 @@ static inline uint32_t lvio_config_join(const struct lvio_device *dev, const uin
 #define lvio_cpu_to_dev32 lvio_dev32_to_cpu
 #define lvio_cpu_to_dev64 lvio_dev64_to_cpu
 
-/* Queue bookkeeping shared by the core and the transports. */
-void lvio_vq_dump(struct lvio_virtqueue *vq);
-
 /* Polls between checks of the device status during a wait. */
 #define LVIO_STATUS_CHECK_INTERVAL 1024u
 

@@ -355,19 +355,3 @@ unsigned lvio_vq_in_flight(const struct lvio_virtqueue *vq)
 {
     return vq ? (uint16_t)(vq->avail_idx - vq->last_used) : 0;
 }
-
-void lvio_vq_dump(struct lvio_virtqueue *vq)
-{
-    uint16_t used_idx = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->idx);
-    lvio_log_dump(vq->dev,
-                  "dump: queue %u: size %u, desc 0x%llx avail 0x%llx used 0x%llx, "
-                  "avail idx %u, used idx %u, last seen %u, free %u, in flight %u",
-                  vq->index, vq->size, (unsigned long long)vq->desc_addr,
-                  (unsigned long long)vq->avail_addr, (unsigned long long)vq->used_addr,
-                  vq->avail_idx, used_idx, vq->last_used, vq->num_free,
-                  lvio_vq_in_flight(vq));
-    lvio_log_dump(vq->dev, "dump: queue %u: kicks %llu, completions %llu, clamped %llu%s",
-                  vq->index, (unsigned long long)vq->kicks,
-                  (unsigned long long)vq->completions, (unsigned long long)vq->clamped,
-                  vq->broken ? ", BROKEN" : "");
-}
