@@ -82,8 +82,12 @@ CPPCHECK_FLAGS := --enable=warning,style,performance,portability --std=c11 --inl
 	--error-exitcode=1 -q -Iinclude -Isrc
 check-static: deps-static
 	@mkdir -p $(BUILD)
-	@clang-tidy --quiet $(LIB_SRCS) -- -std=c11 -Iinclude -Isrc > $(BUILD)/clang-tidy.log 2>&1 || \
-	  { grep -v "warnings generated" $(BUILD)/clang-tidy.log; exit 1; }
+	@# One file per run: with several files in one run, clang-tidy 14's
+	@# analyzer reported a va_list false positive in fmt.c that no run of
+	@# fmt.c alone shows (the result depended on the files before it).
+	@for f in $(LIB_SRCS); do \
+	  clang-tidy --quiet $$f -- -std=c11 -Iinclude -Isrc > $(BUILD)/clang-tidy.log 2>&1 || \
+	  { grep -v "warnings generated" $(BUILD)/clang-tidy.log; exit 1; }; done
 	@cppcheck $(CPPCHECK_FLAGS) $(LIB_SRCS)
 	@for f in $(LIB_SRCS); do \
 	  gcc -std=c11 -fanalyzer -Werror -Wall -Wextra -O1 -Iinclude -Isrc -c $$f -o /dev/null || exit 1; done
