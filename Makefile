@@ -12,7 +12,7 @@ BUILD := build
 HOSTB := $(BUILD)/host
 
 LIB_SRCS := $(shell find src -name '*.c' | sort)
-LIB_HDRS := $(shell find include -name '*.h') src/core/internal.h
+LIB_HDRS := $(shell find include src -name '*.h')
 
 HOST_CC ?= gcc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wconversion -Wno-sign-conversion

@@ -7,11 +7,12 @@
  * of the 256-byte space, every structure must lie inside an implemented
  * BAR with at least the length the spec requires, and a queue's notify
  * address must lie inside the notify structure. Register access goes
- * through the accessors below only (cfg_*, reg_*), so port I/O (x86's
- * legacy BAR) can be added in one place.
+ * through the accessors in pci_internal.h only (lvio_pci_cfg_read,
+ * lvio_pci_reg_read/write), so port I/O (x86's legacy BAR) can be added in
+ * one place. The two register interfaces are pci_modern.c and
+ * pci_legacy.c.
  */
-#include "lvio/pci.h"
-#include "../core/internal.h"
+#include "pci_internal.h"
 
 /* The standard capability list lives in [0x40, 0x100); each entry is at
  * least 4 bytes apart from the next, so a list longer than this loops. */
@@ -19,171 +20,20 @@
 #define CAP_END 0x100u
 #define CAP_MAX_WALK ((CAP_END - CAP_FIRST) / 4u)
 
-/* ---- accessors -------------------------------------------------------------- */
-
-/* Configuration space; all-ones beyond it, as an absent register reads. */
-static uint32_t cfg_read(struct lvio_device *dev, uint32_t off, unsigned width)
-{
-    if (off + width > dev->u.pci.cfg_size)
-        return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
-    return lvio_io_read(dev, dev->u.pci.cfg + off, width);
-}
-
-/* A register inside a mapped structure; all-ones beyond it. */
-static uint32_t reg_read(struct lvio_device *dev, const struct lvio_pci_region *r, uint32_t off,
-                         unsigned width)
-{
-    if (!r->base || off + width > r->len)
-        return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
-    return lvio_io_read(dev, r->base + off, width);
-}
-
-/* Writes beyond the structure are dropped. The trace hook sees the offset
- * within the structure. */
-static void reg_write(struct lvio_device *dev, const struct lvio_pci_region *r, uint32_t off,
-                      unsigned width, uint32_t val)
-{
-    if (!r->base || off + width > r->len)
-        return;
-    lvio_io_write(dev, r->base + off, width, val, off);
-}
-
-#define COMMON(dev) (&(dev)->u.pci.common)
-#define LEGACY(dev) (&(dev)->u.pci.legacy)
-
-/* ---- modern ------------------------------------------------------------------ */
-
-static uint8_t modern_get_status(struct lvio_device *dev)
-{
-    return (uint8_t)reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_STATUS, 1);
-}
-
-static void modern_set_status(struct lvio_device *dev, uint8_t status)
-{
-    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_STATUS, 1, status);
-}
-
-static uint32_t modern_get_features(struct lvio_device *dev, uint32_t sel)
-{
-    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_DFSELECT, 4, sel);
-    return reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_DF, 4);
-}
-
-static void modern_set_features(struct lvio_device *dev, uint32_t sel, uint32_t val)
-{
-    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_GFSELECT, 4, sel);
-    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_GF, 4, val);
-}
-
-static uint32_t modern_config_generation(struct lvio_device *dev)
-{
-    return reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_CFGGENERATION, 1);
-}
-
-/* Device configuration bytes of one access, in the device's order (see
- * lvio_config_split); a range outside the structure reads as 0xff, untouched. */
-static void region_config_read(struct lvio_device *dev, const struct lvio_pci_region *r,
-                               uint32_t off, unsigned width, uint8_t *out)
+void lvio_pci_region_config_read(struct lvio_device *dev, const struct lvio_pci_region *r,
+                                 uint32_t off, unsigned width, uint8_t *out)
 {
     if (!r->base || off + width > r->len) {
         memset(out, 0xff, width);
         return;
     }
-    lvio_config_split(dev, reg_read(dev, r, off, width), width, out);
+    lvio_config_split(dev, lvio_pci_reg_read(dev, r, off, width), width, out);
 }
 
-static void region_config_write(struct lvio_device *dev, const struct lvio_pci_region *r,
-                                uint32_t off, unsigned width, const uint8_t *in)
+void lvio_pci_region_config_write(struct lvio_device *dev, const struct lvio_pci_region *r,
+                                  uint32_t off, unsigned width, const uint8_t *in)
 {
-    reg_write(dev, r, off, width, lvio_config_join(dev, in, width));
-}
-
-static void modern_config_read(struct lvio_device *dev, uint32_t off, unsigned width,
-                               uint8_t *out)
-{
-    region_config_read(dev, &dev->u.pci.devcfg, off, width, out);
-}
-
-static void modern_config_write(struct lvio_device *dev, uint32_t off, unsigned width,
-                                const uint8_t *in)
-{
-    region_config_write(dev, &dev->u.pci.devcfg, off, width, in);
-}
-
-static void modern_select(struct lvio_device *dev, uint16_t index)
-{
-    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SELECT, 2, index);
-}
-
-static int modern_queue_max(struct lvio_device *dev, uint16_t index, uint32_t *max)
-{
-    uint32_t n = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2);
-    if (index >= n)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (num_queues %u)",
-                         index, n);
-    modern_select(dev, index);
-    if (reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 0)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: already in use (queue_enable is 1)",
-                         index);
-    *max = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2);
-    if (*max == 0)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (queue_size 0)",
-                         index);
-    return LVIO_OK;
-}
-
-static void modern_write64(struct lvio_device *dev, uint32_t off, uint64_t v)
-{
-    reg_write(dev, COMMON(dev), off, 4, (uint32_t)v);
-    reg_write(dev, COMMON(dev), off + 4, 4, (uint32_t)(v >> 32));
-}
-
-static int modern_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *vq)
-{
-    const struct lvio_pci_region *notify = &dev->u.pci.notify;
-
-    modern_select(dev, vq->index);
-    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2, vq->size);
-    uint32_t size = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2);
-    if (size != vq->size)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device did not take size %u (reads %u)",
-                         vq->index, vq->size, size);
-    uint32_t noff = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_NOFF, 2);
-    uint64_t at = (uint64_t)noff * dev->u.pci.notify_mult;
-    if (at & 1)
-        return lvio_fail(dev, LVIO_E_LAYOUT,
-                         "queue %u: notify offset %u x multiplier %u = 0x%llx is odd (the "
-                         "notify register is 16 bits)",
-                         vq->index, noff, dev->u.pci.notify_mult, (unsigned long long)at);
-    if (at + 2 > notify->len)
-        return lvio_fail(dev, LVIO_E_LAYOUT,
-                         "queue %u: notify offset %u x multiplier %u = 0x%llx is outside the "
-                         "notify structure (0x%x bytes)",
-                         vq->index, noff, dev->u.pci.notify_mult, (unsigned long long)at,
-                         notify->len);
-    dev->u.pci.notify_off[vq->index] = (uint32_t)at;
-    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_DESCLO, vq->desc_addr);
-    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_AVAILLO, vq->avail_addr);
-    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_USEDLO, vq->used_addr);
-    reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
-    uint32_t enabled = reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_ENABLE, 2);
-    if (enabled != 1)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device did not set queue_enable (reads %u)",
-                         vq->index, enabled);
-    return LVIO_OK;
-}
-
-static void modern_notify(struct lvio_device *dev, uint16_t index)
-{
-    lvio_wmb(); /* ring writes before the device hears of them */
-    uint32_t off = index < LVIO_MAX_QUEUES ? dev->u.pci.notify_off[index] : 0;
-    reg_write(dev, &dev->u.pci.notify, off, 2, index);
-}
-
-static uint32_t modern_isr(struct lvio_device *dev)
-{
-    /* Reading the ISR status acknowledges it. */
-    return reg_read(dev, &dev->u.pci.isr, 0, 1) & (LVIO_VIRTIO_ISR_QUEUE | LVIO_VIRTIO_ISR_CONFIG);
+    lvio_pci_reg_write(dev, r, off, width, lvio_config_join(dev, in, width));
 }
 
 static void dump_region(struct lvio_device *dev, const char *what,
@@ -196,12 +46,12 @@ static void dump_region(struct lvio_device *dev, const char *what,
         lvio_log_dump(dev, "dump: pci   %-6s absent", what);
 }
 
-static void pci_dump(struct lvio_device *dev)
+void lvio_pci_dump(struct lvio_device *dev)
 {
     lvio_log_dump(dev, "dump: pci %02x:%02x.%x %04x:%04x, %s interface, command 0x%04x",
                   dev->u.pci.bus, dev->u.pci.device, dev->u.pci.function,
-                  cfg_read(dev, LVIO_PCI_VENDOR_ID, 2), cfg_read(dev, LVIO_PCI_DEVICE_ID, 2),
-                  dev->legacy ? "legacy" : "modern", cfg_read(dev, LVIO_PCI_COMMAND, 2));
+                  lvio_pci_cfg_read(dev, LVIO_PCI_VENDOR_ID, 2), lvio_pci_cfg_read(dev, LVIO_PCI_DEVICE_ID, 2),
+                  dev->legacy ? "legacy" : "modern", lvio_pci_cfg_read(dev, LVIO_PCI_COMMAND, 2));
     if (dev->legacy) {
         dump_region(dev, "legacy", &dev->u.pci.legacy);
         return;
@@ -210,140 +60,10 @@ static void pci_dump(struct lvio_device *dev)
     dump_region(dev, "notify", &dev->u.pci.notify);
     lvio_log_dump(dev, "dump: pci   notify_off_multiplier %u, %u queues",
                   dev->u.pci.notify_mult,
-                  reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2));
+                  lvio_pci_reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2));
     dump_region(dev, "isr", &dev->u.pci.isr);
     dump_region(dev, "device", &dev->u.pci.devcfg);
 }
-
-static const struct lvio_transport_ops pci_modern_ops = {
-    .name = "pci",
-    .get_status = modern_get_status,
-    .set_status = modern_set_status,
-    .get_features = modern_get_features,
-    .set_features = modern_set_features,
-    .feature_words = 2,
-    .queue_size_fixed = false,
-    .config_generation = modern_config_generation,
-    .config_read = modern_config_read,
-    .config_write = modern_config_write,
-    .queue_max = modern_queue_max,
-    .queue_enable = modern_queue_enable,
-    .notify = modern_notify,
-    .isr = modern_isr,
-    .dump = pci_dump,
-};
-
-/* ---- legacy ------------------------------------------------------------------ */
-
-static uint8_t legacy_get_status(struct lvio_device *dev)
-{
-    return (uint8_t)reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_STATUS, 1);
-}
-
-static void legacy_set_status(struct lvio_device *dev, uint8_t status)
-{
-    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_STATUS, 1, status);
-}
-
-static uint32_t legacy_get_features(struct lvio_device *dev, uint32_t sel)
-{
-    return sel == 0 ? reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_HOST_FEATURES, 4) : 0;
-}
-
-static void legacy_set_features(struct lvio_device *dev, uint32_t sel, uint32_t val)
-{
-    if (sel == 0)
-        reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_GUEST_FEATURES, 4, val);
-}
-
-static uint32_t legacy_config_generation(struct lvio_device *dev)
-{
-    (void)dev;
-    return 0; /* legacy has no generation counter */
-}
-
-/* Device configuration follows the registers: at 0x14, or 0x18 when
- * someone (firmware) left MSI-X enabled. */
-static void legacy_config_read(struct lvio_device *dev, uint32_t off, unsigned width,
-                               uint8_t *out)
-{
-    if (off > LEGACY(dev)->len) {
-        memset(out, 0xff, width);
-        return;
-    }
-    region_config_read(dev, LEGACY(dev), dev->u.pci.legacy_cfg + off, width, out);
-}
-
-static void legacy_config_write(struct lvio_device *dev, uint32_t off, unsigned width,
-                                const uint8_t *in)
-{
-    if (off <= LEGACY(dev)->len)
-        region_config_write(dev, LEGACY(dev), dev->u.pci.legacy_cfg + off, width, in);
-}
-
-static int legacy_queue_max(struct lvio_device *dev, uint16_t index, uint32_t *max)
-{
-    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL, 2, index);
-    if (reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN, 4) != 0)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: already in use (queue PFN is set)",
-                         index);
-    *max = reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NUM, 2);
-    if (*max == 0)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device has no such queue (queue size 0)",
-                         index);
-    return LVIO_OK;
-}
-
-static int legacy_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *vq)
-{
-    uint64_t pfn = vq->desc_addr >> LVIO_VIRTIO_PCI_LEGACY_QUEUE_ADDR_SHIFT;
-    if (pfn > UINT32_MAX)
-        return lvio_fail(dev, LVIO_E_RANGE,
-                         "queue %u: ring at 0x%llx is above the 16 TiB a legacy queue "
-                         "PFN can address", vq->index, (unsigned long long)vq->desc_addr);
-    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL, 2, vq->index);
-    uint32_t num = reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NUM, 2);
-    if (num != vq->size)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: size changed from %u to %u", vq->index,
-                         vq->size, num);
-    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN, 4, (uint32_t)pfn);
-    uint32_t back = reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN, 4);
-    if (back != (uint32_t)pfn)
-        return lvio_fail(dev, LVIO_E_QUEUE,
-                         "queue %u: legacy device did not take queue PFN 0x%x (reads 0x%x)",
-                         vq->index, (uint32_t)pfn, back);
-    return LVIO_OK;
-}
-
-static void legacy_notify(struct lvio_device *dev, uint16_t index)
-{
-    lvio_wmb();
-    reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NOTIFY, 2, index);
-}
-
-static uint32_t legacy_isr(struct lvio_device *dev)
-{
-    return reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_ISR, 1) &
-           (LVIO_VIRTIO_ISR_QUEUE | LVIO_VIRTIO_ISR_CONFIG);
-}
-
-static const struct lvio_transport_ops pci_legacy_ops = {
-    .name = "pci",
-    .get_status = legacy_get_status,
-    .set_status = legacy_set_status,
-    .get_features = legacy_get_features,
-    .set_features = legacy_set_features,
-    .feature_words = 1,
-    .queue_size_fixed = true,
-    .config_generation = legacy_config_generation,
-    .config_read = legacy_config_read,
-    .config_write = legacy_config_write,
-    .queue_max = legacy_queue_max,
-    .queue_enable = legacy_queue_enable,
-    .notify = legacy_notify,
-    .isr = legacy_isr,
-    .dump = pci_dump,
-};
 
 /* ---- probe ------------------------------------------------------------------- */
 
@@ -434,7 +154,7 @@ static int region_map(struct lvio_device *dev, const struct lvio_pci_function *f
 static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn, uint32_t at,
                     uint32_t cap_len, struct cap_found *found)
 {
-    uint32_t type = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_CFG_TYPE, 1);
+    uint32_t type = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_CFG_TYPE, 1);
     if (type < LVIO_VIRTIO_PCI_CAP_COMMON_CFG || type > LVIO_VIRTIO_PCI_CAP_DEVICE_CFG)
         return LVIO_OK; /* pci_cfg, shared memory, vendor: not needed */
     struct cap_found *f = &found[type];
@@ -449,9 +169,9 @@ static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn,
                       at, cap_len, need);
         return LVIO_OK;
     }
-    uint32_t bar = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_BAR, 1);
-    uint32_t off = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_OFFSET, 4);
-    uint32_t len = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LENGTH, 4);
+    uint32_t bar = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_BAR, 1);
+    uint32_t off = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_OFFSET, 4);
+    uint32_t len = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LENGTH, 4);
     char why[48];
     int err = region_map(dev, fn, &f->r, bar, off, len, cap_min_len[type], cap_align[type], why,
                          sizeof why);
@@ -462,7 +182,7 @@ static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn,
         return err == LVIO_E_INVAL ? lvio_fail(dev, err, "%s", f->why) : LVIO_OK;
     }
     if (type == LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG)
-        f->mult = cfg_read(dev, at + LVIO_VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
+        f->mult = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
     return LVIO_OK;
 }
 
@@ -470,9 +190,9 @@ static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn,
 static int cap_walk(struct lvio_device *dev, const struct lvio_pci_function *fn,
                     struct cap_found *found)
 {
-    if (!(cfg_read(dev, LVIO_PCI_STATUS, 2) & LVIO_PCI_STATUS_CAP_LIST))
+    if (!(lvio_pci_cfg_read(dev, LVIO_PCI_STATUS, 2) & LVIO_PCI_STATUS_CAP_LIST))
         return LVIO_OK; /* no list: a legacy-only device */
-    uint32_t at = cfg_read(dev, LVIO_PCI_CAPABILITY_LIST, 1) & ~3u;
+    uint32_t at = lvio_pci_cfg_read(dev, LVIO_PCI_CAPABILITY_LIST, 1) & ~3u;
     for (unsigned n = 0; at != 0; n++) {
         if (n == CAP_MAX_WALK)
             return lvio_fail(dev, LVIO_E_LAYOUT, "capability list loops (more than %u entries)",
@@ -480,12 +200,12 @@ static int cap_walk(struct lvio_device *dev, const struct lvio_pci_function *fn,
         if (at < CAP_FIRST || at + 2 > CAP_END)
             return lvio_fail(dev, LVIO_E_LAYOUT,
                              "capability pointer 0x%02x is outside 0x40..0xff", at);
-        uint32_t id = cfg_read(dev, at, 1);
-        uint32_t next = cfg_read(dev, at + 1, 1) & ~3u;
-        if (id == LVIO_PCI_CAP_ID_MSIX && (cfg_read(dev, at + 2, 2) & 0x8000u))
+        uint32_t id = lvio_pci_cfg_read(dev, at, 1);
+        uint32_t next = lvio_pci_cfg_read(dev, at + 1, 1) & ~3u;
+        if (id == LVIO_PCI_CAP_ID_MSIX && (lvio_pci_cfg_read(dev, at + 2, 2) & 0x8000u))
             dev->u.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX; /* MSI-X enabled */
         if (id == LVIO_PCI_CAP_ID_VNDR) {
-            uint32_t cap_len = cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LEN, 1);
+            uint32_t cap_len = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LEN, 1);
             if (at + cap_len > CAP_END)
                 return lvio_fail(dev, LVIO_E_LAYOUT,
                                  "capability at 0x%02x of %u bytes runs past 0xff", at,
@@ -532,8 +252,8 @@ static bool pci_hal_ok(const struct lvio_hal *hal)
 /* Vendor and device id: the virtio device type, or an error. */
 static int pci_identify(struct lvio_device *dev, uint32_t *pci_id)
 {
-    uint32_t vendor = cfg_read(dev, LVIO_PCI_VENDOR_ID, 2);
-    uint32_t id = cfg_read(dev, LVIO_PCI_DEVICE_ID, 2);
+    uint32_t vendor = lvio_pci_cfg_read(dev, LVIO_PCI_VENDOR_ID, 2);
+    uint32_t id = lvio_pci_cfg_read(dev, LVIO_PCI_DEVICE_ID, 2);
 
     *pci_id = id;
     if (vendor == 0xffff)
@@ -544,10 +264,10 @@ static int pci_identify(struct lvio_device *dev, uint32_t *pci_id)
     if (id >= LVIO_VIRTIO_PCI_ID_MODERN_BASE && id <= LVIO_VIRTIO_PCI_ID_MODERN_LAST)
         dev->device_id = id - LVIO_VIRTIO_PCI_ID_MODERN_BASE;
     else if (id >= LVIO_VIRTIO_PCI_ID_LEGACY_FIRST && id <= LVIO_VIRTIO_PCI_ID_LEGACY_LAST)
-        dev->device_id = cfg_read(dev, LVIO_PCI_SUBSYSTEM_ID, 2);
+        dev->device_id = lvio_pci_cfg_read(dev, LVIO_PCI_SUBSYSTEM_ID, 2);
     else
         return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "device id %04x is not a virtio device", id);
-    dev->vendor_id = cfg_read(dev, LVIO_PCI_SUBSYSTEM_ID - 2, 2); /* subsystem vendor */
+    dev->vendor_id = lvio_pci_cfg_read(dev, LVIO_PCI_SUBSYSTEM_ID - 2, 2); /* subsystem vendor */
     if (dev->device_id == 0)
         return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "device id %04x names virtio type 0 (reserved)",
                          id);
@@ -575,7 +295,7 @@ static int legacy_setup(struct lvio_device *dev, const struct lvio_pci_function 
     dev->phys = b->phys;
     dev->version = 1;
     dev->legacy = true;
-    dev->ops = &pci_legacy_ops;
+    dev->ops = &lvio_pci_legacy_ops;
     return LVIO_OK;
 }
 
@@ -638,13 +358,13 @@ int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
         dev->phys = fn->bar[dev->u.pci.common.bar].phys + dev->u.pci.common.offset;
         dev->version = 2;
         dev->legacy = false;
-        dev->ops = &pci_modern_ops;
+        dev->ops = &lvio_pci_modern_ops;
     }
 
     /* The enumerator's job, but checked: without decoding every access
      * reads all-ones, without bus mastering the device cannot reach the
      * rings. */
-    uint32_t cmd = cfg_read(dev, LVIO_PCI_COMMAND, 2);
+    uint32_t cmd = lvio_pci_cfg_read(dev, LVIO_PCI_COMMAND, 2);
     uint32_t need = LVIO_PCI_COMMAND_MASTER;
     const struct lvio_pci_region *used[] = {&dev->u.pci.common, &dev->u.pci.notify,
                                             &dev->u.pci.isr, &dev->u.pci.devcfg,

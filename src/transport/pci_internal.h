@@ -1,0 +1,59 @@
+/*
+ * Private to the PCI transport (pci.c: probe and capabilities, dump;
+ * pci_modern.c and pci_legacy.c: the two register interfaces): register
+ * accessors and what the three files share. Not installed.
+ */
+#ifndef LVIO_PCI_INTERNAL_H
+#define LVIO_PCI_INTERNAL_H
+
+#include "lvio/pci.h"
+#include "../core/internal.h"
+
+/* Configuration space; all-ones beyond it, as an absent register reads. */
+static inline uint32_t lvio_pci_cfg_read(struct lvio_device *dev, uint32_t off, unsigned width)
+{
+    if (off + width > dev->u.pci.cfg_size)
+        return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
+    return lvio_io_read(dev, dev->u.pci.cfg + off, width);
+}
+
+/* A register inside a mapped structure; all-ones beyond it. */
+static inline uint32_t lvio_pci_reg_read(struct lvio_device *dev,
+                                         const struct lvio_pci_region *r, uint32_t off,
+                                         unsigned width)
+{
+    if (!r->base || off + width > r->len)
+        return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
+    return lvio_io_read(dev, r->base + off, width);
+}
+
+/* Writes beyond the structure are dropped. The trace hook sees the offset
+ * within the structure. */
+static inline void lvio_pci_reg_write(struct lvio_device *dev,
+                                      const struct lvio_pci_region *r, uint32_t off,
+                                      unsigned width, uint32_t val)
+{
+    if (!r->base || off + width > r->len)
+        return;
+    lvio_io_write(dev, r->base + off, width, val, off);
+}
+
+/* The modern common configuration structure, the legacy register block. */
+#define COMMON(dev) (&(dev)->u.pci.common)
+#define LEGACY(dev) (&(dev)->u.pci.legacy)
+
+/* Device configuration bytes of one access at `off` in region `r`, in the
+ * device's order (see lvio_config_split); outside the structure: 0xff
+ * bytes, and nothing touched. Writes outside it are dropped. */
+void lvio_pci_region_config_read(struct lvio_device *dev, const struct lvio_pci_region *r,
+                                 uint32_t off, unsigned width, uint8_t *out);
+void lvio_pci_region_config_write(struct lvio_device *dev, const struct lvio_pci_region *r,
+                                  uint32_t off, unsigned width, const uint8_t *in);
+
+/* The transport part of lvio_dump(), for both interfaces. */
+void lvio_pci_dump(struct lvio_device *dev);
+
+extern const struct lvio_transport_ops lvio_pci_modern_ops;
+extern const struct lvio_transport_ops lvio_pci_legacy_ops;
+
+#endif
