@@ -10,5 +10,6 @@
 #include "pci.h"
 #include "rng.h"
 #include "gpu.h"
+#include "edid.h"
 
 #endif

@@ -12,6 +12,7 @@
  * command timed out is "lost": it is not reused until the device gives it
  * back, since the device may still write its response.
  */
+#include "lvio/edid.h"
 #include "lvio/gpu.h"
 #include "../core/internal.h"
 
@@ -535,33 +536,6 @@ void lvio_gpu_teardown(struct lvio_gpu *gpu)
 
 /* ---- modes -------------------------------------------------------------------- */
 
-#define EDID_BLOCK 128u
-
-/*
- * The preferred mode of an EDID base block (EDID_BLOCK bytes, the
- * driver's own copy): its first detailed timing descriptor (EDID 1.3/1.4,
- * offset 54). False when the block is not a valid EDID (header, checksum)
- * or holds no timing there.
- */
-static bool edid_preferred(const uint8_t *e, uint32_t *w, uint32_t *h)
-{
-    static const uint8_t header[8] = {0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0};
-    uint8_t sum = 0;
-
-    if (memcmp(e, header, sizeof header) != 0)
-        return false;
-    for (unsigned i = 0; i < EDID_BLOCK; i++)
-        sum = (uint8_t)(sum + e[i]);
-    if (sum != 0)
-        return false;
-    const uint8_t *dtd = e + 54;
-    if ((dtd[0] | dtd[1]) == 0)
-        return false; /* a display descriptor, not a timing */
-    *w = dtd[2] | ((uint32_t)(dtd[4] & 0xf0) << 4);
-    *h = dtd[5] | ((uint32_t)(dtd[7] & 0xf0) << 4);
-    return *w > 0 && *h > 0;
-}
-
 static int gpu_get_display_info(struct lvio_gpu *gpu)
 {
     struct gpu_cmd c;
@@ -624,14 +598,15 @@ static int gpu_get_edid(struct lvio_gpu *gpu, unsigned scanout)
      * the timing are read from the copy, which the device cannot change. */
     const struct lvio_virtio_gpu_resp_edid *resp = (const void *)slot_resp(gpu, slot);
     uint32_t size = dev_le32(&resp->size);
-    uint8_t edid[EDID_BLOCK];
-    for (unsigned i = 0; i < EDID_BLOCK; i++)
+    uint8_t edid[LVIO_EDID_BLOCK_SIZE];
+    const char *why = "size out of range";
+    for (unsigned i = 0; i < LVIO_EDID_BLOCK_SIZE; i++)
         edid[i] = ((const volatile uint8_t *)resp->edid)[i];
-    if (size < EDID_BLOCK || size > sizeof resp->edid || !edid_preferred(edid, &w, &h) ||
-        w > MAX_DIM || h > MAX_DIM) {
+    if (size < LVIO_EDID_BLOCK_SIZE || size > sizeof resp->edid ||
+        !lvio_edid_preferred_mode(edid, &w, &h, &why)) {
         lvio_log(gpu->dev, LVIO_LOG_WARN,
-                 "gpu: EDID of scanout %u (%u bytes) is not a valid EDID: ignored", scanout,
-                 size);
+                 "gpu: EDID of scanout %u (%u bytes) is not a valid EDID (%s): ignored",
+                 scanout, size, why);
         return LVIO_OK;
     }
     s->edid_width = w;
