@@ -112,6 +112,12 @@ struct lvio_device {
         } pci;
     } u;
 
+    /* May be set by the caller after the probe, before a driver's init:
+     * feature bits never to accept, e.g. (1ull << LVIO_VIRTIO_F_EVENT_IDX)
+     * or (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) to run the ring without
+     * them. VERSION_1 cannot be refused. The probe sets it to 0. */
+    uint64_t features_refused;
+
     /* Set by the core during lvio_device_begin(). */
     uint64_t features_offered;
     uint64_t features_accepted;
@@ -154,8 +160,9 @@ static inline bool lvio_has_feature(uint64_t features, unsigned bit)
 /*
  * Reset the device and bring it to the point where queues can be set up:
  * reset (waiting for status 0), ACKNOWLEDGE, DRIVER, read every feature
- * word, accept `wanted` & offered (plus VERSION_1 and ACCESS_PLATFORM when
- * offered), FEATURES_OK and read it back. A modern device that does not
+ * word, accept `wanted` & offered (plus VERSION_1, ACCESS_PLATFORM,
+ * INDIRECT_DESC and EVENT_IDX when offered; less dev->features_refused),
+ * FEATURES_OK and read it back. A modern device that does not
  * offer VERSION_1 is refused. On every failure the device is left FAILED.
  * Returns 0, LVIO_E_DEAD (the reset never completed), LVIO_E_FEATURES,
  * LVIO_E_UNSUPPORTED, LVIO_E_NEEDS_RESET or LVIO_E_INVAL.

@@ -29,6 +29,17 @@
  * ahead of what was made available, and a used length is clamped to the
  * writable bytes offered. A device that breaks these rules marks the queue
  * broken: every later call returns LVIO_E_BROKEN without touching the ring.
+ *
+ * With VIRTIO_F_INDIRECT_DESC negotiated, a chain of 2 to
+ * LVIO_VQ_INDIRECT_MAX buffers takes one ring descriptor pointing at an
+ * indirect table (one per ring slot, in the queue's own DMA memory, written
+ * and never read back), so a queue of N descriptors carries N requests.
+ * With VIRTIO_F_EVENT_IDX negotiated, notifications go both ways by event
+ * index (2.7.10): the driver notifies only when the device's avail_event
+ * says it waits for this index, and tells the device in used_event up to
+ * where it has consumed (used-buffer notifications, see
+ * lvio_vq_enable_cb). Both are used whenever the device offers them,
+ * unless the caller refused them (dev->features_refused).
  */
 #ifndef LVIO_VIRTQUEUE_H
 #define LVIO_VIRTQUEUE_H
@@ -43,6 +54,13 @@
  * private shadow inside struct lvio_virtqueue (24 bytes per entry). */
 #ifndef LVIO_VQ_MAX_SIZE
 #define LVIO_VQ_MAX_SIZE 256
+#endif
+
+/* Most buffers one indirect table holds; longer chains use ring
+ * descriptors. Each ring slot has a table of this many descriptors (16
+ * bytes each) in the queue's DMA memory when INDIRECT_DESC is on. */
+#ifndef LVIO_VQ_INDIRECT_MAX
+#define LVIO_VQ_INDIRECT_MAX 16
 #endif
 
 /* One buffer: device address and length in bytes. */
@@ -63,7 +81,8 @@ struct lvio_vq_shadow {
 struct lvio_vq_head {
     void *token;       /* the caller's cookie */
     uint32_t writable; /* bytes the device may write into the chain */
-    uint16_t ndesc;    /* descriptors in the chain; 0: not in flight */
+    uint16_t ndesc;    /* ring descriptors the chain takes; 0: not in flight */
+    uint16_t nbufs;    /* buffers (more than ndesc when indirect) */
 };
 
 struct lvio_virtqueue {
@@ -80,6 +99,10 @@ struct lvio_virtqueue {
     void *mem;                       /* the DMA allocation holding them */
     uint64_t mem_addr;
     uint32_t mem_pages;
+    bool indirect;                   /* INDIRECT_DESC negotiated */
+    bool event_idx;                  /* EVENT_IDX negotiated */
+    struct lvio_virtq_desc *tables;  /* indirect tables: LVIO_VQ_INDIRECT_MAX per slot */
+    uint64_t tables_addr;
 
     /* Driver-private ring state; the device never sees it. */
     uint16_t free_head;
@@ -88,8 +111,11 @@ struct lvio_virtqueue {
     uint16_t kicked_idx;     /* avail idx at the last notify */
     uint16_t last_used;      /* used idx we have consumed up to */
     int broken;              /* 0, or the error that broke the queue */
+    bool cb_off;             /* used-buffer notifications disabled */
     uint64_t kicks;          /* statistics for lvio_dump and benchmarks */
+    uint64_t kicks_saved;    /* kicks the device said it did not need */
     uint64_t completions;
+    uint64_t indirect_chains;
     uint64_t clamped;        /* used lengths larger than offered */
     struct lvio_vq_shadow shadow[LVIO_VQ_MAX_SIZE];
     struct lvio_vq_head head[LVIO_VQ_MAX_SIZE];
@@ -129,8 +155,23 @@ int lvio_vq_add(struct lvio_virtqueue *vq, const struct lvio_sg *out,
                 void *token);
 
 /* Notify the device of everything added since the last kick, unless the
- * device asked not to be notified. Returns 0 or LVIO_E_BROKEN. */
+ * device said it does not need it (VIRTQ_USED_F_NO_NOTIFY, or with
+ * EVENT_IDX its avail_event). Returns 0, LVIO_E_INVAL or LVIO_E_BROKEN. */
 int lvio_vq_kick(struct lvio_virtqueue *vq);
+
+/*
+ * Used-buffer notifications (interrupts) for this queue. They are on after
+ * setup. lvio_vq_disable_cb asks the device not to send them (a hint: it
+ * may send some anyway). lvio_vq_enable_cb asks for them again and then
+ * looks at the used ring once more: it returns true when completions are
+ * already waiting, which the caller must take with lvio_vq_get (no
+ * notification may come for them) — the race-free "enable, then check".
+ * With EVENT_IDX, enabling writes used_event, and so does every
+ * lvio_vq_get while they are on. Not for NULL or a torn-down queue
+ * (returns false / does nothing).
+ */
+void lvio_vq_disable_cb(struct lvio_virtqueue *vq);
+bool lvio_vq_enable_cb(struct lvio_virtqueue *vq);
 
 /*
  * Take the next completion, if any: returns 1 and sets *token and *len

@@ -15,10 +15,14 @@ static void lvio_vq_dump(struct lvio_virtqueue *vq)
                   (unsigned long long)vq->avail_addr, (unsigned long long)vq->used_addr,
                   vq->avail_idx, used_idx, vq->last_used, vq->num_free,
                   lvio_vq_in_flight(vq));
-    lvio_log_dump(vq->dev, "dump: queue %u: kicks %llu, completions %llu, clamped %llu%s",
+    lvio_log_dump(vq->dev,
+                  "dump: queue %u: kicks %llu (%llu not needed), completions %llu, "
+                  "indirect %llu, clamped %llu%s%s%s%s",
                   vq->index, (unsigned long long)vq->kicks,
-                  (unsigned long long)vq->completions, (unsigned long long)vq->clamped,
-                  vq->broken ? ", BROKEN" : "");
+                  (unsigned long long)vq->kicks_saved, (unsigned long long)vq->completions,
+                  (unsigned long long)vq->indirect_chains, (unsigned long long)vq->clamped,
+                  vq->indirect ? ", INDIRECT_DESC" : "", vq->event_idx ? ", EVENT_IDX" : "",
+                  vq->cb_off ? ", notifications off" : "", vq->broken ? ", BROKEN" : "");
 }
 
 static void lvio_status_text(uint8_t st, char *buf, size_t size)

@@ -4,16 +4,17 @@
  */
 #include "internal.h"
 
-/* Features the core itself accepts whenever the device offers them. */
+/* Features the core itself accepts whenever the device offers them (and
+ * the caller did not refuse them in dev->features_refused): the ring
+ * implements indirect descriptors and event indexes. */
 #define LVIO_CORE_FEATURES                                                    \
-    ((1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM))
+    ((1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM) | \
+     (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) | (1ull << LVIO_VIRTIO_F_EVENT_IDX))
 
-/* Features only the core may accept: the ring does not implement them (yet). */
+/* Ring features no driver may ask for: the ring does not implement them. */
 #define LVIO_RING_FEATURES                                                    \
-    ((1ull << LVIO_VIRTIO_F_INDIRECT_DESC) | (1ull << LVIO_VIRTIO_F_EVENT_IDX) | \
-     (1ull << LVIO_VIRTIO_F_RING_PACKED) | (1ull << LVIO_VIRTIO_F_IN_ORDER) |   \
-     (1ull << LVIO_VIRTIO_F_NOTIFICATION_DATA) |                              \
-     (1ull << LVIO_VIRTIO_F_RING_RESET))
+    ((1ull << LVIO_VIRTIO_F_RING_PACKED) | (1ull << LVIO_VIRTIO_F_IN_ORDER) |   \
+     (1ull << LVIO_VIRTIO_F_NOTIFICATION_DATA) | (1ull << LVIO_VIRTIO_F_RING_RESET))
 
 static void lvio_set_status(struct lvio_device *dev, uint8_t status)
 {
@@ -163,7 +164,9 @@ static int lvio_negotiate(struct lvio_device *dev, uint64_t wanted)
                          "modern transport but device does not offer VERSION_1 (features 0x%llx)",
                          (unsigned long long)offered);
     wanted &= ~LVIO_RING_FEATURES;
-    uint64_t accept = offered & (wanted | LVIO_CORE_FEATURES);
+    uint64_t accept = offered & (wanted | LVIO_CORE_FEATURES) & ~dev->features_refused;
+    /* VERSION_1 is not the caller's to refuse: a modern device needs it. */
+    accept |= offered & (1ull << LVIO_VIRTIO_F_VERSION_1);
     dev->features_accepted = accept;
     lvio_write_features(dev, accept);
     if (dev->legacy)

@@ -23,9 +23,17 @@ static uint32_t lvio_vq_used_offset(uint32_t size)
     return lvio_align_up(desc_and_avail, LVIO_VIRTQ_LEGACY_ALIGN);
 }
 
-static uint32_t lvio_vq_bytes(uint32_t size)
+/* The ring (with used_event and avail_event, which a device counts with
+ * EVENT_IDX), then, with INDIRECT_DESC, a table per slot. */
+static uint32_t lvio_vq_tables_offset(uint32_t size)
 {
-    return lvio_vq_used_offset(size) + 6 + 8 * size;
+    return lvio_align_up(lvio_vq_used_offset(size) + 6 + 8 * size + 2, 16);
+}
+
+static uint32_t lvio_vq_bytes(uint32_t size, bool indirect)
+{
+    uint32_t tables = indirect ? size * LVIO_VQ_INDIRECT_MAX * 16u : 0;
+    return lvio_vq_tables_offset(size) + tables;
 }
 
 static int lvio_vq_break(struct lvio_virtqueue *vq, const char *what,
@@ -52,7 +60,7 @@ static uint16_t lvio_vq_choose_size(uint32_t dev_max, uint16_t max_size)
 static int lvio_vq_alloc(struct lvio_virtqueue *vq)
 {
     const struct lvio_hal *hal = vq->dev->hal;
-    uint32_t bytes = lvio_vq_bytes(vq->size);
+    uint32_t bytes = lvio_vq_bytes(vq->size, vq->indirect);
     vq->mem_pages = lvio_align_up(bytes, LVIO_PAGE_SIZE) / LVIO_PAGE_SIZE;
     vq->mem = hal->dma_alloc(hal->ctx, vq->mem_pages, &vq->mem_addr);
     if (!vq->mem)
@@ -73,6 +81,11 @@ static int lvio_vq_alloc(struct lvio_virtqueue *vq)
     vq->desc_addr = vq->mem_addr;
     vq->avail_addr = vq->mem_addr + (uint64_t)16 * vq->size;
     vq->used_addr = vq->mem_addr + used_off;
+    if (vq->indirect) {
+        uint32_t off = lvio_vq_tables_offset(vq->size);
+        vq->tables = (struct lvio_virtq_desc *)(base + off);
+        vq->tables_addr = vq->mem_addr + off;
+    }
     return LVIO_OK;
 }
 
@@ -84,6 +97,7 @@ static void lvio_vq_free_mem(struct lvio_virtqueue *vq)
     vq->desc = NULL;
     vq->avail = NULL;
     vq->used = NULL;
+    vq->tables = NULL;
 }
 
 static int lvio_vq_check_setup(const struct lvio_virtqueue *vq,
@@ -114,6 +128,8 @@ int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
     memset(vq, 0, sizeof *vq);
     vq->dev = dev;
     vq->index = index;
+    vq->indirect = lvio_has_feature(dev->features_accepted, LVIO_VIRTIO_F_INDIRECT_DESC);
+    vq->event_idx = lvio_has_feature(dev->features_accepted, LVIO_VIRTIO_F_EVENT_IDX);
     uint32_t dev_max = 0;
     err = dev->ops->queue_max(dev, index, &dev_max);
     if (err)
@@ -176,6 +192,12 @@ static void lvio_vq_set_desc(struct lvio_virtqueue *vq, uint16_t d,
     vq->desc[d].next = lvio_cpu_to_dev16(dev, s->next);
 }
 
+/* A chain of `n` buffers goes through an indirect table. */
+static bool lvio_vq_use_indirect(const struct lvio_virtqueue *vq, unsigned n)
+{
+    return vq->indirect && n > 1 && n <= LVIO_VQ_INDIRECT_MAX;
+}
+
 static int lvio_vq_check_add(struct lvio_virtqueue *vq,
                              const struct lvio_sg *out, unsigned n_out,
                              const struct lvio_sg *in, unsigned n_in,
@@ -183,8 +205,8 @@ static int lvio_vq_check_add(struct lvio_virtqueue *vq,
 {
     unsigned n = n_out + n_in;
     uint64_t w = 0;
-    if (n == 0 || n_out > vq->size || n_in > vq->size || n > vq->size ||
-        (n_out && !out) || (n_in && !in))
+    if (n == 0 || n_out > LVIO_VQ_MAX_SIZE || n_in > LVIO_VQ_MAX_SIZE ||
+        (n > vq->size && !lvio_vq_use_indirect(vq, n)) || (n_out && !out) || (n_in && !in))
         return LVIO_E_INVAL;
     for (unsigned i = 0; i < n; i++) {
         const struct lvio_sg *sg = i < n_out ? &out[i] : &in[i - n_out];
@@ -196,7 +218,31 @@ static int lvio_vq_check_add(struct lvio_virtqueue *vq,
     if (w > UINT32_MAX)
         return LVIO_E_INVAL;
     *writable = (uint32_t)w;
-    return n > vq->num_free ? LVIO_E_NOSPC : LVIO_OK;
+    unsigned need = lvio_vq_use_indirect(vq, n) ? 1 : n;
+    return need > vq->num_free ? LVIO_E_NOSPC : LVIO_OK;
+}
+
+/* Write the indirect table of ring slot `head` (written once, never read
+ * back) and return its descriptor for the ring. */
+static struct lvio_sg lvio_vq_fill_table(struct lvio_virtqueue *vq, uint16_t head,
+                                         const struct lvio_sg *out, unsigned n_out,
+                                         const struct lvio_sg *in, unsigned n_in)
+{
+    const struct lvio_device *dev = vq->dev;
+    struct lvio_virtq_desc *t = vq->tables + (size_t)head * LVIO_VQ_INDIRECT_MAX;
+    unsigned n = n_out + n_in;
+    for (unsigned i = 0; i < n; i++) {
+        bool is_in = i >= n_out;
+        const struct lvio_sg *sg = is_in ? &in[i - n_out] : &out[i];
+        uint16_t flags = (uint16_t)((is_in ? LVIO_VIRTQ_DESC_F_WRITE : 0) |
+                                    (i + 1 < n ? LVIO_VIRTQ_DESC_F_NEXT : 0));
+        t[i].addr = lvio_cpu_to_dev64(dev, sg->addr);
+        t[i].len = lvio_cpu_to_dev32(dev, sg->len);
+        t[i].flags = lvio_cpu_to_dev16(dev, flags);
+        t[i].next = lvio_cpu_to_dev16(dev, (uint16_t)(i + 1 < n ? i + 1 : 0));
+    }
+    uint64_t addr = vq->tables_addr + (uint64_t)head * LVIO_VQ_INDIRECT_MAX * 16u;
+    return (struct lvio_sg){addr, (uint32_t)n * 16u};
 }
 
 int lvio_vq_add(struct lvio_virtqueue *vq, const struct lvio_sg *out,
@@ -204,52 +250,122 @@ int lvio_vq_add(struct lvio_virtqueue *vq, const struct lvio_sg *out,
                 void *token)
 {
     uint32_t writable;
-    if (!vq || !vq->dev)
+    if (!vq || !vq->dev || !vq->desc)
         return LVIO_E_INVAL;
     if (vq->broken)
         return vq->broken;
     int err = lvio_vq_check_add(vq, out, n_out, in, n_in, &writable);
     if (err)
         return err;
-    unsigned n = n_out + n_in;
+    unsigned n = n_out + n_in, ndesc = n;
     uint16_t head = vq->free_head, d = head;
-    for (unsigned i = 0; i < n; i++) {
-        bool is_in = i >= n_out;
-        uint16_t flags = (uint16_t)((is_in ? LVIO_VIRTQ_DESC_F_WRITE : 0) |
-                                    (i + 1 < n ? LVIO_VIRTQ_DESC_F_NEXT : 0));
-        lvio_vq_set_desc(vq, d, is_in ? &in[i - n_out] : &out[i], flags);
+    if (lvio_vq_use_indirect(vq, n)) {
+        struct lvio_sg table = lvio_vq_fill_table(vq, head, out, n_out, in, n_in);
+        lvio_vq_set_desc(vq, d, &table, LVIO_VIRTQ_DESC_F_INDIRECT);
         d = vq->shadow[d].next;
+        ndesc = 1;
+        vq->indirect_chains++;
+    } else {
+        for (unsigned i = 0; i < n; i++) {
+            bool is_in = i >= n_out;
+            uint16_t flags = (uint16_t)((is_in ? LVIO_VIRTQ_DESC_F_WRITE : 0) |
+                                        (i + 1 < n ? LVIO_VIRTQ_DESC_F_NEXT : 0));
+            lvio_vq_set_desc(vq, d, is_in ? &in[i - n_out] : &out[i], flags);
+            d = vq->shadow[d].next;
+        }
     }
     vq->free_head = d;
-    vq->num_free = (uint16_t)(vq->num_free - n);
-    vq->head[head] = (struct lvio_vq_head){token, writable, (uint16_t)n};
+    vq->num_free = (uint16_t)(vq->num_free - ndesc);
+    vq->head[head] = (struct lvio_vq_head){token, writable, (uint16_t)ndesc, (uint16_t)n};
     vq->avail->ring[vq->avail_idx & (vq->size - 1)] = lvio_cpu_to_dev16(vq->dev, head);
-    /* The descriptors and the ring entry before the index that publishes them. */
+    /* The descriptors (and table) and the ring entry before the index
+     * that publishes them. */
     lvio_wmb();
     vq->avail_idx++;
     *(volatile lvio_le16 *)&vq->avail->idx = lvio_cpu_to_dev16(vq->dev, vq->avail_idx);
     return LVIO_OK;
 }
 
+/*
+ * With EVENT_IDX: does the device want a notification now that the avail
+ * index went from `old` to `new`, having asked for one when it reaches
+ * `event` + 1? (2.7.10.1; wrap-safe in 16 bits: true when event lies in
+ * [old, new).)
+ */
+static bool lvio_vq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+    return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
 int lvio_vq_kick(struct lvio_virtqueue *vq)
 {
-    if (!vq || !vq->dev)
+    if (!vq || !vq->dev || !vq->used)
         return LVIO_E_INVAL;
     if (vq->broken)
         return vq->broken;
     if (vq->kicked_idx == vq->avail_idx)
         return LVIO_OK;
-    /* Our avail idx store must be visible before we read the device's flags. */
+    /* Our avail idx store must be visible before we read what the device
+     * asked for (its flags, or its avail_event): otherwise both sides can
+     * decide the other will act, and nobody does. */
     lvio_mb();
-    uint16_t flags = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->flags);
+    uint16_t old_idx = vq->kicked_idx;
+    bool need;
+    if (vq->event_idx) {
+        volatile lvio_le16 *avail_event = (volatile lvio_le16 *)&vq->used->ring[vq->size];
+        need = lvio_vq_need_event(lvio_dev16_to_cpu(vq->dev, *avail_event), vq->avail_idx,
+                                  old_idx);
+    } else {
+        uint16_t flags = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->flags);
+        need = !(flags & LVIO_VIRTQ_USED_F_NO_NOTIFY);
+    }
     vq->kicked_idx = vq->avail_idx;
-    if (flags & LVIO_VIRTQ_USED_F_NO_NOTIFY)
+    if (!need) {
+        vq->kicks_saved++;
         return LVIO_OK;
+    }
     if (vq->dev->trace)
         lvio_trace_emit(vq->dev, LVIO_TRACE_NOTIFY, 0, vq->avail_idx, vq->index, 0, 0);
     vq->dev->ops->notify(vq->dev, vq->index);
     vq->kicks++;
     return LVIO_OK;
+}
+
+/* Tell the device, with EVENT_IDX, to notify when it uses the entry after
+ * the ones we consumed. */
+static void lvio_vq_write_used_event(struct lvio_virtqueue *vq)
+{
+    volatile lvio_le16 *used_event = (volatile lvio_le16 *)&vq->avail->ring[vq->size];
+    *used_event = lvio_cpu_to_dev16(vq->dev, vq->last_used);
+}
+
+void lvio_vq_disable_cb(struct lvio_virtqueue *vq)
+{
+    if (!vq || !vq->avail || vq->cb_off)
+        return;
+    vq->cb_off = true;
+    /* With EVENT_IDX, used_event is simply no longer moved on: the device
+     * notifies once more at most, when it passes the old value. */
+    if (!vq->event_idx)
+        *(volatile lvio_le16 *)&vq->avail->flags =
+            lvio_cpu_to_dev16(vq->dev, LVIO_VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+bool lvio_vq_enable_cb(struct lvio_virtqueue *vq)
+{
+    if (!vq || !vq->avail || vq->broken)
+        return false;
+    vq->cb_off = false;
+    if (vq->event_idx)
+        lvio_vq_write_used_event(vq);
+    else
+        *(volatile lvio_le16 *)&vq->avail->flags = 0;
+    /* The request must be visible before we look at the used index again:
+     * a completion the device made before seeing it is found here, one it
+     * made after will be notified. */
+    lvio_mb();
+    uint16_t used_idx = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->idx);
+    return used_idx != vq->last_used;
 }
 
 /* Return chain `head` to the free list, following only our shadow links. */
@@ -303,6 +419,8 @@ int lvio_vq_get(struct lvio_virtqueue *vq, void **token, uint32_t *len)
     lvio_vq_free_chain(vq, (uint16_t)id);
     vq->last_used++;
     vq->completions++;
+    if (vq->event_idx && !vq->cb_off)
+        lvio_vq_write_used_event(vq);
     if (vq->dev->trace)
         lvio_trace_emit(vq->dev, LVIO_TRACE_COMPLETE, 0, 0, vq->index, id, n);
     return 1;

@@ -271,10 +271,10 @@ static void sim_wr32(struct sim *s, uint64_t a, uint32_t v)
         memcpy(p, &v, 4);
 }
 
-static bool sim_desc(struct sim *s, struct sim_queue *q, uint16_t i,
-                     struct lvio_virtq_desc *out)
+/* The descriptor at device address `at` (a ring slot or a table entry). */
+static bool sim_read_desc(struct sim *s, uint64_t at, struct lvio_virtq_desc *out)
 {
-    void *p = sim_mem(s, q->desc + 16u * i, 16);
+    void *p = sim_mem(s, at, 16);
     if (!p)
         return false;
     memcpy(out, p, 16);
@@ -287,12 +287,59 @@ static bool sim_desc(struct sim *s, struct sim_queue *q, uint16_t i,
     return true;
 }
 
+static bool sim_desc(struct sim *s, struct sim_queue *q, uint16_t i,
+                     struct lvio_virtq_desc *out)
+{
+    return sim_read_desc(s, q->desc + 16u * i, out);
+}
+
+/* Buffer `i` of the indirect table `ind` (2.7.5.3), checked as a device
+ * must: the table's length a multiple of 16, no nested tables, every
+ * `next` inside the table, no loop. */
+static bool sim_table_buf(struct sim *s, uint16_t queue, const struct lvio_virtq_desc *ind,
+                          unsigned i, struct lvio_virtq_desc *out)
+{
+    unsigned n = ind->len / 16;
+    uint16_t t = 0;
+    if (!(s->driver_features & (1ull << LVIO_VIRTIO_F_INDIRECT_DESC)))
+        sim_error(s, "queue %u: an indirect descriptor without INDIRECT_DESC", queue);
+    if (ind->flags & LVIO_VIRTQ_DESC_F_NEXT)
+        sim_error(s, "queue %u: an indirect descriptor with NEXT", queue);
+    if (ind->len == 0 || ind->len % 16 != 0) {
+        sim_error(s, "queue %u: indirect table of %u bytes", queue, ind->len);
+        return false;
+    }
+    for (unsigned k = 0; k <= i; k++) {
+        if (t >= n || k >= n || !sim_read_desc(s, ind->addr + 16u * t, out)) {
+            sim_error(s, "queue %u: indirect table entry %u of %u", queue, t, n);
+            return false;
+        }
+        if (out->flags & LVIO_VIRTQ_DESC_F_INDIRECT)
+            sim_error(s, "queue %u: a nested indirect table", queue);
+        if (k == i)
+            return true;
+        if (!(out->flags & LVIO_VIRTQ_DESC_F_NEXT))
+            return false;
+        t = out->next;
+    }
+    return false;
+}
+
 bool sim_chain_buf(struct sim *s, uint16_t queue, uint16_t head, unsigned i,
                    uint64_t *addr, uint32_t *len, uint16_t *flags)
 {
     struct sim_queue *q = &s->q[queue];
     struct lvio_virtq_desc d;
     uint16_t idx = head;
+    if (head < q->num && sim_desc(s, q, head, &d) && (d.flags & LVIO_VIRTQ_DESC_F_INDIRECT)) {
+        struct lvio_virtq_desc ind = d;
+        if (!sim_table_buf(s, queue, &ind, i, &d))
+            return false;
+        *addr = d.addr;
+        *len = d.len;
+        *flags = d.flags;
+        return true;
+    }
     for (unsigned n = 0; n <= i; n++) {
         if (idx >= q->num || n > q->num || !sim_desc(s, q, idx, &d)) {
             sim_error(s, "queue %u: bad descriptor index %u in chain %u", queue, idx, head);
@@ -346,10 +393,23 @@ static void sim_push_used(struct sim *s, uint16_t queue, uint16_t head,
         len = (uint32_t)s->len_override;
     sim_wr32(s, elem, id);
     sim_wr32(s, elem + 4, len);
+    uint16_t old_idx = q->used_idx;
     q->used_idx = (uint16_t)(q->used_idx + 1 + s->used_idx_jump);
     s->used_idx_jump = 0;
     sim_wr16(s, q->used + 2, q->used_idx);
-    s->isr |= LVIO_VIRTIO_MMIO_INT_VRING;
+    /* A used-buffer notification when the driver asked for one: by
+     * used_event with EVENT_IDX (2.7.10), else unless NO_INTERRUPT. */
+    bool notify;
+    if (s->driver_features & (1ull << LVIO_VIRTIO_F_EVENT_IDX)) {
+        uint16_t used_event = sim_rd16(s, q->avail + 4 + 2u * q->num);
+        notify = (uint16_t)(q->used_idx - used_event - 1) < (uint16_t)(q->used_idx - old_idx);
+    } else {
+        notify = !(sim_rd16(s, q->avail) & LVIO_VIRTQ_AVAIL_F_NO_INTERRUPT);
+    }
+    if (notify) {
+        s->isr |= LVIO_VIRTIO_MMIO_INT_VRING;
+        s->interrupts++;
+    }
 }
 
 static bool sim_queue_live(struct sim *s, struct sim_queue *q)
@@ -389,6 +449,9 @@ static void sim_consume(struct sim *s, uint16_t queue)
         }
         sim_push_used(s, queue, head, len);
     }
+    /* With EVENT_IDX: notify me when you make entry last_avail available. */
+    if ((s->driver_features & (1ull << LVIO_VIRTIO_F_EVENT_IDX)) && !s->stale_avail_event)
+        sim_wr16(s, q->used + 4 + 8u * q->num, q->last_avail);
 }
 
 void sim_step(struct sim *s)

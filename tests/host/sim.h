@@ -104,6 +104,7 @@ struct sim {
     uint32_t config_writes;
     struct sim_queue q[SIM_MAX_QUEUES];
     uint32_t notifies;
+    uint32_t interrupts;      /* used-buffer notifications the device sent */
     uint32_t reg_writes;
 
     /* Behaviour. */
@@ -120,6 +121,7 @@ struct sim {
     bool refuse_queue;        /* QueueReady / QueuePFN writes do not stick */
     bool raise_needs_reset;   /* DEVICE_NEEDS_RESET appears with FEATURES_OK */
     uint32_t delay_polls;     /* the device ignores this many sim_step()s */
+    bool stale_avail_event;   /* with EVENT_IDX, never writes avail_event */
     uint64_t relax_calls;     /* relax() calls so far */
     uint64_t relax_limit;     /* > 0: more relax() calls fail the test (a
                                  runaway wait fails fast instead of hanging) */

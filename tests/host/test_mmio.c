@@ -70,18 +70,28 @@ static void test_begin_modern_negotiates(void **state)
     (void)state;
     sim_init(&S, 2, LVIO_VIRTIO_ID_RNG);
     S.features |= (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM) | (1ull << LVIO_VIRTIO_F_EVENT_IDX) |
-                  (1ull << 3) | (1ull << 5);
+                   (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) | (1ull << LVIO_VIRTIO_F_RING_PACKED) |
+                   (1ull << 3) | (1ull << 5);
     sim_probe(&S, &D);
-    assert_int_equal(lvio_device_begin(&D, (1ull << 3) | (1ull << LVIO_VIRTIO_F_EVENT_IDX)), 0);
-    /* VERSION_1 and ACCESS_PLATFORM always; bit 3 because asked; EVENT_IDX is
-     * not implemented by the ring, so never accepted; bit 5 not asked for. */
+    assert_int_equal(lvio_device_begin(&D, (1ull << 3) | (1ull << LVIO_VIRTIO_F_RING_PACKED)), 0);
+    /* VERSION_1, ACCESS_PLATFORM, EVENT_IDX and INDIRECT_DESC whenever
+     * offered; bit 3 because asked; RING_PACKED is not implemented by the
+     * ring, so never accepted even when asked; bit 5 not asked for. */
     uint64_t want = (1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM) |
+                    (1ull << LVIO_VIRTIO_F_EVENT_IDX) | (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) |
                     (1ull << 3);
     assert_int_equal(D.features_accepted, want);
     assert_int_equal(S.driver_features, want);
     assert_int_equal(S.status, LVIO_VIRTIO_STATUS_ACKNOWLEDGE | LVIO_VIRTIO_STATUS_DRIVER |
                                    LVIO_VIRTIO_STATUS_FEATURES_OK);
     assert_string_equal(S.error, "");
+    /* The caller may refuse the ring features (not VERSION_1). */
+    D.features_refused = (1ull << LVIO_VIRTIO_F_EVENT_IDX) | (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) |
+                         (1ull << LVIO_VIRTIO_F_VERSION_1);
+    assert_int_equal(lvio_device_begin(&D, 1ull << 3), 0);
+    want = (1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM) | (1ull << 3);
+    assert_int_equal(D.features_accepted, want);
+    assert_int_equal(S.driver_features, want);
 }
 
 static void test_begin_legacy_skips_features_ok(void **state)
