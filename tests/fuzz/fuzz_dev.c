@@ -784,6 +784,65 @@ static uint8_t *fz_ring(struct fz *f, unsigned qi, uint64_t addr, uint64_t len, 
             fz_die(__VA_ARGS__);                                               \
     } while (0)
 
+/*
+ * An indirect descriptor (ring slot `d`, table at `addr`, `len` bytes):
+ * the driver may use one only with INDIRECT_DESC accepted, never with NEXT,
+ * with a table of whole descriptors in memory it owns; inside, no nested
+ * table, every `next` in the table, no loop. The table's buffers join the
+ * chain (each names ring slot `d` as its descriptor).
+ */
+static void fz_walk_table(struct fz *f, unsigned qi, uint16_t head, uint16_t d, uint16_t flags,
+                          uint64_t addr, uint32_t len, struct fz_chain *c)
+{
+    if (!(f->driver_features & (1ull << LVIO_VIRTIO_F_INDIRECT_DESC)))
+        FZ_RULE(f, "queue %u: descriptor %u is INDIRECT, which was not negotiated", qi, d);
+    if (flags & LVIO_VIRTQ_DESC_F_NEXT)
+        FZ_RULE(f, "queue %u: indirect descriptor %u also has NEXT", qi, d);
+    if (len == 0 || len % 16 != 0 || !fz_dev_covered(f, addr, len)) {
+        FZ_RULE(f, "queue %u: indirect table at 0x%llx (%u bytes) is not whole descriptors in "
+                "memory the driver owns", qi, (unsigned long long)addr, len);
+        return;
+    }
+    const uint8_t *t = fz_dev_ptr(f, addr, len);
+    unsigned n = len / 16;
+    bool seen_write = false;
+    if (!t)
+        return; /* covered by several regions: the model does not follow it */
+    for (unsigned i = 0, k = 0;; k++) {
+        if (k == n || c->n == FZ_MAX_CHAIN) {
+            FZ_RULE(f, "queue %u: indirect table of chain %u loops", qi, head);
+            return;
+        }
+        const uint8_t *e = t + 16u * i;
+        uint16_t fl = le16_at(e + 12);
+        struct fz_buf *b = &c->buf[c->n++];
+        b->addr = (uint64_t)le32_at(e) | (uint64_t)le32_at(e + 4) << 32;
+        b->len = le32_at(e + 8);
+        b->write = fl & LVIO_VIRTQ_DESC_F_WRITE;
+        b->desc = d;
+        b->cpu = NULL;
+        if (fl & LVIO_VIRTQ_DESC_F_INDIRECT)
+            FZ_RULE(f, "queue %u: nested indirect table in chain %u", qi, head);
+        if (seen_write && !b->write)
+            FZ_RULE(f, "queue %u: chain %u has a readable buffer after a writable one", qi,
+                    head);
+        seen_write |= b->write;
+        if (b->len == 0 || !fz_dev_covered(f, b->addr, b->len))
+            FZ_RULE(f, "queue %u: indirect entry %u of chain %u names 0x%llx (%u bytes), which "
+                    "is not memory the driver owns", qi, i, head, (unsigned long long)b->addr,
+                    b->len);
+        else
+            b->cpu = fz_dev_ptr(f, b->addr, b->len);
+        if (!(fl & LVIO_VIRTQ_DESC_F_NEXT))
+            return;
+        i = le16_at(e + 14);
+        if (i >= n) {
+            FZ_RULE(f, "queue %u: indirect next %u beyond its table of %u", qi, i, n);
+            return;
+        }
+    }
+}
+
 /* Follow the chain at `head`, checking what the driver wrote. */
 static void fz_walk_chain(struct fz *f, unsigned qi, uint16_t head, struct fz_chain *c)
 {
@@ -810,8 +869,12 @@ static void fz_walk_chain(struct fz *f, unsigned qi, uint16_t head, struct fz_ch
         b->desc = d;
         b->cpu = NULL;
         if (flags & LVIO_VIRTQ_DESC_F_INDIRECT) {
-            FZ_RULE(f, "queue %u: descriptor %u is INDIRECT, which was not negotiated", qi, d);
             c->n--;
+            fz_walk_table(f, qi, head, d, flags, b->addr, b->len, c);
+            f->owner[qi][d] = (uint16_t)(head + 1);
+            f->owner_next[qi][d] = UINT16_MAX;
+            if (prev >= 0)
+                f->owner_next[qi][prev] = d;
             return;
         }
         if (seen_write && !b->write)
@@ -856,6 +919,13 @@ bool fz_take_chain(struct fz *f, unsigned qi, struct fz_chain *c)
                q->last_avail);
     uint16_t head = le16_at(avail + 4 + 2u * (q->last_avail % q->num));
     q->last_avail++;
+    if (f->driver_features & (1ull << LVIO_VIRTIO_F_EVENT_IDX)) {
+        /* avail_event: notify me when you make the next entry available
+         * (a lying device may say anything: the driver must not depend on
+         * it beyond saving kicks, since it also polls). */
+        uint8_t *ev = fz_ring(f, qi, q->used + 4 + 8ull * q->num, 2, "used ring's avail_event");
+        put_le16(ev, f->lied ? (uint16_t)fz_u16(&f->t) : q->last_avail);
+    }
     if (head >= q->num || head >= LVIO_VQ_MAX_SIZE) {
         FZ_RULE(f, "queue %u: avail ring names descriptor %u, queue size %u", qi, head, q->num);
         c->queue = (uint16_t)qi;

@@ -28,11 +28,14 @@
 #include "fuzz_dev.h"
 
 #define NQ 4
+/* Ring features the driver does not implement: never accepted. */
 #define RING_FEATURES                                                                     \
-    ((1ull << LVIO_VIRTIO_F_INDIRECT_DESC) | (1ull << LVIO_VIRTIO_F_EVENT_IDX) |          \
-     (1ull << LVIO_VIRTIO_F_RING_PACKED) | (1ull << LVIO_VIRTIO_F_IN_ORDER) |             \
+    ((1ull << LVIO_VIRTIO_F_RING_PACKED) | (1ull << LVIO_VIRTIO_F_IN_ORDER) |             \
      (1ull << LVIO_VIRTIO_F_NOTIFICATION_DATA) | (1ull << LVIO_VIRTIO_F_RING_RESET))
-#define CORE_FEATURES ((1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM))
+/* What the core takes whenever offered (the ring implements the last two). */
+#define CORE_FEATURES                                                                     \
+    ((1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM) |        \
+     (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) | (1ull << LVIO_VIRTIO_F_EVENT_IDX))
 
 static struct {
     struct fz f;

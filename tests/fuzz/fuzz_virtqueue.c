@@ -132,7 +132,15 @@ static void check_fast_fail(const char *call, int rv, struct snapshot before)
                before.avail_idx, after.avail_idx);
 }
 
-/* What the device sees for the chain just added must be what was given. */
+/* A chain of `n` buffers goes through an indirect table (virtqueue.h). */
+static bool uses_table(unsigned n)
+{
+    return S.vq.indirect && n > 1 && n <= LVIO_VQ_INDIRECT_MAX;
+}
+
+/* What the device sees for the chain just added must be what was given:
+ * in ring descriptors, or in the indirect table the one ring descriptor
+ * names (INDIRECT, no NEXT, n * 16 bytes of the queue's own memory). */
 static int verify_chain(const struct lvio_sg *out, unsigned n_out, const struct lvio_sg *in,
                         unsigned n_in)
 {
@@ -150,11 +158,23 @@ static int verify_chain(const struct lvio_sg *out, unsigned n_out, const struct 
     unsigned slot = (uint16_t)(idx - 1) % q->num;
     uint16_t d = (uint16_t)(avail[4 + 2 * slot] | avail[5 + 2 * slot] << 8);
     int head = d;
+    if (uses_table(n_out + n_in)) {
+        struct lvio_virtq_desc e;
+        if (d >= q->num)
+            fz_die("indirect chain at descriptor %u of %u", d, q->num);
+        memcpy(&e, desc + 16u * d, sizeof e);
+        desc = fz_dev_ptr(f, e.addr, e.len);
+        if (e.flags != LVIO_VIRTQ_DESC_F_INDIRECT || e.len != 16u * (n_out + n_in) || !desc)
+            fz_die("indirect descriptor: flags %u len %u at 0x%llx, for %u buffers", e.flags,
+                   e.len, (unsigned long long)e.addr, n_out + n_in);
+        d = 0;
+    }
+    unsigned entries = uses_table(n_out + n_in) ? n_out + n_in : q->num;
     for (unsigned i = 0; i < n_out + n_in; i++) {
         const struct lvio_sg *sg = i < n_out ? &out[i] : &in[i - n_out];
         struct lvio_virtq_desc e;
-        if (d >= q->num)
-            fz_die("chain runs to descriptor %u of %u", d, q->num);
+        if (d >= entries)
+            fz_die("chain runs to descriptor %u of %u", d, entries);
         memcpy(&e, desc + 16u * d, sizeof e);
         bool last = i + 1 == n_out + n_in;
         uint16_t want = (uint16_t)((i >= n_out ? LVIO_VIRTQ_DESC_F_WRITE : 0) |
@@ -194,9 +214,10 @@ static void op_add(void)
     if (S.broken)
         return;
     int want = LVIO_OK;
-    if (n == 0 || zero || n > S.vq.size)
+    unsigned ndesc = uses_table(n) ? 1 : n;
+    if (n == 0 || zero || (n > S.vq.size && !uses_table(n)))
         want = LVIO_E_INVAL;
-    else if (n > free_before)
+    else if (ndesc > free_before)
         want = LVIO_E_NOSPC;
     if (rv != want)
         fz_die("lvio_vq_add(%u out, %u in) with %u free of %u returned %d, expected %d",
@@ -208,7 +229,7 @@ static void op_add(void)
     int head = verify_chain(sg, n_out, sg + n_out, n_in);
     if (head >= 0)
         S.dev_len[head] = -1;
-    S.fl[S.nfl++] = (struct inflight){token, (uint32_t)writable, (uint16_t)n, head};
+    S.fl[S.nfl++] = (struct inflight){token, (uint32_t)writable, (uint16_t)ndesc, head};
 }
 
 /* A completion came back: it must be one of ours, once, within bounds. */
@@ -325,10 +346,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_watch(f, &S.dev);
     fz_read_common_header(f);
     f->device_id = LVIO_VIRTIO_ID_CONSOLE;
-    /* Offer the ring features the driver does not implement: it must not
-     * take them. */
-    f->features = (1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) |
-                  (1ull << LVIO_VIRTIO_F_EVENT_IDX) | (1ull << LVIO_VIRTIO_F_RING_PACKED);
+    /* Offer the ring features: INDIRECT_DESC and EVENT_IDX, which the
+     * driver takes unless refused, and RING_PACKED, which it must never
+     * take. The harness's tape says which are offered and refused. */
+    uint64_t ring = (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) | (1ull << LVIO_VIRTIO_F_EVENT_IDX);
+    uint8_t rf = fz_u8(&f->h);
+    f->features = (1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_RING_PACKED) |
+                  (rf & 1 ? 0 : 1ull << LVIO_VIRTIO_F_INDIRECT_DESC) |
+                  (rf & 2 ? 0 : 1ull << LVIO_VIRTIO_F_EVENT_IDX);
+    uint64_t refused = (rf & 4 ? 1ull << LVIO_VIRTIO_F_INDIRECT_DESC : 0) |
+                       (rf & 8 ? 1ull << LVIO_VIRTIO_F_EVENT_IDX : 0);
     uint64_t wanted = fz_u64(&f->h);
     f->q[0].num_max = 256u ^ fz_u16(&f->h);
     uint16_t max_size = fz_u16(&f->h);
@@ -337,6 +364,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (lvio_mmio_probe(&S.dev, &f->hal, FZ_MMIO_PHYS, 0x200) != LVIO_OK)
         goto out;
     lvio_device_set_trace(&S.dev, trace, NULL);
+    S.dev.features_refused = refused;
     fz_call(f, "lvio_device_begin");
     int rv = lvio_device_begin(&S.dev, wanted);
     FZ_EXPECT("lvio_device_begin", rv, LVIO_OK, LVIO_E_DEAD, LVIO_E_FEATURES,
@@ -344,11 +372,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_check_waited(f, rv, 0);
     if (rv != LVIO_OK)
         goto out;
-    uint64_t ring = (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) | (1ull << LVIO_VIRTIO_F_EVENT_IDX) |
-                    (1ull << LVIO_VIRTIO_F_RING_PACKED);
-    if (S.dev.features_accepted & ring)
-        fz_die("the driver accepted ring features it does not implement: 0x%llx",
-               (unsigned long long)(S.dev.features_accepted & ring));
+    /* What the driver read as offered may be perturbed (hostile
+     * registers): judge by what it read. */
+    uint64_t want_ring = S.dev.features_offered & ring & ~refused;
+    if ((S.dev.features_accepted & (ring | (1ull << LVIO_VIRTIO_F_RING_PACKED))) != want_ring)
+        fz_die("ring features accepted 0x%llx, offered 0x%llx, refused 0x%llx",
+               (unsigned long long)S.dev.features_accepted,
+               (unsigned long long)S.dev.features_offered, (unsigned long long)refused);
     fz_call(f, "lvio_vq_setup");
     rv = lvio_vq_setup(&S.vq, &S.dev, 0, max_size);
     FZ_EXPECT("lvio_vq_setup", rv, LVIO_OK, LVIO_E_QUEUE, LVIO_E_NOMEM, LVIO_E_RANGE,
