@@ -48,7 +48,12 @@ void gpu_idle(void);
 /* Bootarg soak: many requests / presents, nothing may leak. */
 void soak_rng(struct kdev *k, uint64_t requests);
 void soak_gpu(unsigned presents, unsigned cycles);
-/* Benchmarks on the first GPU that came up (bootarg bench). */
+/* Benchmarks on the first GPU that came up, and on an rng (bootarg bench). */
 void bench_gpu(void);
+void bench_rng(struct kdev *k);
+/* One `bench: <name>: <value> <unit>` line; the value is given in tenths. */
+void bench_line(const char *name, uint64_t tenths, const char *unit);
+/* Nanoseconds since cycles() read c0. */
+uint64_t bench_elapsed_ns(uint64_t c0);
 
 #endif

@@ -421,13 +421,13 @@ void gpu_idle(void)
 /* ---- make bench ------------------------------------------------------------ */
 
 /* Print value/10^decimals-style figures without floating point. */
-static void bench_line(const char *name, uint64_t tenths, const char *unit)
+void bench_line(const char *name, uint64_t tenths, const char *unit)
 {
     kprintf("bench: %s: %llu.%llu %s\n", name, (unsigned long long)(tenths / 10),
             (unsigned long long)(tenths % 10), unit);
 }
 
-static uint64_t elapsed_ns(uint64_t c0)
+uint64_t bench_elapsed_ns(uint64_t c0)
 {
     return (cycles() - c0) * 1000000000ull / cycles_per_second();
 }
@@ -502,7 +502,7 @@ void bench_gpu(void)
     c0 = cycles();
     for (unsigned i = 0; i < frames && rc == LVIO_OK; i++)
         rc = lvio_gpu_present(fb, NULL);
-    ns = elapsed_ns(c0);
+    ns = bench_elapsed_ns(c0);
     ksnprintf(name, sizeof name, "gpu present %ux%u", fb->width, fb->height);
     if (rc == LVIO_OK)
         bench_line(name, frames * 10000000000ull / (ns ? ns : 1), "fps");
@@ -513,7 +513,7 @@ void bench_gpu(void)
     c0 = cycles();
     for (unsigned i = 0; i < lines && rc == LVIO_OK; i++)
         rc = lvio_gpu_present(fb, &line);
-    ns = elapsed_ns(c0);
+    ns = bench_elapsed_ns(c0);
     ksnprintf(name, sizeof name, "gpu text line %ux%u", line.width, line.height);
     if (rc == LVIO_OK)
         bench_line(name, ns * 10 / lines / 1000, "us");
@@ -522,7 +522,7 @@ void bench_gpu(void)
         c0 = cycles();
         for (unsigned i = 0; i < frames && rc == LVIO_OK; i++)
             rc = lvio_gpu_show(&g->k->drv.gpu, 0, &scr->fb[(i + 1) % 2]);
-        ns = elapsed_ns(c0);
+        ns = bench_elapsed_ns(c0);
         ksnprintf(name, sizeof name, "gpu page flip %ux%u", fb->width, fb->height);
         if (rc == LVIO_OK)
             bench_line(name, frames * 10000000000ull / (ns ? ns : 1), "fps");
