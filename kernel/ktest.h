@@ -13,12 +13,10 @@
 #define MS 1000000ull
 #define RNG_SAMPLE 32
 
+/* One device found (MMIO or PCI), probed. */
 struct kdev {
     struct lvio_device dev;
-    union {
-        struct lvio_rng rng;
-        struct lvio_gpu gpu;
-    } drv;
+    void *drv;                  /* the driver runner's state; NULL: none yet */
     bool has_sample;
     uint8_t sample[RNG_SAMPLE]; /* rng: first bytes, compared across devices */
 };
@@ -41,16 +39,30 @@ void report_error(struct kdev *k, const char *errname, const char *doing);
  * Returns how many were filled (pci.c). */
 unsigned discover_pci(struct kdev *devices, unsigned room);
 
-void run_rng(struct kdev *k);
-void run_gpu(struct kdev *k);
+/*
+ * The kernel's device table (devtab.c): one entry per driver, each defined
+ * in its runner (run_<name>.c) as `const struct kdriver kdriver_<name>`.
+ * kmain runs `run` for every device of that id; with the bootargs `soak`
+ * and `bench`, `soak` and `bench` for the first such device that ran.
+ */
+struct kdriver {
+    uint32_t device_id;         /* LVIO_VIRTIO_ID_* */
+    const char *name;           /* the serial contract's short name: "rng" */
+    /* Bring the device up, run its in-guest tests, print its lvio: line,
+     * and set k->drv (kdev_state) to what soak and bench need. */
+    void (*run)(struct kdev *k);
+    void (*soak)(struct kdev *k);  /* NULL: nothing to soak */
+    void (*bench)(struct kdev *k); /* NULL: nothing to measure */
+};
+extern const struct kdriver *const kernel_drivers[]; /* NULL-terminated */
+
+/* `size` zeroed bytes of driver state for `k` from the page pool (k->drv
+ * is set to them), kept for the boot; NULL when out of memory. A second
+ * call returns the same state. */
+void *kdev_state(struct kdev *k, size_t size);
+
 /* Without poweroff: follow display changes (the host resized a window). */
 void gpu_idle(void);
-/* Bootarg soak: many requests / presents, nothing may leak. */
-void soak_rng(struct kdev *k, uint64_t requests);
-void soak_gpu(unsigned presents, unsigned cycles);
-/* Benchmarks on the first GPU that came up, and on an rng (bootarg bench). */
-void bench_gpu(void);
-void bench_rng(struct kdev *k);
 /* One `bench: <name>: <value> <unit>` line; the value is given in tenths. */
 void bench_line(const char *name, uint64_t tenths, const char *unit);
 /* Nanoseconds since cycles() read c0. */

@@ -72,6 +72,32 @@ void report_error(struct kdev *k, const char *errname, const char *doing)
 }
 
 /* Devices of a kind this kernel has no driver for are named and left alone. */
+/* The driver for k's device id, or NULL. */
+static const struct kdriver *kdriver_for(const struct kdev *k)
+{
+    for (const struct kdriver *const *d = kernel_drivers; *d; d++)
+        if ((*d)->device_id == k->dev.device_id)
+            return *d;
+    return NULL;
+}
+
+/* The first device `drv` drives (that ran and kept state, if `ran`). */
+static struct kdev *first_of(const struct kdriver *drv, bool ran)
+{
+    for (unsigned i = 0; i < n_devices; i++)
+        if (devices[i].dev.device_id == drv->device_id && (!ran || devices[i].drv))
+            return &devices[i];
+    return NULL;
+}
+
+void *kdev_state(struct kdev *k, size_t size)
+{
+    uint64_t phys;
+    if (!k->drv)
+        k->drv = dma_alloc_pages((size + 4095) / 4096, &phys);
+    return k->drv;
+}
+
 static void run_other(struct kdev *k)
 {
     kprintf("lvio: %s %s: ok v%u, device id %u, no driver in this kernel yet\n", kdev_kind(k),
@@ -177,7 +203,6 @@ void kmain(void)
 {
     struct lvio_hal *hal = kernel_hal();
     uint64_t t0 = time_ns();
-    unsigned n_rng = 0, n_gpu = 0;
 
     if (kernel_bootarg("lvio.debug"))
         hal->log_level = LVIO_LOG_DEBUG;
@@ -195,27 +220,18 @@ void kmain(void)
 
     for (unsigned i = 0; i < n_devices; i++) {
         struct kdev *k = &devices[i];
+        const struct kdriver *drv = kdriver_for(k);
 
         if (kernel_bootarg("lvio.trace"))
             lvio_device_set_trace(&k->dev, trace_event, NULL);
-        switch (k->dev.device_id) {
-        case LVIO_VIRTIO_ID_RNG:
-            n_rng++;
-            run_rng(k);
-            break;
-        case LVIO_VIRTIO_ID_GPU:
-            n_gpu++;
-            run_gpu(k);
-            break;
-        default:
+        if (drv)
+            drv->run(k);
+        else
             run_other(k);
-            break;
-        }
     }
-    if (n_rng == 0)
-        kprintf("lvio: no rng devices found\n");
-    if (n_gpu == 0)
-        kprintf("lvio: no gpu devices found\n");
+    for (const struct kdriver *const *d = kernel_drivers; *d; d++)
+        if (!first_of(*d, false))
+            kprintf("lvio: no %s devices found\n", (*d)->name);
 
     /* Two entropy sources that agree are not entropy sources. */
     for (unsigned i = 0; i < n_devices; i++)
@@ -227,28 +243,18 @@ void kmain(void)
 
     kprintf("levitate: %u devices, tests took %llu ms\n", n_devices,
             (unsigned long long)((time_ns() - t0) / MS));
-    if (kernel_bootarg("soak")) {
-        for (unsigned i = 0; i < n_devices; i++) {
-            if (devices[i].dev.device_id == LVIO_VIRTIO_ID_RNG) {
-                soak_rng(&devices[i], 100000);
-                break;
-            }
-        }
-        soak_gpu(10000, 100);
-    }
     /* From the CPU's reset (the counter starts there; QEMU enters the kernel
      * directly) to here, where the verdict is known. */
     uint64_t verdict_cycles = cycles();
-    if (opt_bench) {
-        bench_gpu();
-        for (unsigned i = 0; i < n_devices; i++) {
-            if (devices[i].dev.device_id == LVIO_VIRTIO_ID_RNG) {
-                bench_rng(&devices[i]);
-                break;
-            }
-        }
-        bench_line("boot to verdict", verdict_cycles * 10000 / cycles_per_second(), "ms");
+    for (const struct kdriver *const *d = kernel_drivers; *d; d++) {
+        struct kdev *k = first_of(*d, true);
+        if (k && kernel_bootarg("soak") && (*d)->soak)
+            (*d)->soak(k);
+        if (k && opt_bench && (*d)->bench)
+            (*d)->bench(k);
     }
+    if (opt_bench)
+        bench_line("boot to verdict", verdict_cycles * 10000 / cycles_per_second(), "ms");
     if (tests_failed)
         kprintf("levitate: FAIL %u/%u tests\n", tests_failed, tests_run);
     else

@@ -52,6 +52,7 @@ struct screen {
 
 struct gpu_state {
     struct kdev *k;
+    struct lvio_gpu gpu;
     struct screen screens[LVIO_VIRTIO_GPU_MAX_SCANOUTS];
     struct lvio_gpu_fb cursor;
     uint32_t *cursor_pixels;
@@ -153,10 +154,10 @@ static int screen_fb(struct gpu_state *g, struct screen *scr, unsigned i, uint32
         return LVIO_E_NOMEM;
     scr->view[i] = (struct gfx_fb){px, w, h, w};
     testcard_draw(&scr->view[i]);
-    int rc = lvio_gpu_fb_create(&g->k->drv.gpu, &scr->fb[i], w, h, FB_FORMAT, px,
+    int rc = lvio_gpu_fb_create(&g->gpu, &scr->fb[i], w, h, FB_FORMAT, px,
                                 scr->mem[i].pages * 4096, scr->mem[i].runs, FB_MAX_RUNS);
     if (rc) {
-        fbmem_release(&g->k->drv.gpu, &scr->mem[i]);
+        fbmem_release(&g->gpu, &scr->mem[i]);
         scr->view[i].pixels = NULL;
     }
     return rc;
@@ -232,7 +233,7 @@ static void console_attach(struct screen *scr)
 /* The hardware cursor: an arrow, hotspot at the screen's center. */
 static void cursor_setup(struct gpu_state *g, const struct screen *scr)
 {
-    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    struct lvio_gpu *gpu = &g->gpu;
     unsigned hx, hy;
     uint64_t phys;
     int rc;
@@ -258,7 +259,7 @@ static void cursor_setup(struct gpu_state *g, const struct screen *scr)
 /* The driver's API on a live screen: damage, bad damage, page flips. */
 static void screen_tests(struct gpu_state *g, struct screen *scr, unsigned s)
 {
-    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    struct lvio_gpu *gpu = &g->gpu;
     struct lvio_gpu_rect small = {8, 8, 16, 16};
     struct lvio_gpu_rect outside = {scr->view[0].width - 4, 0, 8, 8};
     int rc;
@@ -293,7 +294,7 @@ static void screen_tests(struct gpu_state *g, struct screen *scr, unsigned s)
 /* Card on every enabled scanout. Returns 0 or the error, reported. */
 static int gpu_screens(struct gpu_state *g, char *modes, size_t size)
 {
-    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    struct lvio_gpu *gpu = &g->gpu;
     size_t used = 0;
     unsigned shown = 0;
 
@@ -327,9 +328,8 @@ static int gpu_screens(struct gpu_state *g, char *modes, size_t size)
     return LVIO_OK;
 }
 
-void run_gpu(struct kdev *k)
+static void run_gpu(struct kdev *k)
 {
-    struct lvio_gpu *gpu = &k->drv.gpu;
     char modes[200] = "";
     unsigned enabled = 0;
     int rc;
@@ -340,6 +340,7 @@ void run_gpu(struct kdev *k)
         return;
     }
     struct gpu_state *g = &gpus[n_gpus];
+    struct lvio_gpu *gpu = &g->gpu;
     g->k = k;
     rc = lvio_gpu_init(gpu, &k->dev);
     if (!expect(rc == LVIO_OK, "%s: gpu init: %s", k->dev.name, lvio_gpu_errname(gpu, rc))) {
@@ -354,6 +355,7 @@ void run_gpu(struct kdev *k)
         return;
     }
     n_gpus++;
+    k->drv = g; /* for soak and bench */
     for (unsigned s = 0; s < gpu->num_scanouts; s++)
         enabled += gpu->scanouts[s].enabled;
     for (unsigned s = 0; s < gpu->num_scanouts; s++)
@@ -378,7 +380,7 @@ void run_gpu(struct kdev *k)
 /* Re-read scanout s after a display event: a new size gets a new card. */
 static void screen_resize(struct gpu_state *g, unsigned s)
 {
-    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    struct lvio_gpu *gpu = &g->gpu;
     struct screen *scr = &g->screens[s];
     uint32_t w = 0, h = 0;
     bool on = lvio_gpu_preferred_mode(gpu, s, &w, &h) == LVIO_OK;
@@ -410,7 +412,7 @@ static void screen_resize(struct gpu_state *g, unsigned s)
 void gpu_idle(void)
 {
     for (unsigned i = 0; i < n_gpus; i++) {
-        struct lvio_gpu *gpu = &gpus[i].k->drv.gpu;
+        struct lvio_gpu *gpu = &gpus[i].gpu;
         if (lvio_gpu_poll_events(gpu) != 1)
             continue;
         for (unsigned s = 0; s < gpu->num_scanouts; s++)
@@ -438,14 +440,15 @@ uint64_t bench_elapsed_ns(uint64_t c0)
  * destroyed `cycles` times; every call must succeed, and the DMA pages in
  * use and the control queue's free descriptors must be what they were.
  */
-void soak_gpu(unsigned presents, unsigned cycles_n)
+static void soak_gpu(struct kdev *k)
 {
-    if (n_gpus == 0 || !gpus[0].screens[0].fb[0].gpu) {
-        kprintf("levitate: soak: no gpu\n");
+    const unsigned presents = 10000, cycles_n = 100;
+    struct gpu_state *g = k->drv;
+    if (!g || !g->screens[0].fb[0].gpu) {
+        kprintf("levitate: soak: gpu %s has no screen\n", k->dev.name);
         return;
     }
-    struct gpu_state *g = &gpus[0];
-    struct lvio_gpu *gpu = &g->k->drv.gpu;
+    struct lvio_gpu *gpu = &g->gpu;
     struct screen *scr = &g->screens[0];
     struct lvio_gpu_fb *fb = &scr->fb[0];
     struct gfx_rect area = testcard_console_area(fb->width, fb->height);
@@ -485,13 +488,13 @@ void soak_gpu(unsigned presents, unsigned cycles_n)
             g->k->dev.name, done, made, (unsigned long long)ms, pages, dma_pages_in_use());
 }
 
-void bench_gpu(void)
+static void bench_gpu(struct kdev *k)
 {
-    if (n_gpus == 0 || !gpus[0].screens[0].fb[0].gpu) {
-        kprintf("bench: no gpu to measure\n");
+    struct gpu_state *g = k->drv;
+    if (!g || !g->screens[0].fb[0].gpu) {
+        kprintf("bench: gpu %s has no screen to measure\n", k->dev.name);
         return;
     }
-    struct gpu_state *g = &gpus[0];
     struct screen *scr = &g->screens[0];
     struct lvio_gpu_fb *fb = &scr->fb[0];
     char name[64];
@@ -521,13 +524,15 @@ void bench_gpu(void)
     if (scr->fb[1].gpu) {
         c0 = cycles();
         for (unsigned i = 0; i < frames && rc == LVIO_OK; i++)
-            rc = lvio_gpu_show(&g->k->drv.gpu, 0, &scr->fb[(i + 1) % 2]);
+            rc = lvio_gpu_show(&g->gpu, 0, &scr->fb[(i + 1) % 2]);
         ns = bench_elapsed_ns(c0);
         ksnprintf(name, sizeof name, "gpu page flip %ux%u", fb->width, fb->height);
         if (rc == LVIO_OK)
             bench_line(name, frames * 10000000000ull / (ns ? ns : 1), "fps");
     }
     if (rc != LVIO_OK)
-        kprintf("bench: gpu failed: %s: %s\n", lvio_gpu_errname(&g->k->drv.gpu, rc),
+        kprintf("bench: gpu failed: %s: %s\n", lvio_gpu_errname(&g->gpu, rc),
                 lvio_device_error(&g->k->dev));
 }
+
+const struct kdriver kdriver_gpu = {LVIO_VIRTIO_ID_GPU, "gpu", run_gpu, soak_gpu, bench_gpu};

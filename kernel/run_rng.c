@@ -9,6 +9,12 @@
  * bootarg rng.timeout_ms=N changes it (tests of a silent device). */
 #define RNG_TIMEOUT_MS 15000
 
+/* The rng of a device whose run_rng got state (kdev_state). */
+static struct lvio_rng *rng_of(struct kdev *k)
+{
+    return k->drv;
+}
+
 static uint64_t rng_timeout_ns(void)
 {
     char v[16];
@@ -44,7 +50,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 static bool rng_read_all(struct kdev *k, uint8_t *buf, size_t n)
 {
     char doing[48];
-    int rc = lvio_rng_read(&k->drv.rng, buf, n, rng_timeout_ns());
+    int rc = lvio_rng_read(rng_of(k), buf, n, rng_timeout_ns());
 
     if (rc == (int)n)
         return true;
@@ -67,7 +73,7 @@ static void rng_recover(struct kdev *k)
 {
     uint8_t buf[RNG_SAMPLE];
     size_t pages = dma_pages_in_use();
-    int rc = lvio_rng_reset(&k->drv.rng);
+    int rc = lvio_rng_reset(rng_of(k));
 
     if (rc != LVIO_OK) {
         kprintf("levitate: rng %s: lvio_rng_reset: %s: %s\n", k->dev.name, lvio_errname(rc),
@@ -78,7 +84,7 @@ static void rng_recover(struct kdev *k)
            k->dev.name, pages, dma_pages_in_use());
     /* Longer than the first wait: a test makes the backend produce once it
      * has seen the error line. */
-    rc = lvio_rng_read(&k->drv.rng, buf, sizeof buf, 10 * rng_timeout_ns());
+    rc = lvio_rng_read(rng_of(k), buf, sizeof buf, 10 * rng_timeout_ns());
     if (rc == (int)sizeof buf)
         kprintf("levitate: rng %s: recovered by lvio_rng_reset: %d bytes read\n", k->dev.name,
                 rc);
@@ -93,10 +99,10 @@ static void rng_recover(struct kdev *k)
  * and acknowledged, read more, tear down (every DMA page comes back), bring
  * it up again and read once more.
  */
-void run_rng(struct kdev *k)
+static void run_rng(struct kdev *k)
 {
     static uint8_t more[RNG_MORE];
-    struct lvio_rng *rng = &k->drv.rng;
+    struct lvio_rng *rng = kdev_state(k, sizeof *rng);
     uint8_t second[RNG_SAMPLE];
     char sample_hex[2 * RNG_SAMPLE + 1];
     size_t pages_before = dma_pages_in_use();
@@ -104,6 +110,10 @@ void run_rng(struct kdev *k)
     uint64_t t0, more_ms;
     int rc;
 
+    if (!expect(rng != NULL, "%s: no memory for the driver's state", k->dev.name)) {
+        report_error(k, "LVIO_E_NOMEM", "allocating the driver's state");
+        return;
+    }
     rc = lvio_rng_init(rng, &k->dev);
     if (!expect(rc == LVIO_OK, "%s: rng init: %s", k->dev.name, lvio_errname(rc))) {
         report_error(k, lvio_errname(rc), "initialising");
@@ -166,9 +176,10 @@ out:
  * requests (32 bytes each), then tear down; every read must succeed and
  * every DMA page must come back.
  */
-void soak_rng(struct kdev *k, uint64_t requests)
+static void soak_rng(struct kdev *k)
 {
-    struct lvio_rng *rng = &k->drv.rng;
+    const uint64_t requests = 100000;
+    struct lvio_rng *rng = rng_of(k);
     size_t pages = dma_pages_in_use();
     uint64_t t0 = time_ns(), bytes = 0;
     uint8_t buf[RNG_SAMPLE];
@@ -198,10 +209,10 @@ void soak_rng(struct kdev *k, uint64_t requests)
  * request slots with the device), the cost of one small read, and how many
  * notifies the device needed per request (EVENT_IDX saves the rest).
  */
-void bench_rng(struct kdev *k)
+static void bench_rng(struct kdev *k)
 {
     static uint8_t buf[64 * 1024];
-    struct lvio_rng *rng = &k->drv.rng;
+    struct lvio_rng *rng = rng_of(k);
     const unsigned rounds = 16, small = 2000;
     int rc = lvio_rng_init(rng, &k->dev);
     uint64_t c0, ns, bytes = 0;
@@ -233,3 +244,5 @@ void bench_rng(struct kdev *k)
         kprintf("bench: rng failed: %s: %s\n", lvio_errname(rc), lvio_device_error(&k->dev));
     lvio_rng_teardown(rng);
 }
+
+const struct kdriver kdriver_rng = {LVIO_VIRTIO_ID_RNG, "rng", run_rng, soak_rng, bench_rng};
