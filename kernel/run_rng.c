@@ -5,9 +5,13 @@
 #include "ktest.h"
 
 #define RNG_MORE 256
-/* Enough for QEMU's rate-limited example (64 bytes a second) to deliver;
- * bootarg rng.timeout_ms=N changes it (tests of a silent device). */
-#define RNG_TIMEOUT_MS 15000
+/* How long a read may go without a byte before the device counts as
+ * silent: a slow device (QEMU's rate-limited example gives 64 bytes a
+ * second) keeps a read going as long as bytes come, and a silent one costs
+ * this plus the recovery read (RNG_RECOVERY_WAITS times as long) of the
+ * boot. Bootarg rng.timeout_ms=N changes it. */
+#define RNG_TIMEOUT_MS 1500
+#define RNG_RECOVERY_WAITS 2
 
 /* The rng of a device whose run_rng got state (kdev_state). */
 static struct lvio_rng *rng_of(struct kdev *k)
@@ -46,16 +50,24 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-/* Read exactly n bytes or report why not. */
+/* Read exactly n bytes, for as long as each wait brings some (a short
+ * read is progress), or report why not. */
 static bool rng_read_all(struct kdev *k, uint8_t *buf, size_t n)
 {
     char doing[48];
-    int rc = lvio_rng_read(rng_of(k), buf, n, rng_timeout_ns());
+    size_t got = 0;
+    int rc = 0;
 
-    if (rc == (int)n)
+    while (got < n) {
+        rc = lvio_rng_read(rng_of(k), buf + got, n - got, rng_timeout_ns());
+        if (rc <= 0)
+            break;
+        got += (size_t)rc;
+    }
+    if (got == n)
         return true;
-    if (rc >= 0) {
-        ksnprintf(doing, sizeof(doing), "short read: %d of %zu bytes", rc, n);
+    if (got > 0 || rc == 0) {
+        ksnprintf(doing, sizeof(doing), "short read: %zu of %zu bytes", got, n);
         report_error(k, "LVIO_E_TIMEOUT", doing);
     } else {
         ksnprintf(doing, sizeof(doing), "reading %zu bytes", n);
@@ -84,7 +96,7 @@ static void rng_recover(struct kdev *k)
            k->dev.name, pages, dma_pages_in_use());
     /* Longer than the first wait: a test makes the backend produce once it
      * has seen the error line. */
-    rc = lvio_rng_read(rng_of(k), buf, sizeof buf, 10 * rng_timeout_ns());
+    rc = lvio_rng_read(rng_of(k), buf, sizeof buf, RNG_RECOVERY_WAITS * rng_timeout_ns());
     if (rc == (int)sizeof buf)
         kprintf("levitate: rng %s: recovered by lvio_rng_reset: %d bytes read\n", k->dev.name,
                 rc);
