@@ -1,7 +1,7 @@
 /*
  * Drawing for the test kernel's screens: a plain CPU framebuffer of
  * 0x00RRGGBB words (VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM in memory), the test
- * card of DESIGN.md, a text console with damage tracking, and the cursor
+ * card of docs/design.md, a text console with damage tracking, and the cursor
  * image. Nothing here knows about the GPU: run_gpu.c presents the damage.
  */
 #ifndef KERNEL_GFX_H
@@ -24,7 +24,7 @@ struct gfx_rect {
     unsigned x, y, w, h;
 };
 
-/* The test card's bars, left to right (DESIGN.md). */
+/* The test card's bars, left to right (docs/design.md). */
 #define GFX_BARS 8
 extern const uint32_t gfx_bar_colors[GFX_BARS];
 

@@ -1,5 +1,5 @@
 /*
- * kmain: the in-guest test run (DESIGN.md, "Kernel contract").
+ * kmain: the in-guest test run (docs/design.md, "Kernel contract").
  *
  * Every virtio-mmio transport named by the device tree is probed, and every
  * virtio function on the PCIe host bridge (kernel/pci.c); each

@@ -1,6 +1,6 @@
 /*
  * virtio-gpu in the test kernel: every enabled scanout shows the test card
- * (DESIGN.md) at the mode the device prefers, with the text console in its
+ * (docs/design.md) at the mode the device prefers, with the text console in its
  * bottom third (the boot log, then everything printed after); each GPU's
  * scanout 0 also gets the hardware cursor at the screen's center. `bench`
  * and `soak` use the first GPU's scanout 0.

@@ -15,7 +15,7 @@ Standard library only (PIL is imported lazily, for decoding screendumps).
     s = take_screen(["-device", "virtio-gpu-pci,id=g1"], dumps=("g1",))
     check_card(s.result, screenshot(s, "g1"), (1280, 800))   # the eight bars, by pixel
 
-The serial contract (DESIGN.md, "Kernel contract"):
+The serial contract (docs/design.md, "Kernel contract"):
     lvio: <device> <transport>@<address>: ok <detail>
     lvio: <device> <transport>@<address>: error <ERROR_NAME> <detail>
         <transport>@<address> is mmio@0x0a003e00 (the register base) or
@@ -642,7 +642,7 @@ def load_png(path):
 # ---------------------------------------------------------------------------
 # Screens: one boot that stays up, its screendumps, and the test card's pixels
 #
-# The card (DESIGN.md, kernel contract): rows 0 .. H*2/3-1 are eight vertical
+# The card (docs/design.md, kernel contract): rows 0 .. H*2/3-1 are eight vertical
 # bars, bar i covering x in [i*W/8, (i+1)*W/8) (integer division), white,
 # yellow, cyan, green, magenta, red, blue, black; rows H*2/3 .. H-1 are the text
 # console, light text on 0x101820. QEMU's screendump leaves out the hardware
