@@ -784,6 +784,22 @@ static uint8_t *fz_ring(struct fz *f, unsigned qi, uint64_t addr, uint64_t len, 
             fz_die(__VA_ARGS__);                                               \
     } while (0)
 
+/* One buffer of chain `head` (in the ring or in its table): no readable
+ * buffer after a writable one, and memory the driver owns. */
+static void fz_check_buf(struct fz *f, unsigned qi, uint16_t head, struct fz_buf *b,
+                         bool *seen_write)
+{
+    if (*seen_write && !b->write)
+        FZ_RULE(f, "queue %u: chain %u has a readable buffer after a writable one", qi, head);
+    *seen_write |= b->write;
+    if (b->len == 0 || !fz_dev_covered(f, b->addr, b->len))
+        FZ_RULE(f, "queue %u: chain %u (descriptor %u) names 0x%llx (%u bytes), which is not "
+                "memory the driver owns", qi, head, b->desc, (unsigned long long)b->addr,
+                b->len);
+    else
+        b->cpu = fz_dev_ptr(f, b->addr, b->len);
+}
+
 /*
  * An indirect descriptor (ring slot `d`, table at `addr`, `len` bytes):
  * the driver may use one only with INDIRECT_DESC accepted, never with NEXT,
@@ -823,16 +839,7 @@ static void fz_walk_table(struct fz *f, unsigned qi, uint16_t head, uint16_t d, 
         b->cpu = NULL;
         if (fl & LVIO_VIRTQ_DESC_F_INDIRECT)
             FZ_RULE(f, "queue %u: nested indirect table in chain %u", qi, head);
-        if (seen_write && !b->write)
-            FZ_RULE(f, "queue %u: chain %u has a readable buffer after a writable one", qi,
-                    head);
-        seen_write |= b->write;
-        if (b->len == 0 || !fz_dev_covered(f, b->addr, b->len))
-            FZ_RULE(f, "queue %u: indirect entry %u of chain %u names 0x%llx (%u bytes), which "
-                    "is not memory the driver owns", qi, i, head, (unsigned long long)b->addr,
-                    b->len);
-        else
-            b->cpu = fz_dev_ptr(f, b->addr, b->len);
+        fz_check_buf(f, qi, head, b, &seen_write);
         if (!(fl & LVIO_VIRTQ_DESC_F_NEXT))
             return;
         i = le16_at(e + 14);
@@ -877,15 +884,7 @@ static void fz_walk_chain(struct fz *f, unsigned qi, uint16_t head, struct fz_ch
                 f->owner_next[qi][prev] = d;
             return;
         }
-        if (seen_write && !b->write)
-            FZ_RULE(f, "queue %u: chain %u has a readable buffer after a writable one", qi,
-                    head);
-        seen_write |= b->write;
-        if (b->len == 0 || !fz_dev_covered(f, b->addr, b->len))
-            FZ_RULE(f, "queue %u: descriptor %u names 0x%llx (%u bytes), which is not memory "
-                    "the driver owns", qi, d, (unsigned long long)b->addr, b->len);
-        else
-            b->cpu = fz_dev_ptr(f, b->addr, b->len);
+        fz_check_buf(f, qi, head, b, &seen_write);
         if (f->owner[qi][d])
             FZ_RULE(f, "queue %u: descriptor %u made available again while chain %u, "
                     "which holds it, is still in flight", qi, d, f->owner[qi][d] - 1);
