@@ -196,9 +196,13 @@ uint32_t fz_perturb(struct fz *f, uint32_t model, unsigned width)
 
 static struct fz_dma *fz_dma_slot(struct fz *f)
 {
-    for (unsigned i = 0; i < FZ_MAX_DMA; i++)
-        if (!f->dma[i].cpu)
-            return &f->dma[i];
+    for (unsigned i = 0; i < FZ_MAX_DMA; i++) {
+        if (f->dma[i].cpu)
+            continue;
+        if (i >= f->dma_hi)
+            f->dma_hi = i + 1; /* lookups need not look further */
+        return &f->dma[i];
+    }
     return NULL;
 }
 
@@ -238,7 +242,7 @@ static void *hal_dma_alloc(void *ctx, size_t pages, uint64_t *dev)
 static void hal_dma_free(void *ctx, void *cpu, size_t pages, uint64_t dev)
 {
     struct fz *f = fz_of(ctx);
-    for (unsigned i = 0; i < FZ_MAX_DMA; i++) {
+    for (unsigned i = 0; i < f->dma_hi; i++) {
         struct fz_dma *d = &f->dma[i];
         if (d->cpu != cpu || d->harness)
             continue;
@@ -272,7 +276,7 @@ static uint64_t fz_share_addr(struct fz *f, const void *buf, size_t len, unsigne
 {
     const struct fz_share *last = NULL;
     uintptr_t in_page = (uintptr_t)buf & (LVIO_PAGE_SIZE - 1);
-    for (unsigned i = 0; i < FZ_MAX_SHARES; i++)
+    for (unsigned i = 0; i < f->shares_hi; i++)
         if (f->shares[i].cpu && (!last || f->shares[i].dev > last->dev))
             last = &f->shares[i];
     if (f->share_mode == 0)
@@ -291,7 +295,7 @@ static int hal_share(void *ctx, const void *buf, size_t len, enum lvio_dma_dir d
     unsigned k = f->share_count++;
     if (!buf || len == 0 || dir < LVIO_DMA_TO_DEVICE || dir > LVIO_DMA_BIDIRECTIONAL)
         fz_die("share(%p, %zu, dir %d)", buf, len, (int)dir);
-    for (unsigned i = 0; i < FZ_MAX_SHARES; i++) {
+    for (unsigned i = 0; i < f->shares_hi; i++) {
         const struct fz_share *s = &f->shares[i];
         if (s->cpu && (const uint8_t *)buf < (const uint8_t *)s->cpu + s->len &&
             (const uint8_t *)s->cpu < (const uint8_t *)buf + len)
@@ -304,6 +308,8 @@ static int hal_share(void *ctx, const void *buf, size_t len, enum lvio_dma_dir d
         struct fz_share *s = &f->shares[i];
         if (s->cpu)
             continue;
+        if (i >= f->shares_hi)
+            f->shares_hi = i + 1; /* lookups need not look further */
         uint64_t d = fz_share_addr(f, buf, len, k);
         *s = (struct fz_share){buf, len, (int)dir, d, f->births++};
         f->shares_live++;
@@ -317,7 +323,7 @@ static void hal_unshare(void *ctx, const void *buf, size_t len, enum lvio_dma_di
                         uint64_t dev)
 {
     struct fz *f = fz_of(ctx);
-    for (unsigned i = 0; i < FZ_MAX_SHARES; i++) {
+    for (unsigned i = 0; i < f->shares_hi; i++) {
         struct fz_share *s = &f->shares[i];
         if (s->cpu == buf && s->len == len && s->dir == (int)dir && s->dev == dev) {
             if (f->zombie && s->birth < f->zombie_since)
@@ -337,13 +343,13 @@ static void hal_unshare(void *ctx, const void *buf, size_t len, enum lvio_dma_di
 
 uint8_t *fz_dev_ptr(struct fz *f, uint64_t addr, uint64_t len)
 {
-    for (unsigned i = 0; i < FZ_MAX_DMA; i++) {
+    for (unsigned i = 0; i < f->dma_hi; i++) {
         const struct fz_dma *d = &f->dma[i];
         uint64_t size = d->pages * LVIO_PAGE_SIZE;
         if (d->cpu && addr >= d->dev && addr - d->dev <= size && size - (addr - d->dev) >= len)
             return (uint8_t *)d->cpu + (addr - d->dev);
     }
-    for (unsigned i = 0; i < FZ_MAX_SHARES; i++) {
+    for (unsigned i = 0; i < f->shares_hi; i++) {
         const struct fz_share *s = &f->shares[i];
         if (s->cpu && addr >= s->dev && addr - s->dev <= s->len && s->len - (addr - s->dev) >= len)
             return (uint8_t *)(uintptr_t)s->cpu + (addr - s->dev);
@@ -354,13 +360,13 @@ uint8_t *fz_dev_ptr(struct fz *f, uint64_t addr, uint64_t len)
 /* How many bytes from `addr` on one live region covers (0: none). */
 static uint64_t fz_dev_run(struct fz *f, uint64_t addr)
 {
-    for (unsigned i = 0; i < FZ_MAX_DMA; i++) {
+    for (unsigned i = 0; i < f->dma_hi; i++) {
         const struct fz_dma *d = &f->dma[i];
         uint64_t size = d->pages * LVIO_PAGE_SIZE;
         if (d->cpu && addr >= d->dev && addr - d->dev < size)
             return size - (addr - d->dev);
     }
-    for (unsigned i = 0; i < FZ_MAX_SHARES; i++) {
+    for (unsigned i = 0; i < f->shares_hi; i++) {
         const struct fz_share *s = &f->shares[i];
         if (s->cpu && addr >= s->dev && addr - s->dev < s->len)
             return s->len - (addr - s->dev);
@@ -1261,11 +1267,11 @@ void fz_finish(struct fz *f)
     unsigned kept_pages = f->dev ? f->dev->kept_pages : 0;
     unsigned kept_shares = f->dev ? f->dev->kept_shares : 0;
     unsigned pages = 0;
-    for (unsigned i = 0; i < FZ_MAX_DMA; i++)
+    for (unsigned i = 0; i < f->dma_hi; i++)
         if (f->dma[i].cpu && !f->dma[i].harness)
             pages += (unsigned)f->dma[i].pages;
     if (pages != kept_pages)
-        for (unsigned i = 0; i < FZ_MAX_DMA; i++)
+        for (unsigned i = 0; i < f->dma_hi; i++)
             if (f->dma[i].cpu && !f->dma[i].harness)
                 fz_die("DMA allocation of %zu pages at 0x%llx never freed (%u pages left, "
                        "%u kept for a dead device)", f->dma[i].pages,
@@ -1276,7 +1282,7 @@ void fz_finish(struct fz *f)
         fz_die("%u shares never unshared (%u kept for a dead device)", f->shares_live,
                kept_shares);
     /* What was kept is the harness's to free now. */
-    for (unsigned i = 0; i < FZ_MAX_DMA; i++) {
+    for (unsigned i = 0; i < f->dma_hi; i++) {
         free(f->dma[i].cpu);
         f->dma[i] = (struct fz_dma){0};
     }

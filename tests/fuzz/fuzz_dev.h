@@ -224,6 +224,7 @@ struct fz {
     /* DMA */
     uint64_t births;            /* allocations and shares made so far */
     struct fz_dma dma[FZ_MAX_DMA];
+    unsigned dma_hi;            /* slots ever used: lookups scan [0, dma_hi) */
     uint64_t dma_base;
     uint64_t dma_count;         /* allocations made (device address spacing) */
     uint32_t dma_fail_mask;     /* bit k: the k-th dma_alloc fails */
@@ -231,6 +232,7 @@ struct fz {
 
     /* shares */
     struct fz_share shares[FZ_MAX_SHARES];
+    unsigned shares_hi;         /* slots ever used: lookups scan [0, shares_hi) */
     unsigned shares_live;
     unsigned share_count;
     uint64_t share_fail_mask;   /* bit k (k < 64): the k-th share fails */

@@ -426,7 +426,7 @@ static void check_rv(const char *call, int rv, bool resets)
 static size_t shared_bytes(const uint8_t *p, size_t n)
 {
     size_t total = 0;
-    for (unsigned i = 0; i < FZ_MAX_SHARES; i++) {
+    for (unsigned i = 0; i < S.f.shares_hi; i++) {
         const struct fz_share *s = &S.f.shares[i];
         if (!s->cpu)
             continue;
