@@ -25,7 +25,10 @@
 # on a clock that stands still ends after 64 polls, not a million) and
 # LVIO_RESET_TIMEOUT_NS 32 ms (32 polls of the harness's clock, not 1000),
 # so waits the fuzzer makes endless or stopped stay cheap.
-FUZZ_TARGETS ?= mmio pci virtqueue rng gpu
+# Every tests/fuzz/fuzz_<target>.c but the shared harness (fuzz_dev.c):
+# a new target needs no line here.
+FUZZ_TARGETS ?= $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(filter-out tests/fuzz/fuzz_dev.c,\
+	$(wildcard tests/fuzz/fuzz_*.c))))
 FUZZ_SECONDS ?= 60
 FUZZ_CMP ?=
 FUZZ_VALUE_PROFILE ?=
