@@ -327,8 +327,11 @@ static void run_ops(void)
             fz_device_step(&S.f);
             break;
         default:
+            /* A dump formats a dozen lines, which under comparison tracing
+             * costs more than all the other calls of an input: one op in
+             * 256 dumps (its figures only read what the ring keeps). */
             fz_call(&S.f, "lvio_dump / lvio_device_isr");
-            if (op & 0x80)
+            if (op == 0xff)
                 lvio_dump(&S.dev);
             else
                 lvio_device_isr(&S.dev);
@@ -395,8 +398,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_call(f, "lvio_device_driver_ok");
     lvio_device_driver_ok(&S.dev);
     run_ops();
-    fz_call(f, "lvio_dump");
-    lvio_dump(&S.dev);
     bool up = true;
     fz_reset_teardown(&S.dev, &S.vq, &up, 1);
 out:
