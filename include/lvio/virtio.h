@@ -214,6 +214,20 @@ int lvio_config_read(struct lvio_device *dev, uint32_t offset, void *buf,
                      uint32_t len);
 
 /*
+ * One configuration field at `offset`, as a number in CPU order: a modern
+ * device's fields are little-endian, a legacy device's in the guest's own
+ * order; read under the generation counter like lvio_config_read. A 64-bit
+ * field of a legacy device (no generation counter) is read until two reads
+ * agree (bounded), so a value the device changes meanwhile is not torn.
+ * Returns 0, LVIO_E_INVAL (NULL, unprobed device, offset past 4096) or
+ * LVIO_E_CONFIG (the field kept changing).
+ */
+int lvio_config_read8(struct lvio_device *dev, uint32_t offset, uint8_t *value);
+int lvio_config_read16(struct lvio_device *dev, uint32_t offset, uint16_t *value);
+int lvio_config_read32(struct lvio_device *dev, uint32_t offset, uint32_t *value);
+int lvio_config_read64(struct lvio_device *dev, uint32_t offset, uint64_t *value);
+
+/*
  * Write `len` bytes of device configuration at `offset` from `buf`, in the
  * device's byte order (4-byte accesses where aligned, else single bytes).
  * Returns 0 or LVIO_E_INVAL.

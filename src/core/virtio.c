@@ -250,6 +250,54 @@ int lvio_config_read(struct lvio_device *dev, uint32_t offset, void *buf,
                      LVIO_CONFIG_RETRIES);
 }
 
+int lvio_config_read8(struct lvio_device *dev, uint32_t offset, uint8_t *value)
+{
+    if (!value)
+        return LVIO_E_INVAL;
+    return lvio_config_read(dev, offset, value, 1);
+}
+
+int lvio_config_read16(struct lvio_device *dev, uint32_t offset, uint16_t *value)
+{
+    uint16_t raw;
+    int err = value ? lvio_config_read(dev, offset, &raw, sizeof raw) : LVIO_E_INVAL;
+    if (err == LVIO_OK)
+        *value = lvio_dev16_to_cpu(dev, raw);
+    return err;
+}
+
+int lvio_config_read32(struct lvio_device *dev, uint32_t offset, uint32_t *value)
+{
+    uint32_t raw;
+    int err = value ? lvio_config_read(dev, offset, &raw, sizeof raw) : LVIO_E_INVAL;
+    if (err == LVIO_OK)
+        *value = lvio_dev32_to_cpu(dev, raw);
+    return err;
+}
+
+int lvio_config_read64(struct lvio_device *dev, uint32_t offset, uint64_t *value)
+{
+    uint64_t raw, again;
+    if (!value)
+        return LVIO_E_INVAL;
+    int err = lvio_config_read(dev, offset, &raw, sizeof raw);
+    /* Without a generation counter nothing says the two halves belong
+     * together: read until two reads agree. */
+    for (int tries = 0; err == LVIO_OK && dev->legacy; tries++) {
+        err = lvio_config_read(dev, offset, &again, sizeof again);
+        if (err == LVIO_OK && again == raw)
+            break;
+        raw = again;
+        if (tries == LVIO_CONFIG_RETRIES)
+            err = lvio_fail(dev, LVIO_E_CONFIG,
+                            "config 0x%x: a 64-bit field changed on each of %d reads", offset,
+                            LVIO_CONFIG_RETRIES);
+    }
+    if (err == LVIO_OK)
+        *value = lvio_dev64_to_cpu(dev, raw);
+    return err;
+}
+
 int lvio_config_write(struct lvio_device *dev, uint32_t offset, const void *buf,
                       uint32_t len)
 {

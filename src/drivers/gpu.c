@@ -399,15 +399,6 @@ static int gpu_run(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsigned n)
 
 /* ---- setup -------------------------------------------------------------------- */
 
-static int gpu_read_config(struct lvio_gpu *gpu, uint32_t offset, uint32_t *value)
-{
-    uint32_t raw;
-    int err = lvio_config_read(gpu->dev, offset, &raw, sizeof raw);
-    if (err == LVIO_OK)
-        *value = lvio_dev32_to_cpu(gpu->dev, raw);
-    return err;
-}
-
 static int gpu_alloc(struct lvio_gpu *gpu)
 {
     const struct lvio_hal *hal = gpu->dev->hal;
@@ -434,8 +425,8 @@ static void gpu_free(struct lvio_gpu *gpu)
 static int gpu_setup(struct lvio_gpu *gpu)
 {
     struct lvio_device *dev = gpu->dev;
-    int err = gpu_read_config(gpu, offsetof(struct lvio_virtio_gpu_config, num_scanouts),
-                              &gpu->num_scanouts);
+    int err = lvio_config_read32(dev, offsetof(struct lvio_virtio_gpu_config, num_scanouts),
+                                 &gpu->num_scanouts);
     if (err)
         return err;
     if (gpu->num_scanouts < 1 || gpu->num_scanouts > LVIO_VIRTIO_GPU_MAX_SCANOUTS)
@@ -643,8 +634,8 @@ int lvio_gpu_poll_events(struct lvio_gpu *gpu)
     uint32_t events;
     if (!gpu || !gpu->mem)
         return LVIO_E_INVAL;
-    int err = gpu_read_config(gpu, offsetof(struct lvio_virtio_gpu_config, events_read),
-                              &events);
+    int err = lvio_config_read32(gpu->dev, offsetof(struct lvio_virtio_gpu_config, events_read),
+                                 &events);
     if (err)
         return err;
     if (!(events & LVIO_VIRTIO_GPU_EVENT_DISPLAY))

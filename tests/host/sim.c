@@ -627,6 +627,10 @@ static uint32_t hal_reg_read(void *ctx, volatile void *addr, unsigned width)
         sim_error(s, "%u-byte read of register 0x%x", width, off);
     if (off >= LVIO_VIRTIO_MMIO_CONFIG) {
         uint8_t b[4] = {0};
+        if (s->config_counts && off == LVIO_VIRTIO_MMIO_CONFIG) {
+            uint32_t n = sim_config_value(s->version == 1, s->config, 4) + 1;
+            sim_config_bytes(s->version == 1, n, 4, s->config, sizeof s->config);
+        }
         for (unsigned i = 0; i < width && i < 4; i++)
             b[i] = (uint8_t)sim_reg_read_v(s, off + i);
         return sim_config_value(s->version == 1, b, width);

@@ -126,6 +126,7 @@ struct sim {
     uint64_t relax_limit;     /* > 0: more relax() calls fail the test (a
                                  runaway wait fails fast instead of hanging) */
     uint32_t generation_flips;/* config generation changes on this many reads */
+    bool config_counts;       /* config bytes 0..3 count up on every read of them */
     int bad_used_id;          /* >= 0: next used entry gets this id */
     int64_t len_override;     /* >= 0: report this used len */
     uint16_t used_idx_jump;   /* add to the next used idx update */
