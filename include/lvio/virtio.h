@@ -31,11 +31,6 @@
 #include "hal.h"
 #include "spec/virtio_config.h"
 
-/* Most queues one device may have set up at once (for lvio_dump). */
-#ifndef LVIO_MAX_QUEUES
-#define LVIO_MAX_QUEUES 8
-#endif
-
 /* Bound on waiting for a reset to complete (status reads back 0). */
 #ifndef LVIO_RESET_TIMEOUT_NS
 #define LVIO_RESET_TIMEOUT_NS 1000000000ull
@@ -104,7 +99,6 @@ struct lvio_device {
             /* modern: the four structures the capabilities point at */
             struct lvio_pci_region common, notify, isr, devcfg;
             uint32_t notify_mult;   /* notify_off_multiplier */
-            uint32_t notify_off[LVIO_MAX_QUEUES]; /* byte offset in notify */
             /* legacy: the I/O BAR 0 register block, and where device
              * configuration starts in it (further on with MSI-X enabled) */
             struct lvio_pci_region legacy;
@@ -134,8 +128,10 @@ struct lvio_device {
     uint32_t kept_pages;   /* DMA pages kept instead of freed */
     uint32_t kept_shares;  /* shares kept instead of unshared */
 
-    /* Set by lvio_vq_setup() / lvio_vq_teardown(). */
-    struct lvio_virtqueue *queues[LVIO_MAX_QUEUES];
+    /* Set by lvio_vq_setup() / lvio_vq_teardown(): the queues set up, a
+     * list through the caller's own struct lvio_virtqueue storage, so a
+     * device may have as many as its transport offers. */
+    struct lvio_virtqueue *queues;
 
     /* Set by lvio_device_set_trace(). */
     lvio_trace_fn trace;

@@ -99,6 +99,8 @@ struct lvio_virtqueue {
     void *mem;                       /* the DMA allocation holding them */
     uint64_t mem_addr;
     uint32_t mem_pages;
+    struct lvio_virtqueue *next;     /* the device's next queue (dev->queues) */
+    uint32_t notify_off;             /* the transport's: where notifies go */
     bool indirect;                   /* INDIRECT_DESC negotiated */
     bool event_idx;                  /* EVENT_IDX negotiated */
     struct lvio_virtq_desc *tables;  /* indirect tables: LVIO_VQ_INDIRECT_MAX per slot */

@@ -66,7 +66,6 @@ void lvio_dump(struct lvio_device *dev)
                       dev->kept_pages, dev->kept_shares);
     if (dev->ops->dump)
         dev->ops->dump(dev);
-    for (unsigned i = 0; i < LVIO_MAX_QUEUES; i++)
-        if (dev->queues[i])
-            lvio_vq_dump(dev->queues[i]);
+    for (struct lvio_virtqueue *q = dev->queues; q; q = q->next)
+        lvio_vq_dump(q);
 }

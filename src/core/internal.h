@@ -18,6 +18,15 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
+/* Where a queue lives, as a transport gives it to the device: its index,
+ * its size and the device addresses of its three parts. The transport
+ * knows nothing else of the ring. */
+struct lvio_queue_place {
+    uint16_t index;
+    uint16_t size;
+    uint64_t desc, avail, used;
+};
+
 /*
  * What the core needs from a transport. Every function is given a device
  * the transport's probe filled in.
@@ -44,9 +53,13 @@ struct lvio_transport_ops {
     /* Queue size limit into *max; LVIO_E_QUEUE (message set) when the
      * queue does not exist or is already in use. */
     int (*queue_max)(struct lvio_device *dev, uint16_t index, uint32_t *max);
-    /* Hand the queue's memory to the device; 0 or a negative error. */
-    int (*queue_enable)(struct lvio_device *dev, struct lvio_virtqueue *vq);
-    void (*notify)(struct lvio_device *dev, uint16_t index);
+    /* Hand the queue's memory to the device; 0 or a negative error.
+     * *notify_off is the transport's own note of where this queue's
+     * notifications go (PCI: the offset in the notify structure), given
+     * back to notify. */
+    int (*queue_enable)(struct lvio_device *dev, const struct lvio_queue_place *q,
+                        uint32_t *notify_off);
+    void (*notify)(struct lvio_device *dev, uint16_t index, uint32_t notify_off);
     uint32_t (*isr)(struct lvio_device *dev); /* read and acknowledge */
     /* Transport part of lvio_dump(). */
     void (*dump)(struct lvio_device *dev);

@@ -105,11 +105,9 @@ static int lvio_vq_check_setup(const struct lvio_virtqueue *vq,
 {
     if (!vq || !lvio_device_valid(dev))
         return LVIO_E_INVAL;
-    if (index >= LVIO_MAX_QUEUES)
-        return lvio_fail(dev, LVIO_E_INVAL, "queue %u: beyond LVIO_MAX_QUEUES (%u)",
-                         index, LVIO_MAX_QUEUES);
-    if (dev->queues[index])
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: already set up", index);
+    for (const struct lvio_virtqueue *q = dev->queues; q; q = q->next)
+        if (q->index == index || q == vq)
+            return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: already set up", index);
     if ((dev->status & LVIO_VIRTIO_STATUS_DRIVER_OK) ||
         !(dev->status & LVIO_VIRTIO_STATUS_DRIVER))
         return lvio_fail(dev, LVIO_E_STATE,
@@ -152,7 +150,9 @@ int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
     vq->num_free = vq->size;
     /* The zeroed ring is in memory before the device is told where it is. */
     lvio_wmb();
-    err = dev->ops->queue_enable(dev, vq);
+    struct lvio_queue_place place = {index, vq->size, vq->desc_addr, vq->avail_addr,
+                                     vq->used_addr};
+    err = dev->ops->queue_enable(dev, &place, &vq->notify_off);
     if (err) {
         /* The device may hold the ring's addresses (and use them): it lets
          * go of them by a reset before the memory is freed. The message
@@ -162,7 +162,8 @@ int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
         lvio_vq_free_mem(vq);
         return err;
     }
-    dev->queues[index] = vq;
+    vq->next = dev->queues;
+    dev->queues = vq;
     return LVIO_OK;
 }
 
@@ -170,8 +171,13 @@ void lvio_vq_teardown(struct lvio_virtqueue *vq)
 {
     if (!vq || !vq->dev)
         return;
-    if (vq->index < LVIO_MAX_QUEUES && vq->dev->queues[vq->index] == vq)
-        vq->dev->queues[vq->index] = NULL;
+    for (struct lvio_virtqueue **p = &vq->dev->queues; *p; p = &(*p)->next) {
+        if (*p == vq) {
+            *p = vq->next;
+            break;
+        }
+    }
+    vq->next = NULL;
     lvio_vq_free_mem(vq);
     vq->num_free = 0;
     vq->broken = LVIO_E_STATE;
@@ -326,7 +332,7 @@ int lvio_vq_kick(struct lvio_virtqueue *vq)
     }
     if (vq->dev->trace)
         lvio_trace_emit(vq->dev, LVIO_TRACE_NOTIFY, 0, vq->avail_idx, vq->index, 0, 0);
-    vq->dev->ops->notify(vq->dev, vq->index);
+    vq->dev->ops->notify(vq->dev, vq->index, vq->notify_off);
     vq->kicks++;
     return LVIO_OK;
 }

@@ -86,24 +86,24 @@ static int mmio_queue_max(struct lvio_device *dev, uint16_t index, uint32_t *max
 }
 
 static int mmio_queue_enable_v1(struct lvio_device *dev,
-                                struct lvio_virtqueue *vq)
+                                const struct lvio_queue_place *q)
 {
-    uint64_t pfn = vq->desc_addr / LVIO_PAGE_SIZE;
+    uint64_t pfn = q->desc / LVIO_PAGE_SIZE;
     if (pfn > UINT32_MAX)
         return lvio_fail(dev, LVIO_E_RANGE,
                          "queue %u: ring at 0x%llx is above the 16 TiB a legacy "
-                         "QueuePFN can address", vq->index,
-                         (unsigned long long)vq->desc_addr);
+                         "QueuePFN can address", q->index,
+                         (unsigned long long)q->desc);
     mmio_write(dev, LVIO_VIRTIO_MMIO_GUEST_PAGE_SIZE, LVIO_PAGE_SIZE);
-    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_SEL, vq->index);
-    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_NUM, vq->size);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_SEL, q->index);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_NUM, q->size);
     mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_ALIGN, LVIO_VIRTQ_LEGACY_ALIGN);
     mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_PFN, (uint32_t)pfn);
     uint32_t back = mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_PFN);
     if (back != (uint32_t)pfn)
         return lvio_fail(dev, LVIO_E_QUEUE,
                          "queue %u: legacy device did not take QueuePFN 0x%x (reads 0x%x)",
-                         vq->index, (uint32_t)pfn, back);
+                         q->index, (uint32_t)pfn, back);
     return LVIO_OK;
 }
 
@@ -114,31 +114,34 @@ static void mmio_write64(struct lvio_device *dev, uint32_t off, uint64_t v)
 }
 
 static int mmio_queue_enable_v2(struct lvio_device *dev,
-                                struct lvio_virtqueue *vq)
+                                const struct lvio_queue_place *q)
 {
-    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_SEL, vq->index);
-    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_NUM, vq->size);
-    mmio_write64(dev, LVIO_VIRTIO_MMIO_QUEUE_DESC_LOW, vq->desc_addr);
-    mmio_write64(dev, LVIO_VIRTIO_MMIO_QUEUE_AVAIL_LOW, vq->avail_addr);
-    mmio_write64(dev, LVIO_VIRTIO_MMIO_QUEUE_USED_LOW, vq->used_addr);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_SEL, q->index);
+    mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_NUM, q->size);
+    mmio_write64(dev, LVIO_VIRTIO_MMIO_QUEUE_DESC_LOW, q->desc);
+    mmio_write64(dev, LVIO_VIRTIO_MMIO_QUEUE_AVAIL_LOW, q->avail);
+    mmio_write64(dev, LVIO_VIRTIO_MMIO_QUEUE_USED_LOW, q->used);
     mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_READY, 1);
     uint32_t ready = mmio_read(dev, LVIO_VIRTIO_MMIO_QUEUE_READY);
     if (ready != 1)
         return lvio_fail(dev, LVIO_E_QUEUE,
                          "queue %u: device did not set QueueReady (reads 0x%x)",
-                         vq->index, ready);
+                         q->index, ready);
     return LVIO_OK;
 }
 
-static int mmio_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *vq)
+static int mmio_queue_enable(struct lvio_device *dev, const struct lvio_queue_place *q,
+                             uint32_t *notify_off)
 {
+    *notify_off = 0; /* one QueueNotify register for all */
     if (dev->version == 1)
-        return mmio_queue_enable_v1(dev, vq);
-    return mmio_queue_enable_v2(dev, vq);
+        return mmio_queue_enable_v1(dev, q);
+    return mmio_queue_enable_v2(dev, q);
 }
 
-static void mmio_notify(struct lvio_device *dev, uint16_t index)
+static void mmio_notify(struct lvio_device *dev, uint16_t index, uint32_t notify_off)
 {
+    (void)notify_off;
     /* Ring writes must reach memory before the device hears of them. */
     lvio_wmb();
     mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_NOTIFY, index);

@@ -64,29 +64,32 @@ static int legacy_queue_max(struct lvio_device *dev, uint16_t index, uint32_t *m
     return LVIO_OK;
 }
 
-static int legacy_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *vq)
+static int legacy_queue_enable(struct lvio_device *dev, const struct lvio_queue_place *q,
+                               uint32_t *notify_off)
 {
-    uint64_t pfn = vq->desc_addr >> LVIO_VIRTIO_PCI_LEGACY_QUEUE_ADDR_SHIFT;
+    *notify_off = 0; /* one queue_notify register for all */
+    uint64_t pfn = q->desc >> LVIO_VIRTIO_PCI_LEGACY_QUEUE_ADDR_SHIFT;
     if (pfn > UINT32_MAX)
         return lvio_fail(dev, LVIO_E_RANGE,
                          "queue %u: ring at 0x%llx is above the 16 TiB a legacy queue "
-                         "PFN can address", vq->index, (unsigned long long)vq->desc_addr);
-    lvio_pci_reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL, 2, vq->index);
+                         "PFN can address", q->index, (unsigned long long)q->desc);
+    lvio_pci_reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_SEL, 2, q->index);
     uint32_t num = lvio_pci_reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NUM, 2);
-    if (num != vq->size)
-        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: size changed from %u to %u", vq->index,
-                         vq->size, num);
+    if (num != q->size)
+        return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: size changed from %u to %u", q->index,
+                         q->size, num);
     lvio_pci_reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN, 4, (uint32_t)pfn);
     uint32_t back = lvio_pci_reg_read(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN, 4);
     if (back != (uint32_t)pfn)
         return lvio_fail(dev, LVIO_E_QUEUE,
                          "queue %u: legacy device did not take queue PFN 0x%x (reads 0x%x)",
-                         vq->index, (uint32_t)pfn, back);
+                         q->index, (uint32_t)pfn, back);
     return LVIO_OK;
 }
 
-static void legacy_notify(struct lvio_device *dev, uint16_t index)
+static void legacy_notify(struct lvio_device *dev, uint16_t index, uint32_t notify_off)
 {
+    (void)notify_off;
     lvio_wmb();
     lvio_pci_reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NOTIFY, 2, index);
 }

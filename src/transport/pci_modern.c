@@ -72,46 +72,46 @@ static void modern_write64(struct lvio_device *dev, uint32_t off, uint64_t v)
     lvio_pci_reg_write(dev, COMMON(dev), off + 4, 4, (uint32_t)(v >> 32));
 }
 
-static int modern_queue_enable(struct lvio_device *dev, struct lvio_virtqueue *vq)
+static int modern_queue_enable(struct lvio_device *dev, const struct lvio_queue_place *q,
+                               uint32_t *notify_off)
 {
     const struct lvio_pci_region *notify = &dev->u.pci.notify;
 
-    modern_select(dev, vq->index);
-    lvio_pci_reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2, vq->size);
+    modern_select(dev, q->index);
+    lvio_pci_reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2, q->size);
     uint32_t size = lvio_pci_reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2);
-    if (size != vq->size)
+    if (size != q->size)
         return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device did not take size %u (reads %u)",
-                         vq->index, vq->size, size);
+                         q->index, q->size, size);
     uint32_t noff = lvio_pci_reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_NOFF, 2);
     uint64_t at = (uint64_t)noff * dev->u.pci.notify_mult;
     if (at & 1)
         return lvio_fail(dev, LVIO_E_LAYOUT,
                          "queue %u: notify offset %u x multiplier %u = 0x%llx is odd (the "
                          "notify register is 16 bits)",
-                         vq->index, noff, dev->u.pci.notify_mult, (unsigned long long)at);
+                         q->index, noff, dev->u.pci.notify_mult, (unsigned long long)at);
     if (at + 2 > notify->len)
         return lvio_fail(dev, LVIO_E_LAYOUT,
                          "queue %u: notify offset %u x multiplier %u = 0x%llx is outside the "
                          "notify structure (0x%x bytes)",
-                         vq->index, noff, dev->u.pci.notify_mult, (unsigned long long)at,
+                         q->index, noff, dev->u.pci.notify_mult, (unsigned long long)at,
                          notify->len);
-    dev->u.pci.notify_off[vq->index] = (uint32_t)at;
-    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_DESCLO, vq->desc_addr);
-    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_AVAILLO, vq->avail_addr);
-    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_USEDLO, vq->used_addr);
+    *notify_off = (uint32_t)at;
+    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_DESCLO, q->desc);
+    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_AVAILLO, q->avail);
+    modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_USEDLO, q->used);
     lvio_pci_reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
     uint32_t enabled = lvio_pci_reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_ENABLE, 2);
     if (enabled != 1)
         return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device did not set queue_enable (reads %u)",
-                         vq->index, enabled);
+                         q->index, enabled);
     return LVIO_OK;
 }
 
-static void modern_notify(struct lvio_device *dev, uint16_t index)
+static void modern_notify(struct lvio_device *dev, uint16_t index, uint32_t notify_off)
 {
     lvio_wmb(); /* ring writes before the device hears of them */
-    uint32_t off = index < LVIO_MAX_QUEUES ? dev->u.pci.notify_off[index] : 0;
-    lvio_pci_reg_write(dev, &dev->u.pci.notify, off, 2, index);
+    lvio_pci_reg_write(dev, &dev->u.pci.notify, notify_off, 2, index);
 }
 
 static uint32_t modern_isr(struct lvio_device *dev)

@@ -244,7 +244,21 @@ static void test_queue_size_limits(void **state)
     lvio_vq_teardown(&VQ);
     assert_int_equal(lvio_vq_setup(&VQ, &D, 2, 0), LVIO_E_QUEUE); /* num_max 0 */
     assert_non_null(strstr(lvio_device_error(&D), "no such queue"));
-    assert_int_equal(lvio_vq_setup(&VQ, &D, LVIO_MAX_QUEUES, 0), LVIO_E_INVAL);
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 200, 0), LVIO_E_QUEUE); /* no such queue */
+    /* Queues are a list through the callers' structs: no cap of the
+     * library's; the same index, or the same struct, twice is refused. */
+    static struct lvio_virtqueue q0, q1;
+    assert_int_equal(lvio_device_begin(&D, 0), 0); /* the device forgets queues 0 and 1 */
+    assert_int_equal(lvio_vq_setup(&q0, &D, 0, 8), 0);
+    assert_int_equal(lvio_vq_setup(&q1, &D, 1, 8), 0);
+    assert_ptr_equal(D.queues, &q1);
+    assert_ptr_equal(q1.next, &q0);
+    assert_int_equal(lvio_vq_setup(&VQ, &D, 1, 8), LVIO_E_QUEUE);
+    assert_int_equal(lvio_vq_setup(&q0, &D, 3, 8), LVIO_E_QUEUE);
+    lvio_vq_teardown(&q1);
+    assert_ptr_equal(D.queues, &q0);
+    lvio_vq_teardown(&q0);
+    assert_null(D.queues);
 }
 
 static void test_queue_setup_in_wrong_state(void **state)
