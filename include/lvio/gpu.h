@@ -197,6 +197,17 @@ int lvio_gpu_preferred_mode(const struct lvio_gpu *gpu, unsigned scanout,
                             uint32_t *width, uint32_t *height);
 
 /*
+ * After an interrupt (or now and then, polling): take the device's
+ * completions off both queues (commands that timed out and came back late
+ * give back what they held) and, when `isr` has LVIO_VIRTIO_ISR_CONFIG (as
+ * lvio_device_isr() returned it, or set by the caller for a configuration
+ * vector), handle display events as lvio_gpu_poll_events does. Returns 1
+ * when the modes were re-read, 0, or a negative lvio_error. Not for an
+ * interrupt handler: call it where the other calls on this GPU are made.
+ */
+int lvio_gpu_poll(struct lvio_gpu *gpu, uint32_t isr);
+
+/*
  * Display-change events: if the device raised VIRTIO_GPU_EVENT_DISPLAY,
  * clear it and re-query the modes. Returns 1 when the modes were re-read
  * (the caller should compare and resize), 0 when nothing happened, or a

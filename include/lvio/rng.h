@@ -29,6 +29,8 @@ struct lvio_rng {
     uint64_t page_addr;     /* its device address */
     /* Driver state. */
     uint8_t busy;           /* bit n: slot n is with the device */
+    uint8_t done;           /* bit n: slot n came back, its bytes kept for a read */
+    uint16_t done_len[LVIO_RNG_SLOTS]; /* bytes a done slot holds */
     uint32_t pending;       /* bytes requested in busy slots */
     uint16_t slot_len[LVIO_RNG_SLOTS]; /* bytes requested per busy slot */
     uint64_t bytes;         /* statistics */
@@ -57,6 +59,15 @@ int lvio_rng_init(struct lvio_rng *rng, struct lvio_device *dev);
  */
 int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
                   uint64_t timeout_ns);
+
+/*
+ * Take the device's completions without reading (after an interrupt, or
+ * to keep the queue moving): the bytes stay in the driver's request slots
+ * and the next lvio_rng_read takes them first. Returns the bytes now ready
+ * (0 or more), LVIO_E_BROKEN or LVIO_E_INVAL. Not for an interrupt
+ * handler: call it where the other calls on this rng are made.
+ */
+int lvio_rng_poll(struct lvio_rng *rng);
 
 /* Reset the device and free everything lvio_rng_init() allocated (kept
  * instead when the reset never completes: see lvio_device_reset). */

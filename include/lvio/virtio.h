@@ -19,6 +19,17 @@
  *
  * Fields are tagged with who sets them. Nothing here is global: any number
  * of devices may coexist.
+ *
+ * Interrupts and concurrency. The library takes no locks. Calls on one
+ * device (and on its driver, queues and framebuffers) must not run at the
+ * same time: the caller serialises them, and none of them may interrupt
+ * another. The one exception is lvio_device_isr(), which only reads (and
+ * thereby acknowledges) the interrupt status register: an interrupt
+ * handler may call it at any time and hand the bits to the driver's poll
+ * (lvio_rng_poll, lvio_gpu_poll) in thread context, where the completions
+ * are taken. A driver's queues are the driver's: a caller never takes
+ * completions off them with lvio_vq_get. Calls on different devices are
+ * independent.
  */
 #ifndef LVIO_VIRTIO_H
 #define LVIO_VIRTIO_H

@@ -117,6 +117,7 @@ static uint8_t *slot_resp(struct lvio_gpu *gpu, unsigned slot)
 
 static void fb_release(struct lvio_gpu_fb *fb);
 static void fb_copy(struct lvio_gpu_fb *dst, const struct lvio_gpu_fb *src);
+static int cursor_reap(struct lvio_gpu *gpu);
 
 /* Give back what a lost command's chain named, now that the device cannot
  * read it any more. */
@@ -629,6 +630,18 @@ int lvio_gpu_preferred_mode(const struct lvio_gpu *gpu, unsigned scanout, uint32
     return LVIO_OK;
 }
 
+int lvio_gpu_poll(struct lvio_gpu *gpu, uint32_t isr)
+{
+    if (!gpu || !gpu->mem)
+        return LVIO_E_INVAL;
+    int r = gpu_reap_all(gpu);
+    if (r >= 0)
+        r = cursor_reap(gpu);
+    if (r < 0)
+        return r;
+    return (isr & LVIO_VIRTIO_ISR_CONFIG) ? lvio_gpu_poll_events(gpu) : 0;
+}
+
 int lvio_gpu_poll_events(struct lvio_gpu *gpu)
 {
     uint32_t events;
@@ -1118,15 +1131,23 @@ int lvio_gpu_present(struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *damage)
 
 /* ---- cursor ------------------------------------------------------------------- */
 
-/* Cursor commands have no response: reclaim finished ones, take a free slot. */
+/* Cursor commands have no response: the finished ones free their slots. */
+static int cursor_reap(struct lvio_gpu *gpu)
+{
+    void *token;
+    int r;
+    while ((r = lvio_vq_get(&gpu->cursorq, &token, NULL)) == 1)
+        gpu->cursor_busy &= (uint8_t)~(1u << ((uintptr_t)token & 7));
+    return r;
+}
+
+/* Reclaim finished cursor commands, take a free slot. */
 static int cursor_slot(struct lvio_gpu *gpu, unsigned *slot)
 {
     void *token;
 
     for (int round = 0; round < 2; round++) {
-        int r;
-        while ((r = lvio_vq_get(&gpu->cursorq, &token, NULL)) == 1)
-            gpu->cursor_busy &= (uint8_t)~(1u << ((uintptr_t)token & 7));
+        int r = cursor_reap(gpu);
         if (r < 0)
             return r;
         for (unsigned i = 0; i < LVIO_GPU_CURSOR_SLOTS; i++) {

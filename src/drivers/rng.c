@@ -67,7 +67,7 @@ fail:
 static int rng_submit(struct lvio_rng *rng, uint32_t want)
 {
     for (unsigned s = 0; s < LVIO_RNG_SLOTS && rng->pending < want; s++) {
-        if (rng->busy & (1u << s))
+        if ((rng->busy | rng->done) & (1u << s))
             continue;
         uint32_t n = want - rng->pending;
         if (n > LVIO_RNG_SLOT_SIZE)
@@ -100,6 +100,51 @@ static void rng_consume(struct lvio_rng *rng, void *token, uint32_t n,
     rng->empty += n == 0;
     rng->pending -= rng->slot_len[s];
     rng->busy &= (uint8_t)~(1u << s);
+}
+
+/* A completion nobody was reading for (lvio_rng_poll): the slot keeps
+ * its bytes until a read takes them. */
+static void rng_keep(struct lvio_rng *rng, void *token, uint32_t n)
+{
+    unsigned s = (unsigned)((uintptr_t)token - 1); /* our own token */
+    rng->bytes += n;
+    rng->empty += n == 0;
+    rng->pending -= rng->slot_len[s];
+    rng->busy &= (uint8_t)~(1u << s);
+    rng->done |= (uint8_t)(1u << s);
+    rng->done_len[s] = (uint16_t)n;
+}
+
+/* The bytes kept by lvio_rng_poll, to the caller first. */
+static void rng_take_kept(struct lvio_rng *rng, uint8_t *out, size_t len, size_t *got)
+{
+    for (unsigned s = 0; s < LVIO_RNG_SLOTS && rng->done && *got < len; s++) {
+        if (!(rng->done & (1u << s)))
+            continue;
+        uint8_t *src = rng->page + (size_t)s * LVIO_RNG_SLOT_SIZE;
+        size_t take = len - *got < rng->done_len[s] ? len - *got : rng->done_len[s];
+        memcpy(out + *got, src, take);
+        memset(src, 0, rng->done_len[s]);
+        *got += take;
+        rng->done &= (uint8_t)~(1u << s);
+    }
+}
+
+int lvio_rng_poll(struct lvio_rng *rng)
+{
+    void *token;
+    uint32_t n, ready = 0;
+    int r;
+    if (!rng || !lvio_device_valid(rng->dev) || !rng->page)
+        return LVIO_E_INVAL;
+    while ((r = lvio_vq_get(&rng->vq, &token, &n)) == 1)
+        rng_keep(rng, token, n);
+    if (r < 0)
+        return r;
+    for (unsigned s = 0; s < LVIO_RNG_SLOTS; s++)
+        if (rng->done & (1u << s))
+            ready += rng->done_len[s];
+    return (int)ready;
 }
 
 static int rng_collect(struct lvio_rng *rng, uint8_t *out, size_t len,
@@ -152,6 +197,7 @@ int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
     uint64_t empty = rng->empty;
     lvio_deadline_start(&d, rng->dev->hal, timeout_ns);
     for (uint32_t polls = 1;; polls++) {
+        rng_take_kept(rng, buf, len, &got);
         int err = rng_collect(rng, buf, len, &got);
         if (!err && got < len)
             err = rng_submit(rng, (uint32_t)(len - got));
@@ -187,6 +233,7 @@ void lvio_rng_teardown(struct lvio_rng *rng)
     lvio_vq_teardown(&rng->vq);
     rng_free_page(rng);
     rng->busy = 0;
+    rng->done = 0;
     rng->pending = 0;
     rng->dev = NULL;
 }

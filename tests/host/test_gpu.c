@@ -1888,6 +1888,37 @@ static void test_held_runs_survive_the_callers_struct(void **state)
     }
 }
 
+/* lvio_gpu_poll: completions of lost commands taken (their memory given
+ * back) without another command; display events only when the interrupt
+ * said the configuration changed. */
+static void test_poll(void **state)
+{
+    (void)state;
+    up(2);
+    GPU.timeout_ns = SHORT_TIMEOUT;
+    uint8_t *mem = pages(4);
+    struct lvio_gpu_fb fb;
+    fb_ok(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
+    fault(CMD(TRANSFER_TO_HOST_2D), SIM_GPU_FAULT_SILENT, 0, 1);
+    assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
+    assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+    assert_true(lvio_gpu_memory_busy(&GPU, mem, 1));
+    sim_gpu_release(&G);
+    unsigned cmds = sim_gpu_count(&G, 0);
+    assert_int_equal(lvio_gpu_poll(&GPU, LVIO_VIRTIO_ISR_QUEUE), 0);
+    assert_false(lvio_gpu_memory_busy(&GPU, mem, 1)); /* given back */
+    assert_int_equal(G.sim.live_shares, 0);
+    assert_int_equal(sim_gpu_count(&G, 0), cmds); /* no command for it */
+    sim_gpu_set_mode(&G, 0, true, 800, 600);
+    sim_gpu_raise_display_event(&G);
+    assert_int_equal(lvio_gpu_poll(&GPU, LVIO_VIRTIO_ISR_QUEUE), 0); /* not a config change */
+    assert_int_equal(G.events_clear_writes, 0);
+    assert_int_equal(lvio_gpu_poll(&GPU, LVIO_VIRTIO_ISR_CONFIG), 1);
+    assert_int_equal(GPU.scanouts[0].rect.width, 800);
+    assert_int_equal(lvio_gpu_poll(NULL, 0), LVIO_E_INVAL);
+    down();
+}
+
 #if defined(__x86_64__) && defined(__linux__)
 #include <signal.h>
 #include <sys/mman.h>
@@ -2023,6 +2054,7 @@ int main(void)
         cmocka_unit_test(test_gpu_wait_forever),
         cmocka_unit_test(test_edid_response_read_once),
         cmocka_unit_test(test_runs_room),
+        cmocka_unit_test(test_poll),
         cmocka_unit_test(test_held_runs_survive_the_callers_struct),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -421,6 +421,34 @@ static void test_calls_on_unprobed_device(void **state)
     assert_int_equal(lvio_rng_reset(NULL), LVIO_E_INVAL);
 }
 
+/* lvio_rng_poll takes completions without a read (after an interrupt);
+ * the bytes wait in the driver and the next read takes them first, with
+ * no new request. */
+static void test_poll_keeps_bytes_for_the_next_read(void **state)
+{
+    (void)state;
+    up(2);
+    S.hold = true;
+    uint8_t buf[16];
+    assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 0), LVIO_E_AGAIN); /* requested */
+    assert_int_equal(lvio_rng_poll(&R), 0); /* nothing came yet */
+    S.hold = false;
+    sim_release_reversed(&S);
+    assert_int_equal(lvio_rng_poll(&R), 16);
+    assert_int_equal(R.busy, 0);
+    uint32_t notifies = S.notifies;
+    uint64_t requests = R.requests;
+    assert_int_equal(lvio_rng_read(&R, buf, 10, 0), 10);
+    assert_sequence(buf, 10, 0);
+    assert_int_equal(R.requests, requests); /* served from what was kept */
+    assert_int_equal(S.notifies, notifies);
+    assert_int_equal(lvio_rng_poll(&R), 0); /* the rest of that slot was wiped */
+    assert_int_equal(lvio_rng_read(&R, buf, 8, 1000000), 8);
+    assert_int_equal(lvio_rng_poll(NULL), LVIO_E_INVAL);
+    down();
+    assert_int_equal(lvio_rng_poll(&R), LVIO_E_INVAL); /* torn down */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_wait_forever_is_not_cut_short),
         cmocka_unit_test(test_short_read_logs_no_error),
         cmocka_unit_test(test_calls_on_unprobed_device),
+        cmocka_unit_test(test_poll_keeps_bytes_for_the_next_read),
     };
     return cmocka_run_group_tests_name("rng", tests, NULL, NULL);
 }
