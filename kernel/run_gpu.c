@@ -413,7 +413,9 @@ void gpu_idle(void)
 {
     for (unsigned i = 0; i < n_gpus; i++) {
         struct lvio_gpu *gpu = &gpus[i].gpu;
-        if (lvio_gpu_poll_events(gpu) != 1)
+        /* No interrupts taken here: the ISR is polled, and its
+         * configuration-change bit says when the display changed. */
+        if (lvio_gpu_poll(gpu, lvio_device_isr(&gpus[i].k->dev)) != 1)
             continue;
         for (unsigned s = 0; s < gpu->num_scanouts; s++)
             screen_resize(&gpus[i], s);
