@@ -313,7 +313,9 @@ int lvio_vq_kick(struct lvio_virtqueue *vq)
         return LVIO_OK;
     /* Our avail idx store must be visible before we read what the device
      * asked for (its flags, or its avail_event): otherwise both sides can
-     * decide the other will act, and nobody does. */
+     * decide the other will act, and nobody does. The same full barrier
+     * puts the ring before the notify register write below: it is the only
+     * barrier a notify needs, and the transports add none. */
     lvio_mb();
     uint16_t old_idx = vq->kicked_idx;
     bool need;

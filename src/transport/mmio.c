@@ -142,8 +142,6 @@ static int mmio_queue_enable(struct lvio_device *dev, const struct lvio_queue_pl
 static void mmio_notify(struct lvio_device *dev, uint16_t index, uint32_t notify_off)
 {
     (void)notify_off;
-    /* Ring writes must reach memory before the device hears of them. */
-    lvio_wmb();
     mmio_write(dev, LVIO_VIRTIO_MMIO_QUEUE_NOTIFY, index);
 }
 

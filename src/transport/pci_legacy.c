@@ -90,7 +90,6 @@ static int legacy_queue_enable(struct lvio_device *dev, const struct lvio_queue_
 static void legacy_notify(struct lvio_device *dev, uint16_t index, uint32_t notify_off)
 {
     (void)notify_off;
-    lvio_wmb();
     lvio_pci_reg_write(dev, LEGACY(dev), LVIO_VIRTIO_PCI_LEGACY_QUEUE_NOTIFY, 2, index);
 }
 

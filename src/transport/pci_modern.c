@@ -110,7 +110,6 @@ static int modern_queue_enable(struct lvio_device *dev, const struct lvio_queue_
 
 static void modern_notify(struct lvio_device *dev, uint16_t index, uint32_t notify_off)
 {
-    lvio_wmb(); /* ring writes before the device hears of them */
     lvio_pci_reg_write(dev, &dev->u.pci.notify, notify_off, 2, index);
 }
 
