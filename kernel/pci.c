@@ -1,6 +1,6 @@
 /*
- * PCIe enumeration for the test kernel: the `pci-host-ecam-generic` host
- * bridge from the device tree, every bus behind it, BARs sized and assigned
+ * PCIe enumeration for the test kernel: an ECAM host bridge as described
+ * (pci_dt.c: from the device tree), every bus behind it, BARs sized and assigned
  * from the bridge's windows (nobody else has: there is no firmware), bridges
  * given bus numbers and windows, decoding and bus mastering enabled. Each
  * virtio function is then handed to the library's lvio_pci_probe.
@@ -9,8 +9,8 @@
  * windows from `ranges`: I/O at CPU 0x3eff0000 (PCI 0, 64 KiB), 32-bit
  * memory 0x10000000 (identity), 64-bit memory 0x8000000000 (identity).
  */
-#include "fdt.h"
 #include "ktest.h"
+#include "pci.h"
 
 #define PCI_MAX_DEPTH 8
 #define PCI_MAX_FUNCS 64
@@ -50,6 +50,7 @@ struct window {
     uint64_t next;  /* next free bus address */
 };
 
+/* The enumeration's state: the bridge it was given, and what it assigned. */
 static struct {
     volatile uint8_t *ecam;
     uint64_t ecam_phys, ecam_size;
@@ -88,104 +89,6 @@ static void cfg_w(volatile uint8_t *c, unsigned off, unsigned width, uint32_t v)
         *(volatile uint16_t *)(c + off) = (uint16_t)v;
     else
         *(volatile uint32_t *)(c + off) = v;
-}
-
-/* ---- the host bridge from the device tree ---------------------------------- */
-
-static uint64_t be_cells(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n * 4; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/*
- * `ranges`: (PCI address: 3 cells, CPU address: the parent's cells, size:
- * the node's #size-cells). The first cell's bits 25:24 are the space: 1 I/O,
- * 2 32-bit memory, 3 64-bit memory; bit 30 prefetchable.
- */
-static int parse_ranges(const struct fdt *fdt, const struct fdt_node *node)
-{
-    uint32_t len, size_cells = 2, addr_cells = 3;
-    const uint8_t *p = fdt_getprop(fdt, node, "ranges", &len);
-
-    fdt_getprop_u32(fdt, node, "#address-cells", &addr_cells);
-    fdt_getprop_u32(fdt, node, "#size-cells", &size_cells);
-    unsigned parent = node->addr_cells;
-    if (!p || addr_cells != 3 || parent < 1 || parent > 2 || size_cells < 1 || size_cells > 2)
-        return -1;
-    unsigned entry = (3 + parent + size_cells) * 4;
-    if (len % entry != 0)
-        return -1;
-    for (const uint8_t *e = p; e < p + len; e += entry) {
-        uint32_t hi = (uint32_t)be_cells(e, 1);
-        struct window w = {
-            .present = true,
-            .pci = be_cells(e + 4, 2),
-            .cpu = be_cells(e + 12, parent),
-            .size = be_cells(e + 12 + 4 * parent, size_cells),
-        };
-        unsigned space = (hi >> 24) & 3;
-        struct window *to = space == 1 ? &host.io : space == 2 ? &host.mem : space == 3 ? &host.pref
-                                                                                         : NULL;
-        if (!to || to->present || w.size == 0)
-            continue;
-        w.name = to->name;
-        w.next = w.pci;
-        *to = w;
-    }
-    /* I/O port 0 and the first ports look unassigned to some devices. */
-    if (host.io.present && host.io.next < host.io.pci + 0x1000 && host.io.size > 0x1000)
-        host.io.next = host.io.pci + 0x1000;
-    return 0;
-}
-
-static bool find_host_bridge(void)
-{
-    const struct fdt *fdt = kernel_fdt();
-    struct fdt_walk w;
-    struct fdt_node node;
-    uint32_t len;
-
-    host.io.name = "io";
-    host.mem.name = "mem";
-    host.pref.name = "mem64";
-    if (!fdt)
-        return false;
-    fdt_walk_begin(&w, fdt);
-    while (fdt_walk_next_compatible(&w, "pci-host-ecam-generic", &node) > 0) {
-        const char *status = fdt_getprop_string(fdt, &node, "status");
-        if (status && strcmp(status, "okay") != 0 && strcmp(status, "ok") != 0)
-            continue;
-        if (fdt_node_reg(fdt, &node, 0, &host.ecam_phys, &host.ecam_size) != FDT_OK ||
-            host.ecam_size < (1u << 20)) {
-            kprintf("levitate: pci: %s: unusable reg, skipped\n", node.path);
-            continue;
-        }
-        const uint8_t *br = fdt_getprop(fdt, &node, "bus-range", &len);
-        host.bus_first = br && len == 8 ? (uint32_t)be_cells(br, 1) : 0;
-        host.bus_last = br && len == 8 ? (uint32_t)be_cells(br + 4, 1)
-                                       : (uint32_t)(host.ecam_size >> 20) - 1;
-        if (host.bus_last < host.bus_first || host.bus_last > 255 ||
-            ((uint64_t)(host.bus_last - host.bus_first + 1) << 20) > host.ecam_size) {
-            kprintf("levitate: pci: %s: bus-range %u-%u does not fit ECAM 0x%llx\n", node.path,
-                    host.bus_first, host.bus_last, (unsigned long long)host.ecam_size);
-            continue;
-        }
-        if (parse_ranges(fdt, &node) != 0) {
-            kprintf("levitate: pci: %s: unusable ranges, skipped\n", node.path);
-            continue;
-        }
-        host.ecam = ioremap(host.ecam_phys, (size_t)host.ecam_size);
-        if (!host.ecam) {
-            kprintf("levitate: pci: ECAM 0x%llx is not mapped, skipped\n",
-                    (unsigned long long)host.ecam_phys);
-            continue;
-        }
-        return true; /* one host bridge: QEMU's virt has one */
-    }
-    return false;
 }
 
 /* ---- BARs -------------------------------------------------------------------- */
@@ -405,12 +308,33 @@ static void scan_bus(uint32_t bus, unsigned depth)
 
 /* ---- entry -------------------------------------------------------------------- */
 
-unsigned discover_pci(struct kdev *devices, unsigned room)
+static void window_from(struct window *to, const struct pci_window *from)
+{
+    *to = (struct window){from->name, from->present, from->pci, from->cpu, from->size,
+                          from->pci};
+}
+
+unsigned pci_enumerate(const struct pci_host_bridge *hb, struct kdev *devices, unsigned room)
 {
     unsigned n = 0;
 
-    if (!find_host_bridge())
+    memset(&host, 0, sizeof host);
+    host.ecam_phys = hb->ecam_phys;
+    host.ecam_size = hb->ecam_size;
+    host.bus_first = hb->bus_first;
+    host.bus_last = hb->bus_last;
+    window_from(&host.io, &hb->io);
+    window_from(&host.mem, &hb->mem);
+    window_from(&host.pref, &hb->pref);
+    /* I/O port 0 and the first ports look unassigned to some devices. */
+    if (host.io.present && host.io.size > 0x1000)
+        host.io.next = host.io.pci + 0x1000;
+    host.ecam = ioremap(host.ecam_phys, (size_t)host.ecam_size);
+    if (!host.ecam) {
+        kprintf("levitate: pci: ECAM 0x%llx is not mapped, skipped\n",
+                (unsigned long long)host.ecam_phys);
         return 0;
+    }
     host.next_bus = host.bus_first + 1;
     scan_bus(host.bus_first, 0);
     kprintf("levitate: pci: ECAM 0x%llx, buses %02x-%02x, %u functions, %u bridges, "
@@ -439,4 +363,12 @@ unsigned discover_pci(struct kdev *devices, unsigned room)
         n++;
     }
     return n;
+}
+
+unsigned discover_pci(struct kdev *devices, unsigned room)
+{
+    struct pci_host_bridge hb;
+    if (!pci_host_from_fdt(kernel_fdt(), &hb))
+        return 0;
+    return pci_enumerate(&hb, devices, room);
 }

@@ -1,0 +1,38 @@
+/*
+ * The test kernel's PCIe: an ECAM host bridge's description (from whatever
+ * describes it) and the enumeration that assigns it (pci.c).
+ */
+#ifndef KERNEL_PCI_H
+#define KERNEL_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fdt;
+struct kdev;
+
+/* A window of the bridge: PCI bus addresses [pci, pci + size), which the
+ * CPU sees at cpu. */
+struct pci_window {
+    const char *name;
+    bool present;
+    uint64_t pci;
+    uint64_t cpu;
+    uint64_t size;
+};
+
+struct pci_host_bridge {
+    uint64_t ecam_phys, ecam_size; /* 1 MiB per bus */
+    uint32_t bus_first, bus_last;
+    struct pci_window io, mem, pref; /* I/O, 32-bit memory, 64-bit memory */
+};
+
+/* The first usable `pci-host-ecam-generic` node (pci_dt.c). */
+bool pci_host_from_fdt(const struct fdt *fdt, struct pci_host_bridge *hb);
+
+/* Number the buses, size and assign BARs from the windows, enable decoding
+ * and bus mastering, and probe every virtio function into
+ * devices[0..room-1]; returns how many were filled. */
+unsigned pci_enumerate(const struct pci_host_bridge *hb, struct kdev *devices, unsigned room);
+
+#endif
