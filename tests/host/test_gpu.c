@@ -1737,12 +1737,11 @@ static void test_create_does_not_leak_resource_when_queue_is_full(void **state)
     down();
 }
 
-/* lvio_gpu_memory_busy on a range whose end wraps around the address
- * space does not match memory below it. */
-static void test_memory_busy_does_not_wrap(void **state)
+/* A 64x64 framebuffer in 4 fresh pages, destroyed while a transfer from it
+ * timed out (the device holds the chain): its pixels stay shared, held by
+ * the lost command's slot. Returns the pixels. */
+static uint8_t *destroyed_while_transfer_lost(void)
 {
-    (void)state;
-    up(2);
     GPU.timeout_ns = SHORT_TIMEOUT;
     uint8_t *mem = pages(4);
     struct lvio_gpu_fb fb;
@@ -1750,6 +1749,16 @@ static void test_memory_busy_does_not_wrap(void **state)
     fault(CMD(TRANSFER_TO_HOST_2D), SIM_GPU_FAULT_SILENT, 0, 1);
     assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
     assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+    return mem;
+}
+
+/* lvio_gpu_memory_busy on a range whose end wraps around the address
+ * space does not match memory below it. */
+static void test_memory_busy_does_not_wrap(void **state)
+{
+    (void)state;
+    up(2);
+    uint8_t *mem = destroyed_while_transfer_lost();
     assert_true(lvio_gpu_memory_busy(&GPU, mem, 1));
     /* [mem - 16, mem - 16 + SIZE_MAX) holds the pixels, though its end
      * wraps; a range high above them whose end wraps past them does not. */
@@ -1895,13 +1904,7 @@ static void test_poll(void **state)
 {
     (void)state;
     up(2);
-    GPU.timeout_ns = SHORT_TIMEOUT;
-    uint8_t *mem = pages(4);
-    struct lvio_gpu_fb fb;
-    fb_ok(&GPU, &fb, 64, 64, BGRX, mem, 4 * LVIO_PAGE_SIZE);
-    fault(CMD(TRANSFER_TO_HOST_2D), SIM_GPU_FAULT_SILENT, 0, 1);
-    assert_int_equal(lvio_gpu_present(&fb, NULL), LVIO_E_TIMEOUT);
-    assert_int_equal(lvio_gpu_fb_destroy(&fb), 0);
+    uint8_t *mem = destroyed_while_transfer_lost();
     assert_true(lvio_gpu_memory_busy(&GPU, mem, 1));
     sim_gpu_release(&G);
     unsigned cmds = sim_gpu_count(&G, 0);
