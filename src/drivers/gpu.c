@@ -323,10 +323,6 @@ static int gpu_wait_failed(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, uns
 }
 
 /*
- * Submit a batch with one notify, wait for all of it, check every response.
- * Returns 0 or the first command's error (in batch order).
- */
-/*
  * A batch goes out whole or not at all: the chains in flight when a batch
  * starts are those of commands that timed out, and when they leave too
  * little room, nothing is added (a CREATE_2D must not go without its
@@ -350,6 +346,10 @@ static int gpu_batch_fits(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsi
                      gpu->ctrlq.size - free_desc);
 }
 
+/*
+ * Submit a batch with one notify, wait for all of it, check every response.
+ * Returns 0 or the first command's error (in batch order).
+ */
 static int gpu_run(struct lvio_gpu *gpu, const struct gpu_cmd *cmds, unsigned n)
 {
     unsigned added = 0;
