@@ -1198,7 +1198,7 @@ void fz_init(struct fz *f, const uint8_t *data, size_t size)
     };
     f->map_next = fz_reserve();
     f->tick = FZ_TICK_NS;
-    f->delay_left = 1u << 19;
+    f->delay_left = 1u << 15;
     fz_call(f, "(setup)");
     f->reg_read = mmio_model_read;
     f->reg_write = mmio_model_write;
