@@ -1082,11 +1082,13 @@ static void fz_device_more(struct fz *f, uint8_t e)
         break;
     case 2: { /* answer late: sit out 2^0..2^13 relax() calls, or for six
                * values in the middle (not bytes a fuzzer favours, as 0xfe)
-               * 2^14..2^19: a long wait costs as many polls */
+               * 2^14..2^19, cut to what is left of 2^15 polls per input: a
+               * long wait costs as many polls, and a slow clock (down to 1 ns
+               * a tick) makes a short one outlast any deadline anyway */
         unsigned v = e >> 2;
         uint32_t d = 1u << (v >= 40 && v < 46 ? v - 26 : v % 14);
         if (d > f->delay_left)
-            d = f->delay_left; /* 2^19 in all per input: it costs time */
+            d = f->delay_left; /* 2^15 in all per input: it costs time */
         f->delay_left -= d;
         f->delay = d;
         f->call_allow += 2ull * d;
