@@ -8,6 +8,7 @@
  * address (0x4xxxxxxx) always differ: a driver that handed a CPU pointer to
  * the device would fail at once.
  */
+#include "irq.h"
 #include "kernel.h"
 
 #include <lvio/lvio.h>
@@ -81,10 +82,16 @@ static uint64_t hal_now_ns(void *ctx)
     return clock_stopped ? clock_frozen_at : time_ns();
 }
 
+/* Sleep until an interrupt (or a short tick): irq.c. With the clock
+ * stopped (the bootarg's test of the library's stall bound, which counts
+ * polls) only pause: a million sleeps of a tick each would take minutes. */
 static void hal_relax(void *ctx)
 {
     (void)ctx;
-    __asm__ volatile("yield");
+    if (clock_stopped)
+        arch_pause();
+    else
+        cpu_relax();
 }
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};

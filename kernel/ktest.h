@@ -10,6 +10,8 @@
 
 #include <lvio/lvio.h>
 
+#include "irq.h"
+
 #define MS 1000000ull
 #define RNG_SAMPLE 32
 
@@ -19,6 +21,12 @@ struct kdev {
     void *drv;                  /* the driver runner's state; NULL: none yet */
     bool has_sample;
     uint8_t sample[RNG_SAMPLE]; /* rng: first bytes, compared across devices */
+    /* Interrupts (devirq.c): the wired line, when one is attached, and what
+     * the handlers saw: ISR bits not yet taken (kdev_take_isr), count. */
+    bool wired;
+    struct irq_line line;
+    volatile uint32_t isr_pending;
+    volatile uint32_t interrupts;
 };
 
 /* Options from the bootargs (main.c). */
@@ -33,6 +41,24 @@ const char *kdev_kind(const struct kdev *k);
 
 /* `lvio: <kind> <transport>@<addr>: error <name> <doing>: <device message>` */
 void report_error(struct kdev *k, const char *errname, const char *doing);
+
+/* ---- interrupts of devices (devirq.c) ---- */
+struct fdt;
+struct fdt_node;
+struct pci_host_bridge;
+/* Attach the device's wired interrupt: a virtio-mmio node's `interrupts`,
+ * a PCI function's INTx pin through the host bridge. Without one (or
+ * without a controller) the device is polled. */
+void kdev_wire_mmio(struct kdev *k, const struct fdt *fdt, const struct fdt_node *node);
+void kdev_wire_pci(struct kdev *k, const struct pci_host_bridge *hb,
+                   const struct lvio_pci_function *f);
+/* The ISR bits the device's interrupts reported since the last call (an
+ * interrupt handler read and so acknowledged them); for a polled device,
+ * lvio_device_isr() now. */
+uint32_t kdev_take_isr(struct kdev *k);
+/* How the device is serviced, for the end of its ok line: "irq 48",
+ * "msi-x 3" (vectors in use) or "polled". */
+const char *kdev_service(const struct kdev *k, char *buf, size_t size);
 
 /* Enumerate the PCIe host bridge of the device tree (assigning BARs and bus
  * numbers) and probe every virtio function into devices[0..room-1].

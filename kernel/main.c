@@ -100,8 +100,11 @@ void *kdev_state(struct kdev *k, size_t size)
 
 static void run_other(struct kdev *k)
 {
-    kprintf("lvio: %s %s: ok v%u, device id %u, no driver in this kernel yet\n", kdev_kind(k),
-            k->dev.name, (unsigned)k->dev.version, (unsigned)k->dev.device_id);
+    char how[24];
+
+    kprintf("lvio: %s %s: ok v%u, device id %u, no driver in this kernel yet, %s\n",
+            kdev_kind(k), k->dev.name, (unsigned)k->dev.version, (unsigned)k->dev.device_id,
+            kdev_service(k, how, sizeof how));
     if (opt_dump)
         lvio_dump(&k->dev);
 }
@@ -177,10 +180,28 @@ static void discover_mmio(void)
             expect(false, "%s: probe: %s", node.path, lvio_errname(rc));
             continue;
         }
+        kdev_wire_mmio(k, fdt, &node);
         n_devices++;
     }
     if (rc < 0)
         kprintf("levitate: device tree walk stopped: %s\n", fdt_strerror(rc));
+}
+
+/* `levitate: interrupts taken: <device> <n>, ...` for every device that
+ * has a line: proof that they came, not only that they were set up. */
+static void print_interrupts(void)
+{
+    bool any = false;
+
+    for (unsigned i = 0; i < n_devices; i++) {
+        if (!devices[i].wired)
+            continue;
+        kprintf("%s%s %s %u", any ? ", " : "levitate: interrupts taken: ",
+                kdev_kind(&devices[i]), devices[i].dev.name, (unsigned)devices[i].interrupts);
+        any = true;
+    }
+    if (any)
+        kprintf("\n");
 }
 
 /* The kernel's own promises to the library. */
@@ -215,6 +236,10 @@ void kmain(void)
             (unsigned long long)ram_phys_start(), (unsigned long long)ram_phys_end(),
             dma_pages_total(), kernel_bootargs());
     kernel_self_tests();
+    if (kernel_bootarg("irq.off"))
+        kprintf("levitate: interrupts: off (bootarg irq.off); every device is polled\n");
+    else
+        irq_init(kernel_fdt());
     discover_mmio();
     n_devices += discover_pci(&devices[n_devices], MAX_DEVICES - n_devices);
 
@@ -243,6 +268,7 @@ void kmain(void)
 
     kprintf("levitate: %u devices, tests took %llu ms\n", n_devices,
             (unsigned long long)((time_ns() - t0) / MS));
+    print_interrupts();
     /* From the CPU's reset (the counter starts there; QEMU enters the kernel
      * directly) to here, where the verdict is known. */
     uint64_t verdict_cycles = cycles();
@@ -272,6 +298,7 @@ void kmain(void)
     /* The demo stays up: follow the host's display changes. */
     while (!kernel_bootarg("poweroff")) {
         gpu_idle();
-        delay_ns(50 * MS);
+        for (uint64_t end = time_ns() + 50 * MS; time_ns() < end;)
+            cpu_relax(); /* asleep until an interrupt or a tick */
     }
 }

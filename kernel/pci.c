@@ -360,6 +360,7 @@ unsigned pci_enumerate(const struct pci_host_bridge *hb, struct kdev *devices, u
                    lvio_errname(rc));
             continue;
         }
+        kdev_wire_pci(k, hb, f);
         n++;
     }
     return n;

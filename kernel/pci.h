@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct fdt;
+#include "fdt.h"
+#include "irq.h"
+
 struct kdev;
 
 /* A window of the bridge: PCI bus addresses [pci, pci + size), which the
@@ -25,6 +27,13 @@ struct pci_host_bridge {
     uint64_t ecam_phys, ecam_size; /* 1 MiB per bus */
     uint32_t bus_first, bus_last;
     struct pci_window io, mem, pref; /* I/O, 32-bit memory, 64-bit memory */
+    /* The interrupt line of INTx pin `pin` (1..4: INTA..INTD) of a function
+     * on the root bus; false when unknown. NULL: no INTx (all polled). */
+    bool (*intx)(const struct pci_host_bridge *hb, uint8_t device, uint8_t function,
+                 unsigned pin, struct irq_line *out);
+    /* What intx reads: the device tree's host bridge node (pci_dt.c). */
+    const struct fdt *fdt;
+    struct fdt_node node;
 };
 
 /* The first usable `pci-host-ecam-generic` node (pci_dt.c). */

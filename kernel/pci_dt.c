@@ -57,6 +57,59 @@ static int parse_ranges(const struct fdt *fdt, const struct fdt_node *node,
     return 0;
 }
 
+/* The node whose phandle is `ph`; false when there is none. */
+static bool node_by_phandle(const struct fdt *fdt, uint32_t ph, struct fdt_node *out)
+{
+    struct fdt_walk w;
+    uint32_t v;
+
+    fdt_walk_begin(&w, fdt);
+    while (fdt_walk_next(&w, out) > 0)
+        if (fdt_getprop_u32(fdt, out, "phandle", &v) == FDT_OK && v == ph)
+            return true;
+    return false;
+}
+
+/*
+ * `interrupt-map`: entries of (child unit address: 3 cells, child pin: 1
+ * cell, parent phandle, parent unit address: its #address-cells, parent
+ * specifier: its #interrupt-cells), matched after `interrupt-map-mask`.
+ * QEMU's virt maps each slot's four pins (already swizzled) to GIC SPIs.
+ */
+static bool pci_intx_dt(const struct pci_host_bridge *hb, uint8_t device, uint8_t function,
+                        unsigned pin, struct irq_line *out)
+{
+    uint32_t len, mlen;
+    const uint8_t *map = fdt_getprop(hb->fdt, &hb->node, "interrupt-map", &len);
+    const uint8_t *mask = fdt_getprop(hb->fdt, &hb->node, "interrupt-map-mask", &mlen);
+    uint32_t child[4] = {(uint32_t)device << 11 | (uint32_t)function << 8, 0, 0, pin};
+
+    if (!map || !mask || mlen != 16 || pin < 1 || pin > 4)
+        return false;
+    for (unsigned i = 0; i < 4; i++)
+        child[i] &= (uint32_t)be_cells(mask + 4 * i, 1);
+    uint32_t at = 0;
+    while (at + 20 <= len) {
+        const uint8_t *e = map + at;
+        struct fdt_node parent;
+        uint32_t pa = 0, pi = 0;
+        if (!node_by_phandle(hb->fdt, (uint32_t)be_cells(e + 16, 1), &parent) ||
+            fdt_getprop_u32(hb->fdt, &parent, "#interrupt-cells", &pi) != FDT_OK || pi == 0)
+            return false;
+        fdt_getprop_u32(hb->fdt, &parent, "#address-cells", &pa);
+        uint32_t entry = 4 * (5 + pa + pi);
+        if (pa > 3 || pi > 4 || at + entry > len)
+            return false;
+        bool match = true;
+        for (unsigned i = 0; i < 4; i++)
+            match = match && (uint32_t)be_cells(e + 4 * i, 1) == child[i];
+        if (match)
+            return pi == irq_cells() && irq_decode(e + 4 * (5 + pa), pi, out) == 0;
+        at += entry;
+    }
+    return false;
+}
+
 bool pci_host_from_fdt(const struct fdt *fdt, struct pci_host_bridge *hb)
 {
     struct fdt_walk w;
@@ -93,6 +146,9 @@ bool pci_host_from_fdt(const struct fdt *fdt, struct pci_host_bridge *hb)
             kprintf("levitate: pci: %s: unusable ranges, skipped\n", node.path);
             continue;
         }
+        hb->fdt = fdt;
+        hb->node = node;
+        hb->intx = pci_intx_dt;
         return true; /* one host bridge: QEMU's virt has one */
     }
     return false;

@@ -334,9 +334,12 @@ static void run_gpu(struct kdev *k)
     unsigned enabled = 0;
     int rc;
 
+    char how[24];
+
     if (n_gpus == MAX_GPUS) {
-        kprintf("lvio: gpu %s: ok v%u, not used: this kernel drives %u GPUs\n", k->dev.name,
-                (unsigned)k->dev.version, MAX_GPUS);
+        kprintf("lvio: gpu %s: ok v%u, not used: this kernel drives %u GPUs, %s\n",
+                k->dev.name, (unsigned)k->dev.version, MAX_GPUS,
+                kdev_service(k, how, sizeof how));
         return;
     }
     struct gpu_state *g = &gpus[n_gpus];
@@ -368,9 +371,9 @@ static void run_gpu(struct kdev *k)
     rc = lvio_gpu_poll_events(gpu);
     expect(rc >= 0, "gpu: display events: %s", lvio_gpu_errname(gpu, rc));
 
-    kprintf("lvio: gpu %s: ok v%u, %u scanout%s: %s, edid %s\n", k->dev.name,
+    kprintf("lvio: gpu %s: ok v%u, %u scanout%s: %s, edid %s, %s\n", k->dev.name,
             (unsigned)k->dev.version, enabled, enabled == 1 ? "" : "s", modes,
-            gpu->has_edid ? "on" : "off");
+            gpu->has_edid ? "on" : "off", kdev_service(k, how, sizeof how));
     if (opt_dump)
         lvio_dump(&k->dev);
 }
@@ -413,9 +416,10 @@ void gpu_idle(void)
 {
     for (unsigned i = 0; i < n_gpus; i++) {
         struct lvio_gpu *gpu = &gpus[i].gpu;
-        /* No interrupts taken here: the ISR is polled, and its
-         * configuration-change bit says when the display changed. */
-        if (lvio_gpu_poll(gpu, lvio_device_isr(&gpus[i].k->dev)) != 1)
+        /* The ISR bits the interrupt handler kept (or, polled, the ISR
+         * read now): the configuration-change bit says the display
+         * changed. */
+        if (lvio_gpu_poll(gpu, kdev_take_isr(gpus[i].k)) != 1)
             continue;
         for (unsigned s = 0; s < gpu->num_scanouts; s++)
             screen_resize(&gpus[i], s);

@@ -119,6 +119,7 @@ static void run_rng(struct kdev *k)
     char sample_hex[2 * RNG_SAMPLE + 1];
     size_t pages_before = dma_pages_in_use();
     uint32_t isr, isr_after;
+    char how[24];
     uint64_t t0, more_ms;
     int rc;
 
@@ -138,8 +139,9 @@ static void run_rng(struct kdev *k)
     }
     k->has_sample = true;
 
-    /* Nothing is in flight now: the completion set bit 0, the read acked it. */
-    isr = lvio_device_isr(&k->dev);
+    /* Nothing is in flight now: the completions set bit 0, which the
+     * interrupt handler (or, polled, this read) acknowledged. */
+    isr = kdev_take_isr(k);
     isr_after = lvio_device_isr(&k->dev);
     expect(isr & LVIO_VIRTIO_ISR_QUEUE, "%s: ISR 0x%x after a completion, want bit 0",
            k->dev.name, isr);
@@ -173,9 +175,9 @@ static void run_rng(struct kdev *k)
         goto out;
 
     hex(sample_hex, k->sample, RNG_SAMPLE);
-    kprintf("lvio: rng %s: ok v%u, %u bytes %s, %u more in %llu ms, isr 0x%x\n", k->dev.name,
-            (unsigned)k->dev.version, RNG_SAMPLE, sample_hex, RNG_MORE,
-            (unsigned long long)more_ms, isr);
+    kprintf("lvio: rng %s: ok v%u, %u bytes %s, %u more in %llu ms, isr 0x%x, %s\n",
+            k->dev.name, (unsigned)k->dev.version, RNG_SAMPLE, sample_hex, RNG_MORE,
+            (unsigned long long)more_ms, isr, kdev_service(k, how, sizeof how));
 out:
     if (opt_dump)
         lvio_dump(&k->dev);

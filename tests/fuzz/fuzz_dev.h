@@ -54,7 +54,7 @@
  *     writes where it likes), and, in scribble mode, every chain it takes:
  *     its descriptors, its avail slot, its readable buffers (requests, the
  *     GPU's backing list) and, for the GPU, the pixels a transfer reads;
- *   - answers late: sits out up to 2^19 relax() calls (in all, per input);
+ *   - answers late: sits out up to 2^15 relax() calls (in all, per input);
  *   - answers every chain with length 0, from a tape decision on, also
  *     once the tape has run out;
  *   - lies about chains (made-up used entries, index jumps), holds chains

@@ -270,8 +270,8 @@ def rng_seeds():
         rng_header() + rng_read_special(32, 7) + rng_read(16, 5) + rng_read_special(8, 7),
         dev_clock(CLOCK_STOPPED) + DEV_EMPTY_ANSWERS + u8(0) * 10 + dev_clock(CLOCK_TICK))
     # Forever, with a device that answers after 65536 polls: a full read,
-    # not a timeout. And after 2^19 polls, more than a poll budget computed
-    # from UINT64_MAX ns used to overflow to (about 450 000).
+    # not a timeout. dev_late(19) asks for 2^19 polls, which the device model
+    # cuts to its 2^15 per input: the wait still outlasts the stall bound.
     yield "forever-late", seed(rng_header() + rng_read_special(64, 7) +
                                rng_read_special(64, 6) + rng_read_special(8, 4),
                                dev_late(16))

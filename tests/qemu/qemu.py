@@ -81,6 +81,10 @@ PASS_RE = re.compile(r"^levitate: PASS (?P<total>\d+) tests?\b")
 FAIL_RE = re.compile(r"^levitate: FAIL (?P<failed>\d+)/(?P<total>\d+) tests?\b")
 VERDICT_RE = re.compile(r"^levitate: (?:PASS|FAIL) ", re.M)
 PANIC_RE = re.compile(r"^levitate: PANIC\b.*$", re.M)
+# The end of every ok line: `, irq 48` / `, msi-x 3` / `, polled`.
+SERVICE_RE = re.compile(r",\s*(?P<how>irq|msi-x|polled)(?: (?P<n>\d+))?\s*$")
+# `levitate: interrupts taken: rng mmio@0x0a003e00 5, gpu pci@00:02.0 12`
+INTERRUPTS_RE = re.compile(r"^levitate: interrupts taken: (?P<list>.*)$", re.M)
 # `ok v1, 32 bytes 9f04...` — anything may follow.
 RNG_RE = re.compile(r"\bv(?P<version>\d+),\s*(?P<count>\d+) bytes?\s+(?P<hex>[0-9A-Fa-f]+)")
 
@@ -120,6 +124,14 @@ class LvioLine:
             return None
         return int(m.group("bus"), 16), int(m.group("dev"), 16), int(m.group("fn"))
 
+    @property
+    def service(self) -> tuple[str, int | None] | None:
+        """How an ok line says the device is serviced: ("irq", n), ("msi-x", n), ("polled", None)."""
+        m = SERVICE_RE.search(self.detail) if self.ok else None
+        if not m:
+            return None
+        return m.group("how"), int(m.group("n")) if m.group("n") else None
+
     def __str__(self) -> str:
         return self.line
 
@@ -144,7 +156,8 @@ def parse_rng(detail: str) -> RngDetail | None:
 
 # `ok v1, 1 scanout: 0 1280x800, edid on` / `ok v2, 2 scanouts: 0 1024x768, 1 1024x768, edid off`
 GPU_RE = re.compile(r"\bv(?P<version>\d+),\s*(?P<count>\d+) scanouts?:\s*(?P<list>.*?)"
-                    r"(?:,\s*edid (?P<edid>on|off))?\s*$")
+                    r"(?:,\s*edid (?P<edid>on|off))?"
+                    r"(?:,\s*(?:irq \d+|msi-x \d+|polled))?\s*$")
 GPU_SCANOUT_RE = re.compile(r"(?P<id>\d+) (?P<w>\d+)x(?P<h>\d+)")
 
 
@@ -250,6 +263,19 @@ class BootResult:
             (m := NONE_RE.match(ln)) and m.group("device") == device
             for ln in self.serial.split("\n")
         )
+
+    @property
+    def interrupts(self) -> dict[str, int]:
+        """`levitate: interrupts taken: rng mmio@0x0a003e00 5, ...` -> {"mmio@0x0a003e00": 5}."""
+        m = INTERRUPTS_RE.search(self.serial)
+        if not m:
+            return {}
+        out = {}
+        for item in m.group("list").split(","):
+            parts = item.split()
+            if len(parts) == 3 and parts[2].isdigit():
+                out[parts[1]] = int(parts[2])
+        return out
 
     @property
     def verdicts(self) -> list[Verdict]:

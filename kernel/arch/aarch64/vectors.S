@@ -1,6 +1,7 @@
 /*
- * Exception vectors. This kernel takes no interrupts and no system calls,
- * so every exception is a bug: each entry saves the registers on a dedicated
+ * Exception vectors. This kernel takes IRQs (at EL1, on the stack it runs
+ * on: irq_entry) and nothing else: no system calls, so every other
+ * exception is a bug. Each such entry saves the registers on a dedicated
  * panic stack (the faulting stack may be the problem) and calls
  * exception_panic(kind, frame), which reports and powers off.
  *
@@ -24,16 +25,22 @@
     b       exception_entry
     .endm
 
+    /* An IRQ: handled on the interrupted stack, then back. */
+    .macro virq
+    .balign 0x80
+    b       irq_entry
+    .endm
+
     .section .text.vectors, "ax"
     .balign 2048
     .globl  vectors
 vectors:
     ventry  0       /* current EL, SP_EL0: sync */
-    ventry  1       /* IRQ */
+    virq            /* IRQ */
     ventry  2       /* FIQ */
     ventry  3       /* SError */
     ventry  4       /* current EL, SP_ELx: sync */
-    ventry  5
+    virq
     ventry  6
     ventry  7
     ventry  8       /* lower EL, AArch64 */
@@ -44,6 +51,46 @@ vectors:
     ventry  13
     ventry  14
     ventry  15
+
+/*
+ * The registers a C function may change (x0..x18, x29, x30) and the return
+ * state, saved on the current stack in 192 bytes (x0..x18 at 0, x29 152,
+ * x30 160, elr 168, spsr 176); then the architecture's dispatch (gic.c),
+ * with IRQs still masked.
+ */
+irq_entry:
+    sub     sp, sp, #192
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x29, [sp, #144]
+    mrs     x0, elr_el1
+    mrs     x1, spsr_el1
+    stp     x30, x0, [sp, #160]
+    str     x1, [sp, #176]
+    bl      irq_dispatch
+    ldr     x1, [sp, #176]
+    ldp     x30, x0, [sp, #160]
+    msr     elr_el1, x0
+    msr     spsr_el1, x1
+    ldp     x18, x29, [sp, #144]
+    ldp     x16, x17, [sp, #128]
+    ldp     x14, x15, [sp, #112]
+    ldp     x12, x13, [sp, #96]
+    ldp     x10, x11, [sp, #80]
+    ldp     x8, x9, [sp, #64]
+    ldp     x6, x7, [sp, #48]
+    ldp     x4, x5, [sp, #32]
+    ldp     x2, x3, [sp, #16]
+    ldp     x0, x1, [sp, #0]
+    add     sp, sp, #192
+    eret
 
 exception_entry:
     sub     sp, sp, #FRAME_SIZE
