@@ -85,19 +85,28 @@ void irq_handle(unsigned irq)
 }
 
 /*
- * The library's loops look at the device, then call this. An interrupt
- * that came after the previous call (and so perhaps after that look) makes
- * it return at once, for one more look; otherwise the CPU sleeps.
+ * The library's loops look at the device, then call this. For the first
+ * CPU_RELAX_SPIN_US of a wait it only pauses: most answers come sooner than
+ * an interrupt can wake a sleeping CPU (under QEMU's TCG a wfi and its
+ * wake-up cost about 100 us). Calls less than CPU_RELAX_GAP_US apart are one
+ * wait. After that, an interrupt that came since the previous call (and so
+ * perhaps after that look) makes it return at once, for one more look;
+ * otherwise the CPU sleeps.
  */
 void cpu_relax(void)
 {
-    static uint64_t seen;
+    static uint64_t seen, wait_start, last_call;
+    uint64_t now = time_ns();
 
-    if (!ready) {
+    if (now - last_call > CPU_RELAX_GAP_US * 1000ull)
+        wait_start = now;
+    last_call = now;
+    if (!ready || now - wait_start < CPU_RELAX_SPIN_US * 1000ull) {
         arch_pause();
         return;
     }
     if (taken == seen)
         arch_sleep(&taken, seen);
     seen = taken;
+    last_call = time_ns();
 }

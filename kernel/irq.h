@@ -69,11 +69,14 @@ int irq_msi_alloc(irq_fn fn, void *arg, unsigned *irq, uint64_t *addr, uint32_t 
 uint64_t irq_count(unsigned irq);
 
 /*
- * Wait for something to happen: with interrupts, sleep until the next one
- * (or a tick of at most CPU_RELAX_TICK_US, so that anything polled is still
- * looked at), without them only pause. The library's HAL relax.
+ * Wait for something to happen: with interrupts, after CPU_RELAX_SPIN_US of
+ * pausing, sleep until the next one (or a tick of at most
+ * CPU_RELAX_TICK_US, so that anything polled is still looked at); without
+ * them only pause. The library's HAL relax.
  */
 #define CPU_RELAX_TICK_US 500
+#define CPU_RELAX_SPIN_US 100
+#define CPU_RELAX_GAP_US 20
 void cpu_relax(void);
 
 /* ---- the architecture's part (arch/<arch>/), used by irq.c ------------ */
