@@ -12,7 +12,16 @@ void mmu_limit_ram(uint64_t start, uint64_t end);
 /* dma.c: manage [start, end) (physical, page aligned). */
 void dma_init(uint64_t start, uint64_t end);
 
-/* start.c: there is no guard page under the boot stack (the image is
+/* boot.c, the neutral steps of each arch's kernel_start: validate the
+ * device tree at `phys` (a warning and none if unusable) and take the
+ * bootargs from /chosen; RAM from /memory; the DMA pool in the largest free
+ * stretch of RAM; the boot stack's canary. */
+void boot_read_dtb(uint64_t phys);
+void boot_read_memory(void);
+void boot_setup_dma(void);
+void boot_stack_canary(void);
+
+/* boot.c: there is no guard page under the boot stack (the image is
  * mapped in 2 MiB blocks), so a canary at its bottom is checked at power
  * off and on panic; prints a warning if it was overwritten. */
 void stack_check(void);

@@ -2,7 +2,7 @@
  * The test kernel's services, for kmain() and for the library's HAL.
  *
  * Single CPU, no interrupts, no scheduler: everything here is called from
- * one thread of execution. Memory layout: see arch/aarch64/layout.h. The
+ * one thread of execution. Memory layout: see arch/<arch>/layout.h. The
  * kernel runs high (virtual != physical), so a physical address used as a
  * pointer, or a virtual address given to a device, fails at once.
  */
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arch/aarch64/layout.h"
+#include "layout.h" /* the architecture's: arch/<arch>/layout.h */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -27,7 +27,7 @@ void kernel_start(uint64_t dtb_phys, uint64_t load_phys, unsigned entry_el);
  * powers off if the bootarg "poweroff" is present, else idles. */
 void kmain(void);
 
-/* ---- console and formatting (printf.c, pl011.c) ----------------------- */
+/* ---- console and formatting (printf.c, arch/<arch>/: aarch64 pl011.c) -- */
 
 /*
  * Formats: %d %i %u %x %X %p %s %c %%, with flags '-' and '0', a width
@@ -55,17 +55,15 @@ uint64_t console_phys(void);
 extern bool warnings_muted;
 extern unsigned warnings_suppressed;
 
-/* ---- power (psci.c) ---------------------------------------------------- */
+/* ---- power (arch/<arch>/: aarch64 psci.c) ---------------------------- */
 
 /* PSCI SYSTEM_OFF: QEMU exits. Never returns (spins if PSCI fails). */
 void power_off(void) __attribute__((noreturn));
-/* Use "smc" instead of the default "hvc" conduit (from the DTB /psci). */
-void psci_use_smc(bool smc);
 
 /* Print "levitate: PANIC <msg>" and power off. */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/* ---- time (timer.c): the ARM generic timer ---------------------------- */
+/* ---- time (arch/<arch>/: aarch64 timer.c, the generic timer) --------- */
 
 /* Monotonic nanoseconds since boot. */
 uint64_t time_ns(void);
@@ -75,7 +73,7 @@ uint64_t cycles_per_second(void);
 /* Busy-wait at least ns nanoseconds. */
 void delay_ns(uint64_t ns);
 
-/* ---- addresses (arch/aarch64/mmu.c) ----------------------------------- */
+/* ---- addresses (arch/<arch>/mmu.c) ------------------------------------ */
 
 /* What virt_to_phys returns for a pointer that is not mapped by the kernel. */
 #define PHYS_INVALID (~0ULL)
@@ -97,7 +95,7 @@ void *phys_to_virt(uint64_t phys);
 volatile void *ioremap(uint64_t phys, size_t len);
 
 /*
- * vmap (arch/aarch64/vmap.c): scattered RAM pages at contiguous virtual
+ * vmap (arch/<arch>/vmap.c): scattered RAM pages at contiguous virtual
  * addresses in the window [VMAP_BASE, VMAP_BASE + VMAP_SIZE) (layout.h).
  * The pages must be RAM ([ram_phys_start(), ram_phys_end())). Each mapping
  * is followed by an unmapped guard page, so an overrun faults. The pages
@@ -148,7 +146,7 @@ uint64_t dma_pool_phys_end(void);
  * "levitate: vmap check failed: ...". Prints one expected warning. */
 unsigned vmap_selftest(void);
 
-/* ---- boot information (start.c) --------------------------------------- */
+/* ---- boot information (boot.c, arch/<arch>/start.c) ------------------ */
 
 /* Linear-map pointer to the DTB, NULL if the loader gave none we could use. */
 const void *kernel_dtb(void);

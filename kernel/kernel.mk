@@ -1,28 +1,33 @@
-# The aarch64 test kernel: build/aarch64/levitate.img.
+# The test kernel for one architecture: build/<arch>/ (ARCH=<arch>;
+# aarch64 when ARCH is host or unset).
 #
 # Included by the top-level Makefile; also usable alone, from the repository
-# root:  make -f kernel/kernel.mk build/aarch64/levitate.img
-# Defines only KERNEL_* variables and rules for files under build/aarch64/
-# (plus the phony target kernel-aarch64). The library (every .c under src/)
-# is compiled into the kernel with the same flags: freestanding, no FP/SIMD
-# registers (-mgeneral-regs-only), no unaligned accesses (-mstrict-align).
+# root:  make -f kernel/kernel.mk ARCH=aarch64 build/aarch64/levitate.img
+# Defines only KERNEL_* variables and rules for files under build/<arch>/
+# (plus the phony target kernel-<arch>). What is particular to an
+# architecture comes from kernel/arch/<arch>/arch.mk (ARCH_* variables: the
+# compiler target and flags, the image, the QEMU command line) and its
+# sources under kernel/arch/<arch>/. The library (every .c under src/) is
+# compiled into the kernel with the same flags, freestanding.
 # memcpy/memset/memcmp come from kernel/lib/string.c.
 
-KERNEL_ARCH := aarch64
+KERNEL_ARCH := $(if $(filter-out host,$(ARCH)),$(ARCH),aarch64)
+include kernel/arch/$(KERNEL_ARCH)/arch.mk
 KERNEL_OUT := build/$(KERNEL_ARCH)
-KERNEL_IMG := $(KERNEL_OUT)/levitate.img
+KERNEL_IMG := $(KERNEL_OUT)/$(ARCH_IMAGE)
 KERNEL_ELF := $(KERNEL_OUT)/levitate.elf
 
 KERNEL_CC ?= clang
 KERNEL_LD ?= ld.lld
 KERNEL_OBJCOPY ?= llvm-objcopy
 
-KERNEL_TARGET := --target=aarch64-none-elf
+KERNEL_TARGET := $(ARCH_TARGET)
 KERNEL_CFLAGS := $(KERNEL_TARGET) -std=c11 -O2 -g -Wall -Wextra -Werror \
-	-ffreestanding -fno-builtin -nostdlib -fno-pic -mcmodel=small \
-	-mgeneral-regs-only -mstrict-align -fno-stack-protector -fno-common \
+	-ffreestanding -fno-builtin -nostdlib -fno-pic $(ARCH_CFLAGS) \
+	-fno-stack-protector -fno-common \
 	-fno-unwind-tables -fno-asynchronous-unwind-tables \
-	-Ikernel -Iinclude -Isrc -MMD -MP
+	-DKERNEL_ARCH_NAME='"$(KERNEL_ARCH)"' \
+	-Ikernel -Ikernel/arch/$(KERNEL_ARCH) -Iinclude -Isrc -MMD -MP
 KERNEL_ASFLAGS := $(KERNEL_TARGET) -g -Ikernel/arch/$(KERNEL_ARCH) -MMD -MP
 KERNEL_LDSCRIPT := kernel/arch/$(KERNEL_ARCH)/linker.ld
 KERNEL_LDFLAGS := -nostdlib -static --no-pie -z max-page-size=4096 \
@@ -39,7 +44,7 @@ KERNEL_OBJS := $(KERNEL_S_OBJS) $(KERNEL_C_OBJS)
 kernel-$(KERNEL_ARCH): $(KERNEL_IMG)
 
 $(KERNEL_IMG): $(KERNEL_ELF)
-	$(KERNEL_OBJCOPY) -O binary $< $@
+	$(KERNEL_OBJCOPY) -O $(ARCH_IMAGE_FROM_ELF) $< $@
 
 $(KERNEL_ELF): $(KERNEL_OBJS) $(KERNEL_LDSCRIPT)
 	$(KERNEL_LD) $(KERNEL_LDFLAGS) -Map=$(KERNEL_OUT)/levitate.map -o $@ $(KERNEL_OBJS)

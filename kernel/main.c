@@ -232,7 +232,7 @@ void kmain(void)
     if (kernel_bootarg("hal.clock_stopped"))
         kernel_hal_stop_clock();
 
-    kprintf("levitate: aarch64, RAM 0x%llx..0x%llx, %zu DMA pages, bootargs \"%s\"\n",
+    kprintf("levitate: " KERNEL_ARCH_NAME ", RAM 0x%llx..0x%llx, %zu DMA pages, bootargs \"%s\"\n",
             (unsigned long long)ram_phys_start(), (unsigned long long)ram_phys_end(),
             dma_pages_total(), kernel_bootargs());
     kernel_self_tests();

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — the in-guest benchmarks (used by `make bench`, which
-# builds the aarch64 kernel first).
+# builds the kernel first; ARCH=<arch>, default aarch64).
 #
-# Boots build/aarch64/levitate.img with a 1280x800 virtio-gpu and a virtio-rng
+# Boots build/<arch>/<image> (the QEMU command line of
+# kernel/arch/<arch>/arch.mk) with a 1280x800 virtio-gpu and a virtio-rng
 # and `-append "poweroff bench"`; the kernel prints lines
 #     bench: <name>: <value> <unit>
 # which are shown as a table and saved to build/bench.txt (the whole serial
@@ -16,8 +17,9 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-img=${LVIO_KERNEL:-build/aarch64/levitate.img}
-qemu=${LVIO_QEMU:-qemu-system-aarch64}
+source scripts/arch.sh
+img=${LVIO_KERNEL:-$LVIO_IMG}
+qemu=${QEMU_CMD[0]}
 limit=${BENCH_TIMEOUT:-120}
 out=build/bench.txt
 log=build/bench.log
@@ -31,13 +33,13 @@ fail() {
     exit 1
 }
 
-[ -f "$img" ] || { echo "bench: $img not found: run make ARCH=aarch64 first" >&2; exit 1; }
+[ -f "$img" ] || { echo "bench: $img not found: run make ARCH=$ARCH first" >&2; exit 1; }
 command -v "$qemu" >/dev/null || { echo "bench: $qemu not found: run scripts/deps.sh qemu" >&2; exit 1; }
 command -v timeout >/dev/null || { echo "bench: timeout (coreutils) not found" >&2; exit 1; }
 mkdir -p build
 rm -f "$out"
 
-cmd=("$qemu" -M virt -cpu cortex-a72 -m 256M -nic none -display none
+cmd=("${QEMU_CMD[@]}" -nic none -display none
      -serial stdio -monitor none -no-reboot -kernel "$img"
      -device virtio-gpu-device,xres=1280,yres=800 -device virtio-rng-device)
 extra=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/run.sh [qemu args...] — boot the aarch64 test kernel interactively
-# (used by `make run`, which builds it first).
+# scripts/run.sh [qemu args...] — boot the test kernel interactively
+# (used by `make run`, which builds it first; ARCH=<arch>, default aarch64,
+# with the QEMU command line of kernel/arch/<arch>/arch.mk).
 #
 #   QEMU_ARGS='-global virtio-mmio.force-legacy=false' scripts/run.sh   # modern MMIO
 #   RUN_APPEND=poweroff scripts/run.sh      # kernel command line (-append)
@@ -14,16 +15,16 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-img=${LVIO_KERNEL:-build/aarch64/levitate.img}
+source scripts/arch.sh
+img=${LVIO_KERNEL:-$LVIO_IMG}
 if [ ! -f "$img" ]; then
-    echo "run: $img not found: run make ARCH=aarch64 first" >&2
+    echo "run: $img not found: run make ARCH=$ARCH first" >&2
     exit 1
 fi
-qemu=${LVIO_QEMU:-qemu-system-aarch64}
-command -v "$qemu" >/dev/null || { echo "run: $qemu not found: run scripts/deps.sh qemu" >&2; exit 1; }
+command -v "${QEMU_CMD[0]}" >/dev/null || { echo "run: ${QEMU_CMD[0]} not found: run scripts/deps.sh qemu" >&2; exit 1; }
 
 # -nic none: no default network card (virt would add a virtio-net-pci).
-cmd=("$qemu" -M virt -cpu cortex-a72 -m 256M -nic none -kernel "$img")
+cmd=("${QEMU_CMD[@]}" -nic none -kernel "$img")
 if [ -n "${RUN_APPEND:-}" ]; then
     cmd+=(-append "$RUN_APPEND")
 fi

@@ -5,7 +5,7 @@ Fixtures:
   qemu    qemu(devices, **kw) -> a started Qemu (for QMP / kernels that stay up); killed after
   screen  screen(devices, dumps=(None,)) -> qemu.Screen: boots without poweroff, waits for
           the verdict, takes PNG screendumps and quits; one boot per configuration per module
-  kernel_image  the image path (fails with "run make ARCH=aarch64 first" if missing)
+  kernel_image  the image path (fails with "run make ARCH=<arch> first" if missing)
 
 Every run's command line, serial output and QEMU stderr are attached to a
 failing test's report ("serial log" sections), so a failure shows what the
@@ -27,7 +27,7 @@ import qemu as lq  # noqa: E402
 def pytest_addoption(parser):
     g = parser.getgroup("levitate QEMU tests")
     g.addoption("--kernel", default=os.environ.get("LVIO_KERNEL", str(lq.DEFAULT_IMAGE)),
-                help="kernel image to boot (default build/aarch64/levitate.img, env LVIO_KERNEL)")
+                help="kernel image to boot (default build/<arch>/<image> of env LVIO_ARCH, aarch64; env LVIO_KERNEL)")
     g.addoption("--qemu-timeout-scale", type=float,
                 default=float(os.environ.get("LVIO_QEMU_TIMEOUT_SCALE", "1")),
                 help="multiply every QEMU timeout (slow machines; env LVIO_QEMU_TIMEOUT_SCALE)")

@@ -42,8 +42,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_IMAGE = REPO / "build" / "aarch64" / "levitate.img"
-QEMU = "qemu-system-aarch64"
+# The architecture under test (env LVIO_ARCH, default aarch64) and its one
+# QEMU command line, from kernel/arch/<arch>/arch.mk (ARCH_* := value).
+ARCH = os.environ.get("LVIO_ARCH", "aarch64")
+
+
+def arch_var(name: str, arch: str = ARCH) -> str:
+    text = (REPO / "kernel" / "arch" / arch / "arch.mk").read_text()
+    m = re.search(rf"^{name}\s*:=\s*(.*?)\s*$", text, re.M)
+    if not m:
+        raise KeyError(f"{name} not in kernel/arch/{arch}/arch.mk")
+    return m.group(1)
+
+
+DEFAULT_IMAGE = REPO / "build" / ARCH / arch_var("ARCH_IMAGE")
+QEMU = arch_var("ARCH_QEMU")
+QEMU_MACHINE = arch_var("ARCH_QEMU_MACHINE")
+QEMU_ARGS = shlex.split(arch_var("ARCH_QEMU_ARGS"))
 DEFAULT_TIMEOUT = 60.0
 
 # virt's virtio-mmio transports: 32 slots of 0x200 bytes from 0x0a000000.
@@ -67,7 +82,7 @@ def pci_address(bus: int, dev: int, fn: int = 0) -> str:
     """(1, 0, 0) -> "01:00.0", the contract's spelling of a PCI function."""
     return f"{bus:02x}:{dev:02x}.{fn:x}"
 
-NOT_BUILT = "run make ARCH=aarch64 first"
+NOT_BUILT = f"run make ARCH={ARCH} first"
 
 # ---------------------------------------------------------------------------
 # Parsing the serial output
@@ -347,9 +362,10 @@ def check_environment(image: Path) -> None:
             f"{qemu_binary()} not found: run scripts/deps.sh qemu")
 
 
-def build_command(devices=(), *, image=None, append="poweroff", machine="virt",
-                  cpu="cortex-a72", memory="256M", qmp_socket=None, extra=()) -> list[str]:
-    cmd = [qemu_binary(), "-M", machine, "-cpu", cpu, "-m", memory,
+def build_command(devices=(), *, image=None, append="poweroff", machine=None,
+                  qmp_socket=None, extra=()) -> list[str]:
+    """The architecture's QEMU command line (arch.mk; `machine` replaces its -M value)."""
+    cmd = [qemu_binary(), "-M", machine or QEMU_MACHINE, *QEMU_ARGS,
            "-display", "none", "-serial", "stdio", "-monitor", "none",
            "-nic", "none", "-no-reboot", "-kernel", str(image or DEFAULT_IMAGE)]
     if append is not None and append != "":

@@ -16,7 +16,7 @@
  */
 #include "irq.h"
 #include "kernel.h"
-#include "arch/aarch64/sysreg.h"
+#include "sysreg.h"
 
 /* Distributor (both versions) */
 #define GICD_CTLR 0x000

@@ -49,6 +49,7 @@
 #define DEVICE_LOW_END (U64(1) << 30)       /* [0, 1 GiB) */
 #define RAM_WINDOW_START (U64(1) << 30)     /* RAM may be in [1, 256 GiB) */
 #define RAM_WINDOW_END (U64(256) << 30)
+#define RAM_FALLBACK_START (U64(1) << 30)   /* virt's RAM, if no DTB says */
 #define DEVICE_ECAM_START (U64(256) << 30)  /* [256 GiB, 257 GiB) */
 #define DEVICE_ECAM_END (U64(257) << 30)
 #define DEVICE_HIGH_START (U64(512) << 30)  /* [512 GiB, 1 TiB) */

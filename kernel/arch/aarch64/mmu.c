@@ -4,7 +4,7 @@
  * gets NULL or PHYS_INVALID, so a wrong address shows up at the call.
  */
 #include "internal.h"
-#include "arch/aarch64/sysreg.h"
+#include "sysreg.h"
 
 extern char _text[], _end[];
 extern uint64_t pgt_l1_low[PT_ENTRIES];

@@ -3,8 +3,9 @@
  * default (QEMU virt without EL2); the DTB's /psci "method" may say smc
  * (virt with virtualization=on).
  */
+#include "aarch64.h"
 #include "internal.h"
-#include "arch/aarch64/sysreg.h"
+#include "sysreg.h"
 
 #define PSCI_SYSTEM_OFF 0x84000008u
 

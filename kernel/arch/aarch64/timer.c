@@ -3,7 +3,7 @@
  * from CNTFRQ_EL0 (62.5 MHz on QEMU 7.2 virt); there are no interrupts.
  */
 #include "kernel.h"
-#include "arch/aarch64/sysreg.h"
+#include "sysreg.h"
 
 #define NS_PER_SEC 1000000000ULL
 

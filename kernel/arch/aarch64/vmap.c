@@ -25,7 +25,7 @@
  * range) before the window pages may be handed out again.
  */
 #include "internal.h"
-#include "arch/aarch64/sysreg.h"
+#include "sysreg.h"
 
 #define VMAP_PAGES (VMAP_SIZE / PAGE_SIZE)
 #define VMAP_L3_TABLES (VMAP_SIZE / BLOCK_2M)

@@ -1,19 +1,17 @@
 /*
- * C entry, called by boot.S with the MMU on, at the high address: find out
- * from the device tree where the console, RAM and PSCI are, set up the DMA
- * pool, then run kmain.
+ * The architecture-neutral part of booting, for each architecture's
+ * kernel_start (arch/<arch>/start.c): the device tree, the bootargs, RAM
+ * and the DMA pool; the stack canary.
  */
 #include "internal.h"
 #include "fdt.h"
-#include "arch/aarch64/sysreg.h"
 
-#define PL011_FALLBACK 0x09000000ULL /* QEMU virt */
-#define DTB_MAX_SIZE (2ULL << 20)    /* the arm64 boot protocol's limit */
+#define DTB_MAX_SIZE (2ULL << 20)    /* the largest blob read (arm64's limit) */
 #define DMA_POOL_MAX (64ULL << 20)
 #define MAX_BUSY 12                  /* image, DTB, memory reservations */
 
-/* Used only when there is no usable DTB: QEMU virt's RAM, at least 128 MiB. */
-#define RAM_FALLBACK_START 0x40000000ULL
+/* Used only when there is no usable DTB: RAM_FALLBACK_START (layout.h),
+ * at least 128 MiB. */
 #define RAM_FALLBACK_SIZE (128ULL << 20)
 
 #define STACK_CANARY 0x5ca1ab1e0ddba11ULL
@@ -28,7 +26,6 @@ struct range {
 static struct fdt fdt;
 static bool have_fdt;
 static uint64_t dtb_phys;
-static unsigned boot_el;
 static const char *bootargs = "";
 static uint64_t ram_start = RAM_FALLBACK_START;
 static uint64_t ram_end = RAM_FALLBACK_START + RAM_FALLBACK_SIZE;
@@ -38,7 +35,6 @@ const struct fdt *kernel_fdt(void) { return have_fdt ? &fdt : NULL; }
 uint64_t kernel_dtb_phys(void) { return have_fdt ? dtb_phys : 0; }
 const char *kernel_bootargs(void) { return bootargs; }
 uint64_t ram_phys_start(void) { return ram_start; }
-unsigned kernel_entry_el(void) { return boot_el; }
 uint64_t ram_phys_end(void) { return ram_end; }
 
 /* Finds `key` as a whole space-separated word, or as the key of key=value;
@@ -87,7 +83,7 @@ bool kernel_bootarg_value(const char *key, char *buf, size_t size)
     return true;
 }
 
-static void read_dtb(uint64_t phys)
+void boot_read_dtb(uint64_t phys)
 {
     const void *blob;
     int err;
@@ -107,51 +103,15 @@ static void read_dtb(uint64_t phys)
     }
     have_fdt = true;
     dtb_phys = phys;
-}
 
-/* The PL011 named by /chosen stdout-path, else the first one. */
-static uint64_t find_console(void)
-{
     struct fdt_node node;
-    struct fdt_walk w;
-    char path[FDT_PATH_MAX];
-    uint64_t addr;
-    const char *out = NULL;
-
-    if (fdt_find_path(&fdt, "/chosen", &node) == FDT_OK)
-        out = fdt_getprop_string(&fdt, &node, "stdout-path");
-    if (out && out[0] == '/') {
-        size_t n = 0;
-
-        for (; out[n] && out[n] != ':' && n < sizeof(path) - 1; n++)
-            path[n] = out[n];
-        path[n] = '\0';
-        if (fdt_find_path(&fdt, path, &node) == FDT_OK &&
-            fdt_node_is_compatible(&fdt, &node, "arm,pl011") &&
-            fdt_node_reg(&fdt, &node, 0, &addr, NULL) == FDT_OK)
-            return addr;
-    }
-    fdt_walk_begin(&w, &fdt);
-    if (fdt_walk_next_compatible(&w, "arm,pl011", &node) > 0 &&
-        fdt_node_reg(&fdt, &node, 0, &addr, NULL) == FDT_OK)
-        return addr;
-    return PL011_FALLBACK;
-}
-
-static void read_chosen_and_psci(void)
-{
-    struct fdt_node node;
-    const char *s;
-
+    const char *args;
     if (fdt_find_path(&fdt, "/chosen", &node) == FDT_OK &&
-        (s = fdt_getprop_string(&fdt, &node, "bootargs")))
-        bootargs = s;
-    if (fdt_find_path(&fdt, "/psci", &node) == FDT_OK &&
-        (s = fdt_getprop_string(&fdt, &node, "method")))
-        psci_use_smc(strcmp(s, "smc") == 0);
+        (args = fdt_getprop_string(&fdt, &node, "bootargs")))
+        bootargs = args;
 }
 
-static void read_memory(void)
+void boot_read_memory(void)
 {
     uint64_t base, size;
     int err = fdt_memory(&fdt, &base, &size);
@@ -197,7 +157,7 @@ static struct range largest_free(struct range *busy, size_t n)
     return best;
 }
 
-static void setup_dma(void)
+void boot_setup_dma(void)
 {
     struct range busy[MAX_BUSY];
     size_t n = 0;
@@ -217,6 +177,12 @@ static void setup_dma(void)
     dma_init(pool.start, pool.end);
 }
 
+void boot_stack_canary(void)
+{
+    for (int i = 0; i < CANARY_WORDS; i++)
+        boot_stack_bottom[i] = STACK_CANARY;
+}
+
 void stack_check(void)
 {
     for (int i = 0; i < CANARY_WORDS; i++) {
@@ -226,28 +192,4 @@ void stack_check(void)
             return;
         }
     }
-}
-
-void kernel_start(uint64_t dtb, uint64_t load_phys, unsigned entry_el)
-{
-    for (int i = 0; i < CANARY_WORDS; i++)
-        boot_stack_bottom[i] = STACK_CANARY;
-    boot_el = entry_el;
-    time_ns(); /* time 0 is now */
-    mmu_init(load_phys);
-    console_init(PL011_FALLBACK); /* early, so that DTB trouble is seen */
-    read_dtb(dtb);
-    if (have_fdt) {
-        console_init(find_console());
-        read_chosen_and_psci();
-        read_memory();
-    }
-    mmu_limit_ram(ram_start, ram_end);
-    vmap_init();
-    setup_dma();
-    kmain();
-    if (kernel_bootarg("poweroff"))
-        power_off();
-    for (;;)
-        wfi();
 }
