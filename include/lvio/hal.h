@@ -37,6 +37,8 @@ enum lvio_dma_dir {
     LVIO_DMA_BIDIRECTIONAL = 3,
 };
 
+struct lvio_device;
+
 enum lvio_log_level {
     LVIO_LOG_ERROR = 0,
     LVIO_LOG_WARN = 1,
@@ -123,6 +125,27 @@ struct lvio_hal {
     uint32_t (*reg_read)(void *ctx, volatile void *addr, unsigned width);
     void (*reg_write)(void *ctx, volatile void *addr, unsigned width,
                       uint32_t value);
+
+    /*
+     * Optional, PCI only: where MSI-X table entry `vector` of `dev` is to
+     * send its message. Store the message address and data the platform's
+     * interrupt controller expects in *addr and *data:
+     *   - GICv2m: the frame's MSI_SETSPI_NS address (frame + 0x40) and an
+     *     SPI number of the frame's range;
+     *   - GICv3 ITS: the ITS's GITS_TRANSLATER address (ITS + 0x10040) and
+     *     an event id (of a device id and ITT the kernel has mapped);
+     *   - x86: 0xfee00000 | apic_id << 12 and an IDT vector.
+     * The kernel records (dev, vector) -> its handler, which then calls
+     * lvio_device_msix_isr(dev, vector) (see lvio/virtio.h). The address
+     * must be 4-byte aligned (MSI addresses are). It may be called again
+     * for the same (dev, vector) after a reset (every lvio_device_begin
+     * programs the table afresh) and must then answer the same. Returns 0,
+     * or a negative lvio_error: the device then runs without MSI-X
+     * (interrupts through the ISR status, INTx), and the log says why.
+     * When NULL, no device uses MSI-X.
+     */
+    int (*msix_route)(void *ctx, const struct lvio_device *dev, uint16_t vector,
+                      uint64_t *addr, uint32_t *data);
 };
 
 #endif

@@ -26,10 +26,33 @@
  * same numbers as virtio-mmio's Version register), dev->legacy as usual. A
  * transitional device (both interfaces) is driven through the modern one.
  *
- * Interrupts: lvio_device_isr() reads (and thereby acknowledges) the ISR
- * status. MSI-X is not used: the driver writes no vectors, so the device
- * uses INTx / polling. If firmware left MSI-X enabled, a legacy device's
- * configuration starts at 0x18 instead of 0x14, and the probe notices.
+ * Interrupts: INTx, or MSI-X when the function has a usable MSI-X table,
+ * the HAL has msix_route and dev->msix_off is false. The probe finds the
+ * capability and maps the table (in an assigned memory BAR, with memory
+ * decoding on, wholly inside the BAR, clear of the virtio structures); an
+ * unusable table fails nothing: MSI-X is just not used, and the reason is
+ * logged, kept in dev->u.pci.msix.why and shown by lvio_dump.
+ * lvio_device_begin enables MSI-X with the function masked, masks every
+ * table entry, routes entry 0 through msix_route, unmasks it, clears the
+ * function mask and gives the configuration vector 0. Each queue's setup
+ * writes the queue's vector before the queue is enabled: 1 + index while
+ * that is below the table size n (at most LVIO_PCI_MSIX_VECTORS_MAX
+ * entries are used), else the queues share 1 .. n-1 (1 + index % (n-1)),
+ * or entry 0 when the table has one; an entry is routed and unmasked on
+ * its first use, unused ones stay masked. Every vector written is read
+ * back. VIRTIO_MSI_NO_VECTOR (the device has no such vector) or any other
+ * value than written, or a failed route, does not fail the device: MSI-X
+ * is disabled again, dev->irq_mode is LVIO_IRQ_INTX, and a warning names
+ * what happened, e.g. "pci@00:02.0: queue 1: device answered
+ * VIRTIO_MSI_NO_VECTOR for MSI-X vector 2; using INTx". With INTx,
+ * lvio_device_isr() reads (and thereby acknowledges) the ISR status; with
+ * MSI-X the ISR status is not used and the handler of vector v hands
+ * lvio_device_msix_isr(dev, v) to the driver's poll. When MSI-X is not to
+ * be used, lvio_device_begin makes sure it is disabled (firmware may have
+ * left it on). While MSI-X is enabled a legacy device's configuration
+ * starts at 0x18 instead of 0x14; the library follows the enable bit. The
+ * only configuration space the library ever writes is MSI-X Message
+ * Control.
  *
  * Everything read from configuration space is checked before it is used:
  *  - the capability walk masks the low two bits of each pointer (as PCI
@@ -86,7 +109,8 @@ struct lvio_pci_function {
  * with the type in the subsystem id), walk the capability list, validate and
  * map (through hal->map_regs) the common, notify, ISR and device
  * configuration structures, or the legacy I/O block when there is no modern
- * interface. Reads configuration space and registers only; the device is
+ * interface, and the MSI-X table when it is usable (see "Interrupts"
+ * above). Reads configuration space and registers only; the device is
  * untouched until a driver's init. dev->name is "pci@BB:DD.F" (with the
  * segment, "pci@SSSS:BB:DD.F", when it is not 0). Returns:
  *   0                   a device; dev->device_id says which kind

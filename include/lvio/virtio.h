@@ -23,13 +23,20 @@
  * Interrupts and concurrency. The library takes no locks. Calls on one
  * device (and on its driver, queues and framebuffers) must not run at the
  * same time: the caller serialises them, and none of them may interrupt
- * another. The one exception is lvio_device_isr(), which only reads (and
- * thereby acknowledges) the interrupt status register: an interrupt
- * handler may call it at any time and hand the bits to the driver's poll
- * (lvio_rng_poll, lvio_gpu_poll) in thread context, where the completions
- * are taken. A driver's queues are the driver's: a caller never takes
- * completions off them with lvio_vq_get. Calls on different devices are
- * independent.
+ * another. The exceptions, which an interrupt handler may call at any
+ * time, are:
+ *   - lvio_device_isr(), which only reads (and thereby acknowledges) the
+ *     interrupt status register: the INTx (and MMIO) handler's call;
+ *   - lvio_device_msix_isr() and lvio_device_msix_vectors(), which touch
+ *     no register and only read what lvio_device_begin and queue setup
+ *     recorded: the MSI-X handler's call (a message needs no
+ *     acknowledging at the device).
+ * The handler hands the bits to the driver's poll (lvio_rng_poll,
+ * lvio_gpu_poll) in thread context, where the completions are taken.
+ * dev->irq_mode says which of the two handlers the device uses; it is
+ * settled once the driver's init has returned. A driver's queues are the
+ * driver's: a caller never takes completions off them with lvio_vq_get.
+ * Calls on different devices are independent.
  */
 #ifndef LVIO_VIRTIO_H
 #define LVIO_VIRTIO_H
@@ -41,6 +48,7 @@
 #include "error.h"
 #include "hal.h"
 #include "spec/virtio_config.h"
+#include "spec/virtio_pci.h"
 
 /* Bound on waiting for a reset to complete (status reads back 0). */
 #ifndef LVIO_RESET_TIMEOUT_NS
@@ -59,6 +67,38 @@ struct lvio_pci_region {
     uint32_t len;
     uint8_t bar;            /* where it is, for lvio_dump */
     uint32_t offset;
+};
+
+/* How a device interrupts (dev->irq_mode). */
+enum lvio_irq_mode {
+    /* One interrupt line; the cause is read from the ISR status with
+     * lvio_device_isr(). Every MMIO device; a PCI device without MSI-X
+     * (absent, unusable, refused, or switched off with dev->msix_off). */
+    LVIO_IRQ_INTX = 0,
+    /* PCI MSI-X: one message per vector, told apart by
+     * lvio_device_msix_isr(); the ISR status is not used. */
+    LVIO_IRQ_MSIX = 1,
+};
+
+/* The MSI-X entries the library uses at most (the first ones of the
+ * table); queues beyond share them. */
+#define LVIO_PCI_MSIX_VECTORS_MAX 64u
+
+/*
+ * MSI-X state of a PCI device (private to the PCI transport). The probe
+ * finds the capability and maps the table; lvio_device_begin programs the
+ * configuration vector and queue setup each queue's.
+ */
+struct lvio_pci_msix {
+    uint8_t cap;                 /* capability offset; 0: none */
+    uint16_t table_size;         /* entries, as Message Control says */
+    struct lvio_pci_region table; /* mapped; base NULL: unusable */
+    uint16_t config_vector;      /* LVIO_VIRTIO_MSI_NO_VECTOR: none */
+    uint64_t queue_vectors;      /* bit v: a queue set up since
+                                    lvio_device_begin uses vector v */
+    char why[96];                /* why MSI-X is not used: no (usable)
+                                    table, refused, or given up; "" while
+                                    in use or before lvio_device_begin */
 };
 
 enum lvio_transport {
@@ -111,9 +151,11 @@ struct lvio_device {
             struct lvio_pci_region common, notify, isr, devcfg;
             uint32_t notify_mult;   /* notify_off_multiplier */
             /* legacy: the I/O BAR 0 register block, and where device
-             * configuration starts in it (further on with MSI-X enabled) */
+             * configuration starts in it (0x18 while MSI-X is enabled,
+             * else 0x14: kept in step with the enable bit) */
             struct lvio_pci_region legacy;
             uint32_t legacy_cfg;
+            struct lvio_pci_msix msix;
         } pci;
     } u;
 
@@ -122,6 +164,17 @@ struct lvio_device {
      * or (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) to run the ring without
      * them. VERSION_1 cannot be refused. The probe sets it to 0. */
     uint64_t features_refused;
+
+    /* May be set by the caller after the probe, before a driver's init:
+     * true to take interrupts through the ISR status (INTx) even when the
+     * device has a usable MSI-X table and the HAL a msix_route. The probe
+     * sets it false. */
+    bool msix_off;
+
+    /* Set by the transport in lvio_device_begin(), and back to INTx when
+     * a PCI device gives up MSI-X during queue setup (logged as a
+     * warning): how the device interrupts. The probe sets LVIO_IRQ_INTX. */
+    enum lvio_irq_mode irq_mode;
 
     /* Set by the core during lvio_device_begin(). */
     uint64_t features_offered;
@@ -170,7 +223,12 @@ static inline bool lvio_has_feature(uint64_t features, unsigned bit)
  * word, accept `wanted` & offered (plus VERSION_1, ACCESS_PLATFORM,
  * INDIRECT_DESC and EVENT_IDX when offered; less dev->features_refused),
  * FEATURES_OK and read it back. A modern device that does not
- * offer VERSION_1 is refused. On every failure the device is left FAILED.
+ * offer VERSION_1 is refused. Then interrupts: a PCI device with a usable
+ * MSI-X table, when hal->msix_route is set and dev->msix_off is not, gets
+ * MSI-X enabled and its configuration vector programmed (see lvio/pci.h);
+ * otherwise MSI-X is switched off. dev->irq_mode says which; a device that
+ * refuses a vector runs on INTx, with a warning, not an error. On every
+ * failure the device is left FAILED.
  * Returns 0, LVIO_E_DEAD (the reset never completed), LVIO_E_FEATURES,
  * LVIO_E_UNSUPPORTED, LVIO_E_NEEDS_RESET or LVIO_E_INVAL.
  */
@@ -211,6 +269,26 @@ int lvio_device_check(struct lvio_device *dev);
  * 0 for an invalid device.
  */
 uint32_t lvio_device_isr(struct lvio_device *dev);
+
+/*
+ * For a device in LVIO_IRQ_MSIX mode: the interrupt status bits that a
+ * message on MSI-X `vector` stands for, to hand to the driver's poll
+ * exactly as an INTx handler hands it lvio_device_isr()'s bits:
+ * LVIO_VIRTIO_ISR_CONFIG when `vector` is the configuration vector,
+ * LVIO_VIRTIO_ISR_QUEUE when a queue set up since lvio_device_begin uses
+ * it, both when they share it. Reads no register (may run in an interrupt
+ * handler). 0 for any other vector, a device not using MSI-X, NULL or an
+ * unprobed device.
+ */
+uint32_t lvio_device_msix_isr(struct lvio_device *dev, uint16_t vector);
+
+/*
+ * Distinct MSI-X vectors the device uses (configuration and queues): a
+ * kernel prints "msi-x <n>" when it is non-zero, else its INTx line
+ * ("irq <n>") or "polled". 0 for a device not using MSI-X, NULL or an
+ * unprobed device. Reads no register.
+ */
+unsigned lvio_device_msix_vectors(const struct lvio_device *dev);
 
 /*
  * Copy `len` bytes of device configuration at `offset` into `buf`, in the
@@ -258,7 +336,8 @@ const char *lvio_device_type_name(uint32_t device_id);
 /*
  * Print the device's whole state through the HAL log: transport and
  * version, device and vendor id, features offered and accepted, status
- * bits, and for each queue its size, the device addresses of its three
+ * bits, how it interrupts (PCI: MSI-X and its vectors, or why not), and
+ * for each queue its size, the device addresses of its three
  * parts, avail idx, used idx (as the device wrote it), last seen used idx,
  * free descriptors and requests in flight.
  */

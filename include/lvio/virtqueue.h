@@ -105,6 +105,10 @@ struct lvio_virtqueue {
     bool event_idx;                  /* EVENT_IDX negotiated */
     struct lvio_virtq_desc *tables;  /* indirect tables: LVIO_VQ_INDIRECT_MAX per slot */
     uint64_t tables_addr;
+    uint16_t msix_vector;            /* PCI MSI-X vector of its used-buffer
+                                        notifications;
+                                        LVIO_VIRTIO_MSI_NO_VECTOR: none (INTx,
+                                        MMIO, or MSI-X given up later) */
 
     /* Driver-private ring state; the device never sees it. */
     uint16_t free_head;
@@ -131,7 +135,8 @@ struct lvio_virtqueue {
  * from the HAL and give it to the device in the way the transport requires
  * (legacy MMIO: GuestPageSize, QueueNum, QueueAlign, QueuePFN; modern:
  * QueueDesc/Driver/Device, then QueueReady, read back; PCI likewise through
- * its common configuration or legacy registers). Call between
+ * its common configuration or legacy registers, and with MSI-X in use the
+ * queue's vector, programmed and read back first: see lvio/pci.h). Call between
  * lvio_device_begin() and lvio_device_driver_ok(). Returns 0, LVIO_E_QUEUE
  * (no such queue, already in use, or the device did not accept it),
  * LVIO_E_NOMEM, LVIO_E_RANGE, LVIO_E_LAYOUT (PCI: the queue's notify

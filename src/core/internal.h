@@ -64,6 +64,19 @@ struct lvio_transport_ops {
      * so transports add none of their own. */
     void (*notify)(struct lvio_device *dev, uint16_t index, uint32_t notify_off);
     uint32_t (*isr)(struct lvio_device *dev); /* read and acknowledge */
+    /* Interrupts beyond the ISR status (PCI MSI-X); NULL for transports
+     * that have only the ISR (MMIO). irq_setup: called by
+     * lvio_device_begin once the features are settled; sets dev->irq_mode
+     * and programs the configuration vector, or makes sure the device
+     * does not use MSI-X. queue_vector: called by lvio_vq_setup before
+     * queue_enable; programs queue `index`'s vector and returns it, or
+     * LVIO_VIRTIO_MSI_NO_VECTOR (none, or MSI-X given up: irq_mode is then
+     * INTx). Neither fails the device. msix_isr and msix_vectors answer
+     * lvio_device_msix_isr and lvio_device_msix_vectors from memory. */
+    void (*irq_setup)(struct lvio_device *dev);
+    uint16_t (*queue_vector)(struct lvio_device *dev, uint16_t index);
+    uint32_t (*msix_isr)(const struct lvio_device *dev, uint16_t vector);
+    unsigned (*msix_vectors)(const struct lvio_device *dev);
     /* Transport part of lvio_dump(). */
     void (*dump)(struct lvio_device *dev);
 };

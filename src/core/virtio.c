@@ -180,6 +180,10 @@ int lvio_device_begin(struct lvio_device *dev, uint64_t wanted)
         return LVIO_E_INVAL;
     dev->errmsg[0] = '\0';
     dev->features_offered = dev->features_accepted = 0;
+    /* The reset makes the device forget every vector. */
+    dev->irq_mode = LVIO_IRQ_INTX;
+    for (struct lvio_virtqueue *q = dev->queues; q; q = q->next)
+        q->msix_vector = LVIO_VIRTIO_MSI_NO_VECTOR;
     int err = lvio_device_reset(dev);
     if (err)
         goto failed;
@@ -191,6 +195,8 @@ int lvio_device_begin(struct lvio_device *dev, uint64_t wanted)
     err = lvio_device_check(dev);
     if (err)
         goto failed;
+    if (dev->ops->irq_setup)
+        dev->ops->irq_setup(dev); /* never fails: INTx is the fallback */
     return LVIO_OK;
 failed:
     lvio_device_fail(dev);
@@ -218,6 +224,20 @@ uint32_t lvio_device_isr(struct lvio_device *dev)
     if (!lvio_device_valid(dev))
         return 0;
     return dev->ops->isr(dev);
+}
+
+uint32_t lvio_device_msix_isr(struct lvio_device *dev, uint16_t vector)
+{
+    if (!lvio_device_valid(dev) || dev->irq_mode != LVIO_IRQ_MSIX || !dev->ops->msix_isr)
+        return 0;
+    return dev->ops->msix_isr(dev, vector);
+}
+
+unsigned lvio_device_msix_vectors(const struct lvio_device *dev)
+{
+    if (!lvio_device_valid(dev) || dev->irq_mode != LVIO_IRQ_MSIX || !dev->ops->msix_vectors)
+        return 0;
+    return dev->ops->msix_vectors(dev);
 }
 
 /* Give up re-reading a config that keeps changing under us. */

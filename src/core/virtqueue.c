@@ -126,6 +126,7 @@ int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
     memset(vq, 0, sizeof *vq);
     vq->dev = dev;
     vq->index = index;
+    vq->msix_vector = LVIO_VIRTIO_MSI_NO_VECTOR;
     vq->indirect = lvio_has_feature(dev->features_accepted, LVIO_VIRTIO_F_INDIRECT_DESC);
     vq->event_idx = lvio_has_feature(dev->features_accepted, LVIO_VIRTIO_F_EVENT_IDX);
     uint32_t dev_max = 0;
@@ -148,6 +149,10 @@ int lvio_vq_setup(struct lvio_virtqueue *vq, struct lvio_device *dev,
     for (uint16_t i = 0; i < vq->size; i++)
         vq->shadow[i].next = (uint16_t)(i + 1);
     vq->num_free = vq->size;
+    /* Its interrupt vector (PCI MSI-X) before the queue is enabled; with
+     * none, or MSI-X given up, the ISR status says it. */
+    if (dev->ops->queue_vector)
+        vq->msix_vector = dev->ops->queue_vector(dev, index);
     /* The zeroed ring is in memory before the device is told where it is. */
     lvio_wmb();
     struct lvio_queue_place place = {index, vq->size, vq->desc_addr, vq->avail_addr,
@@ -179,6 +184,7 @@ void lvio_vq_teardown(struct lvio_virtqueue *vq)
     }
     vq->next = NULL;
     lvio_vq_free_mem(vq);
+    vq->msix_vector = LVIO_VIRTIO_MSI_NO_VECTOR;
     vq->num_free = 0;
     vq->broken = LVIO_E_STATE;
 }

@@ -7,10 +7,10 @@
  * of the 256-byte space, every structure must lie inside an implemented
  * BAR with at least the length the spec requires, and a queue's notify
  * address must lie inside the notify structure. Register access goes
- * through the accessors in pci_internal.h only (lvio_pci_cfg_read,
+ * through the accessors in pci_internal.h only (lvio_pci_cfg_read/write,
  * lvio_pci_reg_read/write), so port I/O (x86's legacy BAR) can be added in
  * one place. The two register interfaces are pci_modern.c and
- * pci_legacy.c.
+ * pci_legacy.c; MSI-X, for both, is pci_msix.c.
  */
 #include "pci_internal.h"
 
@@ -54,15 +54,16 @@ void lvio_pci_dump(struct lvio_device *dev)
                   dev->legacy ? "legacy" : "modern", lvio_pci_cfg_read(dev, LVIO_PCI_COMMAND, 2));
     if (dev->legacy) {
         dump_region(dev, "legacy", &dev->u.pci.legacy);
-        return;
+    } else {
+        dump_region(dev, "common", &dev->u.pci.common);
+        dump_region(dev, "notify", &dev->u.pci.notify);
+        lvio_log_dump(dev, "dump: pci   notify_off_multiplier %u, %u queues",
+                      dev->u.pci.notify_mult,
+                      lvio_pci_reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2));
+        dump_region(dev, "isr", &dev->u.pci.isr);
+        dump_region(dev, "device", &dev->u.pci.devcfg);
     }
-    dump_region(dev, "common", &dev->u.pci.common);
-    dump_region(dev, "notify", &dev->u.pci.notify);
-    lvio_log_dump(dev, "dump: pci   notify_off_multiplier %u, %u queues",
-                  dev->u.pci.notify_mult,
-                  lvio_pci_reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2));
-    dump_region(dev, "isr", &dev->u.pci.isr);
-    dump_region(dev, "device", &dev->u.pci.devcfg);
+    lvio_pci_msix_dump(dev);
 }
 
 /* ---- probe ------------------------------------------------------------------- */
@@ -107,9 +108,9 @@ static const uint32_t cap_align[] = {
  * caller gave and map it. Returns 0, or a reason in `why` (LVIO_E_LAYOUT)
  * or LVIO_E_INVAL if map_regs failed.
  */
-static int region_map(struct lvio_device *dev, const struct lvio_pci_function *fn,
-                      struct lvio_pci_region *r, uint32_t bar, uint32_t off, uint32_t len,
-                      uint32_t min_len, uint32_t align, char *why, size_t why_size)
+int lvio_pci_region_map(struct lvio_device *dev, const struct lvio_pci_function *fn,
+                        struct lvio_pci_region *r, uint32_t bar, uint32_t off, uint32_t len,
+                        uint32_t min_len, uint32_t align, char *why, size_t why_size)
 {
     const struct lvio_hal *hal = dev->hal;
 
@@ -173,8 +174,8 @@ static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn,
     uint32_t off = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_OFFSET, 4);
     uint32_t len = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LENGTH, 4);
     char why[48];
-    int err = region_map(dev, fn, &f->r, bar, off, len, cap_min_len[type], cap_align[type], why,
-                         sizeof why);
+    int err = lvio_pci_region_map(dev, fn, &f->r, bar, off, len, cap_min_len[type],
+                                  cap_align[type], why, sizeof why);
     if (err) {
         lvio_snprintf(f->why, sizeof f->why, "capability at 0x%02x %s", at, why);
         f->r.base = NULL;
@@ -186,9 +187,10 @@ static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn,
     return LVIO_OK;
 }
 
-/* Walk the capability list, bounded; collect the virtio structures. */
+/* Walk the capability list, bounded; collect the virtio structures and
+ * where the (first) MSI-X capability is. */
 static int cap_walk(struct lvio_device *dev, const struct lvio_pci_function *fn,
-                    struct cap_found *found)
+                    struct cap_found *found, uint32_t *msix_at)
 {
     if (!(lvio_pci_cfg_read(dev, LVIO_PCI_STATUS, 2) & LVIO_PCI_STATUS_CAP_LIST))
         return LVIO_OK; /* no list: a legacy-only device */
@@ -202,8 +204,11 @@ static int cap_walk(struct lvio_device *dev, const struct lvio_pci_function *fn,
                              "capability pointer 0x%02x is outside 0x40..0xff", at);
         uint32_t id = lvio_pci_cfg_read(dev, at, 1);
         uint32_t next = lvio_pci_cfg_read(dev, at + 1, 1) & ~3u;
-        if (id == LVIO_PCI_CAP_ID_MSIX && (lvio_pci_cfg_read(dev, at + 2, 2) & 0x8000u))
-            dev->u.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX; /* MSI-X enabled */
+        if (id == LVIO_PCI_CAP_ID_MSIX && *msix_at == 0) { /* a function has one */
+            *msix_at = at;
+            if (lvio_pci_cfg_read(dev, at + LVIO_PCI_MSIX_MSG_CTRL, 2) & LVIO_PCI_MSIX_CTRL_ENABLE)
+                dev->u.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX; /* left on */
+        }
         if (id == LVIO_PCI_CAP_ID_VNDR) {
             uint32_t cap_len = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LEN, 1);
             if (at + cap_len > CAP_END)
@@ -288,8 +293,8 @@ static int legacy_setup(struct lvio_device *dev, const struct lvio_pci_function 
                          "%s, and BAR 0 is not a legacy I/O block (%s, 0x%llx bytes)",
                          modern_why, b->io ? "I/O" : "memory", (unsigned long long)b->size);
     uint32_t len = b->size > 0x10000 ? 0x10000 : (uint32_t)b->size;
-    int err = region_map(dev, fn, &dev->u.pci.legacy, 0, 0, len, LVIO_VIRTIO_PCI_LEGACY_CONFIG,
-                         4, why, sizeof why);
+    int err = lvio_pci_region_map(dev, fn, &dev->u.pci.legacy, 0, 0, len,
+                                  LVIO_VIRTIO_PCI_LEGACY_CONFIG, 4, why, sizeof why);
     if (err)
         return lvio_fail(dev, err, "legacy block %s", why);
     dev->phys = b->phys;
@@ -341,7 +346,8 @@ int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
     struct cap_found found[LVIO_VIRTIO_PCI_CAP_DEVICE_CFG + 1];
     memset(found, 0, sizeof found);
     dev->u.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG;
-    err = cap_walk(dev, fn, found);
+    uint32_t msix_at = 0;
+    err = cap_walk(dev, fn, found, &msix_at);
     if (err)
         return err;
     char why[80];
@@ -380,5 +386,6 @@ int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
                          (need & ~cmd & LVIO_PCI_COMMAND_MEMORY) ? "memory decoding " : "",
                          (need & ~cmd & LVIO_PCI_COMMAND_MASTER) ? "bus mastering" : "");
     }
+    lvio_pci_msix_probe(dev, fn, msix_at);
     return LVIO_OK;
 }

@@ -17,6 +17,17 @@ static inline uint32_t lvio_pci_cfg_read(struct lvio_device *dev, uint32_t off, 
     return lvio_io_read(dev, dev->u.pci.cfg + off, width);
 }
 
+/* Configuration space writes (only MSI-X Message Control is ever
+ * written); dropped beyond the space. The trace hook sees the offset in
+ * configuration space. */
+static inline void lvio_pci_cfg_write(struct lvio_device *dev, uint32_t off, unsigned width,
+                                      uint32_t val)
+{
+    if (off + width > dev->u.pci.cfg_size)
+        return;
+    lvio_io_write(dev, dev->u.pci.cfg + off, width, val, off);
+}
+
 /* A register inside a mapped structure; all-ones beyond it. */
 static inline uint32_t lvio_pci_reg_read(struct lvio_device *dev,
                                          const struct lvio_pci_region *r, uint32_t off,
@@ -52,6 +63,25 @@ void lvio_pci_region_config_write(struct lvio_device *dev, const struct lvio_pci
 
 /* The transport part of lvio_dump(), for both interfaces. */
 void lvio_pci_dump(struct lvio_device *dev);
+
+/* MSI-X (pci_msix.c), for both interfaces. lvio_pci_msix_probe: look at
+ * the capability at `cap` (0: none) and map its table when it is usable,
+ * else keep why not; never fails the probe. The others are the
+ * transport ops of the same names (internal.h). lvio_pci_msix_dump: the
+ * interrupt line of lvio_dump. */
+void lvio_pci_msix_probe(struct lvio_device *dev, const struct lvio_pci_function *fn,
+                         uint32_t cap);
+void lvio_pci_msix_setup(struct lvio_device *dev);
+uint16_t lvio_pci_msix_queue(struct lvio_device *dev, uint16_t index);
+uint32_t lvio_pci_msix_isr(const struct lvio_device *dev, uint16_t vector);
+unsigned lvio_pci_msix_vectors(const struct lvio_device *dev);
+void lvio_pci_msix_dump(struct lvio_device *dev);
+
+/* Check a structure's place in a BAR and map it (pci.c): 0, or a reason
+ * in `why` with LVIO_E_LAYOUT (or LVIO_E_INVAL when map_regs failed). */
+int lvio_pci_region_map(struct lvio_device *dev, const struct lvio_pci_function *fn,
+                        struct lvio_pci_region *r, uint32_t bar, uint32_t off, uint32_t len,
+                        uint32_t min_len, uint32_t align, char *why, size_t why_size);
 
 extern const struct lvio_transport_ops lvio_pci_modern_ops;
 extern const struct lvio_transport_ops lvio_pci_legacy_ops;

@@ -32,8 +32,8 @@ static uint32_t legacy_config_generation(struct lvio_device *dev)
     return 0; /* legacy has no generation counter */
 }
 
-/* Device configuration follows the registers: at 0x14, or 0x18 when
- * someone (firmware) left MSI-X enabled. */
+/* Device configuration follows the registers: at 0x14, or 0x18 while
+ * MSI-X is enabled (by lvio_device_begin, or left on by firmware). */
 static void legacy_config_read(struct lvio_device *dev, uint32_t off, unsigned width,
                                uint8_t *out)
 {
@@ -115,4 +115,8 @@ const struct lvio_transport_ops lvio_pci_legacy_ops = {
     .notify = legacy_notify,
     .isr = legacy_isr,
     .dump = lvio_pci_dump,
+    .irq_setup = lvio_pci_msix_setup,
+    .queue_vector = lvio_pci_msix_queue,
+    .msix_isr = lvio_pci_msix_isr,
+    .msix_vectors = lvio_pci_msix_vectors,
 };

@@ -135,4 +135,8 @@ const struct lvio_transport_ops lvio_pci_modern_ops = {
     .notify = modern_notify,
     .isr = modern_isr,
     .dump = lvio_pci_dump,
+    .irq_setup = lvio_pci_msix_setup,
+    .queue_vector = lvio_pci_msix_queue,
+    .msix_isr = lvio_pci_msix_isr,
+    .msix_vectors = lvio_pci_msix_vectors,
 };

@@ -407,7 +407,10 @@ static void sim_push_used(struct sim *s, uint16_t queue, uint16_t head,
         notify = !(sim_rd16(s, q->avail) & LVIO_VIRTQ_AVAIL_F_NO_INTERRUPT);
     }
     if (notify) {
-        s->isr |= LVIO_VIRTIO_MMIO_INT_VRING;
+        if (s->used_irq)
+            s->used_irq(s, queue);
+        else
+            s->isr |= LVIO_VIRTIO_MMIO_INT_VRING;
         s->interrupts++;
     }
 }

@@ -101,6 +101,10 @@ struct sim {
     uint8_t config[64];
     sim_config_hook config_write; /* NULL: config writes store into config[] */
     void (*on_reset)(struct sim *s); /* device behaviour on a reset (status 0) */
+    /* A used-buffer notification on `queue` is due. NULL: set the ISR's
+     * queue bit (INTx); the PCI model sends an MSI-X message instead
+     * when MSI-X is on. */
+    void (*used_irq)(struct sim *s, uint16_t queue);
     uint32_t config_writes;
     struct sim_queue q[SIM_MAX_QUEUES];
     uint32_t notifies;

@@ -58,10 +58,12 @@ static void build_cap(struct sim_pci *p, const struct sim_pci_cap *c, uint8_t ne
     p->cfg[c->pos] = c->id;
     p->cfg[c->pos + 1] = next;
     if (c->id == LVIO_PCI_CAP_ID_MSIX) {
-        /* Two vectors, table and PBA in BAR 1. */
-        cfg_put(p, c->pos + 2u, 2, 1u | (p->msix_enabled ? 0x8000u : 0));
-        cfg_put(p, c->pos + 4u, 4, 1u);
-        cfg_put(p, c->pos + 8u, 4, 0x800u | 1u);
+        uint32_t mc = (uint32_t)(p->msix_size - 1) & LVIO_PCI_MSIX_CTRL_SIZE;
+        mc |= (p->msix_enabled ? LVIO_PCI_MSIX_CTRL_ENABLE : 0) |
+              (p->msix_masked ? LVIO_PCI_MSIX_CTRL_MASKALL : 0);
+        cfg_put(p, c->pos + LVIO_PCI_MSIX_MSG_CTRL, 2, mc);
+        cfg_put(p, c->pos + LVIO_PCI_MSIX_TABLE, 4, p->msix_table_off | p->msix_bar);
+        cfg_put(p, c->pos + LVIO_PCI_MSIX_PBA, 4, p->msix_pba_off | p->msix_bar);
         return;
     }
     if (c->id != LVIO_PCI_CAP_ID_VNDR)
@@ -164,6 +166,11 @@ static void pci_reset(struct sim_pci *p)
         }
     }
     s->nheld = 0;
+    /* The device forgets its vectors; MSI-X itself is PCI state, which a
+     * virtio reset leaves alone. */
+    p->config_vector = LVIO_VIRTIO_MSI_NO_VECTOR;
+    for (unsigned i = 0; i < SIM_MAX_QUEUES; i++)
+        p->queue_vector[i] = LVIO_VIRTIO_MSI_NO_VECTOR;
     if (s->on_reset)
         s->on_reset(s);
 }
@@ -224,6 +231,150 @@ static uint8_t read_isr(struct sim_pci *p)
     p->s.isr = 0; /* reading acknowledges */
     p->isr_reads++;
     return v;
+}
+
+/* ---- MSI-X ------------------------------------------------------------------------ */
+
+/* What a vector register keeps of a write of `v`. */
+static uint16_t vector_take(struct sim_pci *p, uint32_t v, bool refuse)
+{
+    uint16_t limit = p->vector_limit ? p->vector_limit : p->msix_size;
+    p->msix_vector_writes++;
+    if (refuse || (v != LVIO_VIRTIO_MSI_NO_VECTOR && v >= limit))
+        return LVIO_VIRTIO_MSI_NO_VECTOR;
+    return (uint16_t)(v ^ p->vector_xor);
+}
+
+static bool msix_entry_masked(const struct sim_pci *p, uint16_t v)
+{
+    return (p->msix_table[v].ctrl & LVIO_PCI_MSIX_ENTRY_MASKED) || p->msix_masked;
+}
+
+static void msix_deliver(struct sim_pci *p, uint16_t v)
+{
+    const struct sim_pci_msix_entry *e = &p->msix_table[v];
+    if (p->nmsgs < SIM_PCI_MAX_MSGS)
+        p->msgs[p->nmsgs] = (struct sim_pci_msg){
+            (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data, v};
+    p->nmsgs++;
+}
+
+/* Send vector `v`'s message, or hold it pending while masked; no vector:
+ * no interrupt at all (QEMU's behaviour with MSI-X on). */
+static void msix_send(struct sim_pci *p, uint16_t v)
+{
+    if (v == LVIO_VIRTIO_MSI_NO_VECTOR || v >= p->msix_size)
+        return;
+    if (msix_entry_masked(p, v))
+        p->msix_pending |= 1ull << v;
+    else
+        msix_deliver(p, v);
+}
+
+/* Pending messages whose entries are now unmasked go out. */
+static void msix_flush_pending(struct sim_pci *p)
+{
+    if (!p->msix_enabled)
+        return;
+    for (uint16_t v = 0; v < p->msix_size; v++)
+        if (((p->msix_pending >> v) & 1u) && !msix_entry_masked(p, v)) {
+            p->msix_pending &= ~(1ull << v);
+            msix_deliver(p, v);
+        }
+}
+
+static void used_irq(struct sim *s, uint16_t queue)
+{
+    struct sim_pci *p = pci_of(s);
+    if (p->msix_enabled)
+        msix_send(p, queue < SIM_MAX_QUEUES ? p->queue_vector[queue] : LVIO_VIRTIO_MSI_NO_VECTOR);
+    else
+        s->isr |= LVIO_VIRTIO_ISR_QUEUE;
+}
+
+void sim_pci_config_change(struct sim_pci *p)
+{
+    p->s.generation++;
+    if (p->msix_enabled)
+        msix_send(p, p->config_vector);
+    else
+        p->s.isr |= LVIO_VIRTIO_ISR_CONFIG;
+}
+
+/* The table and the PBA, in BAR msix_bar: 32-bit accesses only. */
+static uint32_t msix_access(struct sim_pci *p, uint32_t off, unsigned width, bool write,
+                            uint32_t v)
+{
+    if (width != 4 || off % 4) {
+        sim_error(&p->s, "%u-byte %s of MSI-X BAR %u + 0x%x (entries are 32-bit words)", width,
+                  write ? "write" : "read", p->msix_bar, off);
+        return all_ones(width);
+    }
+    if (off >= p->msix_pba_off) {
+        if (write)
+            sim_error(&p->s, "write of 0x%x to the MSI-X PBA (+0x%x)", v, off - p->msix_pba_off);
+        return off == p->msix_pba_off ? (uint32_t)p->msix_pending
+                                      : (uint32_t)(p->msix_pending >> 32);
+    }
+    uint32_t rel = off - p->msix_table_off, n = rel / LVIO_PCI_MSIX_ENTRY_SIZE;
+    if (n >= SIM_PCI_MSIX_MAX) {
+        sim_error(&p->s, "sim: MSI-X entry %u is beyond the model's %u", n, SIM_PCI_MSIX_MAX);
+        return all_ones(width);
+    }
+    uint32_t *word = &(&p->msix_table[n].addr_lo)[(rel % LVIO_PCI_MSIX_ENTRY_SIZE) / 4];
+    if (!write)
+        return *word;
+    p->msix_table_writes++;
+    if (rel % LVIO_PCI_MSIX_ENTRY_SIZE != LVIO_PCI_MSIX_ENTRY_CTRL && p->msix_enabled &&
+        !msix_entry_masked(p, (uint16_t)n))
+        sim_error(&p->s, "MSI-X entry %u: address/data written while it may fire (unmasked)", n);
+    *word = v;
+    msix_flush_pending(p);
+    return 0;
+}
+
+/* Is BAR `bar` offset `off` the table or the PBA? (Where a test laid
+ * the table over a virtio structure, the structure answers.) */
+static bool in_msix(const struct sim_pci *p, unsigned bar, uint32_t off)
+{
+    uint32_t table_end = p->msix_table_off + p->msix_size * LVIO_PCI_MSIX_ENTRY_SIZE;
+    if (bar != p->msix_bar)
+        return false;
+    for (unsigned i = 0; i < p->ncaps; i++) {
+        const struct sim_pci_cap *c = &p->caps[i];
+        if (c->id == LVIO_PCI_CAP_ID_VNDR && c->bar == bar && off >= c->offset &&
+            off - c->offset < c->length)
+            return false;
+    }
+    return (off >= p->msix_table_off && off < table_end) ||
+           (off >= p->msix_pba_off && off < p->msix_pba_off + 8);
+}
+
+int sim_pci_msix_route(void *ctx, const struct lvio_device *dev, uint16_t vector,
+                       uint64_t *addr, uint32_t *data)
+{
+    struct sim_pci *p = pci_of(ctx);
+    p->route_calls++;
+    if (dev->transport != LVIO_TRANSPORT_PCI || dev->u.pci.device != p->fn.device)
+        sim_error(&p->s, "msix_route asked for %s, not this function", dev->name);
+    if (vector >= p->route_fail_from)
+        return p->route_result;
+    *addr = SIM_PCI_MSI_ADDR;
+    *data = sim_pci_msi_data(p, vector);
+    return 0;
+}
+
+uint32_t sim_pci_msi_data(const struct sim_pci *p, uint16_t vector)
+{
+    return SIM_PCI_MSI_SPI_BASE + 16u * p->fn.device + vector;
+}
+
+unsigned sim_pci_msgs_for(const struct sim_pci *p, uint16_t vector)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < p->nmsgs && i < SIM_PCI_MAX_MSGS; i++)
+        n += p->msgs[i].vector == vector;
+    return n;
 }
 
 /* ---- modern: common configuration ------------------------------------------- */
@@ -305,7 +456,7 @@ static uint32_t common_read(struct sim_pci *p, uint32_t off)
     case LVIO_VIRTIO_PCI_COMMON_GF:
         return s->drv_feat_sel < 2 ? (uint32_t)(s->driver_features >> (32 * s->drv_feat_sel))
                                    : 0;
-    case LVIO_VIRTIO_PCI_COMMON_MSIX: return LVIO_VIRTIO_MSI_NO_VECTOR;
+    case LVIO_VIRTIO_PCI_COMMON_MSIX: return p->config_vector;
     case LVIO_VIRTIO_PCI_COMMON_NUMQ: return num_queues(p);
     case LVIO_VIRTIO_PCI_COMMON_STATUS: return read_status(p);
     case LVIO_VIRTIO_PCI_COMMON_CFGGENERATION:
@@ -316,7 +467,8 @@ static uint32_t common_read(struct sim_pci *p, uint32_t off)
         return s->generation & 0xff;
     case LVIO_VIRTIO_PCI_COMMON_Q_SELECT: return s->queue_sel;
     case LVIO_VIRTIO_PCI_COMMON_Q_SIZE: return q ? q->num : 0;
-    case LVIO_VIRTIO_PCI_COMMON_Q_MSIX: return LVIO_VIRTIO_MSI_NO_VECTOR;
+    case LVIO_VIRTIO_PCI_COMMON_Q_MSIX:
+        return q ? p->queue_vector[s->queue_sel] : LVIO_VIRTIO_MSI_NO_VECTOR;
     case LVIO_VIRTIO_PCI_COMMON_Q_ENABLE: return q ? q->ready : 0;
     case LVIO_VIRTIO_PCI_COMMON_Q_NOFF: return q ? p->notify_off[s->queue_sel] : 0;
     case LVIO_VIRTIO_PCI_COMMON_Q_DESCLO:
@@ -363,7 +515,10 @@ static void common_write_queue(struct sim_pci *p, uint32_t off, uint32_t v)
             q->num = v;
         return;
     case LVIO_VIRTIO_PCI_COMMON_Q_ENABLE: queue_enable(p, q, v); return;
-    case LVIO_VIRTIO_PCI_COMMON_Q_MSIX: p->msix_vector_writes++; return;
+    case LVIO_VIRTIO_PCI_COMMON_Q_MSIX:
+        p->queue_vector[p->s.queue_sel] =
+            vector_take(p, v, (p->refuse_queue_vector >> p->s.queue_sel) & 1u);
+        return;
     case LVIO_VIRTIO_PCI_COMMON_Q_DESCLO:
     case LVIO_VIRTIO_PCI_COMMON_Q_DESCHI: q->desc = set_half(q->desc, off, v); return;
     case LVIO_VIRTIO_PCI_COMMON_Q_AVAILLO:
@@ -386,7 +541,9 @@ static void common_write(struct sim_pci *p, uint32_t off, uint32_t v)
                 (s->driver_features & ~mask) | ((uint64_t)v << (32 * s->drv_feat_sel));
         }
         return;
-    case LVIO_VIRTIO_PCI_COMMON_MSIX: p->msix_vector_writes++; return;
+    case LVIO_VIRTIO_PCI_COMMON_MSIX:
+        p->config_vector = vector_take(p, v, p->refuse_config_vector);
+        return;
     case LVIO_VIRTIO_PCI_COMMON_STATUS: write_status(p, v, true); return;
     case LVIO_VIRTIO_PCI_COMMON_Q_SELECT: s->queue_sel = v; return;
     }
@@ -511,8 +668,8 @@ static const struct field legacy_fields[] = {
     {LVIO_VIRTIO_PCI_LEGACY_QUEUE_NOTIFY, 2, true, "queue notify"},
     {LVIO_VIRTIO_PCI_LEGACY_STATUS, 1, true, "status"},
     {LVIO_VIRTIO_PCI_LEGACY_ISR, 1, false, "ISR"},
-    {0x14, 2, true, "config MSI-X vector"}, /* only with MSI-X enabled */
-    {0x16, 2, true, "queue MSI-X vector"},
+    {LVIO_VIRTIO_PCI_LEGACY_CONFIG_VECTOR, 2, true, "config MSI-X vector"}, /* MSI-X on only */
+    {LVIO_VIRTIO_PCI_LEGACY_QUEUE_VECTOR, 2, true, "queue MSI-X vector"},
 };
 
 /* The legacy ring layout, as a device computes it from the PFN alone: the
@@ -539,8 +696,9 @@ static uint32_t legacy_read(struct sim_pci *p, uint32_t off)
         return 0;
     case LVIO_VIRTIO_PCI_LEGACY_STATUS: return read_status(p);
     case LVIO_VIRTIO_PCI_LEGACY_ISR: return read_isr(p);
+    case LVIO_VIRTIO_PCI_LEGACY_CONFIG_VECTOR: return p->config_vector;
     }
-    return LVIO_VIRTIO_MSI_NO_VECTOR; /* the MSI-X vectors */
+    return q ? p->queue_vector[s->queue_sel] : LVIO_VIRTIO_MSI_NO_VECTOR;
 }
 
 static void legacy_write(struct sim_pci *p, uint32_t off, uint32_t v)
@@ -574,8 +732,13 @@ static void legacy_write(struct sim_pci *p, uint32_t off, uint32_t v)
         sim_step(s);
         return;
     case LVIO_VIRTIO_PCI_LEGACY_STATUS: write_status(p, v, false); return;
+    case LVIO_VIRTIO_PCI_LEGACY_CONFIG_VECTOR:
+        p->config_vector = vector_take(p, v, p->refuse_config_vector);
+        return;
     }
-    p->msix_vector_writes++;
+    if (q) /* the queue vector */
+        p->queue_vector[s->queue_sel] =
+            vector_take(p, v, (p->refuse_queue_vector >> s->queue_sel) & 1u);
 }
 
 static uint32_t legacy_access(struct sim_pci *p, uint32_t off, unsigned width, bool write,
@@ -654,6 +817,32 @@ static bool in_cfg(const struct sim_pci *p, uintptr_t a)
     return a >= base && a - base < sizeof p->cfg;
 }
 
+/* The one configuration register a driver may write: MSI-X Message
+ * Control, 16 bits; only enable and function mask change. */
+static void msix_control_write(struct sim_pci *p, uint32_t off, unsigned width, uint32_t v)
+{
+    const struct sim_pci_cap *c = NULL;
+    for (unsigned i = 0; i < p->ncaps; i++)
+        if (p->caps[i].id == LVIO_PCI_CAP_ID_MSIX)
+            c = &p->caps[i];
+    if (!c || off != c->pos + (uint32_t)LVIO_PCI_MSIX_MSG_CTRL || width != 2) {
+        sim_error(&p->s, "write of 0x%x to configuration space 0x%x", v, off);
+        return;
+    }
+    p->msix_ctrl_writes++;
+    uint32_t mc = cfg_get(p, off, 2);
+    uint32_t rw = LVIO_PCI_MSIX_CTRL_ENABLE | LVIO_PCI_MSIX_CTRL_MASKALL;
+    /* Table size is read only (what is written there is ignored); the
+     * reserved bits are to be written as they read. */
+    if ((v & LVIO_PCI_MSIX_CTRL_RESERVED) != (mc & LVIO_PCI_MSIX_CTRL_RESERVED))
+        sim_error(&p->s, "Message Control written 0x%04x over 0x%04x changes reserved bits", v,
+                  mc);
+    cfg_put(p, off, 2, (mc & ~rw) | (v & rw));
+    p->msix_enabled = v & LVIO_PCI_MSIX_CTRL_ENABLE;
+    p->msix_masked = v & LVIO_PCI_MSIX_CTRL_MASKALL;
+    msix_flush_pending(p);
+}
+
 static uint32_t cfg_access(struct sim_pci *p, uintptr_t a, unsigned width, bool write,
                            uint32_t v)
 {
@@ -665,7 +854,7 @@ static uint32_t cfg_access(struct sim_pci *p, uintptr_t a, unsigned width, bool 
     }
     if (write) {
         p->cfg_writes++;
-        sim_error(&p->s, "write of 0x%x to configuration space 0x%x", v, off);
+        msix_control_write(p, off, width, v);
         return 0;
     }
     p->cfg_reads++;
@@ -693,6 +882,8 @@ static uint32_t access(struct sim_pci *p, volatile void *addr, unsigned width, b
         p->s.reg_writes++;
     }
     uint32_t off = (uint32_t)(a - (uintptr_t)p->bar_mem[m->bar]);
+    if (in_msix(p, m->bar, off))
+        return msix_access(p, off, width, write, v);
     if (m->bar == 0 && p->kind != SIM_PCI_MODERN && p->fn.bar[0].io)
         return legacy_access(p, off, width, write, v);
     return modern_access(p, m->bar, off, width, write, v);
@@ -734,7 +925,15 @@ void sim_pci_init(struct sim_pci *p, enum sim_pci_kind kind, uint32_t device_id)
     p->s.hal.map_regs = hal_map_regs;
     p->s.hal.reg_read = hal_reg_read;
     p->s.hal.reg_write = hal_reg_write;
+    p->s.used_irq = used_irq;
     p->kind = kind;
+    p->msix_size = 4;
+    p->msix_bar = SIM_PCI_MSIX_BAR;
+    p->msix_pba_off = 0x800;
+    for (unsigned i = 0; i < SIM_PCI_MSIX_MAX; i++)
+        p->msix_table[i].ctrl = LVIO_PCI_MSIX_ENTRY_MASKED; /* as after a PCI reset */
+    p->route_fail_from = 0xffff;
+    p->route_result = LVIO_E_HAL;
     p->vendor = LVIO_PCI_VENDOR_ID_VIRTIO;
     p->subsys_vendor = LVIO_PCI_VENDOR_ID_VIRTIO;
     if (kind == SIM_PCI_MODERN) {

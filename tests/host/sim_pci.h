@@ -4,8 +4,22 @@
  * configuration space laid out the way QEMU's virtio-pci lays it out, the
  * modern structures in a 64-bit memory BAR 4 of 16 KiB (common 0x0000,
  * ISR 0x1000, device 0x2000, notify 0x3000, notify_off_multiplier 4,
- * queue_notify_off = queue index), an MSI-X BAR 1 nobody may touch, and for
- * legacy / transitional functions the I/O BAR 0 register block.
+ * queue_notify_off = queue index), the MSI-X table and PBA in memory BAR 1
+ * (table at 0, PBA at 0x800, 4 entries by default), and for legacy /
+ * transitional functions the I/O BAR 0 register block.
+ *
+ * MSI-X as QEMU models it: Message Control's enable and function mask bits
+ * are the only configuration space the driver may write (any other write
+ * is an error); the table's entries start masked; the configuration and
+ * queue vector registers keep what is written unless the device refuses
+ * it (a vector past the table, or a knob below): then they read
+ * VIRTIO_MSI_NO_VECTOR. With MSI-X enabled, a used buffer or a
+ * configuration change (sim_pci_config_change) sends its vector's message
+ * -- recorded in msgs[] when the entry and the function are unmasked, else
+ * held as a pending bit and sent on unmasking -- and the ISR status is not
+ * used; without MSI-X the ISR status bit is set (INTx). Writing an entry's
+ * address or data while it could fire is an error. The HAL gets no
+ * msix_route unless a test installs sim_pci_msix_route.
  *
  * The BARs are plain host arrays; the function handed to the probe gives
  * them fake physical addresses, which only the HAL's map_regs translates.
@@ -33,6 +47,8 @@
 #define SIM_PCI_MAX_CAPS 12
 #define SIM_PCI_MAX_MAPS 64
 #define SIM_PCI_MAX_LOG 512
+#define SIM_PCI_MSIX_MAX 64       /* table entries the model holds */
+#define SIM_PCI_MAX_MSGS 256
 
 /* Where the enumerator "assigned" the BARs (CPU physical addresses). */
 #define SIM_PCI_IO_PHYS 0x3eff1000ull      /* BAR 0: port 0x1000 in virt's I/O window */
@@ -40,6 +56,13 @@
 #define SIM_PCI_MSIX_PHYS 0x10040000ull    /* BAR 1: the MSI-X table */
 #define SIM_PCI_MEM_PHYS 0x8000000000ull   /* BAR 4: the modern structures */
 #define SIM_PCI_MODERN_BAR 4
+#define SIM_PCI_MSIX_BAR 1
+
+/* What sim_pci_msix_route answers: a GICv2m frame's MSI_SETSPI_NS address
+ * (QEMU virt's frame at 0x08020000) and an SPI number per (function,
+ * vector). */
+#define SIM_PCI_MSI_ADDR 0x08020040ull
+#define SIM_PCI_MSI_SPI_BASE 80u
 
 /* QEMU's layout of BAR 4. */
 #define SIM_PCI_COMMON_OFF 0x0000u
@@ -75,6 +98,18 @@ struct sim_pci_access {
     uint32_t value;
 };
 
+/* One MSI-X table entry, as the driver wrote it. */
+struct sim_pci_msix_entry {
+    uint32_t addr_lo, addr_hi, data, ctrl; /* ctrl bit 0: masked */
+};
+
+/* A message the function sent: a write of `data` to `addr`. */
+struct sim_pci_msg {
+    uint64_t addr;
+    uint32_t data;
+    uint16_t vector;
+};
+
 /* A range map_regs handed out. */
 struct sim_pci_map {
     uint64_t phys;
@@ -96,7 +131,6 @@ struct sim_pci {
     uint16_t vendor, pci_device, subsys_vendor, subsys_id;
     uint16_t command, pci_status;
     uint8_t revision;
-    bool msix_enabled;            /* MSI-X message control bit 15 */
     struct sim_pci_cap caps[SIM_PCI_MAX_CAPS];
     unsigned ncaps;
 
@@ -106,6 +140,30 @@ struct sim_pci {
     uint32_t stuck_queues;        /* bit n: queue n stays enabled (modern) or
                                      keeps a PFN (legacy) across a reset */
 
+    /* MSI-X. The capability (in caps[]) says: msix_size entries at BAR
+     * msix_bar + msix_table_off, the PBA at msix_pba_off (written by
+     * sim_pci_build, so a test may make them wrong). */
+    uint16_t msix_size;           /* 1..SIM_PCI_MSIX_MAX; default 4 */
+    uint8_t msix_bar;             /* the BIR field, default SIM_PCI_MSIX_BAR */
+    uint32_t msix_table_off, msix_pba_off;
+    bool msix_enabled;            /* Message Control bit 15 */
+    bool msix_masked;             /* Message Control bit 14: function mask */
+    struct sim_pci_msix_entry msix_table[SIM_PCI_MSIX_MAX];
+    uint64_t msix_pending;        /* the PBA */
+    uint16_t config_vector;       /* as the device took them */
+    uint16_t queue_vector[SIM_MAX_QUEUES];
+    bool refuse_config_vector;    /* config_msix_vector reads NO_VECTOR */
+    uint32_t refuse_queue_vector; /* bit n: queue n's vector reads NO_VECTOR */
+    uint16_t vector_limit;        /* vectors >= this read NO_VECTOR; 0: the
+                                     table size (QEMU's rule) */
+    uint16_t vector_xor;          /* a vector register keeps what is written
+                                     xor this (a broken device) */
+    int route_result;             /* sim_pci_msix_route returns this ... */
+    uint16_t route_fail_from;     /* ... for vectors >= this (default never) */
+    unsigned route_calls;
+    struct sim_pci_msg msgs[SIM_PCI_MAX_MSGS];
+    unsigned nmsgs;
+
     /* map_regs. */
     bool fail_map;                /* map_regs returns NULL */
     struct sim_pci_map maps[SIM_PCI_MAX_MAPS];
@@ -113,12 +171,15 @@ struct sim_pci {
 
     /* What the library did. */
     unsigned cfg_reads;
-    unsigned cfg_writes;          /* always an error: the probe only reads */
+    unsigned cfg_writes;          /* every write (only MSI-X Message Control
+                                     is allowed, never by the probe) */
+    unsigned msix_ctrl_writes;    /* of those, to Message Control */
     unsigned dev_writes;          /* writes to any device register */
     unsigned modern_accesses;
     unsigned legacy_accesses;
     unsigned isr_reads;
-    unsigned msix_vector_writes;
+    unsigned msix_vector_writes;  /* config and queue vector registers */
+    unsigned msix_table_writes;
     uint32_t last_notify_off;     /* offset within the notify structure */
     uint16_t last_notify_queue;
     struct sim_pci_access log[SIM_PCI_MAX_LOG]; /* common cfg accesses */
@@ -140,6 +201,20 @@ void sim_pci_drop_cap(struct sim_pci *p, unsigned i);
 
 /* lvio_pci_probe() on the function; returns what it returned. */
 int sim_pci_probe(struct sim_pci *p, struct lvio_device *dev);
+
+/* The HAL's msix_route for tests that install it (p->s.hal.msix_route):
+ * SIM_PCI_MSI_ADDR and sim_pci_msi_data(); route_result for vectors from
+ * route_fail_from on. */
+int sim_pci_msix_route(void *ctx, const struct lvio_device *dev, uint16_t vector,
+                       uint64_t *addr, uint32_t *data);
+uint32_t sim_pci_msi_data(const struct sim_pci *p, uint16_t vector);
+
+/* The device's configuration changed: the config vector's message with
+ * MSI-X on, else the ISR's configuration bit. */
+void sim_pci_config_change(struct sim_pci *p);
+
+/* Messages sent for `vector` so far. */
+unsigned sim_pci_msgs_for(const struct sim_pci *p, uint16_t vector);
 
 /* Forget the common cfg access log. */
 void sim_pci_clear_log(struct sim_pci *p);

@@ -143,8 +143,18 @@ static void test_probe_modern_reads_identity_and_writes_nothing(void **state)
         assert_int_equal(P.isr_reads, 0);  /* reading the ISR would acknowledge it */
         assert_int_equal(P.modern_accesses, 0); /* configuration space only */
         assert_int_equal(P.legacy_accesses, 0);
-        for (unsigned m = 0; m < P.nmaps; m++)
-            assert_int_equal(P.maps[m].bar, SIM_PCI_MODERN_BAR); /* not MSI-X, not pci_cfg's BAR 0 */
+        /* The structures in BAR 4 and the MSI-X table (exactly), not the
+         * PBA, not pci_cfg's BAR 0. */
+        for (unsigned m = 0; m < P.nmaps; m++) {
+            if (P.maps[m].bar == SIM_PCI_MSIX_BAR) {
+                assert_int_equal(P.maps[m].phys, SIM_PCI_MSIX_PHYS);
+                assert_int_equal(P.maps[m].len, 16u * P.msix_size);
+                continue;
+            }
+            assert_int_equal(P.maps[m].bar, SIM_PCI_MODERN_BAR);
+        }
+        assert_int_equal(D.u.pci.msix.table_size, P.msix_size);
+        assert_non_null(D.u.pci.msix.table.base);
     }
 }
 
@@ -658,10 +668,13 @@ static void test_probe_legacy_bar_unusable(void **state)
 
 /* ---- modern queues ---------------------------------------------------------------------- */
 
-static void test_modern_queue_setup_order(void **state)
+/* Queue registers in the spec's order; with msix_route in the HAL, the
+ * queue's MSI-X vector among them. */
+static void check_queue_setup_order(bool msix)
 {
-    (void)state;
     modern_rng();
+    if (msix)
+        P.s.hal.msix_route = sim_pci_msix_route;
     begin();
     sim_pci_clear_log(&P);
     assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), 0);
@@ -691,13 +704,33 @@ static void test_modern_queue_setup_order(void **state)
     /* Enable is read back after it was written, and nothing after it. */
     assert_true(sim_pci_find_access(&P, (unsigned)en + 1, false,
                                     LVIO_VIRTIO_PCI_COMMON_Q_ENABLE) > en);
-    assert_int_equal(P.msix_vector_writes, 0); /* no MSI-X: no vectors written */
+    /* With MSI-X the queue's vector is written after the select and read
+     * back before the queue is enabled; without msix_route, none is. */
+    int vec = sim_pci_find_access(&P, 0, true, LVIO_VIRTIO_PCI_COMMON_Q_MSIX);
+    if (msix) {
+        assert_true(vec > sel && vec < en);
+        assert_int_equal(P.log[vec].value, 1);
+        int back = sim_pci_find_access(&P, (unsigned)vec, false, LVIO_VIRTIO_PCI_COMMON_Q_MSIX);
+        assert_true(back > vec && back < en);
+        assert_int_equal(VQ.msix_vector, 1);
+    } else {
+        assert_int_equal(vec, -1);
+        assert_int_equal(P.msix_vector_writes, 0);
+        assert_int_equal(VQ.msix_vector, LVIO_VIRTIO_MSI_NO_VECTOR);
+    }
 
     assert_int_equal(lvio_device_driver_ok(&D), 0);
     assert_string_equal(P.s.error, "");
     lvio_device_reset(&D);
     lvio_vq_teardown(&VQ);
     assert_int_equal(P.s.live_pages, 0);
+}
+
+static void test_modern_queue_setup_order(void **state)
+{
+    (void)state;
+    check_queue_setup_order(false);
+    check_queue_setup_order(true);
 }
 
 static void test_modern_queue_size_from_device_and_driver(void **state)
@@ -1157,6 +1190,8 @@ static void rng_over(enum sim_pci_kind kind)
     assert_sequence(buf, 8, (uint8_t)(32 + sizeof big));
     lvio_rng_teardown(&R);
     assert_int_equal(P.s.live_pages, 0);
+    /* The HAL has no msix_route: INTx, MSI-X left off, no vector written. */
+    assert_int_equal(D.irq_mode, LVIO_IRQ_INTX);
     assert_int_equal(P.msix_vector_writes, 0);
     assert_int_equal(P.cfg_writes, 0);
     assert_string_equal(P.s.error, "");
@@ -1277,19 +1312,541 @@ static void test_trace_sees_every_register_write(void **state)
 {
     (void)state;
     static const enum sim_pci_kind kinds[] = {SIM_PCI_MODERN, SIM_PCI_LEGACY};
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 4; i++) {
         int counts[4] = {0};
-        sim_pci_init(&P, kinds[i], LVIO_VIRTIO_ID_RNG);
+        sim_pci_init(&P, kinds[i % 2], LVIO_VIRTIO_ID_RNG);
         P.s.q[0].num_max = 8;
+        if (i >= 2) /* with MSI-X: configuration space and table writes too */
+            P.s.hal.msix_route = sim_pci_msix_route;
         expect_probe_ok("trace");
         lvio_device_set_trace(&D, trace_count, counts);
         assert_int_equal(lvio_device_begin(&D, 0), 0);
         assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 0), 0);
-        assert_int_equal((unsigned)counts[LVIO_TRACE_REG_WRITE], P.dev_writes);
+        assert_int_equal(D.irq_mode, i >= 2 ? LVIO_IRQ_MSIX : LVIO_IRQ_INTX);
+        assert_int_equal((unsigned)counts[LVIO_TRACE_REG_WRITE], P.dev_writes + P.cfg_writes);
         assert_true(counts[LVIO_TRACE_STATUS] >= 3);
         lvio_device_reset(&D);
         lvio_vq_teardown(&VQ);
     }
+}
+
+/* ---- MSI-X --------------------------------------------------------------------------------- */
+
+static struct lvio_gpu G;
+
+/* A function of `kind` whose HAL routes MSI-X vectors (sim_pci_msix_route). */
+static void msix_sim(enum sim_pci_kind kind, uint32_t device_id)
+{
+    sim_pci_init(&P, kind, device_id);
+    P.s.hal.msix_route = sim_pci_msix_route;
+    if (kind == SIM_PCI_LEGACY)
+        P.fn.bar[0].size = 0x40; /* room for configuration after 0x18 */
+}
+
+/* Table entry `v` holds what the HAL routed for vector v, unmasked. */
+static void assert_entry_routed(uint16_t v)
+{
+    const struct sim_pci_msix_entry *e = &P.msix_table[v];
+    if (e->addr_lo != (uint32_t)SIM_PCI_MSI_ADDR || e->addr_hi != 0 ||
+        e->data != sim_pci_msi_data(&P, v) || (e->ctrl & LVIO_PCI_MSIX_ENTRY_MASKED))
+        fail_msg("MSI-X entry %u: address 0x%08x%08x data %u control 0x%x; the route gave "
+                 "0x%llx, %u (unmasked)",
+                 v, e->addr_hi, e->addr_lo, e->data, e->ctrl,
+                 (unsigned long long)SIM_PCI_MSI_ADDR, sim_pci_msi_data(&P, v));
+}
+
+static void assert_entries_masked_from(uint16_t first)
+{
+    for (uint16_t v = first; v < P.msix_size; v++)
+        if (!(P.msix_table[v].ctrl & LVIO_PCI_MSIX_ENTRY_MASKED))
+            fail_msg("MSI-X entry %u is unmasked, but no vector uses it", v);
+}
+
+/* MSI-X in use with `vectors` vectors, the configuration's 0. */
+static void assert_msix_on(unsigned vectors)
+{
+    assert_int_equal(D.irq_mode, LVIO_IRQ_MSIX);
+    assert_true(P.msix_enabled);
+    assert_false(P.msix_masked); /* the function mask cleared again */
+    assert_int_equal(P.config_vector, 0);
+    assert_int_equal(D.u.pci.msix.config_vector, 0);
+    assert_int_equal(lvio_device_msix_vectors(&D), vectors);
+    assert_true(lvio_device_msix_isr(&D, 0) & LVIO_VIRTIO_ISR_CONFIG);
+    assert_entry_routed(0);
+    if (D.legacy)
+        assert_int_equal(D.u.pci.legacy_cfg, LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX);
+}
+
+/* MSI-X not in use: INTx, the enable bit clear, no vector reported. */
+static void assert_msix_off(const char *what)
+{
+    if (D.irq_mode != LVIO_IRQ_INTX || P.msix_enabled)
+        fail_msg("%s: irq_mode %d, MSI-X %s; expected INTx with MSI-X disabled", what,
+                 (int)D.irq_mode, P.msix_enabled ? "enabled" : "disabled");
+    assert_int_equal(lvio_device_msix_vectors(&D), 0);
+    for (uint16_t v = 0; v < 4; v++)
+        assert_int_equal(lvio_device_msix_isr(&D, v), 0);
+    for (const struct lvio_virtqueue *q = D.queues; q; q = q->next)
+        assert_int_equal(q->msix_vector, LVIO_VIRTIO_MSI_NO_VECTOR);
+    if (D.legacy)
+        assert_int_equal(D.u.pci.legacy_cfg, LVIO_VIRTIO_PCI_LEGACY_CONFIG);
+}
+
+/* The last message went to `vector`, with what the route gave it. */
+static void assert_last_msg(uint16_t vector)
+{
+    assert_true(P.nmsgs > 0);
+    const struct sim_pci_msg *m = &P.msgs[P.nmsgs - 1];
+    if (m->vector != vector || m->addr != SIM_PCI_MSI_ADDR || m->data != sim_pci_msi_data(&P, vector))
+        fail_msg("last message: vector %u, 0x%llx <- %u; expected vector %u", m->vector,
+                 (unsigned long long)m->addr, m->data, vector);
+}
+
+/* rng over MSI-X: the configuration on vector 0, the queue on 1, each
+ * written and read back; a completion is vector 1's message, not the ISR. */
+static void test_msix_rng_vectors_over_each_interface(void **state)
+{
+    (void)state;
+    static const enum sim_pci_kind kinds[] = {SIM_PCI_MODERN, SIM_PCI_LEGACY};
+    for (size_t i = 0; i < 2; i++) {
+        msix_sim(kinds[i], LVIO_VIRTIO_ID_RNG);
+        P.s.handler = sim_rng_handler;
+        P.s.q[0].num_max = 8;
+        expect_probe_ok("rng");
+        assert_int_equal(D.irq_mode, LVIO_IRQ_INTX); /* nothing before the init */
+        assert_int_equal(lvio_rng_init(&R, &D), 0);
+        assert_msix_on(2);
+        assert_int_equal(P.queue_vector[0], 1);
+        assert_int_equal(R.vq.msix_vector, 1);
+        assert_entry_routed(1);
+        assert_entries_masked_from(2);
+        assert_int_equal(P.route_calls, 2);
+        assert_int_equal(P.msix_vector_writes, 2);
+
+        uint8_t buf[16];
+        P.nmsgs = 0;
+        assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000000), 16);
+        assert_sequence(buf, sizeof buf, 0);
+        assert_true(sim_pci_msgs_for(&P, 1) > 0);
+        assert_int_equal(sim_pci_msgs_for(&P, 1), P.nmsgs);
+        assert_last_msg(1);
+        assert_int_equal(P.s.isr, 0); /* with MSI-X on, the ISR is not used */
+        assert_int_equal(lvio_device_msix_isr(&D, 1), LVIO_VIRTIO_ISR_QUEUE);
+        assert_int_equal(lvio_device_msix_isr(&D, 0), LVIO_VIRTIO_ISR_CONFIG);
+        assert_int_equal(lvio_device_msix_isr(&D, 2), 0);
+        assert_int_equal(lvio_device_msix_isr(&D, 0xffff), 0);
+        /* what an MSI-X handler hands the driver's poll */
+        assert_true(lvio_rng_poll(&R) >= 0);
+        lvio_rng_teardown(&R);
+        assert_int_equal(P.s.live_pages, 0);
+        assert_string_equal(P.s.error, "");
+    }
+}
+
+/* A virtio-gpu just good enough for lvio_gpu_init over PCI: one 640x480
+ * scanout in GET_DISPLAY_INFO, OK_NODATA for anything else. Its messages
+ * are little-endian on either interface (virtio-gpu has no legacy byte
+ * order; the driver writes them so). */
+static uint32_t gpu_answer(struct sim *s, uint16_t queue, uint16_t head)
+{
+    const bool legacy = false;
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint8_t req[4];
+    if (!sim_chain_buf(s, queue, head, 0, &addr, &len, &flags) || len < 4 ||
+        !sim_dev_read(s, addr, req, sizeof req))
+        return 0;
+    bool info = sim_config_value(legacy, req, 4) == LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO;
+    uint32_t n = info ? sizeof(struct lvio_virtio_gpu_resp_display_info)
+                      : sizeof(struct lvio_virtio_gpu_ctrl_hdr);
+    for (unsigned i = 1; sim_chain_buf(s, queue, head, i, &addr, &len, &flags); i++) {
+        uint8_t *out = (flags & LVIO_VIRTQ_DESC_F_WRITE) && len >= n ? sim_mem(s, addr, n) : NULL;
+        if (!out)
+            continue;
+        memset(out, 0, n);
+        sim_config_bytes(legacy,
+                         info ? LVIO_VIRTIO_GPU_RESP_OK_DISPLAY_INFO : LVIO_VIRTIO_GPU_RESP_OK_NODATA,
+                         4, out, 4);
+        if (info) {
+            struct lvio_virtio_gpu_display_one *m =
+                &((struct lvio_virtio_gpu_resp_display_info *)out)->pmodes[0];
+            sim_config_bytes(legacy, 640, 4, (uint8_t *)&m->r.width, 4);
+            sim_config_bytes(legacy, 480, 4, (uint8_t *)&m->r.height, 4);
+            sim_config_bytes(legacy, 1, 4, (uint8_t *)&m->enabled, 4);
+        }
+        return n;
+    }
+    return 0;
+}
+
+static void gpu_over(enum sim_pci_kind kind)
+{
+    msix_sim(kind, LVIO_VIRTIO_ID_GPU);
+    P.s.handler = gpu_answer;
+    bool legacy = kind == SIM_PCI_LEGACY;
+    sim_config_bytes(legacy, 1, 4, &P.s.config[offsetof(struct lvio_virtio_gpu_config, num_scanouts)], 4);
+    expect_probe_ok("gpu");
+}
+
+/* gpu: configuration 0, control queue 1, cursor queue 2; a display
+ * change is vector 0's message, which lvio_gpu_poll takes as CONFIG. On
+ * legacy the configuration is read at 0x18 while MSI-X is on: a wrong
+ * offset would read num_scanouts from the wrong bytes and fail the init. */
+static void test_msix_gpu_vectors_and_config_change(void **state)
+{
+    (void)state;
+    static const enum sim_pci_kind kinds[] = {SIM_PCI_MODERN, SIM_PCI_LEGACY};
+    for (size_t i = 0; i < 2; i++) {
+        gpu_over(kinds[i]);
+        int r = lvio_gpu_init(&G, &D);
+        if (r != 0)
+            fail_msg("gpu init over %s: %s (\"%s\")", kinds[i] == SIM_PCI_LEGACY ? "legacy" : "modern",
+                     lvio_errname(r), lvio_device_error(&D));
+        assert_int_equal(G.num_scanouts, 1);
+        assert_true(G.scanouts[0].enabled);
+        assert_int_equal(G.scanouts[0].rect.width, 640);
+        assert_msix_on(3);
+        assert_int_equal(P.queue_vector[0], 1);
+        assert_int_equal(P.queue_vector[1], 2);
+        assert_int_equal(G.ctrlq.msix_vector, 1);
+        assert_int_equal(G.cursorq.msix_vector, 2);
+        assert_entry_routed(1);
+        assert_entry_routed(2);
+        assert_entries_masked_from(3);
+        assert_int_equal(lvio_device_msix_isr(&D, 2), LVIO_VIRTIO_ISR_QUEUE);
+        assert_true(sim_pci_msgs_for(&P, 1) > 0); /* the display info's answer */
+
+        bool legacy = kinds[i] == SIM_PCI_LEGACY;
+        sim_config_bytes(legacy, LVIO_VIRTIO_GPU_EVENT_DISPLAY, 4, &P.s.config[0], 4);
+        unsigned before = P.nmsgs;
+        sim_pci_config_change(&P);
+        assert_int_equal(P.nmsgs, before + 1);
+        assert_last_msg(0);
+        assert_int_equal(P.s.isr, 0);
+        uint32_t isr = lvio_device_msix_isr(&D, P.msgs[P.nmsgs - 1].vector);
+        assert_int_equal(isr, LVIO_VIRTIO_ISR_CONFIG);
+        assert_int_equal(lvio_gpu_poll(&G, isr), 1); /* modes re-read */
+        uint32_t cleared = sim_config_value(legacy, &P.s.config[4], 4);
+        assert_int_equal(cleared, LVIO_VIRTIO_GPU_EVENT_DISPLAY);
+        lvio_gpu_teardown(&G);
+        assert_int_equal(P.s.live_pages, 0);
+        assert_string_equal(P.s.error, "");
+    }
+}
+
+/* A legacy device's configuration is at 0x18 while MSI-X is enabled and at
+ * 0x14 when it is not, whichever way begin left it (and after firmware
+ * left it on). */
+static void test_msix_legacy_config_follows_enable_bit(void **state)
+{
+    (void)state;
+    for (int way = 0; way < 3; way++) {
+        msix_sim(SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+        if (way == 2) { /* firmware left it on; this HAL routes nothing */
+            P.s.hal.msix_route = NULL;
+            P.msix_enabled = true;
+            sim_pci_build(&P);
+        }
+        for (unsigned i = 0; i < sizeof P.s.config; i++)
+            P.s.config[i] = (uint8_t)(0x60 + i);
+        expect_probe_ok("legacy");
+        D.msix_off = way == 1;
+        uint8_t buf[8];
+        assert_int_equal(lvio_config_read(&D, 0, buf, sizeof buf), 0); /* before begin */
+        assert_sequence(buf, sizeof buf, 0x60);
+        assert_int_equal(lvio_device_begin(&D, 0), 0);
+        assert_int_equal(P.msix_enabled, way == 0);
+        assert_int_equal(D.irq_mode, way == 0 ? LVIO_IRQ_MSIX : LVIO_IRQ_INTX);
+        memset(buf, 0, sizeof buf);
+        assert_int_equal(lvio_config_read(&D, 0, buf, sizeof buf), 0);
+        assert_sequence(buf, sizeof buf, 0x60);
+        uint8_t v[4] = {1, 2, 3, 4};
+        assert_int_equal(lvio_config_write(&D, 4, v, 4), 0);
+        assert_memory_equal(&P.s.config[4], v, 4);
+        assert_string_equal(P.s.error, "");
+    }
+}
+
+/* Every way MSI-X is not to be used: the device runs on INTx, MSI-X
+ * disabled (also when firmware left it enabled), no vector written, and
+ * the reason is kept for the dump. */
+static void test_msix_unavailable_means_intx(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what, *why;
+    } cases[] = {
+        {"msix_off", "msix_off"},
+        {"no capability", "no MSI-X capability"},
+        {"no msix_route", "msix_route"},
+        {"route fails", "LVIO_E_HAL"},
+        {"BIR 6", "names BAR 6"},
+        {"BIR 7", "names BAR 7"},
+        {"BAR not assigned", "not assigned"},
+        {"past the BAR", "ends past the BAR"},
+        {"I/O BAR", "I/O BAR"},
+        {"on the common structure", "overlaps the common"},
+        {"memory decoding off", "memory decoding"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int fw_on = 0; fw_on <= 1; fw_on++) {
+            msix_sim(SIM_PCI_MODERN, LVIO_VIRTIO_ID_RNG);
+            P.s.handler = sim_rng_handler;
+            P.msix_enabled = fw_on && i != 1; /* without a capability, nothing to enable */
+            switch (i) {
+            case 1: sim_pci_drop_cap(&P, 0); break; /* the MSI-X capability heads the list */
+            case 2: P.s.hal.msix_route = NULL; break;
+            case 3: P.route_fail_from = 0; break;
+            case 4: P.msix_bar = 6; break;
+            case 5: P.msix_bar = 7; break;
+            case 6: P.fn.bar[1].size = 0; break;
+            case 7: P.msix_table_off = 0xff8; break; /* 4 entries from 0xff8 */
+            case 8: P.fn.bar[1].io = true; break;
+            case 9:
+                P.msix_bar = SIM_PCI_MODERN_BAR;
+                P.msix_table_off = SIM_PCI_COMMON_OFF + 0x10;
+                break;
+            case 10:
+                /* the legacy function's only other BAR is I/O */
+                sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+                P.s.hal.msix_route = sim_pci_msix_route;
+                P.s.handler = sim_rng_handler;
+                P.msix_enabled = fw_on;
+                P.command &= (uint16_t)~LVIO_PCI_COMMAND_MEMORY;
+                break;
+            }
+            sim_pci_build(&P);
+            P.s.q[0].num_max = 8;
+            expect_probe_ok(cases[i].what);
+            D.msix_off = i == 0;
+            int r = lvio_rng_init(&R, &D);
+            if (r != 0)
+                fail_msg("%s: rng init returned %s (\"%s\"); the model saw \"%s\"", cases[i].what,
+                         lvio_errname(r), lvio_device_error(&D), P.s.error);
+            assert_msix_off(cases[i].what);
+            if (!mentions(D.u.pci.msix.why, cases[i].why))
+                fail_msg("%s: the reason kept is \"%s\"", cases[i].what, D.u.pci.msix.why);
+            assert_int_equal(P.msix_vector_writes, 0);
+            /* The completion comes by the ISR, as without MSI-X. */
+            uint8_t buf[8];
+            assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000000), 8);
+            assert_true(lvio_device_isr(&D) & LVIO_VIRTIO_ISR_QUEUE);
+            assert_int_equal(P.nmsgs, 0);
+            clear_log();
+            lvio_dump(&D);
+            if (!mentions(P.s.log, "INTx") || !mentions(P.s.log, cases[i].why))
+                fail_msg("%s: the dump does not say INTx and why:\n%s", cases[i].what, P.s.log);
+            lvio_rng_teardown(&R);
+            assert_int_equal(P.s.live_pages, 0);
+            assert_string_equal(P.s.error, "");
+        }
+    }
+}
+
+/* A HAL that breaks msix_route's contract for vector 1: an MSI address
+ * is 4-byte aligned. */
+static int misaligned_route(void *ctx, const struct lvio_device *dev, uint16_t vector,
+                            uint64_t *addr, uint32_t *data)
+{
+    int r = sim_pci_msix_route(ctx, dev, vector, addr, data);
+    if (vector == 1)
+        *addr |= 2;
+    return r;
+}
+
+/* A device that does not take a vector (VIRTIO_MSI_NO_VECTOR: it has none
+ * to spare) or takes another one, or a route that fails for a queue's
+ * vector: not an error. MSI-X is given up, the warning names exactly what
+ * happened, and the device works through the ISR. */
+static void test_msix_refused_vector_falls_back_to_intx(void **state)
+{
+    (void)state;
+    static const struct {
+        enum sim_pci_kind kind;
+        int knob;
+        const char *line;
+    } cases[] = {
+        {SIM_PCI_MODERN, 0, "pci@00:02.0: config: device answered VIRTIO_MSI_NO_VECTOR for "
+                            "MSI-X vector 0; using INTx\n"},
+        {SIM_PCI_LEGACY, 0, "pci@00:02.0: config: device answered VIRTIO_MSI_NO_VECTOR for "
+                            "MSI-X vector 0; using INTx\n"},
+        {SIM_PCI_MODERN, 1, "pci@00:02.0: queue 1: device answered VIRTIO_MSI_NO_VECTOR for "
+                            "MSI-X vector 2; using INTx\n"},
+        {SIM_PCI_LEGACY, 1, "pci@00:02.0: queue 1: device answered VIRTIO_MSI_NO_VECTOR for "
+                            "MSI-X vector 2; using INTx\n"},
+        {SIM_PCI_MODERN, 2, "pci@00:02.0: queue 1: device answered VIRTIO_MSI_NO_VECTOR for "
+                            "MSI-X vector 2; using INTx\n"},
+        {SIM_PCI_MODERN, 3, "pci@00:02.0: config: MSI-X vector 0 reads back as 4; using INTx\n"},
+        {SIM_PCI_LEGACY, 4, "pci@00:02.0: queue 1: msix_route for MSI-X vector 2 returned -"},
+        {SIM_PCI_MODERN, 5, "pci@00:02.0: queue 0: msix_route gave MSI-X vector 1 address "
+                            "0x8020042, not 4-byte aligned; using INTx\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        msix_sim(cases[i].kind, LVIO_VIRTIO_ID_RNG);
+        switch (cases[i].knob) {
+        case 0: P.refuse_config_vector = true; break;
+        case 1: P.refuse_queue_vector = 1u << 1; break;
+        case 2: P.vector_limit = 2; break; /* vectors 0 and 1 only */
+        case 3: P.vector_xor = 4; break;
+        case 4: P.route_fail_from = 2; break;
+        case 5: P.s.hal.msix_route = misaligned_route; break;
+        }
+        P.s.hal.log_level = LVIO_LOG_WARN;
+        clear_log();
+        begin();
+        assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 8), 0);
+        assert_int_equal(lvio_vq_setup(&VQ1, &D, 1, 8), 0); /* not an error */
+        assert_int_equal(lvio_device_driver_ok(&D), 0);
+        if (!strstr(P.s.log, cases[i].line))
+            fail_msg("case %zu: the log lacks \"%s\":\n%s", i, cases[i].line, P.s.log);
+        assert_msix_off("refused");
+        /* the reason kept for lvio_dump: the line without name and ending */
+        const char *why = strchr(cases[i].line, ' ') + 1;
+        const char *end = strstr(why, "; using INTx");
+        if (strncmp(D.u.pci.msix.why, why, end ? (size_t)(end - why) : strlen(why)) != 0)
+            fail_msg("case %zu: the reason kept is \"%s\"", i, D.u.pci.msix.why);
+        assert_string_equal(lvio_device_error(&D), ""); /* a warning, not an error */
+        one_request(&VQ);
+        assert_true(lvio_device_isr(&D) & LVIO_VIRTIO_ISR_QUEUE);
+        one_request(&VQ1);
+        assert_true(lvio_device_isr(&D) & LVIO_VIRTIO_ISR_QUEUE);
+        assert_int_equal(P.nmsgs, 0);
+        two_queues_down();
+    }
+}
+
+/* Fewer table entries than queues: the configuration keeps 0, the queues
+ * share the rest (1 + q % (n - 1)), or all of it shares 0 with one entry;
+ * each entry is routed once, and lvio_device_msix_isr says what a shared
+ * vector stands for. */
+static void test_msix_vectors_shared_when_table_is_small(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t size;
+        uint16_t vec[3];
+        unsigned vectors;
+    } cases[] = {
+        {4, {1, 2, 3}, 4},
+        {3, {1, 2, 1}, 3},
+        {2, {1, 1, 1}, 2},
+        {1, {0, 0, 0}, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        msix_sim(SIM_PCI_MODERN, LVIO_VIRTIO_ID_RNG);
+        P.msix_size = cases[i].size;
+        P.s.q[2].num_max = 8;
+        sim_pci_build(&P);
+        static struct lvio_virtqueue vq2;
+        begin();
+        assert_int_equal(lvio_vq_setup(&VQ, &D, 0, 8), 0);
+        assert_int_equal(lvio_vq_setup(&VQ1, &D, 1, 8), 0);
+        assert_int_equal(lvio_vq_setup(&vq2, &D, 2, 8), 0);
+        assert_int_equal(lvio_device_driver_ok(&D), 0);
+        assert_msix_on(cases[i].vectors);
+        const struct lvio_virtqueue *q[3] = {&VQ, &VQ1, &vq2};
+        for (unsigned n = 0; n < 3; n++) {
+            assert_int_equal(P.queue_vector[n], cases[i].vec[n]);
+            assert_int_equal(q[n]->msix_vector, cases[i].vec[n]);
+            assert_entry_routed(cases[i].vec[n]);
+            assert_true(lvio_device_msix_isr(&D, cases[i].vec[n]) & LVIO_VIRTIO_ISR_QUEUE);
+        }
+        assert_int_equal(P.route_calls, cases[i].vectors); /* each entry routed once */
+        assert_entries_masked_from((uint16_t)cases[i].vectors);
+        assert_int_equal(lvio_device_msix_isr(&D, 0),
+                         LVIO_VIRTIO_ISR_CONFIG | (cases[i].size == 1 ? LVIO_VIRTIO_ISR_QUEUE : 0));
+        /* a completion on queue 2 is its (shared) vector's message */
+        P.nmsgs = 0;
+        one_request(&vq2);
+        assert_last_msg(cases[i].vec[2]);
+        lvio_vq_teardown(&vq2);
+        two_queues_down();
+    }
+}
+
+/* A reset forgets the vectors (the device's and the library's); the next
+ * init programs them again, and the route is asked again and answers the
+ * same. An entry left unmasked meanwhile is masked again. */
+static void test_msix_reset_and_reinit_reprograms(void **state)
+{
+    (void)state;
+    static const enum sim_pci_kind kinds[] = {SIM_PCI_MODERN, SIM_PCI_LEGACY};
+    for (size_t i = 0; i < 2; i++) {
+        msix_sim(kinds[i], LVIO_VIRTIO_ID_RNG);
+        P.s.handler = sim_rng_handler;
+        P.s.q[0].num_max = 8;
+        expect_probe_ok("rng");
+        assert_int_equal(lvio_rng_init(&R, &D), 0);
+        assert_msix_on(2);
+        lvio_rng_teardown(&R);
+        assert_int_equal(P.config_vector, LVIO_VIRTIO_MSI_NO_VECTOR); /* the device forgot */
+        assert_int_equal(P.queue_vector[0], LVIO_VIRTIO_MSI_NO_VECTOR);
+        P.msix_table[3].ctrl = 0; /* someone unmasked an unused entry */
+        P.msix_table[1] = (struct sim_pci_msix_entry){0, 0, 0, 1}; /* and wiped entry 1 */
+        unsigned routes = P.route_calls;
+        assert_int_equal(lvio_rng_init(&R, &D), 0);
+        assert_msix_on(2);
+        assert_int_equal(P.route_calls, routes + 2);
+        assert_int_equal(P.queue_vector[0], 1);
+        assert_entry_routed(1);
+        assert_entries_masked_from(2);
+        uint8_t buf[8];
+        P.nmsgs = 0;
+        assert_int_equal(lvio_rng_read(&R, buf, sizeof buf, 1000000000), 8);
+        assert_last_msg(1);
+        /* and once more without MSI-X: switched off again */
+        lvio_rng_teardown(&R);
+        D.msix_off = true;
+        assert_int_equal(lvio_rng_init(&R, &D), 0);
+        assert_msix_off("msix_off after MSI-X");
+        lvio_rng_teardown(&R);
+        assert_int_equal(P.s.live_pages, 0);
+        assert_string_equal(P.s.error, "");
+    }
+}
+
+/* The interrupt calls on devices that cannot answer: 0, no access. */
+static void test_msix_calls_on_invalid_devices(void **state)
+{
+    (void)state;
+    assert_int_equal(lvio_device_msix_isr(NULL, 0), 0);
+    assert_int_equal(lvio_device_msix_vectors(NULL), 0);
+    msix_sim(SIM_PCI_MODERN, LVIO_VIRTIO_ID_RNG);
+    P.fn.device = 40; /* the probe fails: no transport */
+    assert_int_equal(sim_pci_probe(&P, &D), LVIO_E_INVAL);
+    assert_int_equal(lvio_device_msix_isr(&D, 0), 0);
+    assert_int_equal(lvio_device_msix_vectors(&D), 0);
+    /* probed, not begun: no vector yet */
+    msix_sim(SIM_PCI_MODERN, LVIO_VIRTIO_ID_RNG);
+    expect_probe_ok("probed");
+    assert_int_equal(D.irq_mode, LVIO_IRQ_INTX);
+    assert_int_equal(lvio_device_msix_isr(&D, 0), 0);
+    assert_int_equal(lvio_device_msix_vectors(&D), 0);
+    /* MMIO never uses MSI-X, whatever the HAL offers */
+    static struct sim s;
+    sim_init(&s, 2, LVIO_VIRTIO_ID_RNG);
+    s.hal.msix_route = sim_pci_msix_route; /* never called: ctx is not a sim_pci */
+    sim_probe(&s, &D);
+    assert_int_equal(lvio_device_begin(&D, 0), 0);
+    assert_int_equal(D.irq_mode, LVIO_IRQ_INTX);
+    assert_int_equal(lvio_device_msix_isr(&D, 0), 0);
+    assert_int_equal(lvio_device_msix_vectors(&D), 0);
+    assert_string_equal(s.error, "");
+}
+
+/* lvio_dump's interrupt line: MSI-X with each vector. */
+static void test_msix_dump_shows_vectors(void **state)
+{
+    (void)state;
+    msix_sim(SIM_PCI_MODERN, LVIO_VIRTIO_ID_RNG);
+    two_queues_up();
+    clear_log();
+    lvio_dump(&D);
+    if (!strstr(P.s.log, "interrupts MSI-X, 3 vectors (table BAR 1 + 0x0, 4 entries): config 0") ||
+        !strstr(P.s.log, "queue 0 1") || !strstr(P.s.log, "queue 1 2"))
+        fail_msg("the dump does not show the MSI-X vectors:\n%s", P.s.log);
+    two_queues_down();
 }
 
 int main(void)
@@ -1346,6 +1903,15 @@ int main(void)
         cmocka_unit_test(test_dump_shows_pci_address_and_layout),
         cmocka_unit_test(test_probe_failure_logged_with_name),
         cmocka_unit_test(test_trace_sees_every_register_write),
+        cmocka_unit_test(test_msix_rng_vectors_over_each_interface),
+        cmocka_unit_test(test_msix_gpu_vectors_and_config_change),
+        cmocka_unit_test(test_msix_legacy_config_follows_enable_bit),
+        cmocka_unit_test(test_msix_unavailable_means_intx),
+        cmocka_unit_test(test_msix_refused_vector_falls_back_to_intx),
+        cmocka_unit_test(test_msix_vectors_shared_when_table_is_small),
+        cmocka_unit_test(test_msix_reset_and_reinit_reprograms),
+        cmocka_unit_test(test_msix_calls_on_invalid_devices),
+        cmocka_unit_test(test_msix_dump_shows_vectors),
     };
     return cmocka_run_group_tests_name("pci", tests, NULL, NULL);
 }

@@ -29,6 +29,26 @@
 #define LVIO_PCI_CAP_ID_VNDR      0x09
 
 #define LVIO_PCI_NUM_BARS         6
+
+/* ---- MSI-X capability and table (PCI Local Bus 3.0, 6.8.2) ---- */
+#define LVIO_PCI_MSIX_CAP_LEN       12     /* bytes of the capability */
+#define LVIO_PCI_MSIX_MSG_CTRL      2      /* 16 bits, within the capability */
+#define LVIO_PCI_MSIX_TABLE         4      /* 32 bits: offset | BIR */
+#define LVIO_PCI_MSIX_PBA           8      /* 32 bits: offset | BIR */
+#define LVIO_PCI_MSIX_CTRL_ENABLE   0x8000u
+#define LVIO_PCI_MSIX_CTRL_MASKALL  0x4000u /* function mask */
+#define LVIO_PCI_MSIX_CTRL_SIZE     0x07ffu /* table size - 1, read only */
+#define LVIO_PCI_MSIX_CTRL_RESERVED 0x3800u /* preserved on writes */
+#define LVIO_PCI_MSIX_BIR_MASK      0x7u    /* BAR indicator, low bits of TABLE/PBA */
+#define LVIO_PCI_MSIX_MAX_ENTRIES   2048u
+
+/* One table entry, 16 bytes, accessed as 32-bit words. */
+#define LVIO_PCI_MSIX_ENTRY_SIZE    16u
+#define LVIO_PCI_MSIX_ENTRY_ADDR_LO 0
+#define LVIO_PCI_MSIX_ENTRY_ADDR_HI 4
+#define LVIO_PCI_MSIX_ENTRY_DATA    8
+#define LVIO_PCI_MSIX_ENTRY_CTRL    12
+#define LVIO_PCI_MSIX_ENTRY_MASKED  0x1u    /* vector control bit 0 */
 #define LVIO_PCI_CFG_SPACE_SIZE   256u  /* conventional; ECAM gives 4096 */
 
 /* ---- virtio identification (4.1.2) ---- */
@@ -126,6 +146,8 @@ _Static_assert(sizeof(struct lvio_virtio_pci_common_cfg) == 56, "common cfg is 5
 #define LVIO_VIRTIO_PCI_LEGACY_QUEUE_NOTIFY   0x10 /* 16 bits, RW */
 #define LVIO_VIRTIO_PCI_LEGACY_STATUS         0x12 /* 8 bits, RW */
 #define LVIO_VIRTIO_PCI_LEGACY_ISR            0x13 /* 8 bits, R: reading clears */
+#define LVIO_VIRTIO_PCI_LEGACY_CONFIG_VECTOR  0x14 /* 16 bits, RW, only with MSI-X on */
+#define LVIO_VIRTIO_PCI_LEGACY_QUEUE_VECTOR   0x16 /* 16 bits, RW, only with MSI-X on */
 #define LVIO_VIRTIO_PCI_LEGACY_CONFIG         0x14 /* device config, MSI-X off */
 #define LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX    0x18 /* device config, MSI-X on */
 #define LVIO_VIRTIO_PCI_LEGACY_QUEUE_ADDR_SHIFT 12 /* QueuePFN is in 4 KiB pages */
