@@ -17,6 +17,20 @@
  * an unaligned access to Device memory faults); every call returns what it
  * documents; every DMA page comes back.
  *
+ * MSI-X: the capability (size, BIR, offset) is whatever the configuration
+ * bytes say, the vector registers keep what is written (a vector past the
+ * table reads VIRTIO_MSI_NO_VECTOR, as QEMU answers) and every read of
+ * them is perturbed like any register, and the HAL's msix_route fails or
+ * gives a misaligned address when the device's tape says so. Checked: the
+ * only configuration space write is a 16-bit one to Message Control of
+ * the MSI-X capability the library found; every table write is a 32-bit
+ * word of an entry of the table the library validated, inside its BAR and
+ * clear of the virtio structures in use, and an entry's address and data
+ * are written only while it cannot fire (masked, or the function masked);
+ * routes are asked only for entries in the table; a legacy device's
+ * configuration offset follows the enable bit; a device in MSI-X mode has
+ * MSI-X enabled and unmasked, one in INTx mode has it disabled.
+ *
  * With the "volatile configuration space" flag, every configuration read
  * also takes an opcode: a device (or a surprise removal, which reads
  * all-ones) may change what it reads between two reads of the same field.
@@ -32,7 +46,9 @@
  * stands still), DMA failure (1), six BARs (1 each: size code, bit 7
  * I/O), map failure (1), configuration bytes given n (2) and n bytes (the
  * rest of the space is zero; from 0x100 on it is also the device-specific
- * configuration), wanted features (8), max queue size (1), then opcodes.
+ * configuration), wanted features (8; bit 63, no feature, sets
+ * dev.msix_off), max queue size (1), then opcodes. The device's tape also
+ * decides each msix_route call (one byte).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +84,10 @@ static struct {
     uint16_t legacy_sel;
     uint8_t status;
     uint64_t features;
+    /* MSI-X, as the library programs it */
+    uint16_t q_vector[NQ + 2];
+    uint32_t msix_ctrl[LVIO_PCI_MSIX_MAX_ENTRIES]; /* vector control words written */
+    bool msix_ctrl_written;     /* Message Control written in this input */
 } S;
 
 /* ---- configuration space, as the device's capabilities say ------------------------- */
@@ -115,8 +135,191 @@ static void pci_reset(void)
     memset(S.common_regs, 0, sizeof S.common_regs);
     memset(S.q_enable, 0, sizeof S.q_enable);
     memset(S.legacy_pfn, 0, sizeof S.legacy_pfn);
-    for (unsigned i = 0; i < NQ + 2; i++)
+    for (unsigned i = 0; i < NQ + 2; i++) {
         S.q_size[i] = 64;
+        S.q_vector[i] = LVIO_VIRTIO_MSI_NO_VECTOR; /* a reset forgets the vectors */
+    }
+    S.common_regs[LVIO_VIRTIO_PCI_COMMON_MSIX] = 0xff;
+    S.common_regs[LVIO_VIRTIO_PCI_COMMON_MSIX + 1] = 0xff;
+}
+
+/* ---- MSI-X ------------------------------------------------------------------------------ */
+
+/* The MSI-X capability the library found (0: none) and its Message Control
+ * as the model holds it (configuration space bytes, updated by writes). */
+static unsigned msix_cap(void)
+{
+    return S.dev.transport == LVIO_TRANSPORT_PCI ? S.dev.u.pci.msix.cap : 0;
+}
+
+static uint32_t msix_msg_ctrl(void)
+{
+    unsigned cap = msix_cap();
+    return cap ? cfg_le(cap + LVIO_PCI_MSIX_MSG_CTRL, 2) : 0;
+}
+
+static bool msix_enabled(void)
+{
+    return msix_msg_ctrl() & LVIO_PCI_MSIX_CTRL_ENABLE;
+}
+
+/* The table size the capability says (the model's word for it). */
+static uint32_t msix_size(void)
+{
+    return (msix_msg_ctrl() & LVIO_PCI_MSIX_CTRL_SIZE) + 1;
+}
+
+/* What a vector register keeps: QEMU refuses vectors past the table. */
+static uint16_t vector_take(uint32_t v)
+{
+    return v != LVIO_VIRTIO_MSI_NO_VECTOR && v >= msix_size() ? LVIO_VIRTIO_MSI_NO_VECTOR
+                                                              : (uint16_t)v;
+}
+
+/* A configuration space write: only Message Control of the library's MSI-X
+ * capability, 16 bits; enable and function mask are what changes. */
+static void cfg_write(uint64_t off, unsigned width, uint32_t v)
+{
+    unsigned cap = msix_cap();
+    if (cap == 0 || off != cap + LVIO_PCI_MSIX_MSG_CTRL || width != 2)
+        fz_die("configuration space write of %u bytes at 0x%llx: only MSI-X Message Control "
+               "(capability at 0x%02x) may be written", width, (unsigned long long)off, cap);
+    if (cap < 0x40 || cap + 4 > 0x100)
+        fz_die("MSI-X capability at 0x%02x is outside 0x40..0xff", cap);
+    if (!S.cfg_volatile && S.cfg[cap] != LVIO_PCI_CAP_ID_MSIX)
+        fz_die("Message Control written at 0x%02x, but capability id there is 0x%02x", cap + 2,
+               S.cfg[cap]);
+    uint32_t rw = LVIO_PCI_MSIX_CTRL_ENABLE | LVIO_PCI_MSIX_CTRL_MASKALL;
+    uint32_t mc = (msix_msg_ctrl() & ~rw) | (v & rw);
+    S.cfg[off] = (uint8_t)mc;
+    S.cfg[off + 1] = (uint8_t)(mc >> 8);
+    S.msix_ctrl_written = true;
+}
+
+/* The table the library validated, as a range of CPU physical addresses. */
+static bool lib_table(uint64_t *phys, uint64_t *len)
+{
+    const struct lvio_pci_region *t = &S.dev.u.pci.msix.table;
+    if (!msix_cap() || !t->base || t->bar >= LVIO_PCI_NUM_BARS)
+        return false;
+    *phys = S.fn.bar[t->bar].phys + t->offset;
+    *len = t->len;
+    return true;
+}
+
+/* A write into the library's table mapping (map `map`, offset `off`). */
+static void table_write(unsigned map, uint64_t off, unsigned width, uint32_t v)
+{
+    const struct lvio_pci_msix *m = &S.dev.u.pci.msix;
+    uint64_t phys = S.f.maps[map].phys + off, t_phys, t_len, rel;
+    if (!lib_table(&t_phys, &t_len) || phys < t_phys || phys + width > t_phys + t_len)
+        fz_die("MSI-X table write at 0x%llx outside the table the library validated",
+               (unsigned long long)phys);
+    if (t_len != (uint64_t)m->table_size * LVIO_PCI_MSIX_ENTRY_SIZE || m->table_size == 0 ||
+        m->table_size > LVIO_PCI_MSIX_MAX_ENTRIES)
+        fz_die("MSI-X table of %u entries mapped as 0x%llx bytes", m->table_size,
+               (unsigned long long)t_len);
+    if (!S.cfg_volatile) {
+        unsigned cap = msix_cap();
+        uint32_t table = cfg_le(cap + LVIO_PCI_MSIX_TABLE, 4);
+        if (m->table.bar != (table & LVIO_PCI_MSIX_BIR_MASK) ||
+            m->table.offset != (table & ~LVIO_PCI_MSIX_BIR_MASK) || m->table_size != msix_size())
+            fz_die("the library's MSI-X table (BAR %u + 0x%x, %u entries) is not the one the "
+                   "capability describes (0x%08x, %u entries)", m->table.bar, m->table.offset,
+                   m->table_size, table, msix_size());
+    }
+    const struct lvio_pci_region *used[] = {&S.dev.u.pci.common, &S.dev.u.pci.notify,
+                                            &S.dev.u.pci.isr, &S.dev.u.pci.devcfg,
+                                            &S.dev.u.pci.legacy};
+    for (unsigned i = 0; i < sizeof used / sizeof used[0]; i++) {
+        const struct lvio_pci_region *r = used[i];
+        uint64_t r_phys = S.fn.bar[r->bar].phys + r->offset;
+        if (r->base && phys < r_phys + r->len && r_phys < phys + width)
+            fz_die("MSI-X table write at 0x%llx lands in a virtio structure in use",
+                   (unsigned long long)phys);
+    }
+    rel = phys - t_phys;
+    if (width != 4 || rel % 4)
+        fz_die("%u-byte MSI-X table write at +0x%llx (entries are 32-bit words)", width,
+               (unsigned long long)rel);
+    uint32_t entry = (uint32_t)(rel / LVIO_PCI_MSIX_ENTRY_SIZE);
+    uint32_t word = (uint32_t)(rel % LVIO_PCI_MSIX_ENTRY_SIZE);
+    if (word == LVIO_PCI_MSIX_ENTRY_CTRL) {
+        S.msix_ctrl[entry] = v;
+        return;
+    }
+    bool can_fire = msix_enabled() && !(msix_msg_ctrl() & LVIO_PCI_MSIX_CTRL_MASKALL) &&
+                    !(S.msix_ctrl[entry] & LVIO_PCI_MSIX_ENTRY_MASKED);
+    if (can_fire)
+        fz_die("MSI-X entry %u: word +%u written while the entry may fire (unmasked)", entry,
+               word);
+}
+
+/* The HAL's msix_route: the device's tape says whether it fails (bit 7)
+ * or gives a misaligned address (bit 6); an empty tape routes. */
+static int pci_msix_route(void *ctx, const struct lvio_device *dev, uint16_t vector,
+                          uint64_t *addr, uint32_t *data)
+{
+    struct fz *f = ctx;
+    if (dev != &S.dev)
+        fz_die("msix_route for another device");
+    if (vector >= dev->u.pci.msix.table_size || vector >= LVIO_PCI_MSIX_VECTORS_MAX)
+        fz_die("msix_route for vector %u of a table of %u entries", vector,
+               dev->u.pci.msix.table_size);
+    uint8_t b = fz_u8(&f->t);
+    if (b & 0x80)
+        return (b & 1) ? LVIO_E_HAL : -(int)(b & 0x3f) - 1;
+    *addr = 0x08020040ull + ((b & 0x40) ? (b & 3u) : 0) + ((uint64_t)(b & 0x30) << 28);
+    *data = 80u + vector;
+    return 0;
+}
+
+/* What an MSI-X handler would be told: the configuration on its vector,
+ * each queue set up on its own. */
+static void check_msix_answers(void)
+{
+    unsigned n = lvio_device_msix_vectors(&S.dev);
+    if (S.dev.irq_mode != LVIO_IRQ_MSIX) {
+        if (n)
+            fz_die("%u MSI-X vectors reported in INTx mode", n);
+        return;
+    }
+    if (n == 0 || n > S.dev.u.pci.msix.table_size || n > LVIO_PCI_MSIX_VECTORS_MAX)
+        fz_die("%u MSI-X vectors reported with a table of %u", n, S.dev.u.pci.msix.table_size);
+    if (!(lvio_device_msix_isr(&S.dev, 0) & LVIO_VIRTIO_ISR_CONFIG))
+        fz_die("MSI-X vector 0 is not the configuration's");
+    for (unsigned i = 0; i < NQ; i++) {
+        uint16_t v = S.vq[i].msix_vector;
+        if (S.vq_up[i] && (v >= S.dev.u.pci.msix.table_size ||
+                           !(lvio_device_msix_isr(&S.dev, v) & LVIO_VIRTIO_ISR_QUEUE)))
+            fz_die("queue %u: MSI-X vector %u, which the library does not say is a queue's", i,
+                   v);
+    }
+}
+
+/* After begin and each queue: the library's mode agrees with the device,
+ * and a legacy device's configuration offset with the enable bit. */
+static void check_irq_state(void)
+{
+    const struct lvio_pci_msix *m = &S.dev.u.pci.msix;
+    if (S.dev.irq_mode == LVIO_IRQ_MSIX) {
+        if (!m->table.base || !msix_enabled() ||
+            (msix_msg_ctrl() & LVIO_PCI_MSIX_CTRL_MASKALL) || m->config_vector != 0 ||
+            S.f.hal.msix_route == NULL || S.dev.msix_off)
+            fz_die("MSI-X mode, but table %p, Message Control 0x%04x, config vector %u",
+                   (void *)(uintptr_t)m->table.base, msix_msg_ctrl(), m->config_vector);
+    } else if (S.dev.irq_mode != LVIO_IRQ_INTX) {
+        fz_die("irq_mode %d", (int)S.dev.irq_mode);
+    } else if (S.msix_ctrl_written && msix_enabled()) {
+        fz_die("INTx mode, but MSI-X left enabled (Message Control 0x%04x)", msix_msg_ctrl());
+    } else if (lvio_device_msix_vectors(&S.dev) != 0 || lvio_device_msix_isr(&S.dev, 0) != 0) {
+        fz_die("INTx mode, but MSI-X vectors reported");
+    }
+    if (S.dev.legacy && S.msix_ctrl_written &&
+        S.dev.u.pci.legacy_cfg != (msix_enabled() ? LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX
+                                                  : LVIO_VIRTIO_PCI_LEGACY_CONFIG))
+        fz_die("legacy configuration at 0x%x with MSI-X %s", S.dev.u.pci.legacy_cfg,
+               msix_enabled() ? "enabled" : "disabled");
 }
 
 static uint32_t regs_get(const uint8_t *regs, uint64_t off, unsigned width, size_t size)
@@ -142,6 +345,7 @@ static uint32_t common_read(uint64_t off, unsigned width)
     case LVIO_VIRTIO_PCI_COMMON_Q_SIZE: return q ? S.q_size[sel] : 0;
     case LVIO_VIRTIO_PCI_COMMON_Q_ENABLE: return q ? S.q_enable[sel] : 0;
     case LVIO_VIRTIO_PCI_COMMON_Q_NOFF: return sel;
+    case LVIO_VIRTIO_PCI_COMMON_Q_MSIX: return q ? S.q_vector[sel] : LVIO_VIRTIO_MSI_NO_VECTOR;
     default: return regs_get(S.common_regs, off, width, 56);
     }
 }
@@ -160,6 +364,10 @@ static void common_write(uint64_t off, unsigned width, uint32_t v)
         S.q_size[sel] = (uint16_t)v;
     if (off == LVIO_VIRTIO_PCI_COMMON_Q_ENABLE && q)
         S.q_enable[sel] = (uint16_t)v;
+    if (off == LVIO_VIRTIO_PCI_COMMON_Q_MSIX && q)
+        S.q_vector[sel] = vector_take(v);
+    if (off == LVIO_VIRTIO_PCI_COMMON_MSIX)
+        v = vector_take(v);
     for (unsigned i = 0; i < width && off + i < sizeof S.common_regs; i++)
         S.common_regs[off + i] = (uint8_t)(v >> (8 * i));
 }
@@ -169,9 +377,19 @@ static uint32_t devcfg_read(uint64_t off, unsigned width)
     return off < 0x100 ? cfg_le(0x100 + (unsigned)off, width) : 0;
 }
 
+/* Device configuration starts after the MSI-X vectors while MSI-X is on. */
+static uint32_t legacy_cfg_start(void)
+{
+    return msix_enabled() ? LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX : LVIO_VIRTIO_PCI_LEGACY_CONFIG;
+}
+
 static uint32_t legacy_read(uint64_t off, unsigned width)
 {
     bool q = S.legacy_sel < NQ + 2;
+    if (msix_enabled() && off == LVIO_VIRTIO_PCI_LEGACY_CONFIG_VECTOR)
+        return regs_get(S.common_regs, LVIO_VIRTIO_PCI_COMMON_MSIX, 2, 56);
+    if (msix_enabled() && off == LVIO_VIRTIO_PCI_LEGACY_QUEUE_VECTOR)
+        return q ? S.q_vector[S.legacy_sel] : LVIO_VIRTIO_MSI_NO_VECTOR;
     switch (off) {
     case LVIO_VIRTIO_PCI_LEGACY_HOST_FEATURES: return (uint32_t)S.features;
     case LVIO_VIRTIO_PCI_LEGACY_GUEST_FEATURES: return S.legacy_guest_features;
@@ -181,13 +399,17 @@ static uint32_t legacy_read(uint64_t off, unsigned width)
     case LVIO_VIRTIO_PCI_LEGACY_STATUS: return S.status;
     case LVIO_VIRTIO_PCI_LEGACY_ISR: return 0;
     default:
-        return off >= LVIO_VIRTIO_PCI_LEGACY_CONFIG ? devcfg_read(off - 0x14, width) : 0;
+        return off >= legacy_cfg_start() ? devcfg_read(off - legacy_cfg_start(), width) : 0;
     }
 }
 
 static void legacy_write(uint64_t off, uint32_t v)
 {
     bool q = S.legacy_sel < NQ + 2;
+    if (msix_enabled() && off == LVIO_VIRTIO_PCI_LEGACY_CONFIG_VECTOR)
+        common_write(LVIO_VIRTIO_PCI_COMMON_MSIX, 2, v); /* the same register */
+    if (msix_enabled() && off == LVIO_VIRTIO_PCI_LEGACY_QUEUE_VECTOR && q)
+        S.q_vector[S.legacy_sel] = vector_take(v);
     switch (off) {
     case LVIO_VIRTIO_PCI_LEGACY_GUEST_FEATURES: S.legacy_guest_features = v; break;
     case LVIO_VIRTIO_PCI_LEGACY_QUEUE_PFN: if (q) S.legacy_pfn[S.legacy_sel] = v; break;
@@ -242,7 +464,12 @@ static uint32_t pci_reg_read(struct fz *f, unsigned map, uint64_t off, unsigned 
     }
     int bar = bar_of(phys, &boff);
     check_aligned(phys, width, "read");
-    if (in_region(&S.common, bar, boff, &rel))
+    if (S.dev.u.pci.msix.table.base &&
+        f->maps[map].base == (uintptr_t)S.dev.u.pci.msix.table.base) {
+        if (off % LVIO_PCI_MSIX_ENTRY_SIZE == LVIO_PCI_MSIX_ENTRY_CTRL &&
+            off / LVIO_PCI_MSIX_ENTRY_SIZE < LVIO_PCI_MSIX_MAX_ENTRIES)
+            v = S.msix_ctrl[off / LVIO_PCI_MSIX_ENTRY_SIZE];
+    } else if (in_region(&S.common, bar, boff, &rel))
         v = common_read(rel, width);
     else if (in_region(&S.devcfg, bar, boff, &rel))
         v = devcfg_read(rel, width);
@@ -258,11 +485,17 @@ static uint32_t pci_reg_read(struct fz *f, unsigned map, uint64_t off, unsigned 
 static void pci_reg_write(struct fz *f, unsigned map, uint64_t off, unsigned width, uint32_t v)
 {
     uint64_t phys = f->maps[map].phys + off, rel, boff;
-    if (map == 0)
-        fz_die("configuration space write at 0x%llx: the transport only reads it",
-               (unsigned long long)off);
+    if (map == 0) {
+        cfg_write(off, width, v);
+        return;
+    }
     int bar = bar_of(phys, &boff);
     check_aligned(phys, width, "write");
+    if (S.dev.u.pci.msix.table.base &&
+        f->maps[map].base == (uintptr_t)S.dev.u.pci.msix.table.base) {
+        table_write(map, off, width, v);
+        return;
+    }
     if (v == 0 && lib_status_reg(f, map, off) && fz_reset_ignored(f))
         return; /* a zombie: status, queues, all stay as they were */
     if (in_region(&S.common, bar, boff, &rel))
@@ -346,12 +579,14 @@ static void after_probe(void)
     struct fz_tape *t = &S.f.h;
     uint64_t wanted = fz_u64(t);
     uint8_t max = fz_u8(t);
+    S.dev.msix_off = (wanted >> 63) & 1; /* no feature there: the caller's switch */
     fz_call(&S.f, "lvio_device_begin");
     int rv = lvio_device_begin(&S.dev, wanted);
     FZ_EXPECT("lvio_device_begin", rv, LVIO_OK, LVIO_E_DEAD, LVIO_E_FEATURES,
            LVIO_E_UNSUPPORTED, LVIO_E_NEEDS_RESET);
     fz_check_waited(&S.f, rv, 0);
     if (rv == LVIO_OK) {
+        check_irq_state();
         for (unsigned i = 0; i < NQ; i++) {
             fz_call(&S.f, "lvio_vq_setup");
             rv = lvio_vq_setup(&S.vq[i], &S.dev, (uint16_t)i, max);
@@ -361,11 +596,13 @@ static void after_probe(void)
             S.vq_up[i] = rv == LVIO_OK;
             if (!fz_driver_still_on(&S.dev, rv))
                 break;
+            check_irq_state();
         }
         if (S.dev.status & LVIO_VIRTIO_STATUS_DRIVER) {
             fz_call(&S.f, "lvio_device_driver_ok");
             rv = lvio_device_driver_ok(&S.dev);
             FZ_EXPECT("lvio_device_driver_ok", rv, LVIO_OK, LVIO_E_NEEDS_RESET);
+            check_msix_answers();
             kick_queues();
         }
     }
@@ -393,6 +630,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f->reg_read = pci_reg_read;
     f->reg_write = pci_reg_write;
     f->hal.map_regs = pci_map_regs;
+    f->hal.msix_route = pci_msix_route;
+    for (unsigned i = 0; i < LVIO_PCI_MSIX_MAX_ENTRIES; i++)
+        S.msix_ctrl[i] = LVIO_PCI_MSIX_ENTRY_MASKED; /* as after a PCI reset */
     f->quiet = true; /* no ring model behind PCI: the rings are not served */
     read_function();
     S.features = (1ull << LVIO_VIRTIO_F_VERSION_1) | (1ull << LVIO_VIRTIO_F_ACCESS_PLATFORM);

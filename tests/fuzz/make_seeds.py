@@ -484,6 +484,12 @@ def modern_caps(common_off=0, notify_mult=4, bar=4, msix=False):
     return caps
 
 
+def msix_cap(at, nxt=0, size=4, bir=1, table_off=0, pba_off=0x800, enabled=False):
+    """The whole MSI-X capability: `size` entries at BAR `bir` + table_off."""
+    mc = (size - 1) | (0x8000 if enabled else 0)
+    return at, bytes([0x11, nxt]) + u16(mc) + u32(table_off | bir) + u32(pba_off | bir)
+
+
 def bars(**sizes):
     """BAR size codes: n -> 1 << n bytes; io adds 0x80."""
     return b"".join(u8(sizes.get("b%d" % i, 0)) for i in range(6))
@@ -527,6 +533,19 @@ def pci_seeds():
                                  config_space(0x1044, 4, 0x6, modern_caps(notify_mult=1)))
     gpu = config_space(0x1050, 16, 0x6, modern_caps(msix=True))
     yield "gpu-msix", pci_seed(1, bars(b4=14, b1=12), gpu, wanted=2)
+    # MSI-X with a usable table in BAR 1: vectors programmed (modern and
+    # legacy, left enabled by firmware or not); one entry (everything
+    # shares vector 0); a table that does not fit its BAR (INTx).
+    for name, size, enabled, off in (("msix", 4, False, 0), ("msix-on", 8, True, 0),
+                                      ("msix-one-entry", 1, False, 0),
+                                      ("msix-past-bar", 4, False, 0xFF8)):
+        caps = modern_caps()
+        caps[3] = cap(0x70, 0x84, 2, 4, 0x3000, 0x1000, 4)
+        caps.append(msix_cap(0x84, size=size, enabled=enabled, table_off=off))
+        yield name, pci_seed(1, bars(b4=14, b1=12), config_space(0x1044, 4, 0x6, caps))
+    yield "msix-legacy", pci_seed(1, bars(b0=0x80 | 6, b1=12),
+                                  config_space(0x1004, 4, 0x7, [msix_cap(0x40, enabled=True)]),
+                                  cfg_reads=((0, 8),))
     # The device ignores resets (0x20: after the first; 0x40: the second;
     # 0x60: all), and with 0x80 the clock stands still: LVIO_E_DEAD, the
     # rings kept.
