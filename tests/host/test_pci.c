@@ -2,8 +2,8 @@
  * The virtio-pci transport against a simulated PCI function (sim_pci.h):
  * probing modern, transitional and legacy functions, every way a hostile
  * configuration space can be wrong, queue setup and notify addresses,
- * configuration reads, the ISR, and the whole rng driver over both
- * interfaces.
+ * configuration reads, the ISR, the whole rng driver over both
+ * interfaces, and MSI-X (vectors for rng and gpu, INTx fallbacks, sharing).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1568,6 +1568,33 @@ static void test_msix_legacy_config_follows_enable_bit(void **state)
     }
 }
 
+/* The function for case `i` of test_msix_unavailable_means_intx, MSI-X
+ * left enabled by firmware when `fw_on` (where there is a capability). */
+static void msix_case(size_t i, bool fw_on)
+{
+    msix_sim(SIM_PCI_MODERN, LVIO_VIRTIO_ID_RNG);
+    switch (i) {
+    case 1: sim_pci_drop_cap(&P, 0); break; /* the MSI-X capability heads the list */
+    case 2: P.s.hal.msix_route = NULL; break;
+    case 3: P.route_fail_from = 0; break;
+    case 4: P.msix_bar = 6; break;
+    case 5: P.msix_bar = 7; break;
+    case 6: P.fn.bar[1].size = 0; break;
+    case 7: P.msix_table_off = 0xff8; break; /* 4 entries from 0xff8 */
+    case 8: P.fn.bar[1].io = true; break;
+    case 9: /* over the common structure */
+        P.msix_bar = SIM_PCI_MODERN_BAR;
+        P.msix_table_off = SIM_PCI_COMMON_OFF + 0x10;
+        break;
+    case 10: /* a legacy function needs only I/O decoding; the table does not */
+        msix_sim(SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
+        P.command &= (uint16_t)~LVIO_PCI_COMMAND_MEMORY;
+        break;
+    }
+    P.s.handler = sim_rng_handler;
+    P.msix_enabled = fw_on && i != 1; /* without a capability, nothing to enable */
+}
+
 /* Every way MSI-X is not to be used: the device runs on INTx, MSI-X
  * disabled (also when firmware left it enabled), no vector written, and
  * the reason is kept for the dump. */
@@ -1591,31 +1618,7 @@ static void test_msix_unavailable_means_intx(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int fw_on = 0; fw_on <= 1; fw_on++) {
-            msix_sim(SIM_PCI_MODERN, LVIO_VIRTIO_ID_RNG);
-            P.s.handler = sim_rng_handler;
-            P.msix_enabled = fw_on && i != 1; /* without a capability, nothing to enable */
-            switch (i) {
-            case 1: sim_pci_drop_cap(&P, 0); break; /* the MSI-X capability heads the list */
-            case 2: P.s.hal.msix_route = NULL; break;
-            case 3: P.route_fail_from = 0; break;
-            case 4: P.msix_bar = 6; break;
-            case 5: P.msix_bar = 7; break;
-            case 6: P.fn.bar[1].size = 0; break;
-            case 7: P.msix_table_off = 0xff8; break; /* 4 entries from 0xff8 */
-            case 8: P.fn.bar[1].io = true; break;
-            case 9:
-                P.msix_bar = SIM_PCI_MODERN_BAR;
-                P.msix_table_off = SIM_PCI_COMMON_OFF + 0x10;
-                break;
-            case 10:
-                /* the legacy function's only other BAR is I/O */
-                sim_pci_init(&P, SIM_PCI_LEGACY, LVIO_VIRTIO_ID_RNG);
-                P.s.hal.msix_route = sim_pci_msix_route;
-                P.s.handler = sim_rng_handler;
-                P.msix_enabled = fw_on;
-                P.command &= (uint16_t)~LVIO_PCI_COMMAND_MEMORY;
-                break;
-            }
+            msix_case(i, fw_on);
             sim_pci_build(&P);
             P.s.q[0].num_max = 8;
             expect_probe_ok(cases[i].what);
