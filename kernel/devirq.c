@@ -50,16 +50,72 @@ void kdev_wire_pci(struct kdev *k, const struct pci_host_bridge *hb,
         wire(k, &line);
 }
 
+/* ---- MSI-X: one message-signalled line per (device, vector) ---------- */
+
+#define MAX_MSIX 64
+
+struct msix_slot {
+    struct kdev *k;
+    uint16_t vector;
+    unsigned irq;
+    uint64_t addr;
+    uint32_t data;
+};
+
+static struct msix_slot msix_slots[MAX_MSIX];
+static unsigned n_msix;
+
+/* What the vector stands for: the library knows, from what it programmed. */
+static void msix_handler(void *arg)
+{
+    struct msix_slot *m = arg;
+    uint32_t isr = lvio_device_msix_isr(&m->k->dev, m->vector);
+
+    m->k->isr_pending |= isr;
+    m->k->interrupts++;
+}
+
+int kdev_msix_route(void *ctx, const struct lvio_device *dev, uint16_t vector, uint64_t *addr,
+                    uint32_t *data)
+{
+    struct kdev *k = (struct kdev *)(uintptr_t)dev; /* dev is a kdev's first member */
+    struct msix_slot *m = NULL;
+
+    (void)ctx;
+    for (unsigned i = 0; i < n_msix && !m; i++)
+        if (msix_slots[i].k == k && msix_slots[i].vector == vector)
+            m = &msix_slots[i]; /* routed before (an earlier init): the same line */
+    if (!m) {
+        if (n_msix == MAX_MSIX)
+            return LVIO_E_NOMEM;
+        m = &msix_slots[n_msix];
+        *m = (struct msix_slot){.k = k, .vector = vector};
+        if (irq_msi_alloc(msix_handler, m, &m->irq, &m->addr, &m->data) != 0)
+            return LVIO_E_NOMEM;
+        n_msix++;
+    }
+    *addr = m->addr;
+    *data = m->data;
+    return LVIO_OK;
+}
+
 uint32_t kdev_take_isr(struct kdev *k)
 {
-    if (!k->wired)
+    if (!k->wired && k->dev.irq_mode != LVIO_IRQ_MSIX)
         return lvio_device_isr(&k->dev);
     return __atomic_exchange_n(&k->isr_pending, 0, __ATOMIC_ACQ_REL);
 }
 
+bool kdev_interrupts(const struct kdev *k)
+{
+    return k->wired || k->dev.irq_mode == LVIO_IRQ_MSIX;
+}
+
 const char *kdev_service(const struct kdev *k, char *buf, size_t size)
 {
-    if (k->wired)
+    if (k->dev.irq_mode == LVIO_IRQ_MSIX)
+        ksnprintf(buf, size, "msi-x %u", lvio_device_msix_vectors(&k->dev));
+    else if (k->wired)
         ksnprintf(buf, size, "irq %u", k->line.irq);
     else
         ksnprintf(buf, size, "polled");

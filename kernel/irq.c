@@ -70,6 +70,15 @@ int irq_msi_alloc(irq_fn fn, void *arg, unsigned *irq, uint64_t *addr, uint32_t 
     return 0;
 }
 
+bool irq_msi_available(void)
+{
+    unsigned irq;
+    uint64_t addr;
+    uint32_t data;
+
+    return ready && arch_msi_line(0, &irq, &addr, &data) == 0;
+}
+
 uint64_t irq_count(unsigned irq)
 {
     return irq < COUNTED_LINES ? counts[irq] : 0;

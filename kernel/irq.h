@@ -64,6 +64,8 @@ int irq_attach(const struct irq_line *line, irq_fn fn, void *arg);
  * 0, or -1 when the controller has no (more) MSI lines.
  */
 int irq_msi_alloc(irq_fn fn, void *arg, unsigned *irq, uint64_t *addr, uint32_t *data);
+/* The controller has MSI lines (GICv2m here). */
+bool irq_msi_available(void);
 
 /* Interrupts taken so far on `irq` (all of them: 0 without a controller). */
 uint64_t irq_count(unsigned irq);

@@ -17,7 +17,7 @@
 
 /* One device found (MMIO or PCI), probed. */
 struct kdev {
-    struct lvio_device dev;
+    struct lvio_device dev;     /* first: the HAL's callbacks find the kdev */
     void *drv;                  /* the driver runner's state; NULL: none yet */
     bool has_sample;
     uint8_t sample[RNG_SAMPLE]; /* rng: first bytes, compared across devices */
@@ -56,6 +56,12 @@ void kdev_wire_pci(struct kdev *k, const struct pci_host_bridge *hb,
  * interrupt handler read and so acknowledged them); for a polled device,
  * lvio_device_isr() now. */
 uint32_t kdev_take_isr(struct kdev *k);
+/* The HAL's msix_route: a message-signalled line per (device, vector),
+ * the same one again for a vector routed before. */
+int kdev_msix_route(void *ctx, const struct lvio_device *dev, uint16_t vector, uint64_t *addr,
+                    uint32_t *data);
+/* The device interrupts (a wired line attached, or MSI-X in use). */
+bool kdev_interrupts(const struct kdev *k);
 /* How the device is serviced, for the end of its ok line: "irq 48",
  * "msi-x 3" (vectors in use) or "polled". */
 const char *kdev_service(const struct kdev *k, char *buf, size_t size);

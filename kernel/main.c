@@ -194,7 +194,7 @@ static void print_interrupts(void)
     bool any = false;
 
     for (unsigned i = 0; i < n_devices; i++) {
-        if (!devices[i].wired)
+        if (!kdev_interrupts(&devices[i]))
             continue;
         kprintf("%s%s %s %u", any ? ", " : "levitate: interrupts taken: ",
                 kdev_kind(&devices[i]), devices[i].dev.name, (unsigned)devices[i].interrupts);
@@ -240,6 +240,10 @@ void kmain(void)
         kprintf("levitate: interrupts: off (bootarg irq.off); every device is polled\n");
     else
         irq_init(kernel_fdt());
+    /* PCI devices use MSI-X when the controller has MSI lines (and the
+     * bootarg msix.off does not say no); else INTx. */
+    if (irq_msi_available() && !kernel_bootarg("msix.off"))
+        hal->msix_route = kdev_msix_route;
     discover_mmio();
     n_devices += discover_pci(&devices[n_devices], MAX_DEVICES - n_devices);
 

@@ -145,8 +145,10 @@ static void run_rng(struct kdev *k)
     isr_after = lvio_device_isr(&k->dev);
     expect(isr & LVIO_VIRTIO_ISR_QUEUE, "%s: ISR 0x%x after a completion, want bit 0",
            k->dev.name, isr);
-    expect(isr_after == 0, "%s: ISR still 0x%x after it was acknowledged", k->dev.name,
-           isr_after);
+    /* With MSI-X the ISR status is not the interrupt's acknowledgement
+     * (QEMU still sets it, and nobody needs to read it). */
+    expect(isr_after == 0 || k->dev.irq_mode == LVIO_IRQ_MSIX,
+           "%s: ISR still 0x%x after it was acknowledged", k->dev.name, isr_after);
 
     expect(!all_zero(k->sample, RNG_SAMPLE), "%s: %u random bytes all zero", k->dev.name,
            RNG_SAMPLE);
