@@ -346,13 +346,13 @@ void lvio_pci_msix_dump(struct lvio_device *dev)
     }
     queues[0] = '\0';
     for (const struct lvio_virtqueue *q = dev->queues; q && n < sizeof queues; q = q->next) {
-        int k = lvio_snprintf(queues + n, sizeof queues - n, ", queue %u %u", q->index,
+        int k = lvio_snprintf(queues + n, sizeof queues - n, ", queue %u vector %u", q->index,
                               q->msix_vector);
         n += k > 0 ? (size_t)k : 0;
     }
     lvio_log_dump(dev,
                   "dump: pci   interrupts MSI-X, %u vectors (table BAR %u + 0x%x, %u entries): "
-                  "config %u%s",
+                  "config vector %u%s",
                   lvio_pci_msix_vectors(dev), m->table.bar, m->table.offset, m->table_size,
                   m->config_vector, queues);
 }

@@ -1846,8 +1846,9 @@ static void test_msix_dump_shows_vectors(void **state)
     two_queues_up();
     clear_log();
     lvio_dump(&D);
-    if (!strstr(P.s.log, "interrupts MSI-X, 3 vectors (table BAR 1 + 0x0, 4 entries): config 0") ||
-        !strstr(P.s.log, "queue 0 1") || !strstr(P.s.log, "queue 1 2"))
+    if (!strstr(P.s.log, "interrupts MSI-X, 3 vectors (table BAR 1 + 0x0, 4 entries): "
+                         "config vector 0") ||
+        !strstr(P.s.log, "queue 0 vector 1") || !strstr(P.s.log, "queue 1 vector 2"))
         fail_msg("the dump does not show the MSI-X vectors:\n%s", P.s.log);
     two_queues_down();
 }
