@@ -28,13 +28,22 @@ struct gfx_rect gfx_rect_union(struct gfx_rect a, struct gfx_rect b)
     return (struct gfx_rect){x0, y0, x1 - x0, y1 - y0};
 }
 
+/* Two pixels per 64-bit store where the row allows (half the stores: under
+ * an emulator every store costs, and a screen is a million pixels). */
 void gfx_fill(struct gfx_fb *fb, struct gfx_rect r, uint32_t color)
 {
+    uint64_t two = (uint64_t)color << 32 | color;
+
     r = gfx_rect_clip(r, fb);
     for (unsigned y = r.y; y < r.y + r.h; y++) {
-        uint32_t *row = fb->pixels + (size_t)y * fb->stride;
-        for (unsigned x = r.x; x < r.x + r.w; x++)
-            row[x] = color;
+        uint32_t *p = fb->pixels + (size_t)y * fb->stride + r.x;
+        uint32_t *end = p + r.w;
+        if (p < end && ((uintptr_t)p & 7))
+            *p++ = color;
+        for (; end - p >= 2; p += 2)
+            *(uint64_t *)(void *)p = two;
+        if (p < end)
+            *p = color;
     }
 }
 

@@ -228,6 +228,34 @@ static void test_console_refuses_tiny_area(void **state)
 
 /* ---- cursor ----------------------------------------------------------- */
 
+/* Every start column and width of a small framebuffer (odd and even, so
+ * the two-pixel stores start and end on either half), clipped at the
+ * edges: exactly the rectangle's pixels change. */
+static void test_fill_exact(void **state)
+{
+    (void)state;
+    enum { W = 9, H = 3, STRIDE = 11 };
+    uint64_t store[(STRIDE * H + 1) / 2 + 1];
+    uint32_t *px = (uint32_t *)(void *)store;
+
+    for (unsigned offset = 0; offset < 2; offset++) {
+        struct gfx_fb fb = {px + offset, W, H, STRIDE};
+        for (unsigned x = 0; x <= W; x++) {
+            for (unsigned w = 0; w <= W + 2; w++) {
+                for (unsigned i = 0; i < STRIDE * H + 1; i++)
+                    px[i] = 0x11111111u;
+                gfx_fill(&fb, (struct gfx_rect){x, 1, w, 5}, 0xabcdef01u);
+                for (unsigned y = 0; y < H; y++)
+                    for (unsigned c = 0; c < STRIDE; c++) {
+                        bool in = y >= 1 && c < W && c >= x && c < x + w;
+                        assert_int_equal(px[offset + y * STRIDE + c], in ? 0xabcdef01u : 0x11111111u);
+                    }
+                assert_int_equal(px[offset ? 0 : STRIDE * H], 0x11111111u);
+            }
+        }
+    }
+}
+
 static void test_cursor_arrow(void **state)
 {
     (void)state;
@@ -255,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_console_line_damage),
         cmocka_unit_test(test_console_wraps_and_scrolls),
         cmocka_unit_test(test_console_refuses_tiny_area),
+        cmocka_unit_test(test_fill_exact),
         cmocka_unit_test(test_cursor_arrow),
     };
     return cmocka_run_group_tests(tests, load_font, free_font);
