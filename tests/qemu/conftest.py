@@ -10,6 +10,13 @@ Fixtures:
 Every run's command line, serial output and QEMU stderr are attached to a
 failing test's report ("serial log" sections), so a failure shows what the
 kernel said.
+
+The kernel is interrupt-driven, so every test that boots through `boot` or
+`qemu` runs on both interrupt controllers of QEMU's virt machine: GICv2 (the
+default; PCI MSI-X through its v2m frame) and GICv3 (`gic-version=3`; PCI
+on INTx, the ITS not being driven). Test ids end in [gicv2] / [gicv3]. A
+test that picks its own machine (`machine=`) is marked `one_gic` and runs
+once. The `screen` tests (pixels through QMP) boot the default only.
 """
 
 from __future__ import annotations
@@ -65,24 +72,53 @@ def timeout_scale(pytestconfig) -> float:
     return pytestconfig.getoption("--qemu-timeout-scale")
 
 
+GICS = {"gicv2": "", "gicv3": "gic-version=3"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "one_gic: sets its own machine; not repeated per GIC")
+
+
+def pytest_generate_tests(metafunc):
+    if "gic" in metafunc.fixturenames and not metafunc.definition.get_closest_marker("one_gic"):
+        metafunc.parametrize("gic", list(GICS), indirect=True)
+
+
+@pytest.fixture
+def gic(request) -> str:
+    return getattr(request, "param", "gicv2")
+
+
+def _machine(gic: str) -> str:
+    return lq.QEMU_MACHINE + ("," + GICS[gic] if GICS[gic] else "")
+
+
+@pytest.fixture
+def machine(gic) -> str:
+    """The -M value this test's boots use (e.g. to dump the same DTB)."""
+    return _machine(gic)
+
+
 def _keep(request, result) -> None:  # a BootResult or a Qemu
     request.node.__dict__.setdefault("_lvio_runs", []).append(result)
 
 
 @pytest.fixture
-def boot(request, kernel_image, timeout_scale):
+def boot(request, kernel_image, timeout_scale, gic):
     def _boot(devices=(), *, timeout=lq.DEFAULT_TIMEOUT, **kw) -> lq.BootResult:
         __tracebackhide__ = True
+        kw.setdefault("machine", _machine(gic))
         return lq.boot(devices, image=kernel_image, timeout=timeout * timeout_scale,
                        on_result=lambda r: _keep(request, r), **kw)
     return _boot
 
 
 @pytest.fixture
-def qemu(request, kernel_image, timeout_scale):
+def qemu(request, kernel_image, timeout_scale, gic):
     started: list[lq.Qemu] = []
 
     def _qemu(devices=(), *, timeout=lq.DEFAULT_TIMEOUT, **kw) -> lq.Qemu:
+        kw.setdefault("machine", _machine(gic))
         q = lq.Qemu(devices, image=kernel_image, timeout=timeout * timeout_scale, **kw)
         started.append(q)
         _keep(request, q)  # its log is read when the report is made

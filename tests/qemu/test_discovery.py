@@ -34,12 +34,12 @@ def test_lines_only_for_slots_with_devices(boot, transport):
     r.check(all(ln.ok and ln.device == "rng" for ln in r.lines), "not all rng ok")
 
 
-def _edited_dtb(tmp_path, qemu_args, drop_addr):
-    """QEMU's own DTB for these args, minus the virtio_mmio node at drop_addr."""
+def _edited_dtb(tmp_path, qemu_args, drop_addr, machine):
+    """QEMU's own DTB for these args and machine, minus the virtio_mmio node at drop_addr."""
     if shutil.which("dtc") is None:
         pytest.fail("dtc not found: run scripts/deps.sh build", pytrace=False)
     dumped = tmp_path / "virt.dtb"
-    cmd = lq.build_command(qemu_args, machine=f"virt,dumpdtb={dumped}", append="poweroff")
+    cmd = lq.build_command(qemu_args, machine=f"{machine},dumpdtb={dumped}", append="poweroff")
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
     assert dumped.is_file(), f"dumpdtb failed: {shlex.join(cmd)}\n{p.stdout}{p.stderr}"
     dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", str(dumped)],
@@ -62,9 +62,9 @@ def _edited_dtb(tmp_path, qemu_args, drop_addr):
 
 
 @transports
-def test_node_removed_from_dtb_is_not_found(boot, transport, tmp_path):
+def test_node_removed_from_dtb_is_not_found(boot, machine, transport, tmp_path):
     args = TRANSPORTS[transport] + RNG + RNG  # at MMIO_TOP and MMIO_TOP - 0x200
-    dtb = _edited_dtb(tmp_path, args, MMIO_TOP)
+    dtb = _edited_dtb(tmp_path, args, MMIO_TOP, machine)
     r = boot(args, extra=["-dtb", str(dtb)])
     r.assert_pass()
     addrs = [ln.address for ln in r.lines]

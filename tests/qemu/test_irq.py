@@ -21,6 +21,9 @@ import pytest
 
 from qemu import MODERN_MMIO
 
+# Each test says which GIC it boots (conftest would otherwise run it on both).
+pytestmark = pytest.mark.one_gic
+
 MMIO_BASE, MMIO_STRIDE = 0x0A000000, 0x200
 
 WIRED = MODERN_MMIO + [
@@ -49,12 +52,12 @@ def check_wired(r, lines):
                 f"{ln.transport}@{ln.address}: no interrupts taken ({taken})")
 
 
-@pytest.mark.parametrize("gic", ["2", "3"])
-def test_wired_interrupts(boot, gic):
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_wired_interrupts(boot, version):
     """MMIO (modern) and PCI INTx (legacy, and modern without MSI-X) on GICv2 and GICv3."""
-    r = boot(WIRED, machine=f"virt,gic-version={gic}", append="poweroff msix.off")
+    r = boot(WIRED, machine=f"virt,gic-version={version}", append="poweroff msix.off")
     r.assert_pass()
-    r.check(f"levitate: interrupts: GICv{gic} at 0x08000000" in r.serial,
+    r.check(f"levitate: interrupts: GICv{version} at 0x08000000" in r.serial,
             "the kernel did not say which GIC it found")
     lines = r.ok()
     r.check(len(lines) == 5, f"expected 5 devices, got {len(lines)}")
