@@ -59,9 +59,10 @@ int irq_attach(const struct irq_line *line, irq_fn fn, void *arg)
     return 0;
 }
 
-int irq_msi_alloc(irq_fn fn, void *arg, unsigned *irq, uint64_t *addr, uint32_t *data)
+int irq_msi_alloc(irq_fn fn, void *arg, uint32_t requester, uint32_t event, unsigned *irq,
+                  uint64_t *addr, uint32_t *data)
 {
-    if (!ready || arch_msi_line(msi_next, irq, addr, data) != 0)
+    if (!ready || arch_msi_line(msi_next, requester, event, irq, addr, data) != 0)
         return -1;
     struct irq_line line = {.irq = *irq, .edge = true};
     if (irq_attach(&line, fn, arg) != 0)
@@ -72,11 +73,7 @@ int irq_msi_alloc(irq_fn fn, void *arg, unsigned *irq, uint64_t *addr, uint32_t 
 
 bool irq_msi_available(void)
 {
-    unsigned irq;
-    uint64_t addr;
-    uint32_t data;
-
-    return ready && arch_msi_line(0, &irq, &addr, &data) == 0;
+    return ready && arch_msi_available();
 }
 
 uint64_t irq_count(unsigned irq)

@@ -60,11 +60,15 @@ int irq_attach(const struct irq_line *line, irq_fn fn, void *arg);
 
 /*
  * A message-signalled interrupt: a new edge-triggered line, with fn(arg)
- * attached, and the address and data a device writes to raise it. Returns
- * 0, or -1 when the controller has no (more) MSI lines.
+ * attached, and the address and data a device writes to raise it. The
+ * writer is PCI function `requester` (bus << 8 | device << 3 | function)
+ * and this is its message `event` (the MSI-X vector): a GICv3 ITS tells
+ * devices apart by them. Returns 0, or -1 when the controller has no (more)
+ * MSI lines.
  */
-int irq_msi_alloc(irq_fn fn, void *arg, unsigned *irq, uint64_t *addr, uint32_t *data);
-/* The controller has MSI lines (GICv2m here). */
+int irq_msi_alloc(irq_fn fn, void *arg, uint32_t requester, uint32_t event, unsigned *irq,
+                  uint64_t *addr, uint32_t *data);
+/* The controller has MSI lines (GICv2m or the GICv3 ITS here). */
 bool irq_msi_available(void);
 
 /* Interrupts taken so far on `irq` (all of them: 0 without a controller). */
@@ -89,9 +93,13 @@ bool arch_irq_init(const struct fdt *fdt);
 /* Configure `line` (trigger, routing to this CPU) and unmask it; -1 when the
  * controller has no such line. */
 int arch_irq_unmask(const struct irq_line *line);
-/* The n-th message-signalled line: its number and the address and data
+/* The n-th message-signalled line, for event `event` of PCI function
+ * `requester` (see irq_msi_alloc): its number and the address and data
  * that raise it. -1 past the last. */
-int arch_msi_line(unsigned n, unsigned *irq, uint64_t *addr, uint32_t *data);
+int arch_msi_line(unsigned n, uint32_t requester, uint32_t event, unsigned *irq,
+                  uint64_t *addr, uint32_t *data);
+/* There are message-signalled lines at all. */
+bool arch_msi_available(void);
 
 /* Pause the CPU briefly (no controller). */
 void arch_pause(void);

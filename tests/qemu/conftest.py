@@ -14,7 +14,7 @@ kernel said.
 The kernel is interrupt-driven, so every test that boots through `boot` or
 `qemu` runs on both interrupt controllers of QEMU's virt machine: GICv2 (the
 default; PCI MSI-X through its v2m frame) and GICv3 (`gic-version=3`; PCI
-on INTx, the ITS not being driven). Test ids end in [gicv2] / [gicv3]. A
+MSI-X through the ITS). Test ids end in [gicv2] / [gicv3]. A
 test that picks its own machine (`machine=`) is marked `one_gic` and runs
 once. The `screen` tests (pixels through QMP) boot the default only.
 """

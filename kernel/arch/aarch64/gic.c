@@ -8,12 +8,13 @@
  * without the security extensions unless asked), priority 0xa0.
  *
  * MSI: GICv2m turns a 32-bit write of an SPI number to MSI_SETSPI_NS into
- * that SPI. GICv3's ITS (command queue, device and collection tables, LPIs)
- * is not driven yet: under GICv3, PCI devices use INTx.
+ * that SPI; under GICv3 the ITS (gic_its.c) turns a device's event into an
+ * LPI.
  *
  * The architectural timer's virtual interrupt (PPI 11, INTID 27) bounds
  * every sleep in arch_sleep (cpu_relax).
  */
+#include "gic_its.h"
 #include "irq.h"
 #include "kernel.h"
 #include "sysreg.h"
@@ -128,6 +129,8 @@ static void configure(unsigned irq, bool edge)
 
 int arch_irq_unmask(const struct irq_line *line)
 {
+    if (its_is_lpi(line->irq))
+        return its_unmask(line->irq);
     if (!version || line->irq >= lines || line->irq >= SPURIOUS)
         return -1;
     configure(line->irq, line->edge);
@@ -135,14 +138,22 @@ int arch_irq_unmask(const struct irq_line *line)
     return 0;
 }
 
-int arch_msi_line(unsigned n, unsigned *irq, uint64_t *addr, uint32_t *data)
+int arch_msi_line(unsigned n, uint32_t requester, uint32_t event, unsigned *irq,
+                  uint64_t *addr, uint32_t *data)
 {
+    if (its_ready())
+        return its_msi_line(requester, event, irq, addr, data);
     if (!v2m_phys || n >= msi_count)
         return -1;
     *irq = msi_base + n;
     *addr = v2m_phys + V2M_MSI_SETSPI_NS;
     *data = msi_base + n;
     return 0;
+}
+
+bool arch_msi_available(void)
+{
+    return msi_count > 0 || its_ready();
 }
 
 /* Three cells: type (0 SPI, 1 PPI), number, flags (1/2 edge, 4/8 level). */
@@ -293,6 +304,7 @@ bool arch_irq_init(const struct fdt *fdt)
     }
     if (version == 2)
         find_v2m(fdt);
+    bool its = version == 3 && its_init(fdt, gicr, c_phys);
     /* The timer's handler is attached by the first arch_sleep (irq_attach
      * wants irq_init done). */
     write_sysreg(cntv_ctl_el0, 0);
@@ -302,10 +314,13 @@ bool arch_irq_init(const struct fdt *fdt)
                 "%u..%u\n",
                 irq_controller(), (unsigned long long)d_phys, lines, msi_base,
                 msi_base + msi_count - 1);
+    else if (its)
+        kprintf("levitate: interrupts: %s at 0x%08llx, %u lines, MSI through the ITS "
+                "(LPIs)\n",
+                irq_controller(), (unsigned long long)d_phys, lines);
     else
-        kprintf("levitate: interrupts: %s at 0x%08llx, %u lines, no MSI%s\n", irq_controller(),
-                (unsigned long long)d_phys, lines,
-                version == 3 ? " (the ITS is not driven: PCI uses INTx)" : "");
+        kprintf("levitate: interrupts: %s at 0x%08llx, %u lines, no MSI\n", irq_controller(),
+                (unsigned long long)d_phys, lines);
     return true;
 }
 
@@ -315,8 +330,8 @@ void irq_dispatch(void)
     for (;;) {
         unsigned intid = version == 3 ? (unsigned)MRS(ICC_IAR1_EL1) & 0xffffff
                                       : rd32(gicc, GICC_IAR) & 0x3ff;
-        if (intid >= SPURIOUS)
-            return;
+        if (intid >= SPURIOUS && intid < 1024)
+            return; /* 1020..1023: nothing (more) pending */
         irq_handle(intid);
         if (version == 3)
             MSR(ICC_EOIR1_EL1, intid);
