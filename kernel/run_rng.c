@@ -237,7 +237,7 @@ static void bench_rng(struct kdev *k)
         kprintf("bench: rng failed: %s: %s\n", lvio_errname(rc), lvio_device_error(&k->dev));
         return;
     }
-    uint64_t kicks0 = rng->vq.kicks, req0 = rng->requests;
+    uint64_t kicks0 = rng->vq.kicks, req0 = rng->requests, irq0 = k->interrupts;
     c0 = cycles();
     for (unsigned i = 0; i < rounds && rc >= 0; i++) {
         rc = lvio_rng_read(rng, buf, sizeof buf, rng_timeout_ns());
@@ -246,9 +246,10 @@ static void bench_rng(struct kdev *k)
     ns = bench_elapsed_ns(c0);
     if (rc >= 0) {
         bench_line("rng read 64 KiB x16", bytes * 10000 / (ns ? ns : 1), "MB/s");
-        bench_line("rng notifies per request",
-                   (rng->vq.kicks - kicks0) * 10 / (rng->requests - req0 ? rng->requests - req0 : 1),
-                   "notifies");
+        uint64_t reqs = rng->requests - req0 ? rng->requests - req0 : 1;
+        bench_line("rng notifies per request", (rng->vq.kicks - kicks0) * 10 / reqs, "notifies");
+        bench_line("rng interrupts per request", (k->interrupts - irq0) * 10 / reqs,
+                   "interrupts");
     }
     c0 = cycles();
     for (unsigned i = 0; i < small && rc >= 0; i++)

@@ -13,6 +13,7 @@
 #   BENCH_TIMEOUT=120       seconds before QEMU is killed
 #   LVIO_KERNEL=path.img    another image;  LVIO_QEMU=...  another QEMU
 #   QEMU_ARGS='-global virtio-mmio.force-legacy=false'   extra QEMU args (split on spaces)
+#   BENCH_APPEND=irq.off    more bootargs (irq.off: everything polled, to compare)
 # All TCG (no KVM here): the numbers compare builds on one machine, nothing more.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -46,7 +47,7 @@ extra=()
 if [ -n "${QEMU_ARGS:-}" ]; then
     read -r -a extra <<<"$QEMU_ARGS"
 fi
-cmd+=(${extra[@]+"${extra[@]}"} -append "poweroff bench")
+cmd+=(${extra[@]+"${extra[@]}"} -append "poweroff bench${BENCH_APPEND:+ $BENCH_APPEND}")
 
 printf 'bench:'
 printf ' %q' "${cmd[@]}"
