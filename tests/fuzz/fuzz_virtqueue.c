@@ -71,11 +71,16 @@ static uint32_t vq_service(struct fz *f, struct fz_chain *c)
     }
     uint32_t len = writable;
     if (!fz_empty(&f->t)) {
+        /* In 64 bits: a chain may offer up to UINT32_MAX writable bytes
+         * (the library refuses more), so writable + 1 may not fit. */
         uint8_t m = fz_u8(&f->t);
+        uint64_t more = (uint64_t)writable + 1;
         if ((m & 3) == 1)
-            len = fz_u16(&f->t) % (writable + 1);
-        else if ((m & 3) == 2)
-            len = writable + 1 + fz_u16(&f->t);
+            len = (uint32_t)(fz_u16(&f->t) % more);
+        else if ((m & 3) == 2) {
+            uint64_t over = more + fz_u16(&f->t);
+            len = (uint32_t)(over > UINT32_MAX ? UINT32_MAX : over);
+        }
         else if ((m & 3) == 3)
             f->hold_this = true;
     }
