@@ -1,9 +1,9 @@
 /*
  * Interrupts, as the rest of the kernel sees them: numbered lines (on
- * aarch64 the GIC's interrupt ids), handlers attached to them, message
+ * aarch64 the GIC's interrupt ids, on riscv64 the PLIC's sources), handlers attached to them, message
  * signalled interrupts for PCI MSI-X, and a CPU that sleeps until one
  * comes. The controller itself is the architecture's (arch/<arch>/:
- * aarch64 has gic.c); everything here is called from the one thread of the
+ * aarch64 has gic.c, riscv64 plic.c); everything here is called from the one thread of the
  * kernel, and handlers run with interrupts masked.
  *
  * Handlers do as little as possible: a device's handler acknowledges the
@@ -23,7 +23,7 @@ typedef void (*irq_fn)(void *arg);
 
 /* What a device tree's interrupt specifier says: the line and its trigger. */
 struct irq_line {
-    unsigned irq; /* the controller's number (GIC: INTID, SPIs from 32) */
+    unsigned irq; /* the controller's number (GIC: INTID, SPIs from 32; PLIC: source) */
     bool edge;    /* edge-triggered (else level) */
 };
 
@@ -36,7 +36,7 @@ struct irq_line {
  */
 bool irq_init(const struct fdt *fdt);
 bool irq_ready(void);
-/* "GICv2", "GICv3", or "none". */
+/* "GICv2", "GICv3", "PLIC", or "none". */
 const char *irq_controller(void);
 
 /* Decode interrupt specifier `cells` (big-endian, as in the blob; `n` of
@@ -68,7 +68,8 @@ int irq_attach(const struct irq_line *line, irq_fn fn, void *arg);
  */
 int irq_msi_alloc(irq_fn fn, void *arg, uint32_t requester, uint32_t event, unsigned *irq,
                   uint64_t *addr, uint32_t *data);
-/* The controller has MSI lines (GICv2m or the GICv3 ITS here). */
+/* The controller has MSI lines (GICv2m or the GICv3 ITS here; none on
+ * riscv64's PLIC). */
 bool irq_msi_available(void);
 
 /* Interrupts taken so far on `irq` (all of them: 0 without a controller). */

@@ -20,14 +20,16 @@
 
 /* ---- entry points ------------------------------------------------------ */
 
-/* Called by boot.S at the high address: sets everything below up, then kmain. */
-void kernel_start(uint64_t dtb_phys, uint64_t load_phys, unsigned entry_el);
+/* The architecture's kernel_start (arch/<arch>/start.c, called by its
+ * boot.S at the high address with what the loader passed) sets everything
+ * below up, then calls kmain. */
 
 /* The test or demo itself (kernel/main.c). May return: kernel_start then
  * powers off if the bootarg "poweroff" is present, else idles. */
 void kmain(void);
 
-/* ---- console and formatting (printf.c, arch/<arch>/: aarch64 pl011.c) -- */
+/* ---- console and formatting (printf.c; the UART is the arch's: aarch64
+ * pl011.c, riscv64 uart.c, an NS16550) ---------------------------------- */
 
 /*
  * Formats: %d %i %u %x %X %p %s %c %%, with flags '-' and '0', a width
@@ -45,8 +47,9 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 /* Raw console output; '\n' becomes "\r\n". */
 void console_putc(char c);
 void console_write(const char *s, size_t len);
-/* Use the PL011 at this physical address (called by kernel_start). */
-void console_init(uint64_t pl011_phys);
+/* Use the architecture's UART at this physical address (called by
+ * kernel_start). */
+void console_init(uint64_t uart_phys);
 uint64_t console_phys(void);
 
 /* Warnings a self-test provokes on purpose: while warnings_muted is set,
@@ -55,19 +58,21 @@ uint64_t console_phys(void);
 extern bool warnings_muted;
 extern unsigned warnings_suppressed;
 
-/* ---- power (arch/<arch>/: aarch64 psci.c) ---------------------------- */
+/* ---- power (arch/<arch>/: aarch64 psci.c, riscv64 sbi.c) ------------- */
 
-/* PSCI SYSTEM_OFF: QEMU exits. Never returns (spins if PSCI fails). */
+/* Firmware power-off (aarch64 PSCI SYSTEM_OFF, riscv64 SBI system reset):
+ * QEMU exits. Never returns (spins if that fails). */
 void power_off(void) __attribute__((noreturn));
 
 /* Print "levitate: PANIC <msg>" and power off. */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/* ---- time (arch/<arch>/: aarch64 timer.c, the generic timer) --------- */
+/* ---- time (arch/<arch>/timer.c: aarch64 the generic timer, riscv64 the
+ * time CSR) ------------------------------------------------------------- */
 
 /* Monotonic nanoseconds since boot. */
 uint64_t time_ns(void);
-/* The raw virtual counter (CNTVCT_EL0) and its frequency in Hz. */
+/* The raw counter (aarch64 CNTVCT_EL0, riscv64 time) and its frequency in Hz. */
 uint64_t cycles(void);
 uint64_t cycles_per_second(void);
 /* Busy-wait at least ns nanoseconds. */
@@ -88,9 +93,10 @@ uint64_t virt_to_phys(const void *virt);
 /* Linear-map pointer to physical RAM or devices; NULL if not mapped. */
 void *phys_to_virt(uint64_t phys);
 /*
- * Uncached (Device-nGnRE) pointer to device registers [phys, phys+len).
- * NULL if the range is not entirely in a Device part of the linear map
- * (RAM is refused: it is mapped cacheable).
+ * Uncached pointer to device registers [phys, phys+len) (aarch64:
+ * Device-nGnRE; riscv64: the platform's device ranges). NULL if the range
+ * is not entirely in a device part of the linear map (RAM is refused: it is
+ * mapped cacheable).
  */
 volatile void *ioremap(uint64_t phys, size_t len);
 
@@ -110,7 +116,7 @@ void *vmap(const uint64_t *phys, size_t n);
  * match a vmap exactly is reported and ignored; NULL is ignored silently. */
 void vunmap(void *virt, size_t n);
 /* Called once by kernel_start, with the MMU on: hooks the window's tables
- * into TTBR1 (vmap returns NULL before). */
+ * into the kernel's page tables (vmap returns NULL before). */
 void vmap_init(void);
 /* For virt_to_phys: false if virt is outside the vmap window; else true,
  * with *phys the mapped address (page + offset) or PHYS_INVALID. Silent. */
@@ -161,9 +167,6 @@ bool kernel_bootarg(const char *word);
 /* For a bootarg "key=value": copy value into buf (NUL-terminated, truncated
  * to size) and return true; false if there is no such key. */
 bool kernel_bootarg_value(const char *key, char *buf, size_t size);
-/* The exception level the loader entered the kernel at (1 or 2); it runs
- * at EL1 either way. */
-unsigned kernel_entry_el(void);
 /* Physical RAM: the first /memory bank. */
 uint64_t ram_phys_start(void);
 uint64_t ram_phys_end(void);
