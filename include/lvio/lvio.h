@@ -6,6 +6,7 @@
 #include "hal.h"
 #include "virtio.h"
 #include "virtqueue.h"
+#include "request.h"
 #include "mmio.h"
 #include "pci.h"
 #include "rng.h"

@@ -5,9 +5,9 @@
  * rate-limits it.
  *
  * The device writes only into the driver's own DMA page, split into
- * LVIO_RNG_SLOTS request buffers; bytes are then copied to the caller.
- * A request left pending by a read that timed out stays with the device and
- * its bytes serve the next read.
+ * LVIO_RNG_SLOTS request buffers by the request engine (lvio/request.h);
+ * bytes are then copied to the caller. A request left pending by a read
+ * that timed out stays with the device and its bytes serve the next read.
  */
 #ifndef LVIO_RNG_H
 #define LVIO_RNG_H
@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "request.h"
 #include "virtio.h"
 #include "virtqueue.h"
 
@@ -25,16 +26,12 @@ struct lvio_rng {
     /* Set by lvio_rng_init(). */
     struct lvio_device *dev;
     struct lvio_virtqueue vq;
-    uint8_t *page;          /* DMA page holding the request buffers */
-    uint64_t page_addr;     /* its device address */
-    /* Driver state. */
-    uint8_t busy;           /* bit n: slot n is with the device */
-    uint8_t done;           /* bit n: slot n came back, its bytes kept for a read */
-    uint16_t done_len[LVIO_RNG_SLOTS]; /* bytes a done slot holds */
-    uint32_t pending;       /* bytes requested in busy slots */
-    uint16_t slot_len[LVIO_RNG_SLOTS]; /* bytes requested per busy slot */
-    uint64_t bytes;         /* statistics */
-    uint64_t requests;
+    /* Its requests: a slot is BUSY while the device fills it, DONE with
+     * bytes kept for a read (taken in the order the device answered). */
+    struct lvio_reqs reqs;
+    struct lvio_req_slot slots[LVIO_RNG_SLOTS];
+    uint64_t bytes;         /* statistics: bytes the device gave */
+    uint64_t requests;      /* requests made (reqs.requests, kept here too) */
     uint64_t empty;         /* requests the device answered with 0 bytes */
 };
 

@@ -294,8 +294,14 @@ static inline uint32_t lvio_config_join(const struct lvio_device *dev, const uin
 #define LVIO_STATUS_CHECK_INTERVAL 1024u
 
 /* Record LVIO_E_TIMEOUT for a wait on `vq` that ended (queue, indexes,
- * time waited, and whether the clock stood still). */
-int lvio_vq_timeout(struct lvio_virtqueue *vq, const struct lvio_deadline *d);
+ * time waited, and whether the clock stood still), after `what` ("" or
+ * what was waited for, e.g. "request 2 of 3 (slot 5): "). */
+int lvio_vq_timeout(struct lvio_virtqueue *vq, const struct lvio_deadline *d,
+                    const char *what);
+
+/* Ring descriptors a chain of `nbufs` buffers takes on `vq` (one when it
+ * goes through an indirect table). */
+unsigned lvio_vq_descs(const struct lvio_virtqueue *vq, unsigned nbufs);
 
 /* A device the transport probe filled in (ops and HAL set). */
 static inline bool lvio_device_valid(const struct lvio_device *dev)
@@ -309,6 +315,15 @@ static inline bool lvio_device_valid(const struct lvio_device *dev)
  * completes; LVIO_E_DEAD with both messages when it does not.
  */
 int lvio_device_reset_after(struct lvio_device *dev, int err);
+
+/*
+ * `pages` zeroed DMA pages from the HAL for the device to use, into *cpu
+ * and *dev_addr. Returns 0, LVIO_E_NOMEM or LVIO_E_HAL (a page not
+ * page-aligned, at its CPU or device address: given straight back), with
+ * a message that says they were for `what` ("gpu queries").
+ */
+int lvio_dma_take(struct lvio_device *dev, uint32_t pages, void **cpu, uint64_t *dev_addr,
+                  const char *what);
 
 /*
  * Give memory the device was given back to the HAL — unless the device is

@@ -90,6 +90,23 @@ int lvio_device_check(struct lvio_device *dev)
     return LVIO_OK;
 }
 
+int lvio_dma_take(struct lvio_device *dev, uint32_t pages, void **cpu, uint64_t *dev_addr,
+                  const char *what)
+{
+    const struct lvio_hal *hal = dev->hal;
+    void *mem = hal->dma_alloc(hal->ctx, pages, dev_addr);
+    *cpu = NULL;
+    if (!mem)
+        return lvio_fail(dev, LVIO_E_NOMEM, "no %u DMA page(s) for %s", pages, what);
+    if (((uintptr_t)mem | *dev_addr) & (LVIO_PAGE_SIZE - 1)) {
+        hal->dma_free(hal->ctx, mem, pages, *dev_addr); /* never given to the device */
+        return lvio_fail(dev, LVIO_E_HAL, "dma_alloc returned an unaligned page for %s", what);
+    }
+    memset(mem, 0, (size_t)pages * LVIO_PAGE_SIZE);
+    *cpu = mem;
+    return LVIO_OK;
+}
+
 void lvio_dma_give_back(struct lvio_device *dev, void *cpu, size_t pages,
                         uint64_t dev_addr)
 {

@@ -210,6 +210,11 @@ static bool lvio_vq_use_indirect(const struct lvio_virtqueue *vq, unsigned n)
     return vq->indirect && n > 1 && n <= LVIO_VQ_INDIRECT_MAX;
 }
 
+unsigned lvio_vq_descs(const struct lvio_virtqueue *vq, unsigned nbufs)
+{
+    return lvio_vq_use_indirect(vq, nbufs) ? 1 : nbufs;
+}
+
 static int lvio_vq_check_add(struct lvio_virtqueue *vq,
                              const struct lvio_sg *out, unsigned n_out,
                              const struct lvio_sg *in, unsigned n_in,
@@ -230,8 +235,7 @@ static int lvio_vq_check_add(struct lvio_virtqueue *vq,
     if (w > UINT32_MAX)
         return LVIO_E_INVAL;
     *writable = (uint32_t)w;
-    unsigned need = lvio_vq_use_indirect(vq, n) ? 1 : n;
-    return need > vq->num_free ? LVIO_E_NOSPC : LVIO_OK;
+    return lvio_vq_descs(vq, n) > vq->num_free ? LVIO_E_NOSPC : LVIO_OK;
 }
 
 /* Write the indirect table of ring slot `head` (written once, never read
@@ -440,13 +444,14 @@ int lvio_vq_get(struct lvio_virtqueue *vq, void **token, uint32_t *len)
     return 1;
 }
 
-int lvio_vq_timeout(struct lvio_virtqueue *vq, const struct lvio_deadline *d)
+int lvio_vq_timeout(struct lvio_virtqueue *vq, const struct lvio_deadline *d,
+                    const char *what)
 {
     uint16_t used_idx = lvio_dev16_to_cpu(vq->dev, *(volatile lvio_le16 *)&vq->used->idx);
     return lvio_fail(vq->dev, LVIO_E_TIMEOUT,
-                     "queue %u: no completion after %llu us (avail idx %u, used idx %u, "
+                     "%squeue %u: no completion after %llu us (avail idx %u, used idx %u, "
                      "last seen %u, in flight %u)%s",
-                     vq->index,
+                     what, vq->index,
                      (unsigned long long)(lvio_deadline_elapsed(d, vq->dev->hal) / 1000),
                      vq->avail_idx, used_idx, vq->last_used, lvio_vq_in_flight(vq),
                      lvio_deadline_why(d));
@@ -475,7 +480,7 @@ int lvio_vq_wait(struct lvio_virtqueue *vq, uint64_t timeout_ns, void **token,
         return r == 1 ? LVIO_OK : r;
     if (lvio_device_check(vq->dev))
         return LVIO_E_NEEDS_RESET;
-    return lvio_vq_timeout(vq, &d);
+    return lvio_vq_timeout(vq, &d, "");
 }
 
 unsigned lvio_vq_num_free(const struct lvio_virtqueue *vq)

@@ -1,35 +1,18 @@
 /*
  * virtio-rng driver (VIRTIO 1.2, 5.4).
  *
- * The driver owns one DMA page split into LVIO_RNG_SLOTS request buffers.
- * A slot belongs to the device from lvio_vq_add until its completion comes
- * back; only then are its bytes copied out (and wiped from the page).
+ * The driver's LVIO_RNG_SLOTS request buffers live in one DMA page of the
+ * request engine (lvio/request.h): each request is one writable buffer,
+ * the whole slot at most. A slot belongs to the device from submit until
+ * its completion is taken; only then are its bytes copied out (and wiped
+ * from the page). A read that ends leaves the slots still with the device
+ * BUSY and the answered ones it did not need DONE: the next read takes
+ * those first.
  */
 #include "lvio/rng.h"
 #include "../core/internal.h"
 
 #define RNG_QUEUE 0
-
-static void rng_free_page(struct lvio_rng *rng)
-{
-    if (rng->page)
-        lvio_dma_give_back(rng->dev, rng->page, 1, rng->page_addr);
-    rng->page = NULL;
-}
-
-static int rng_alloc_page(struct lvio_rng *rng)
-{
-    const struct lvio_hal *hal = rng->dev->hal;
-    rng->page = hal->dma_alloc(hal->ctx, 1, &rng->page_addr);
-    if (!rng->page)
-        return lvio_fail(rng->dev, LVIO_E_NOMEM, "rng: no DMA page for requests");
-    if (((uintptr_t)rng->page | rng->page_addr) & (LVIO_PAGE_SIZE - 1)) {
-        hal->dma_free(hal->ctx, rng->page, 1, rng->page_addr); /* never given */
-        rng->page = NULL;
-        return lvio_fail(rng->dev, LVIO_E_HAL, "rng: dma_alloc returned an unaligned page");
-    }
-    return LVIO_OK;
-}
 
 int lvio_rng_init(struct lvio_rng *rng, struct lvio_device *dev)
 {
@@ -42,12 +25,14 @@ int lvio_rng_init(struct lvio_rng *rng, struct lvio_device *dev)
     int err = lvio_device_begin(dev, 0);
     if (err)
         return err;
-    err = rng_alloc_page(rng);
+    /* Writable buffers only: no request part, the response is the slot. */
+    err = lvio_reqs_init(&rng->reqs, dev, &rng->vq, rng->slots, LVIO_RNG_SLOTS,
+                         LVIO_RNG_SLOT_SIZE, 0);
     if (err)
         goto fail;
     err = lvio_vq_setup(&rng->vq, dev, RNG_QUEUE, LVIO_RNG_SLOTS);
     if (err)
-        goto free_page;
+        goto free_slots;
     err = lvio_device_driver_ok(dev);
     if (err)
         goto teardown_queue;
@@ -56,106 +41,76 @@ int lvio_rng_init(struct lvio_rng *rng, struct lvio_device *dev)
 teardown_queue:
     err = lvio_device_reset_after(dev, err); /* the device lets go of the ring first */
     lvio_vq_teardown(&rng->vq);
-free_page:
-    rng_free_page(rng);
+free_slots:
+    lvio_reqs_teardown(&rng->reqs);
 fail:
     lvio_device_fail(dev);
     return err;
 }
 
-/* Offer free slots to the device until `want` bytes are requested. */
+/* Offer free slots to the device, in one batch, until `want` bytes are
+ * requested (counting those of requests still out). */
 static int rng_submit(struct lvio_rng *rng, uint32_t want)
 {
-    for (unsigned s = 0; s < LVIO_RNG_SLOTS && rng->pending < want; s++) {
-        if ((rng->busy | rng->done) & (1u << s))
-            continue;
-        uint32_t n = want - rng->pending;
-        if (n > LVIO_RNG_SLOT_SIZE)
-            n = LVIO_RNG_SLOT_SIZE;
-        struct lvio_sg sg = {rng->page_addr + (uint64_t)s * LVIO_RNG_SLOT_SIZE, n};
-        int err = lvio_vq_add(&rng->vq, NULL, 0, &sg, 1, (void *)(uintptr_t)(s + 1));
-        if (err == LVIO_E_NOSPC)
-            break; /* a queue smaller than LVIO_RNG_SLOTS: it is full of our requests */
-        if (err)
-            return err;
-        rng->busy |= (uint8_t)(1u << s);
-        rng->slot_len[s] = (uint16_t)n;
-        rng->pending += n;
-        rng->requests++;
+    struct lvio_req batch[LVIO_RNG_SLOTS];
+    unsigned slots[LVIO_RNG_SLOTS], n = 0;
+    uint32_t pending = 0;
+    for (unsigned s = 0; s < LVIO_RNG_SLOTS; s++)
+        if (rng->slots[s].state == LVIO_REQ_BUSY)
+            pending += rng->slots[s].resp_len;
+    /* A request takes a descriptor: a queue smaller than LVIO_RNG_SLOTS
+     * may be full of them before the slots are. */
+    unsigned room = lvio_reqs_count(&rng->reqs, LVIO_REQ_FREE);
+    if (room > lvio_vq_num_free(&rng->vq))
+        room = lvio_vq_num_free(&rng->vq);
+    for (; n < room && pending < want; n++) {
+        uint32_t len = want - pending < LVIO_RNG_SLOT_SIZE ? want - pending : LVIO_RNG_SLOT_SIZE;
+        batch[n] = (struct lvio_req){.resp_len = len};
+        pending += len;
     }
-    return lvio_vq_kick(&rng->vq);
+    if (n == 0)
+        return LVIO_OK;
+    int err = lvio_reqs_alloc(&rng->reqs, slots, n);
+    for (unsigned i = 0; i < n; i++)
+        batch[i].slot = slots[i];
+    if (err == LVIO_OK)
+        err = lvio_reqs_submit(&rng->reqs, batch, n);
+    rng->requests = rng->reqs.requests;
+    return err;
 }
 
-/* A slot came back with `n` bytes: copy what the caller still needs. */
-static void rng_consume(struct lvio_rng *rng, void *token, uint32_t n,
-                        uint8_t *out, size_t len, size_t *got)
+/* The answered slots' bytes, in the order the device answered, into
+ * out[*got, len): each slot's bytes copied as far as the caller needs
+ * them, then wiped (entropy handed out is not left lying around), and
+ * the slot freed. */
+static void rng_take(struct lvio_rng *rng, uint8_t *out, size_t len, size_t *got)
 {
-    unsigned s = (unsigned)((uintptr_t)token - 1); /* our own token */
-    uint8_t *src = rng->page + (size_t)s * LVIO_RNG_SLOT_SIZE;
-    size_t take = len - *got < n ? len - *got : n;
-    memcpy(out + *got, src, take);
-    memset(src, 0, n); /* entropy handed out is not left lying around */
-    *got += take;
-    rng->bytes += n;
-    rng->empty += n == 0;
-    rng->pending -= rng->slot_len[s];
-    rng->busy &= (uint8_t)~(1u << s);
-}
-
-/* A completion nobody was reading for (lvio_rng_poll): the slot keeps
- * its bytes until a read takes them. */
-static void rng_keep(struct lvio_rng *rng, void *token, uint32_t n)
-{
-    unsigned s = (unsigned)((uintptr_t)token - 1); /* our own token */
-    rng->bytes += n;
-    rng->empty += n == 0;
-    rng->pending -= rng->slot_len[s];
-    rng->busy &= (uint8_t)~(1u << s);
-    rng->done |= (uint8_t)(1u << s);
-    rng->done_len[s] = (uint16_t)n;
-}
-
-/* The bytes kept by lvio_rng_poll, to the caller first. */
-static void rng_take_kept(struct lvio_rng *rng, uint8_t *out, size_t len, size_t *got)
-{
-    for (unsigned s = 0; s < LVIO_RNG_SLOTS && rng->done && *got < len; s++) {
-        if (!(rng->done & (1u << s)))
-            continue;
-        uint8_t *src = rng->page + (size_t)s * LVIO_RNG_SLOT_SIZE;
-        size_t take = len - *got < rng->done_len[s] ? len - *got : rng->done_len[s];
+    int s;
+    while (*got < len && (s = lvio_reqs_next_done(&rng->reqs)) >= 0) {
+        uint32_t n = rng->slots[s].len;
+        uint8_t *src = lvio_req_resp(&rng->reqs, (unsigned)s);
+        size_t take = len - *got < n ? len - *got : n;
         memcpy(out + *got, src, take);
-        memset(src, 0, rng->done_len[s]);
+        memset(src, 0, n);
         *got += take;
-        rng->done &= (uint8_t)~(1u << s);
+        rng->bytes += n;
+        rng->empty += n == 0;
+        lvio_reqs_put(&rng->reqs, (unsigned)s);
     }
 }
 
 int lvio_rng_poll(struct lvio_rng *rng)
 {
-    void *token;
-    uint32_t n, ready = 0;
-    int r;
-    if (!rng || !lvio_device_valid(rng->dev) || !rng->page)
+    uint32_t ready = 0;
+    if (!rng || !lvio_device_valid(rng->dev) || !rng->reqs.mem)
         return LVIO_E_INVAL;
-    while ((r = lvio_vq_get(&rng->vq, &token, &n)) == 1)
-        rng_keep(rng, token, n);
+    int r = lvio_reqs_reap(&rng->reqs);
     if (r < 0)
         return r;
     for (unsigned s = 0; s < LVIO_RNG_SLOTS; s++)
-        if (rng->done & (1u << s))
-            ready += rng->done_len[s];
+        if (rng->slots[s].state == LVIO_REQ_DONE)
+            ready += rng->slots[s].len;
     return (int)ready;
-}
-
-static int rng_collect(struct lvio_rng *rng, uint8_t *out, size_t len,
-                       size_t *got)
-{
-    void *token;
-    uint32_t n;
-    int r;
-    while ((r = lvio_vq_get(&rng->vq, &token, &n)) == 1)
-        rng_consume(rng, token, n, out, len, got);
-    return r;
 }
 
 /* Nothing came within the time: say why, by what the device did. */
@@ -169,7 +124,7 @@ static int rng_out_of_time(struct lvio_rng *rng, const struct lvio_deadline *d,
     if (err)
         return err;
     if (empty == 0)
-        return lvio_vq_timeout(&rng->vq, d);
+        return lvio_vq_timeout(&rng->vq, d, "");
     return lvio_fail(dev, LVIO_E_TIMEOUT,
                      "rng: no entropy after %llu us: the device answered %llu requests with "
                      "0 bytes%s",
@@ -189,7 +144,7 @@ int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
 {
     struct lvio_deadline d;
     size_t got = 0;
-    if (!rng || !lvio_device_valid(rng->dev) || !rng->page || (!buf && len) ||
+    if (!rng || !lvio_device_valid(rng->dev) || !rng->reqs.mem || (!buf && len) ||
         len > INT32_MAX)
         return LVIO_E_INVAL;
     if (len == 0)
@@ -197,21 +152,22 @@ int lvio_rng_read(struct lvio_rng *rng, void *buf, size_t len,
     uint64_t empty = rng->empty;
     lvio_deadline_start(&d, rng->dev->hal, timeout_ns);
     for (uint32_t polls = 1;; polls++) {
-        rng_take_kept(rng, buf, len, &got);
-        int err = rng_collect(rng, buf, len, &got);
-        if (!err && got < len)
+        int err = lvio_reqs_reap(&rng->reqs);
+        rng_take(rng, buf, len, &got);
+        if (err >= 0 && got < len)
             err = rng_submit(rng, (uint32_t)(len - got));
-        if (!err && polls % LVIO_STATUS_CHECK_INTERVAL == 0)
+        if (err >= 0 && polls % LVIO_STATUS_CHECK_INTERVAL == 0)
             err = lvio_device_check(rng->dev);
-        if (err || got == len)
+        if (err < 0 || got == len)
             return got ? (int)got : err;
         if (lvio_deadline_passed(&d, rng->dev->hal))
             break;
     }
-    int err = rng_collect(rng, buf, len, &got); /* it may have come as time ran out */
+    int err = lvio_reqs_reap(&rng->reqs); /* it may have come as time ran out */
+    rng_take(rng, buf, len, &got);
     if (got)
         return (int)got;
-    if (err)
+    if (err < 0)
         return err;
     return rng_out_of_time(rng, &d, rng->empty - empty);
 }
@@ -231,9 +187,6 @@ void lvio_rng_teardown(struct lvio_rng *rng)
         return;
     lvio_device_reset(rng->dev);
     lvio_vq_teardown(&rng->vq);
-    rng_free_page(rng);
-    rng->busy = 0;
-    rng->done = 0;
-    rng->pending = 0;
+    lvio_reqs_teardown(&rng->reqs);
     rng->dev = NULL;
 }

@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     reads();
     fz_call(f, "lvio_rng_teardown");
     lvio_rng_teardown(&S.rng);
-    if (lvio_rng_read(&S.rng, S.rng.page, 1, 0) != LVIO_E_INVAL)
+    if (lvio_rng_read(&S.rng, S.rng.reqs.mem, 1, 0) != LVIO_E_INVAL)
         fz_die("lvio_rng_read after teardown did not return LVIO_E_INVAL");
 out:
     fz_check_errmsg(&S.dev);

@@ -102,7 +102,7 @@ static void test_timeout_then_late_completion(void **state)
     uint8_t big[100];
     assert_int_equal(lvio_rng_read(&R, big, sizeof big, 3000000), LVIO_E_TIMEOUT);
     assert_non_null(strstr(lvio_device_error(&D), "no completion after"));
-    assert_int_equal(R.busy, 1); /* the slot is still the device's */
+    assert_int_equal(lvio_reqs_count(&R.reqs, LVIO_REQ_BUSY), 1); /* the slot is still the device's */
     S.hold = false;
     sim_release_reversed(&S);
     uint32_t before = S.notifies;
@@ -111,7 +111,7 @@ static void test_timeout_then_late_completion(void **state)
     assert_sequence(buf, 16, 0);
     test_free(buf);
     assert_int_equal(S.notifies, before); /* served by the late completion */
-    assert_int_equal(R.busy, 0);
+    assert_int_equal(lvio_reqs_count(&R.reqs, LVIO_REQ_BUSY), 0);
     down();
 }
 
@@ -435,7 +435,7 @@ static void test_poll_keeps_bytes_for_the_next_read(void **state)
     S.hold = false;
     sim_release_reversed(&S);
     assert_int_equal(lvio_rng_poll(&R), 16);
-    assert_int_equal(R.busy, 0);
+    assert_int_equal(lvio_reqs_count(&R.reqs, LVIO_REQ_BUSY), 0);
     uint32_t notifies = S.notifies;
     uint64_t requests = R.requests;
     assert_int_equal(lvio_rng_read(&R, buf, 10, 0), 10);
