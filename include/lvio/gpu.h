@@ -39,11 +39,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "request.h"
 #include "spec/virtio_gpu.h"
 #include "virtio.h"
 #include "virtqueue.h"
 
-/* Control commands that may be in flight at once. */
+/* Control commands (a query too) that may be in flight at once. */
 #define LVIO_GPU_CMD_SLOTS 16
 /* Cursor commands that may be in flight at once. */
 #define LVIO_GPU_CURSOR_SLOTS 8
@@ -113,16 +114,16 @@ struct lvio_gpu_fb {
     uint32_t epoch;             /* the GPU's epoch when it was created */
 };
 
-/* One command slot's bookkeeping (private). */
+/* The driver's own record of a command slot, next to the request
+ * engine's (private). */
 struct lvio_gpu_slot {
-    uint8_t state;              /* free, busy, done or lost */
-    uint32_t len;               /* bytes the device wrote into the response */
     uint32_t reads;             /* resource whose backing the command reads
                                    (ATTACH_BACKING, TRANSFER_TO_HOST_2D), or 0 */
     /* A lost command that reads a backing (its own ATTACH_BACKING, or a
      * TRANSFER_TO_HOST_2D of a framebuffer destroyed meanwhile): the
      * backing list and the pixel shares, kept until the device gives the
-     * chain back (or is reset), since the device may still read them. */
+     * chain back (or is reset), since the device may still read them. The
+     * engine slot's `held` points here while it keeps them. */
     struct lvio_gpu_fb held;
 };
 
@@ -131,8 +132,16 @@ struct lvio_gpu {
     struct lvio_device *dev;
     struct lvio_virtqueue ctrlq;
     struct lvio_virtqueue cursorq;
-    uint8_t *mem;               /* DMA pages: command slots, query, cursor */
-    uint64_t mem_addr;
+    /* The request engines (lvio/request.h): control commands in slots of
+     * 256 bytes (request at +0, response at +128), cursor commands (no
+     * response) in slots of 64; and a DMA page for the responses too large
+     * for a slot (display info, EDID), one query at a time. */
+    struct lvio_reqs cmds;
+    struct lvio_req_slot cmd_slots[LVIO_GPU_CMD_SLOTS];
+    struct lvio_reqs cursor;
+    struct lvio_req_slot cursor_slots[LVIO_GPU_CURSOR_SLOTS];
+    uint8_t *query;
+    uint64_t query_addr;
     bool has_edid;              /* VIRTIO_GPU_F_EDID negotiated */
     uint32_t num_scanouts;      /* from the configuration, 1..16 */
 
@@ -144,16 +153,12 @@ struct lvio_gpu {
 
     /* Driver state. */
     uint32_t next_resource_id;  /* resource ids are per GPU, never 0 */
-    struct lvio_gpu_slot slots[LVIO_GPU_CMD_SLOTS + 1]; /* last: the query slot */
-    uint8_t cursor_busy;        /* bit n: cursor slot n is with the device */
+    struct lvio_gpu_slot slots[LVIO_GPU_CMD_SLOTS];
     uint32_t last_cmd;          /* command type of the last failure */
     uint32_t last_resp;         /* response type of the last failure */
-    uint64_t commands;          /* statistics */
-    uint64_t notifies;
     uint32_t epoch;             /* bumped by lvio_gpu_reset: older
                                    framebuffers no longer exist on the device */
 };
-
 
 /*
  * Bring up the GPU `dev` (probed; dev->device_id LVIO_VIRTIO_ID_GPU):

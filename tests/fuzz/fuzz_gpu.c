@@ -496,7 +496,7 @@ static void op_create(unsigned i)
     int rv = lvio_gpu_fb_create(&S.gpu, &s->fb, w, h, fmt, pixels, size, runs, max_runs);
     check_rv("lvio_gpu_fb_create", rv, false);
     fz_check_waited(&S.f, rv, S.gpu.timeout_ns);
-    bool bad = w == 0 || h == 0 || !format_ok(fmt) || size < need || (off & 3) || !S.gpu.mem ||
+    bool bad = w == 0 || h == 0 || !format_ok(fmt) || size < need || (off & 3) || !S.gpu.cmds.mem ||
                (runs && max_runs == 0);
     /* Too little room for the runs is only known while sharing. */
     bool room = rv == LVIO_E_INVAL && (!runs || max_runs < LVIO_GPU_FB_RUNS(size)) &&
@@ -547,7 +547,7 @@ static void note_lost(struct fbslot *s, int rv)
 /* Present, show and cursor take it (not destroyed, not from before a reset). */
 static bool usable(const struct fbslot *s)
 {
-    return s->live && S.gpu.mem && s->fb.epoch == S.gpu.epoch;
+    return s->live && S.gpu.cmds.mem && s->fb.epoch == S.gpu.epoch;
 }
 
 static struct lvio_gpu_fb *fb_or_null(uint8_t k)
@@ -598,7 +598,7 @@ static void run_ops(void)
             unsigned sc = fz_u8(t) % 18;
             uint8_t k = fz_u8(t);
             struct lvio_gpu_fb *fb = fb_or_null(k);
-            bool inval = !S.gpu.mem || sc >= S.gpu.num_scanouts || (fb && !usable(&S.fb[k % NFB]));
+            bool inval = !S.gpu.cmds.mem || sc >= S.gpu.num_scanouts || (fb && !usable(&S.fb[k % NFB]));
             fz_call(&S.f, "lvio_gpu_show");
             rv = lvio_gpu_show(&S.gpu, sc, fb);
             note_lost(fb ? &S.fb[k % NFB] : NULL, rv);
