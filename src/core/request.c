@@ -71,8 +71,9 @@ void lvio_reqs_teardown(struct lvio_reqs *r)
 {
     if (!r || !r->mem)
         return;
-    /* In slot order: a release may hand what it held only to a slot still
-     * lost, which comes later, so everything is released once. */
+    /* Each slot is freed before its release is called, and a release
+     * hands what it held on only to a slot still lost (one this loop has
+     * yet to free): everything held is released once. */
     for (unsigned i = 0; i < r->nslots; i++)
         lvio_reqs_free_lost(r, &r->slots[i]);
     lvio_dma_give_back(r->dev, r->mem, r->pages, r->mem_addr);

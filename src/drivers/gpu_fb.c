@@ -404,15 +404,20 @@ int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb)
     return err;
 }
 
+/* A rectangle as the device reads it. */
+static struct lvio_virtio_gpu_rect wire_rect(const struct lvio_gpu_rect *r)
+{
+    return (struct lvio_virtio_gpu_rect){lvio_cpu_to_le32(r->x), lvio_cpu_to_le32(r->y),
+                                         lvio_cpu_to_le32(r->width),
+                                         lvio_cpu_to_le32(r->height)};
+}
+
 void lvio_gpu_transfer_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot,
                            const struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *r)
 {
     struct lvio_virtio_gpu_transfer_to_host_2d *req =
         lvio_gpu_cmd(gpu, b, slot, LVIO_VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, sizeof *req);
-    req->r.x = lvio_cpu_to_le32(r->x);
-    req->r.y = lvio_cpu_to_le32(r->y);
-    req->r.width = lvio_cpu_to_le32(r->width);
-    req->r.height = lvio_cpu_to_le32(r->height);
+    req->r = wire_rect(r);
     req->offset = lvio_cpu_to_le64((uint64_t)r->y * fb->stride + (uint64_t)r->x * BYTES_PER_PIXEL);
     req->resource_id = lvio_cpu_to_le32(fb->resource_id);
     gpu->slots[slot].reads = fb->resource_id;
@@ -423,10 +428,7 @@ static void gpu_flush_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsign
 {
     struct lvio_virtio_gpu_resource_flush *req =
         lvio_gpu_cmd(gpu, b, slot, LVIO_VIRTIO_GPU_CMD_RESOURCE_FLUSH, sizeof *req);
-    req->r.x = lvio_cpu_to_le32(r->x);
-    req->r.y = lvio_cpu_to_le32(r->y);
-    req->r.width = lvio_cpu_to_le32(r->width);
-    req->r.height = lvio_cpu_to_le32(r->height);
+    req->r = wire_rect(r);
     req->resource_id = lvio_cpu_to_le32(fb->resource_id);
 }
 

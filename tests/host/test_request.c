@@ -119,6 +119,16 @@ static void send(struct lvio_req *batch, unsigned n)
     assert_int_equal(lvio_reqs_submit(&R, batch, n), 0);
 }
 
+/* A batch of `n` the device takes and sits on: the wait gives up on it. */
+static void lose(struct lvio_req *batch, unsigned n)
+{
+    S.hold = true;
+    send(batch, n);
+    assert_int_equal(lvio_reqs_wait(&R, batch, n, WAIT_NS), LVIO_E_TIMEOUT);
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(SLOTS[batch[i].slot].state, LVIO_REQ_LOST);
+}
+
 static void check_message(const char *part)
 {
     if (!strstr(lvio_device_error(&D), part))
@@ -329,9 +339,7 @@ static void test_lost_slots_held_until_answered(void **state)
     up(16);
     struct lvio_req batch[2];
     int thing[2];
-    S.hold = true;
-    send(batch, 2);
-    assert_int_equal(lvio_reqs_wait(&R, batch, 2, WAIT_NS), LVIO_E_TIMEOUT);
+    lose(batch, 2);
     SLOTS[batch[0].slot].held = &thing[0];
     SLOTS[batch[1].slot].held = &thing[1];
 
@@ -383,9 +391,7 @@ static void test_teardown_releases_held_once(void **state)
     up(16);
     struct lvio_req batch[3];
     int thing;
-    S.never_complete = true;
-    send(batch, 3);
-    assert_int_equal(lvio_reqs_wait(&R, batch, 3, WAIT_NS), LVIO_E_TIMEOUT);
+    lose(batch, 3);
     SLOTS[batch[0].slot].held = &thing;
     R.release = hand_on;
     down();
@@ -401,9 +407,7 @@ static void test_slot_exhaustion_message(void **state)
     up(16);
     struct lvio_req batch[NSLOTS];
     unsigned s[NSLOTS];
-    S.hold = true;
-    send(batch, NSLOTS);
-    assert_int_equal(lvio_reqs_wait(&R, batch, NSLOTS, WAIT_NS), LVIO_E_TIMEOUT);
+    lose(batch, NSLOTS);
     struct ring_state was = ring_now();
     assert_int_equal(lvio_reqs_alloc(&R, s, 1), LVIO_E_AGAIN);
     check_message("queue 0: 1 request slot(s) wanted, 0 of 4 free (4 held by requests that "
