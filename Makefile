@@ -1,10 +1,13 @@
 # levitate-virtio
 #   make                 library + host tests (for this machine)
 #   make ARCH=aarch64    the test kernel: build/aarch64/levitate.img
+#   make ARCH=riscv64    the same for riscv64: build/riscv64/levitate.img
 #   make run             boot the kernel in QEMU with the default devices
+#                        (ARCH=riscv64 for riscv64's; aarch64 by default)
 #   make test            everything: library builds, static analysis, host tests
 #                        (also big-endian), fuzz corpus replay, QEMU tests
-#   make bench           in-guest benchmarks, printed as a table (build/bench.txt)
+#   make bench           in-guest benchmarks, printed as a table (build/bench.txt;
+#                        ARCH=riscv64 for riscv64's)
 # Missing Debian packages are installed by scripts/deps.sh (as root) or named.
 
 ARCH ?= host
@@ -103,13 +106,18 @@ check-be: deps-be deps-font $(HOSTB)/font.psf
 -include tests/fuzz/fuzz.mk
 
 # ---- QEMU --------------------------------------------------------------------
+# run and bench boot ARCH's kernel (aarch64 when ARCH is host or unset);
+# check-qemu builds every kernel and runs each architecture's QEMU tests.
+KERNEL_RUN_ARCH := $(if $(filter-out host,$(ARCH)),$(ARCH),aarch64)
+QEMU_ARCHES := aarch64 riscv64
+
 check-qemu: deps-qemu
-	$(MAKE) ARCH=aarch64
-	scripts/qemu-tests.sh
+	@for a in $(QEMU_ARCHES); do $(MAKE) --no-print-directory ARCH=$$a || exit 1; done
+	QEMU_ARCHES="$(QEMU_ARCHES)" scripts/qemu-tests.sh
 
 run: deps-qemu
-	$(MAKE) ARCH=aarch64
-	scripts/run.sh
+	$(MAKE) ARCH=$(KERNEL_RUN_ARCH)
+	ARCH=$(KERNEL_RUN_ARCH) scripts/run.sh
 
 test: deps-host deps-qemu
 	$(MAKE) check-lib
@@ -121,8 +129,8 @@ test: deps-host deps-qemu
 	@scripts/summary.sh
 
 bench: deps-qemu
-	$(MAKE) ARCH=aarch64
-	scripts/bench.sh
+	$(MAKE) ARCH=$(KERNEL_RUN_ARCH)
+	ARCH=$(KERNEL_RUN_ARCH) scripts/bench.sh
 
 deps-build:
 	@scripts/deps.sh build font

@@ -8,7 +8,7 @@
 
 #define DTB_MAX_SIZE (2ULL << 20)    /* the largest blob read (arm64's limit) */
 #define DMA_POOL_MAX (64ULL << 20)
-#define MAX_BUSY 12                  /* image, DTB, memory reservations */
+#define MAX_BUSY 12                  /* image, DTB, memory reservations, reserved-memory */
 
 /* Used only when there is no usable DTB: RAM_FALLBACK_START (layout.h),
  * at least 128 MiB. */
@@ -157,6 +157,24 @@ static struct range largest_free(struct range *busy, size_t n)
     return best;
 }
 
+/* The children of /reserved-memory (firmware's own RAM: OpenSBI's on
+ * riscv64), added to busy[*n..MAX_BUSY). */
+static void add_reserved_nodes(struct range *busy, size_t *n)
+{
+    static const char prefix[] = "/reserved-memory/";
+    struct fdt_walk w;
+    struct fdt_node node;
+    uint64_t addr, size;
+
+    fdt_walk_begin(&w, &fdt);
+    while (*n < MAX_BUSY && fdt_walk_next(&w, &node) > 0) {
+        if (strncmp(node.path, prefix, sizeof(prefix) - 1) != 0 || node.depth != 2)
+            continue;
+        for (unsigned i = 0; *n < MAX_BUSY && fdt_node_reg(&fdt, &node, i, &addr, &size) == FDT_OK; i++)
+            busy[(*n)++] = (struct range){ addr, addr + size };
+    }
+}
+
 void boot_setup_dma(void)
 {
     struct range busy[MAX_BUSY];
@@ -168,6 +186,7 @@ void boot_setup_dma(void)
         busy[n++] = (struct range){ dtb_phys, dtb_phys + fdt.size };
         for (unsigned i = 0; n < MAX_BUSY && fdt_memreserve(&fdt, i, &addr, &size) == FDT_OK; i++)
             busy[n++] = (struct range){ addr, addr + size };
+        add_reserved_nodes(busy, &n);
     }
 
     struct range pool = largest_free(busy, n);

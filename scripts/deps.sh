@@ -5,7 +5,8 @@
 # Groups (no argument = build host qemu):
 #   build  clang, ld.lld, llvm-objcopy, make, dtc
 #   host   cmocka (libcmocka-dev), gcc
-#   qemu   qemu-system-aarch64, pytest and PIL for /usr/bin/python3
+#   qemu   qemu-system-aarch64, qemu-system-riscv64 (qemu-system-misc), pytest
+#          and PIL for /usr/bin/python3
 #   font   a Terminus PSF console font (console-setup-linux)
 #   static clang-tidy and cppcheck (make check-static)
 #   fuzz   libFuzzer's runtime for clang 14 (make fuzz, make check-fuzz)
@@ -41,7 +42,8 @@ checks_for_group() {
         echo "file:/usr/include/cmocka.h:libcmocka-dev cmd:gcc:gcc"
         ;;
     qemu)
-        echo "cmd:qemu-system-aarch64:qemu-system-arm py:pytest:python3-pytest py:PIL:python3-pil"
+        echo "cmd:qemu-system-aarch64:qemu-system-arm cmd:qemu-system-riscv64:qemu-system-misc"
+        echo "py:pytest:python3-pytest py:PIL:python3-pil"
         ;;
     font)
         echo "glob:$FONT_GLOB:console-setup-linux"

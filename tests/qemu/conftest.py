@@ -11,12 +11,20 @@ Every run's command line, serial output and QEMU stderr are attached to a
 failing test's report ("serial log" sections), so a failure shows what the
 kernel said.
 
-The kernel is interrupt-driven, so every test that boots through `boot` or
-`qemu` runs on both interrupt controllers of QEMU's virt machine: GICv2 (the
-default; PCI MSI-X through its v2m frame) and GICv3 (`gic-version=3`; PCI
-MSI-X through the ITS). Test ids end in [gicv2] / [gicv3]. A
-test that picks its own machine (`machine=`) is marked `one_gic` and runs
-once. The `screen` tests (pixels through QMP) boot the default only.
+Architectures: env LVIO_ARCH (default aarch64) picks the kernel and QEMU.
+A test runs on the architectures its `arch` marker names
+(`pytest.mark.arch("aarch64", "riscv64")`, also as a module's pytestmark);
+an unmarked test is aarch64's only. The others are deselected, so
+`LVIO_ARCH=riscv64 /usr/bin/python3 -m pytest tests/qemu -q` runs the
+riscv64 subset.
+
+The kernel is interrupt-driven, so on aarch64 every test that boots through
+`boot` or `qemu` runs on both interrupt controllers of QEMU's virt machine:
+GICv2 (the default; PCI MSI-X through its v2m frame) and GICv3
+(`gic-version=3`; PCI MSI-X through the ITS). Test ids end in [gicv2] /
+[gicv3]. A test that picks its own machine (`machine=`) is marked `one_gic`
+and runs once. The `screen` tests (pixels through QMP) boot the default
+only. riscv64's virt has one controller (the PLIC): one run each.
 """
 
 from __future__ import annotations
@@ -72,25 +80,43 @@ def timeout_scale(pytestconfig) -> float:
     return pytestconfig.getoption("--qemu-timeout-scale")
 
 
-GICS = {"gicv2": "", "gicv3": "gic-version=3"}
+# The interrupt controllers a boot is repeated on (-M virt,<option>).
+GICS = {"gicv2": "", "gicv3": "gic-version=3"} if lq.ARCH == "aarch64" else {}
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "one_gic: sets its own machine; not repeated per GIC")
+    config.addinivalue_line("markers", "arch(*names): the architectures (LVIO_ARCH) the test "
+                            "runs on; unmarked: aarch64 only")
+
+
+def _archs_of(item) -> tuple:
+    m = item.get_closest_marker("arch")
+    return m.args if m else ("aarch64",)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the tests that are not for this architecture."""
+    drop = [it for it in items if lq.ARCH not in _archs_of(it)]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [it for it in items if lq.ARCH in _archs_of(it)]
 
 
 def pytest_generate_tests(metafunc):
-    if "gic" in metafunc.fixturenames and not metafunc.definition.get_closest_marker("one_gic"):
+    if GICS and "gic" in metafunc.fixturenames and \
+            not metafunc.definition.get_closest_marker("one_gic"):
         metafunc.parametrize("gic", list(GICS), indirect=True)
 
 
 @pytest.fixture
 def gic(request) -> str:
-    return getattr(request, "param", "gicv2")
+    return getattr(request, "param", "gicv2" if GICS else "")
 
 
 def _machine(gic: str) -> str:
-    return lq.QEMU_MACHINE + ("," + GICS[gic] if GICS[gic] else "")
+    extra = GICS.get(gic, "")
+    return lq.QEMU_MACHINE + ("," + extra if extra else "")
 
 
 @pytest.fixture

@@ -61,13 +61,42 @@ QEMU_MACHINE = arch_var("ARCH_QEMU_MACHINE")
 QEMU_ARGS = shlex.split(arch_var("ARCH_QEMU_ARGS"))
 DEFAULT_TIMEOUT = 60.0
 
-# virt's virtio-mmio transports: 32 slots of 0x200 bytes from 0x0a000000.
-# QEMU fills them from the top: the first -device gets the last slot.
-MMIO_BASE = 0x0A000000
-MMIO_STRIDE = 0x200
-MMIO_SLOTS = 32
+# What QEMU's virt machine wires, per architecture (docs/design.md; the
+# riscv64 facts are in ../shared/ports.md):
+#   mmio        virtio-mmio transports: (base, stride, slots). QEMU fills
+#               them from the top: the first -device gets the last slot.
+#   mmio_irq    the interrupt line of slot 0 (slot n: mmio_irq + n)
+#   intx_irq    the line of a root-bus PCI function in slot d with INTx pin A:
+#               intx_irq + d % 4 (the interrupt-map's swizzle)
+#   controller  how the kernel's `levitate: interrupts:` line names it
+#   fault       a physical pointer's PANIC line: its fields, the exception's
+#               name, and the words that say the address was not mapped
+#   display     a display device QMP can screendump without the kernel's help
+#               (riscv64's virt has no fw_cfg DMA, which ramfb needs: there
+#               the kernel's own GPU is the display)
+ARCHES = {
+    "aarch64": dict(mmio=(0x0A000000, 0x200, 32), mmio_irq=48, intx_irq=35,
+                    controller="GICv2 at 0x08000000",
+                    fault=(("ESR=", "FAR=", "ELR="), "data abort", "translation fault"),
+                    display=["-device", "ramfb"]),
+    "riscv64": dict(mmio=(0x10001000, 0x1000, 8), mmio_irq=1, intx_irq=32,
+                    controller="PLIC at 0x0c000000",
+                    fault=(("scause=", "stval=", "sepc="), "load page fault", "address not mapped"),
+                    display=["-device", "virtio-gpu-pci"]),
+}
+FACTS = ARCHES[ARCH]
+
+MMIO_BASE, MMIO_STRIDE, MMIO_SLOTS = FACTS["mmio"]
 MMIO_SLOT_ADDRS = [MMIO_BASE + n * MMIO_STRIDE for n in range(MMIO_SLOTS)]
-MMIO_TOP = MMIO_SLOT_ADDRS[-1]  # 0x0a003e00
+MMIO_TOP = MMIO_SLOT_ADDRS[-1]  # aarch64 0x0a003e00, riscv64 0x10008000
+
+
+def wired_irq(line) -> int:
+    """The line QEMU wires for an ok line's device: its MMIO slot's, or its PCI INTA's."""
+    if line.transport == "mmio":
+        return FACTS["mmio_irq"] + (line.addr - MMIO_BASE) // MMIO_STRIDE
+    _bus, dev, _fn = line.bdf
+    return FACTS["intx_irq"] + dev % 4
 
 MODERN_MMIO = ["-global", "virtio-mmio.force-legacy=false"]
 LEGACY_MMIO: list[str] = []
@@ -94,7 +123,9 @@ LVIO_RE = re.compile(
 NONE_RE = re.compile(r"^lvio: no (?P<device>[A-Za-z0-9_.-]+)\b")
 PASS_RE = re.compile(r"^levitate: PASS (?P<total>\d+) tests?\b")
 FAIL_RE = re.compile(r"^levitate: FAIL (?P<failed>\d+)/(?P<total>\d+) tests?\b")
-VERDICT_RE = re.compile(r"^levitate: (?:PASS|FAIL) ", re.M)
+# The whole verdict line, up to its newline: a screen test that stops QEMU
+# as soon as the line starts would cut it short ("PASS 20 tes").
+VERDICT_RE = re.compile(r"^levitate: (?:PASS|FAIL) .*\n", re.M)
 PANIC_RE = re.compile(r"^levitate: PANIC\b.*$", re.M)
 # The end of every ok line: `, irq 48` / `, msi-x 3` / `, polled`.
 SERVICE_RE = re.compile(r",\s*(?P<how>irq|msi-x|polled)(?: (?P<n>\d+))?\s*$")

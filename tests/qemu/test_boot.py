@@ -2,7 +2,11 @@
 
 import time
 
-from qemu import PANIC_RE, VERDICT_RE, load_png
+import pytest
+
+from qemu import FACTS, PANIC_RE, VERDICT_RE, load_png
+
+pytestmark = pytest.mark.arch("aarch64", "riscv64")
 
 RNG = ["-device", "virtio-rng-device"]
 
@@ -18,10 +22,10 @@ def test_poweroff_exits_cleanly_with_one_verdict(boot):
 def test_stays_up_without_poweroff_and_qmp_works(qemu):
     """Without `poweroff` the kernel stays up (the demo); QMP can inspect and stop it.
 
-    A ramfb display gives QMP something to screendump: this checks the PNG
-    path the GPU tests rely on, not the kernel.
+    A ramfb display (riscv64: a virtio-gpu-pci) gives QMP something to
+    screendump: this checks the PNG path the GPU tests rely on.
     """
-    q = qemu(RNG + ["-device", "ramfb"], append="", qmp=True)
+    q = qemu(RNG + FACTS["display"], append="", qmp=True)
     q.wait_for(VERDICT_RE)
     time.sleep(1.0)
     r = q.result()
@@ -42,16 +46,19 @@ def test_fault_is_reported_not_hung(boot):
     `selftest.fault` makes the kernel read through a physical address used as
     a pointer after its verdict; the kernel runs high with the low half
     unmapped, so this must be a translation fault reported as a PANIC line
-    naming the exception syndrome, the faulting address and the instruction.
+    naming the exception syndrome, the faulting address and the instruction
+    (aarch64 ESR/FAR/ELR, a data abort; riscv64 scause/stval/sepc, a load
+    page fault).
     """
+    fields, exception, unmapped = FACTS["fault"]
     r = boot(RNG, append="poweroff selftest.fault")
     panic = r.panic
     r.check(panic is not None, "no 'levitate: PANIC' line after the deliberate fault")
     if panic:
-        for field in ("ESR=", "FAR=", "ELR="):
+        for field in fields:
             r.check(field in panic, f"panic line lacks {field}: {panic}")
-        r.check("data abort" in panic, f"expected a data abort: {panic}")
-    r.check("translation fault" in r.serial, "the fault status was not decoded")
+        r.check(exception in panic, f"expected a {exception}: {panic}")
+    r.check(unmapped in r.serial, "the fault status was not decoded")
     r.check("no fault" not in r.serial, "the read through a physical address did not fault")
     r.check(not r.timed_out, "QEMU hung after the fault instead of powering off")
     r.check(len(r.verdicts) == 1 and r.verdicts[0].passed, "the verdict before the fault")

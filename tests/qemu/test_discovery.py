@@ -17,6 +17,8 @@ import pytest
 import qemu as lq
 from qemu import MMIO_STRIDE, MMIO_TOP, MODERN_MMIO
 
+pytestmark = pytest.mark.arch("aarch64", "riscv64")
+
 RNG = ["-device", "virtio-rng-device"]
 TRANSPORTS = {"legacy": [], "modern": MODERN_MMIO}
 transports = pytest.mark.parametrize("transport", list(TRANSPORTS))

@@ -24,6 +24,8 @@ import pytest
 from qemu import (MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, BootResult, GpuDetail, LvioLine,
                   assert_pass_up, check_card, check_console, parse_gpu, parse_rng, screenshot)
 
+pytestmark = pytest.mark.arch("aarch64", "riscv64")
+
 RNG = ["-device", "virtio-rng-device"]
 
 # transport id -> (QEMU args, version the kernel must report)

@@ -4,28 +4,31 @@ Every `ok` line ends with how the device is serviced (`irq <n>`, `msi-x <n>`
 or `polled`), and `levitate: interrupts taken: ...` counts, per device, the
 interrupts the kernel's handlers took: proof that they arrived, not only
 that they were set up. The line numbers are checked against what QEMU's
-virt machine wires: virtio-mmio slot s (registers at 0x0a000000 + 0x200 s)
-on SPI 16 + s, i.e. GIC INTID 48 + s; a PCI function in slot d with INTx
-pin A on SPI 3 + d % 4 (the interrupt-map's swizzle), INTID 35 + d % 4.
+virt machine wires (qemu.wired_irq). On aarch64: virtio-mmio slot s
+(registers at 0x0a000000 + 0x200 s) on SPI 16 + s, i.e. GIC INTID 48 + s; a
+PCI function in slot d with INTx pin A on SPI 3 + d % 4 (the
+interrupt-map's swizzle), INTID 35 + d % 4. On riscv64: slot s (registers at
+0x10001000 + 0x1000 s) on PLIC source s + 1; PCI slot d's INTA on source
+32 + d % 4.
 
 MSI-X: on GICv2 (QEMU's default) the kernel routes each vector to an SPI of
 the v2m frame, on GICv3 to an LPI through the ITS (device id: the PCI
 requester id, event: the vector); the library programs the configuration
 vector and one per queue (shared when the device has fewer entries). Without
 an ITS (`its=off`) PCI devices use INTx; so do `vectors=0` (no MSI-X
-capability) and the bootarg `msix.off`.
+capability) and the bootarg `msix.off`. riscv64's virt has no MSI controller
+(no IMSIC): every PCI device uses INTx there, without a warning.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from qemu import MODERN_MMIO
+from qemu import FACTS, MODERN_MMIO, wired_irq
 
 # Each test says which GIC it boots (conftest would otherwise run it on both).
 pytestmark = pytest.mark.one_gic
-
-MMIO_BASE, MMIO_STRIDE = 0x0A000000, 0x200
+both_archs = pytest.mark.arch("aarch64", "riscv64")
 
 WIRED = MODERN_MMIO + [
     "-device", "virtio-rng-device",
@@ -36,11 +39,7 @@ WIRED = MODERN_MMIO + [
 ]
 
 
-def expected_irq(line) -> int:
-    if line.transport == "mmio":
-        return 48 + (line.addr - MMIO_BASE) // MMIO_STRIDE
-    _bus, dev, _fn = line.bdf
-    return 35 + dev % 4
+expected_irq = wired_irq
 
 
 def check_wired(r, lines):
@@ -65,6 +64,20 @@ def test_wired_interrupts(boot, version):
     check_wired(r, lines)
 
 
+@pytest.mark.arch("riscv64")
+def test_wired_interrupts_plic(boot):
+    """riscv64: MMIO (modern) and PCI INTx (legacy, modern, and with MSI-X tables) on the PLIC."""
+    r = boot(WIRED + ["-device", "virtio-rng-pci"])
+    r.assert_pass()
+    r.check(f"levitate: interrupts: {FACTS['controller']}, " in r.serial,
+            "the kernel did not say it found the PLIC")
+    lines = r.ok()
+    r.check(len(lines) == 6, f"expected 6 devices, got {len(lines)}")
+    check_wired(r, lines)
+    r.check("[lvio warn]" not in r.serial, "a warning where INTx is the plan")
+
+
+@both_archs
 def test_legacy_mmio_interrupts(boot):
     """QEMU's default (legacy) virtio-mmio: the same lines."""
     r = boot(["-device", "virtio-rng-device", "-device", "virtio-gpu-device"])
@@ -74,6 +87,7 @@ def test_legacy_mmio_interrupts(boot):
     check_wired(r, lines)
 
 
+@both_archs
 def test_irq_off_polls_everything(boot):
     """Bootarg irq.off: no controller is set up, every device says polled and works."""
     r = boot(WIRED, append="poweroff irq.off")

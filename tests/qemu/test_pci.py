@@ -34,6 +34,8 @@ import pytest
 from qemu import (MMIO_STRIDE, MMIO_TOP, BootResult, GpuDetail, LvioLine, assert_pass_up,
                   check_card, check_console, parse_gpu, parse_rng, pci_address, screenshot)
 
+pytestmark = pytest.mark.arch("aarch64", "riscv64")
+
 
 def dev(driver: str, props: str = "") -> list[str]:
     """dev("virtio-rng-pci", "addr=03.0") -> ["-device", "virtio-rng-pci,addr=03.0"]"""

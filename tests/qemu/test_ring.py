@@ -17,6 +17,8 @@ import pytest
 
 from qemu import MODERN_MMIO
 
+pytestmark = pytest.mark.arch("aarch64", "riscv64")
+
 INDIRECT, EVENT_IDX = 1 << 28, 1 << 29
 
 # transport id -> (extra QEMU args, rng device, gpu device or None)

@@ -4,6 +4,8 @@ import pytest
 
 from qemu import MMIO_SLOT_ADDRS, MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, parse_rng
 
+pytestmark = pytest.mark.arch("aarch64", "riscv64")
+
 RNG = ["-device", "virtio-rng-device"]
 
 # transport id -> (QEMU args, version the kernel must report)

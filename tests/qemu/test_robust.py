@@ -28,6 +28,8 @@ import pytest
 
 from qemu import MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, VERDICT_RE, parse_rng
 
+pytestmark = pytest.mark.arch("aarch64", "riscv64")
+
 TRANSPORTS = {"legacy": ([], 1), "modern": (MODERN_MMIO, 2)}
 transports = pytest.mark.parametrize("transport", list(TRANSPORTS))
 
