@@ -4,8 +4,9 @@
  * of docs/porting.md.
  *
  * Addresses: DMA pages come from dma.c's pool and are used through the
- * linear map, so the CPU pointer (0xffff0000_4xxxxxxx) and the device
- * address (0x4xxxxxxx) always differ: a driver that handed a CPU pointer to
+ * linear map, so the CPU pointer (aarch64 0xffff0000_4xxxxxxx, riscv64
+ * 0xffffffc0_8xxxxxxx) and the device address (0x4xxxxxxx, 0x8xxxxxxx)
+ * always differ: a driver that handed a CPU pointer to
  * the device would fail at once.
  */
 #include "irq.h"

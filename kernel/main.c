@@ -19,13 +19,13 @@
  *                10 000 presents on the first GPU; DMA pages must not leak
  *   rng.timeout_ms=N  bound on each rng read (default 15 s)
  *   selftest.fault  after the verdict, read through a physical address used
- *                as a pointer: proves a fault is reported (ESR, FAR, ELR),
- *                not a silent hang
+ *                as a pointer: proves a fault is reported (aarch64 ESR, FAR,
+ *                ELR; riscv64 scause, stval, sepc), not a silent hang
  */
 #include "fdt.h"
 #include "ktest.h"
 
-/* QEMU's virt machine has 32 virtio-mmio transports; PCI adds more. */
+/* QEMU's virt machine has 32 virtio-mmio transports (riscv64: 8); PCI adds more. */
 #define MAX_DEVICES 64
 
 /* Big structs live here, not on the 128 KiB stack. */

@@ -5,9 +5,11 @@
  * given bus numbers and windows, decoding and bus mastering enabled. Each
  * virtio function is then handed to the library's lvio_pci_probe.
  *
- * Facts of QEMU's virt: ECAM at 0x4010000000 (256 buses, 1 MiB each),
- * windows from `ranges`: I/O at CPU 0x3eff0000 (PCI 0, 64 KiB), 32-bit
- * memory 0x10000000 (identity), 64-bit memory 0x8000000000 (identity).
+ * Facts of QEMU's aarch64 virt: ECAM at 0x4010000000 (256 buses, 1 MiB
+ * each), windows from `ranges`: I/O at CPU 0x3eff0000 (PCI 0, 64 KiB),
+ * 32-bit memory 0x10000000 (identity), 64-bit memory 0x8000000000
+ * (identity). riscv64 virt: ECAM 0x30000000, I/O at CPU 0x3000000, 32-bit
+ * memory 0x40000000, 64-bit memory 0x400000000.
  */
 #include "ktest.h"
 #include "pci.h"

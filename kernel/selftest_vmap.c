@@ -1,5 +1,5 @@
 /*
- * Self-test of vmap (arch/aarch64/vmap.c): DMA pages that are physically
+ * Self-test of vmap (arch/<arch>/vmap.c): DMA pages that are physically
  * scattered, and mapped out of order, must read back at one contiguous
  * virtual range; virt_to_phys must give each page's own address; unmapping
  * must really drop the translation (a remap at the same address sees the
