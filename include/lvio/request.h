@@ -114,12 +114,14 @@ struct lvio_reqs {
 };
 
 /*
- * Allocate `nslots` slots of `slot_size` bytes (both multiples of 8, as is
- * `resp_off` <= slot_size) in zeroed DMA pages from the HAL, all free;
- * `slots` is the caller's storage for their bookkeeping. `vq` is the
- * queue they will go on: it need not be set up yet (lvio_vq_setup may
- * follow), but must be before the first submit. Returns 0, LVIO_E_INVAL,
- * LVIO_E_NOMEM or LVIO_E_HAL (the HAL returned an unaligned page).
+ * Allocate `nslots` slots of `slot_size` bytes, each with its response at
+ * `resp_off` (slot_size and resp_off multiples of 8, resp_off at most
+ * slot_size: equal when requests have no response), in zeroed DMA pages
+ * from the HAL, all free; `slots` (nslots entries) is the caller's
+ * storage for their bookkeeping. `vq` is the queue they will go on: it
+ * need not be set up yet (lvio_vq_setup may follow), but must be before
+ * the first submit. Returns 0, LVIO_E_INVAL, LVIO_E_NOMEM or LVIO_E_HAL
+ * (the HAL returned an unaligned page).
  */
 int lvio_reqs_init(struct lvio_reqs *r, struct lvio_device *dev, struct lvio_virtqueue *vq,
                    struct lvio_req_slot *slots, unsigned nslots, uint32_t slot_size,
