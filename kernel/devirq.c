@@ -108,6 +108,19 @@ uint32_t kdev_take_isr(struct kdev *k)
     return __atomic_exchange_n(&k->isr_pending, 0, __ATOMIC_ACQ_REL);
 }
 
+/* The device writes its used ring before it raises its line, and another
+ * host thread may do the raising: the thread that saw a completion can get
+ * here first. So a wired device's interrupt gets until `timeout_ns` to come. */
+uint32_t kdev_wait_isr(struct kdev *k, uint64_t timeout_ns)
+{
+    uint64_t end = time_ns() + timeout_ns;
+
+    if (kdev_interrupts(k))
+        while (!k->isr_pending && time_ns() < end)
+            cpu_relax();
+    return kdev_take_isr(k);
+}
+
 bool kdev_interrupts(const struct kdev *k)
 {
     return k->wired || k->dev.irq_mode == LVIO_IRQ_MSIX;

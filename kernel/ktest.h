@@ -56,6 +56,10 @@ void kdev_wire_pci(struct kdev *k, const struct pci_host_bridge *hb,
  * interrupt handler read and so acknowledged them); for a polled device,
  * lvio_device_isr() now. */
 uint32_t kdev_take_isr(struct kdev *k);
+/* kdev_take_isr once the device's interrupt has come, or timeout_ns have
+ * passed (at once for a polled device): for a test that has just seen a
+ * completion and wants the interrupt that reported it. */
+uint32_t kdev_wait_isr(struct kdev *k, uint64_t timeout_ns);
 /* The HAL's msix_route: a message-signalled line per (device, vector),
  * the same one again for a vector routed before. */
 int kdev_msix_route(void *ctx, const struct lvio_device *dev, uint16_t vector, uint64_t *addr,

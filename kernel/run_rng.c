@@ -140,8 +140,9 @@ static void run_rng(struct kdev *k)
     k->has_sample = true;
 
     /* Nothing is in flight now: the completions set bit 0, which the
-     * interrupt handler (or, polled, this read) acknowledged. */
-    isr = kdev_take_isr(k);
+     * interrupt handler (or, polled, this read) acknowledged. The
+     * interrupt may still be on its way when the completion is seen. */
+    isr = kdev_wait_isr(k, 100 * MS);
     isr_after = lvio_device_isr(&k->dev);
     expect(isr & LVIO_VIRTIO_ISR_QUEUE, "%s: ISR 0x%x after a completion, want bit 0",
            k->dev.name, isr);
