@@ -90,8 +90,9 @@ int kdev_msix_route(void *ctx, const struct lvio_device *dev, uint16_t vector, u
             return LVIO_E_NOMEM;
         m = &msix_slots[n_msix];
         *m = (struct msix_slot){.k = k, .vector = vector};
-        uint32_t requester = (uint32_t)dev->u.pci.bus << 8 | (uint32_t)dev->u.pci.device << 3 |
-                             dev->u.pci.function;
+        uint8_t bus = 0, device = 0, function = 0;
+        lvio_pci_location(dev, NULL, &bus, &device, &function);
+        uint32_t requester = (uint32_t)bus << 8 | (uint32_t)device << 3 | function;
         if (irq_msi_alloc(msix_handler, m, requester, vector, &m->irq, &m->addr, &m->data) != 0)
             return LVIO_E_NOMEM;
         n_msix++;

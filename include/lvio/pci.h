@@ -31,7 +31,7 @@
  * capability and maps the table (in an assigned memory BAR, with memory
  * decoding on, wholly inside the BAR, clear of the virtio structures); an
  * unusable table fails nothing: MSI-X is just not used, and the reason is
- * logged, kept in dev->u.pci.msix.why and shown by lvio_dump.
+ * logged, and shown by lvio_dump.
  * lvio_device_begin enables MSI-X with the function masked, masks every
  * table entry, routes entry 0 through msix_route, unmasks it, clears the
  * function mask and gives the configuration vector 0. Each queue's setup
@@ -127,5 +127,14 @@ struct lvio_pci_function {
  */
 int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
                    const struct lvio_pci_function *fn);
+
+/*
+ * Where a probed PCI device is: its segment, bus, device and function (a
+ * kernel's MSI-X routing needs the requester id, bus << 8 | device << 3 |
+ * function). Any out-pointer may be NULL. Returns 0, or LVIO_E_INVAL for
+ * NULL or a device that is not a probed PCI device.
+ */
+int lvio_pci_location(const struct lvio_device *dev, uint16_t *segment, uint8_t *bus,
+                      uint8_t *device, uint8_t *function);
 
 #endif

@@ -49,6 +49,7 @@
 #include "hal.h"
 #include "spec/virtio_config.h"
 #include "spec/virtio_pci.h"
+#include "transport_state.h"
 
 /* Bound on waiting for a reset to complete (status reads back 0). */
 #ifndef LVIO_RESET_TIMEOUT_NS
@@ -61,14 +62,6 @@ struct lvio_device;
 struct lvio_virtqueue;
 struct lvio_transport_ops; /* private to the library */
 
-/* A mapped register range of a PCI BAR (private to the PCI transport). */
-struct lvio_pci_region {
-    volatile uint8_t *base; /* NULL: absent */
-    uint32_t len;
-    uint8_t bar;            /* where it is, for lvio_dump */
-    uint32_t offset;
-};
-
 /* How a device interrupts (dev->irq_mode). */
 enum lvio_irq_mode {
     /* One interrupt line; the cause is read from the ISR status with
@@ -78,27 +71,6 @@ enum lvio_irq_mode {
     /* PCI MSI-X: one message per vector, told apart by
      * lvio_device_msix_isr(); the ISR status is not used. */
     LVIO_IRQ_MSIX = 1,
-};
-
-/* The MSI-X entries the library uses at most (the first ones of the
- * table); queues beyond share them. */
-#define LVIO_PCI_MSIX_VECTORS_MAX 64u
-
-/*
- * MSI-X state of a PCI device (private to the PCI transport). The probe
- * finds the capability and maps the table; lvio_device_begin programs the
- * configuration vector and queue setup each queue's.
- */
-struct lvio_pci_msix {
-    uint8_t cap;                 /* capability offset; 0: none */
-    uint16_t table_size;         /* entries, as Message Control says */
-    struct lvio_pci_region table; /* mapped; base NULL: unusable */
-    uint16_t config_vector;      /* LVIO_VIRTIO_MSI_NO_VECTOR: none */
-    uint64_t queue_vectors;      /* bit v: a queue set up since
-                                    lvio_device_begin uses vector v */
-    char why[96];                /* why MSI-X is not used: no (usable)
-                                    table, refused, or given up; "" while
-                                    in use or before lvio_device_begin */
 };
 
 enum lvio_transport {
@@ -137,28 +109,6 @@ struct lvio_device {
     uint32_t vendor_id;
     uint64_t phys;         /* physical address of the registers */
     char name[32];         /* "mmio@0x0a003e00", "pci@00:02.0", for messages */
-    union {
-        struct {
-            volatile uint8_t *regs; /* mapped by the HAL */
-            uint64_t size;
-        } mmio;
-        struct {
-            volatile uint8_t *cfg;  /* the function's configuration space */
-            uint32_t cfg_size;
-            uint16_t segment;
-            uint8_t bus, device, function;
-            /* modern: the four structures the capabilities point at */
-            struct lvio_pci_region common, notify, isr, devcfg;
-            uint32_t notify_mult;   /* notify_off_multiplier */
-            /* legacy: the I/O BAR 0 register block, and where device
-             * configuration starts in it (0x18 while MSI-X is enabled,
-             * else 0x14: kept in step with the enable bit) */
-            struct lvio_pci_region legacy;
-            uint32_t legacy_cfg;
-            struct lvio_pci_msix msix;
-        } pci;
-    } u;
-
     /* May be set by the caller after the probe, before a driver's init:
      * feature bits never to accept, e.g. (1ull << LVIO_VIRTIO_F_EVENT_IDX)
      * or (1ull << LVIO_VIRTIO_F_INDIRECT_DESC) to run the ring without
@@ -203,6 +153,12 @@ struct lvio_device {
 
     /* Set by any failing call: what exactly went wrong. */
     char errmsg[LVIO_ERRMSG_SIZE];
+
+    /* The transport's own state (lvio/transport_state.h): storage only.
+     * Set by the probe and used by src/transport/; callers never read or
+     * write it, and its layout changes between versions. What a caller may
+     * need of it is public through calls: lvio_pci_location(). */
+    union lvio_transport_state transport_state;
 };
 
 /* Bit `bit` (a LVIO_VIRTIO_F_* or device feature number) set in `features`? */

@@ -12,12 +12,12 @@
 
 static uint32_t mmio_read(struct lvio_device *dev, uint32_t off)
 {
-    return lvio_io_read(dev, dev->u.mmio.regs + off, 4);
+    return lvio_io_read(dev, dev->transport_state.mmio.regs + off, 4);
 }
 
 static void mmio_write(struct lvio_device *dev, uint32_t off, uint32_t val)
 {
-    lvio_io_write(dev, dev->u.mmio.regs + off, 4, val, off);
+    lvio_io_write(dev, dev->transport_state.mmio.regs + off, 4, val, off);
 }
 
 static uint8_t mmio_get_status(struct lvio_device *dev)
@@ -53,8 +53,8 @@ static uint32_t mmio_config_generation(struct lvio_device *dev)
 static void mmio_config_read(struct lvio_device *dev, uint32_t off,
                              unsigned width, uint8_t *out)
 {
-    volatile uint8_t *addr = dev->u.mmio.regs + LVIO_VIRTIO_MMIO_CONFIG + off;
-    if (LVIO_VIRTIO_MMIO_CONFIG + off + width > dev->u.mmio.size) {
+    volatile uint8_t *addr = dev->transport_state.mmio.regs + LVIO_VIRTIO_MMIO_CONFIG + off;
+    if (LVIO_VIRTIO_MMIO_CONFIG + off + width > dev->transport_state.mmio.size) {
         memset(out, 0xff, width); /* beyond the region: never touch it */
         return;
     }
@@ -64,8 +64,8 @@ static void mmio_config_read(struct lvio_device *dev, uint32_t off,
 static void mmio_config_write(struct lvio_device *dev, uint32_t off,
                               unsigned width, const uint8_t *in)
 {
-    volatile uint8_t *addr = dev->u.mmio.regs + LVIO_VIRTIO_MMIO_CONFIG + off;
-    if (LVIO_VIRTIO_MMIO_CONFIG + off + width > dev->u.mmio.size)
+    volatile uint8_t *addr = dev->transport_state.mmio.regs + LVIO_VIRTIO_MMIO_CONFIG + off;
+    if (LVIO_VIRTIO_MMIO_CONFIG + off + width > dev->transport_state.mmio.size)
         return; /* beyond the region: never touch it */
     lvio_io_write(dev, addr, width, lvio_config_join(dev, in, width),
                   LVIO_VIRTIO_MMIO_CONFIG + off);
@@ -157,7 +157,7 @@ static uint32_t mmio_isr(struct lvio_device *dev)
 static void mmio_dump(struct lvio_device *dev)
 {
     lvio_log_dump(dev, "dump: mmio regs at 0x%llx (+0x%llx), interrupt status 0x%x",
-                  (unsigned long long)dev->phys, (unsigned long long)dev->u.mmio.size,
+                  (unsigned long long)dev->phys, (unsigned long long)dev->transport_state.mmio.size,
                   mmio_read(dev, LVIO_VIRTIO_MMIO_INTERRUPT_STATUS));
 }
 
@@ -192,7 +192,7 @@ int lvio_mmio_probe(struct lvio_device *dev, const struct lvio_hal *hal,
     dev->hal = hal;
     dev->transport = LVIO_TRANSPORT_MMIO;
     dev->phys = phys;
-    dev->u.mmio.size = size;
+    dev->transport_state.mmio.size = size;
     lvio_snprintf(dev->name, sizeof dev->name, "mmio@0x%08llx", (unsigned long long)phys);
     if (!mmio_hal_ok(hal)) /* logged only if there is a HAL with a log */
         return lvio_fail(dev, LVIO_E_INVAL, "the HAL is NULL or lacks dma_alloc, dma_free "
@@ -202,14 +202,14 @@ int lvio_mmio_probe(struct lvio_device *dev, const struct lvio_hal *hal,
                          "registers at 0x%llx (+0x%llx): need 0x%x bytes, 4-byte aligned",
                          (unsigned long long)phys, (unsigned long long)size,
                          LVIO_VIRTIO_MMIO_MIN_SIZE);
-    dev->u.mmio.regs = hal->map_regs ? hal->map_regs(hal->ctx, phys, (size_t)size)
+    dev->transport_state.mmio.regs = hal->map_regs ? hal->map_regs(hal->ctx, phys, (size_t)size)
                                      : (volatile uint8_t *)(uintptr_t)phys;
-    if (!dev->u.mmio.regs)
+    if (!dev->transport_state.mmio.regs)
         return lvio_fail(dev, LVIO_E_INVAL, "map_regs could not map 0x%llx bytes",
                          (unsigned long long)size);
-    if ((uintptr_t)dev->u.mmio.regs % 4 != 0)
+    if ((uintptr_t)dev->transport_state.mmio.regs % 4 != 0)
         return lvio_fail(dev, LVIO_E_HAL, "map_regs returned %p, not 4-byte aligned",
-                         (void *)(uintptr_t)dev->u.mmio.regs);
+                         (void *)(uintptr_t)dev->transport_state.mmio.regs);
     uint32_t magic = mmio_read(dev, LVIO_VIRTIO_MMIO_MAGIC_VALUE);
     if (magic != LVIO_VIRTIO_MMIO_MAGIC)
         return lvio_fail(dev, LVIO_E_NOT_VIRTIO, "magic 0x%08x is not \"virt\"", magic);

@@ -49,19 +49,19 @@ static void dump_region(struct lvio_device *dev, const char *what,
 void lvio_pci_dump(struct lvio_device *dev)
 {
     lvio_log_dump(dev, "dump: pci %02x:%02x.%x %04x:%04x, %s interface, command 0x%04x",
-                  dev->u.pci.bus, dev->u.pci.device, dev->u.pci.function,
+                  dev->transport_state.pci.bus, dev->transport_state.pci.device, dev->transport_state.pci.function,
                   lvio_pci_cfg_read(dev, LVIO_PCI_VENDOR_ID, 2), lvio_pci_cfg_read(dev, LVIO_PCI_DEVICE_ID, 2),
                   dev->legacy ? "legacy" : "modern", lvio_pci_cfg_read(dev, LVIO_PCI_COMMAND, 2));
     if (dev->legacy) {
-        dump_region(dev, "legacy", &dev->u.pci.legacy);
+        dump_region(dev, "legacy", &dev->transport_state.pci.legacy);
     } else {
-        dump_region(dev, "common", &dev->u.pci.common);
-        dump_region(dev, "notify", &dev->u.pci.notify);
+        dump_region(dev, "common", &dev->transport_state.pci.common);
+        dump_region(dev, "notify", &dev->transport_state.pci.notify);
         lvio_log_dump(dev, "dump: pci   notify_off_multiplier %u, %u queues",
-                      dev->u.pci.notify_mult,
+                      dev->transport_state.pci.notify_mult,
                       lvio_pci_reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_NUMQ, 2));
-        dump_region(dev, "isr", &dev->u.pci.isr);
-        dump_region(dev, "device", &dev->u.pci.devcfg);
+        dump_region(dev, "isr", &dev->transport_state.pci.isr);
+        dump_region(dev, "device", &dev->transport_state.pci.devcfg);
     }
     lvio_pci_msix_dump(dev);
 }
@@ -207,7 +207,7 @@ static int cap_walk(struct lvio_device *dev, const struct lvio_pci_function *fn,
         if (id == LVIO_PCI_CAP_ID_MSIX && *msix_at == 0) { /* a function has one */
             *msix_at = at;
             if (lvio_pci_cfg_read(dev, at + LVIO_PCI_MSIX_MSG_CTRL, 2) & LVIO_PCI_MSIX_CTRL_ENABLE)
-                dev->u.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX; /* left on */
+                dev->transport_state.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX; /* left on */
         }
         if (id == LVIO_PCI_CAP_ID_VNDR) {
             uint32_t cap_len = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LEN, 1);
@@ -293,7 +293,7 @@ static int legacy_setup(struct lvio_device *dev, const struct lvio_pci_function 
                          "%s, and BAR 0 is not a legacy I/O block (%s, 0x%llx bytes)",
                          modern_why, b->io ? "I/O" : "memory", (unsigned long long)b->size);
     uint32_t len = b->size > 0x10000 ? 0x10000 : (uint32_t)b->size;
-    int err = lvio_pci_region_map(dev, fn, &dev->u.pci.legacy, 0, 0, len,
+    int err = lvio_pci_region_map(dev, fn, &dev->transport_state.pci.legacy, 0, 0, len,
                                   LVIO_VIRTIO_PCI_LEGACY_CONFIG, 4, why, sizeof why);
     if (err)
         return lvio_fail(dev, err, "legacy block %s", why);
@@ -316,12 +316,12 @@ int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
         lvio_snprintf(dev->name, sizeof dev->name, "pci@?");
         return lvio_fail(dev, LVIO_E_INVAL, "no function described (fn NULL)");
     }
-    dev->u.pci.cfg = fn->cfg;
-    dev->u.pci.cfg_size = fn->cfg_size;
-    dev->u.pci.segment = fn->segment;
-    dev->u.pci.bus = fn->bus;
-    dev->u.pci.device = fn->device;
-    dev->u.pci.function = fn->function;
+    dev->transport_state.pci.cfg = fn->cfg;
+    dev->transport_state.pci.cfg_size = fn->cfg_size;
+    dev->transport_state.pci.segment = fn->segment;
+    dev->transport_state.pci.bus = fn->bus;
+    dev->transport_state.pci.device = fn->device;
+    dev->transport_state.pci.function = fn->function;
     if (fn->segment)
         lvio_snprintf(dev->name, sizeof dev->name, "pci@%04x:%02x:%02x.%x", fn->segment,
                       fn->bus, fn->device, fn->function);
@@ -345,7 +345,7 @@ int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
 
     struct cap_found found[LVIO_VIRTIO_PCI_CAP_DEVICE_CFG + 1];
     memset(found, 0, sizeof found);
-    dev->u.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG;
+    dev->transport_state.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG;
     uint32_t msix_at = 0;
     err = cap_walk(dev, fn, found, &msix_at);
     if (err)
@@ -356,12 +356,12 @@ int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
         if (err)
             return err;
     } else {
-        dev->u.pci.common = found[LVIO_VIRTIO_PCI_CAP_COMMON_CFG].r;
-        dev->u.pci.notify = found[LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG].r;
-        dev->u.pci.notify_mult = found[LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG].mult;
-        dev->u.pci.isr = found[LVIO_VIRTIO_PCI_CAP_ISR_CFG].r;
-        dev->u.pci.devcfg = found[LVIO_VIRTIO_PCI_CAP_DEVICE_CFG].r;
-        dev->phys = fn->bar[dev->u.pci.common.bar].phys + dev->u.pci.common.offset;
+        dev->transport_state.pci.common = found[LVIO_VIRTIO_PCI_CAP_COMMON_CFG].r;
+        dev->transport_state.pci.notify = found[LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG].r;
+        dev->transport_state.pci.notify_mult = found[LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG].mult;
+        dev->transport_state.pci.isr = found[LVIO_VIRTIO_PCI_CAP_ISR_CFG].r;
+        dev->transport_state.pci.devcfg = found[LVIO_VIRTIO_PCI_CAP_DEVICE_CFG].r;
+        dev->phys = fn->bar[dev->transport_state.pci.common.bar].phys + dev->transport_state.pci.common.offset;
         dev->version = 2;
         dev->legacy = false;
         dev->ops = &lvio_pci_modern_ops;
@@ -372,9 +372,9 @@ int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
      * rings. */
     uint32_t cmd = lvio_pci_cfg_read(dev, LVIO_PCI_COMMAND, 2);
     uint32_t need = LVIO_PCI_COMMAND_MASTER;
-    const struct lvio_pci_region *used[] = {&dev->u.pci.common, &dev->u.pci.notify,
-                                            &dev->u.pci.isr, &dev->u.pci.devcfg,
-                                            &dev->u.pci.legacy};
+    const struct lvio_pci_region *used[] = {&dev->transport_state.pci.common, &dev->transport_state.pci.notify,
+                                            &dev->transport_state.pci.isr, &dev->transport_state.pci.devcfg,
+                                            &dev->transport_state.pci.legacy};
     for (unsigned i = 0; i < sizeof used / sizeof used[0]; i++)
         if (used[i]->base)
             need |= fn->bar[used[i]->bar].io ? LVIO_PCI_COMMAND_IO : LVIO_PCI_COMMAND_MEMORY;
@@ -387,5 +387,21 @@ int lvio_pci_probe(struct lvio_device *dev, const struct lvio_hal *hal,
                          (need & ~cmd & LVIO_PCI_COMMAND_MASTER) ? "bus mastering" : "");
     }
     lvio_pci_msix_probe(dev, fn, msix_at);
+    return LVIO_OK;
+}
+
+int lvio_pci_location(const struct lvio_device *dev, uint16_t *segment, uint8_t *bus,
+                      uint8_t *device, uint8_t *function)
+{
+    if (!dev || dev->transport != LVIO_TRANSPORT_PCI || !dev->ops)
+        return LVIO_E_INVAL;
+    if (segment)
+        *segment = dev->transport_state.pci.segment;
+    if (bus)
+        *bus = dev->transport_state.pci.bus;
+    if (device)
+        *device = dev->transport_state.pci.device;
+    if (function)
+        *function = dev->transport_state.pci.function;
     return LVIO_OK;
 }

@@ -12,9 +12,9 @@
 /* Configuration space; all-ones beyond it, as an absent register reads. */
 static inline uint32_t lvio_pci_cfg_read(struct lvio_device *dev, uint32_t off, unsigned width)
 {
-    if (off + width > dev->u.pci.cfg_size)
+    if (off + width > dev->transport_state.pci.cfg_size)
         return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
-    return lvio_io_read(dev, dev->u.pci.cfg + off, width);
+    return lvio_io_read(dev, dev->transport_state.pci.cfg + off, width);
 }
 
 /* Configuration space writes (only MSI-X Message Control is ever
@@ -23,9 +23,9 @@ static inline uint32_t lvio_pci_cfg_read(struct lvio_device *dev, uint32_t off, 
 static inline void lvio_pci_cfg_write(struct lvio_device *dev, uint32_t off, unsigned width,
                                       uint32_t val)
 {
-    if (off + width > dev->u.pci.cfg_size)
+    if (off + width > dev->transport_state.pci.cfg_size)
         return;
-    lvio_io_write(dev, dev->u.pci.cfg + off, width, val, off);
+    lvio_io_write(dev, dev->transport_state.pci.cfg + off, width, val, off);
 }
 
 /* A register inside a mapped structure; all-ones beyond it. */
@@ -50,8 +50,8 @@ static inline void lvio_pci_reg_write(struct lvio_device *dev,
 }
 
 /* The modern common configuration structure, the legacy register block. */
-#define COMMON(dev) (&(dev)->u.pci.common)
-#define LEGACY(dev) (&(dev)->u.pci.legacy)
+#define COMMON(dev) (&(dev)->transport_state.pci.common)
+#define LEGACY(dev) (&(dev)->transport_state.pci.legacy)
 
 /* Device configuration bytes of one access at `off` in region `r`, in the
  * device's order (see lvio_config_split); outside the structure: 0xff

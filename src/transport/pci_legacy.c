@@ -41,14 +41,14 @@ static void legacy_config_read(struct lvio_device *dev, uint32_t off, unsigned w
         memset(out, 0xff, width);
         return;
     }
-    lvio_pci_region_config_read(dev, LEGACY(dev), dev->u.pci.legacy_cfg + off, width, out);
+    lvio_pci_region_config_read(dev, LEGACY(dev), dev->transport_state.pci.legacy_cfg + off, width, out);
 }
 
 static void legacy_config_write(struct lvio_device *dev, uint32_t off, unsigned width,
                                 const uint8_t *in)
 {
     if (off <= LEGACY(dev)->len)
-        lvio_pci_region_config_write(dev, LEGACY(dev), dev->u.pci.legacy_cfg + off, width, in);
+        lvio_pci_region_config_write(dev, LEGACY(dev), dev->transport_state.pci.legacy_cfg + off, width, in);
 }
 
 static int legacy_queue_max(struct lvio_device *dev, uint16_t index, uint32_t *max)

@@ -35,13 +35,13 @@ static uint32_t modern_config_generation(struct lvio_device *dev)
 static void modern_config_read(struct lvio_device *dev, uint32_t off, unsigned width,
                                uint8_t *out)
 {
-    lvio_pci_region_config_read(dev, &dev->u.pci.devcfg, off, width, out);
+    lvio_pci_region_config_read(dev, &dev->transport_state.pci.devcfg, off, width, out);
 }
 
 static void modern_config_write(struct lvio_device *dev, uint32_t off, unsigned width,
                                 const uint8_t *in)
 {
-    lvio_pci_region_config_write(dev, &dev->u.pci.devcfg, off, width, in);
+    lvio_pci_region_config_write(dev, &dev->transport_state.pci.devcfg, off, width, in);
 }
 
 static void modern_select(struct lvio_device *dev, uint16_t index)
@@ -75,7 +75,7 @@ static void modern_write64(struct lvio_device *dev, uint32_t off, uint64_t v)
 static int modern_queue_enable(struct lvio_device *dev, const struct lvio_queue_place *q,
                                uint32_t *notify_off)
 {
-    const struct lvio_pci_region *notify = &dev->u.pci.notify;
+    const struct lvio_pci_region *notify = &dev->transport_state.pci.notify;
 
     modern_select(dev, q->index);
     lvio_pci_reg_write(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_SIZE, 2, q->size);
@@ -84,17 +84,17 @@ static int modern_queue_enable(struct lvio_device *dev, const struct lvio_queue_
         return lvio_fail(dev, LVIO_E_QUEUE, "queue %u: device did not take size %u (reads %u)",
                          q->index, q->size, size);
     uint32_t noff = lvio_pci_reg_read(dev, COMMON(dev), LVIO_VIRTIO_PCI_COMMON_Q_NOFF, 2);
-    uint64_t at = (uint64_t)noff * dev->u.pci.notify_mult;
+    uint64_t at = (uint64_t)noff * dev->transport_state.pci.notify_mult;
     if (at & 1)
         return lvio_fail(dev, LVIO_E_LAYOUT,
                          "queue %u: notify offset %u x multiplier %u = 0x%llx is odd (the "
                          "notify register is 16 bits)",
-                         q->index, noff, dev->u.pci.notify_mult, (unsigned long long)at);
+                         q->index, noff, dev->transport_state.pci.notify_mult, (unsigned long long)at);
     if (at + 2 > notify->len)
         return lvio_fail(dev, LVIO_E_LAYOUT,
                          "queue %u: notify offset %u x multiplier %u = 0x%llx is outside the "
                          "notify structure (0x%x bytes)",
-                         q->index, noff, dev->u.pci.notify_mult, (unsigned long long)at,
+                         q->index, noff, dev->transport_state.pci.notify_mult, (unsigned long long)at,
                          notify->len);
     *notify_off = (uint32_t)at;
     modern_write64(dev, LVIO_VIRTIO_PCI_COMMON_Q_DESCLO, q->desc);
@@ -110,13 +110,13 @@ static int modern_queue_enable(struct lvio_device *dev, const struct lvio_queue_
 
 static void modern_notify(struct lvio_device *dev, uint16_t index, uint32_t notify_off)
 {
-    lvio_pci_reg_write(dev, &dev->u.pci.notify, notify_off, 2, index);
+    lvio_pci_reg_write(dev, &dev->transport_state.pci.notify, notify_off, 2, index);
 }
 
 static uint32_t modern_isr(struct lvio_device *dev)
 {
     /* Reading the ISR status acknowledges it. */
-    return lvio_pci_reg_read(dev, &dev->u.pci.isr, 0, 1) & (LVIO_VIRTIO_ISR_QUEUE | LVIO_VIRTIO_ISR_CONFIG);
+    return lvio_pci_reg_read(dev, &dev->transport_state.pci.isr, 0, 1) & (LVIO_VIRTIO_ISR_QUEUE | LVIO_VIRTIO_ISR_CONFIG);
 }
 
 const struct lvio_transport_ops lvio_pci_modern_ops = {

@@ -15,11 +15,11 @@
  *
  * A legacy device's configuration starts at 0x18 instead of 0x14 while
  * MSI-X is enabled: every change of the enable bit goes through
- * msix_control(), which keeps dev->u.pci.legacy_cfg in step.
+ * msix_control(), which keeps dev->transport_state.pci.legacy_cfg in step.
  */
 #include "pci_internal.h"
 
-#define MSIX(dev) (&(dev)->u.pci.msix)
+#define MSIX(dev) (&(dev)->transport_state.pci.msix)
 
 /* Entries the library uses (the vector bitmaps have 64 bits). */
 static uint32_t msix_entries(const struct lvio_device *dev)
@@ -42,9 +42,9 @@ static const char *msix_overlap(const struct lvio_device *dev, uint32_t bar, uin
                                 uint32_t len)
 {
     static const char *const names[] = {"common", "notify", "isr", "device", "legacy"};
-    const struct lvio_pci_region *r[] = {&dev->u.pci.common, &dev->u.pci.notify,
-                                         &dev->u.pci.isr, &dev->u.pci.devcfg,
-                                         &dev->u.pci.legacy};
+    const struct lvio_pci_region *r[] = {&dev->transport_state.pci.common, &dev->transport_state.pci.notify,
+                                         &dev->transport_state.pci.isr, &dev->transport_state.pci.devcfg,
+                                         &dev->transport_state.pci.legacy};
     for (unsigned i = 0; i < sizeof r / sizeof r[0]; i++)
         if (r[i]->base && r[i]->bar == bar && (uint64_t)off < (uint64_t)r[i]->offset + r[i]->len &&
             (uint64_t)r[i]->offset < (uint64_t)off + len)
@@ -100,10 +100,10 @@ void lvio_pci_msix_probe(struct lvio_device *dev, const struct lvio_pci_function
         lvio_snprintf(m->why, sizeof m->why, "MSI-X capability at 0x%02x runs past 0xff", cap);
         return;
     }
-    if (dev->legacy && dev->u.pci.legacy.len < LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX) {
+    if (dev->legacy && dev->transport_state.pci.legacy.len < LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX) {
         lvio_snprintf(m->why, sizeof m->why,
                       "legacy register block of 0x%x bytes has no MSI-X vector registers",
-                      dev->u.pci.legacy.len);
+                      dev->transport_state.pci.legacy.len);
         return;
     }
     uint32_t mc = lvio_pci_cfg_read(dev, cap + LVIO_PCI_MSIX_MSG_CTRL, 2);
@@ -123,7 +123,7 @@ static void msix_control(struct lvio_device *dev, uint32_t bits)
     uint32_t at = MSIX(dev)->cap + LVIO_PCI_MSIX_MSG_CTRL;
     uint32_t mc = lvio_pci_cfg_read(dev, at, 2);
     lvio_pci_cfg_write(dev, at, 2, (mc & LVIO_PCI_MSIX_CTRL_RESERVED) | bits);
-    dev->u.pci.legacy_cfg = (bits & LVIO_PCI_MSIX_CTRL_ENABLE) ? LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX
+    dev->transport_state.pci.legacy_cfg = (bits & LVIO_PCI_MSIX_CTRL_ENABLE) ? LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX
                                                                : LVIO_VIRTIO_PCI_LEGACY_CONFIG;
 }
 
@@ -255,7 +255,7 @@ void lvio_pci_msix_setup(struct lvio_device *dev)
         uint32_t mc = m->cap ? lvio_pci_cfg_read(dev, m->cap + LVIO_PCI_MSIX_MSG_CTRL, 2) : 0;
         if (mc & (LVIO_PCI_MSIX_CTRL_ENABLE | LVIO_PCI_MSIX_CTRL_MASKALL))
             msix_control(dev, 0);
-        dev->u.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG;
+        dev->transport_state.pci.legacy_cfg = LVIO_VIRTIO_PCI_LEGACY_CONFIG;
         return;
     }
     m->why[0] = '\0';

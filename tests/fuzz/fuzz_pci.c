@@ -149,7 +149,7 @@ static void pci_reset(void)
  * as the model holds it (configuration space bytes, updated by writes). */
 static unsigned msix_cap(void)
 {
-    return S.dev.transport == LVIO_TRANSPORT_PCI ? S.dev.u.pci.msix.cap : 0;
+    return S.dev.transport == LVIO_TRANSPORT_PCI ? S.dev.transport_state.pci.msix.cap : 0;
 }
 
 static uint32_t msix_msg_ctrl(void)
@@ -199,7 +199,7 @@ static void cfg_write(uint64_t off, unsigned width, uint32_t v)
 /* The table the library validated, as a range of CPU physical addresses. */
 static bool lib_table(uint64_t *phys, uint64_t *len)
 {
-    const struct lvio_pci_region *t = &S.dev.u.pci.msix.table;
+    const struct lvio_pci_region *t = &S.dev.transport_state.pci.msix.table;
     if (!msix_cap() || !t->base || t->bar >= LVIO_PCI_NUM_BARS)
         return false;
     *phys = S.fn.bar[t->bar].phys + t->offset;
@@ -210,7 +210,7 @@ static bool lib_table(uint64_t *phys, uint64_t *len)
 /* A write into the library's table mapping (map `map`, offset `off`). */
 static void table_write(unsigned map, uint64_t off, unsigned width, uint32_t v)
 {
-    const struct lvio_pci_msix *m = &S.dev.u.pci.msix;
+    const struct lvio_pci_msix *m = &S.dev.transport_state.pci.msix;
     uint64_t phys = S.f.maps[map].phys + off, t_phys, t_len, rel;
     if (!lib_table(&t_phys, &t_len) || phys < t_phys || phys + width > t_phys + t_len)
         fz_die("MSI-X table write at 0x%llx outside the table the library validated",
@@ -228,9 +228,9 @@ static void table_write(unsigned map, uint64_t off, unsigned width, uint32_t v)
                    "capability describes (0x%08x, %u entries)", m->table.bar, m->table.offset,
                    m->table_size, table, msix_size());
     }
-    const struct lvio_pci_region *used[] = {&S.dev.u.pci.common, &S.dev.u.pci.notify,
-                                            &S.dev.u.pci.isr, &S.dev.u.pci.devcfg,
-                                            &S.dev.u.pci.legacy};
+    const struct lvio_pci_region *used[] = {&S.dev.transport_state.pci.common, &S.dev.transport_state.pci.notify,
+                                            &S.dev.transport_state.pci.isr, &S.dev.transport_state.pci.devcfg,
+                                            &S.dev.transport_state.pci.legacy};
     for (unsigned i = 0; i < sizeof used / sizeof used[0]; i++) {
         const struct lvio_pci_region *r = used[i];
         uint64_t r_phys = S.fn.bar[r->bar].phys + r->offset;
@@ -263,9 +263,9 @@ static int pci_msix_route(void *ctx, const struct lvio_device *dev, uint16_t vec
     struct fz *f = ctx;
     if (dev != &S.dev)
         fz_die("msix_route for another device");
-    if (vector >= dev->u.pci.msix.table_size || vector >= LVIO_PCI_MSIX_VECTORS_MAX)
+    if (vector >= dev->transport_state.pci.msix.table_size || vector >= LVIO_PCI_MSIX_VECTORS_MAX)
         fz_die("msix_route for vector %u of a table of %u entries", vector,
-               dev->u.pci.msix.table_size);
+               dev->transport_state.pci.msix.table_size);
     uint8_t b = fz_u8(&f->t);
     if (b & 0x80)
         return (b & 1) ? LVIO_E_HAL : -(int)(b & 0x3f) - 1;
@@ -284,13 +284,13 @@ static void check_msix_answers(void)
             fz_die("%u MSI-X vectors reported in INTx mode", n);
         return;
     }
-    if (n == 0 || n > S.dev.u.pci.msix.table_size || n > LVIO_PCI_MSIX_VECTORS_MAX)
-        fz_die("%u MSI-X vectors reported with a table of %u", n, S.dev.u.pci.msix.table_size);
+    if (n == 0 || n > S.dev.transport_state.pci.msix.table_size || n > LVIO_PCI_MSIX_VECTORS_MAX)
+        fz_die("%u MSI-X vectors reported with a table of %u", n, S.dev.transport_state.pci.msix.table_size);
     if (!(lvio_device_msix_isr(&S.dev, 0) & LVIO_VIRTIO_ISR_CONFIG))
         fz_die("MSI-X vector 0 is not the configuration's");
     for (unsigned i = 0; i < NQ; i++) {
         uint16_t v = S.vq[i].msix_vector;
-        if (S.vq_up[i] && (v >= S.dev.u.pci.msix.table_size ||
+        if (S.vq_up[i] && (v >= S.dev.transport_state.pci.msix.table_size ||
                            !(lvio_device_msix_isr(&S.dev, v) & LVIO_VIRTIO_ISR_QUEUE)))
             fz_die("queue %u: MSI-X vector %u, which the library does not say is a queue's", i,
                    v);
@@ -301,7 +301,7 @@ static void check_msix_answers(void)
  * and a legacy device's configuration offset with the enable bit. */
 static void check_irq_state(void)
 {
-    const struct lvio_pci_msix *m = &S.dev.u.pci.msix;
+    const struct lvio_pci_msix *m = &S.dev.transport_state.pci.msix;
     if (S.dev.irq_mode == LVIO_IRQ_MSIX) {
         if (!m->table.base || !msix_enabled() ||
             (msix_msg_ctrl() & LVIO_PCI_MSIX_CTRL_MASKALL) || m->config_vector != 0 ||
@@ -316,9 +316,9 @@ static void check_irq_state(void)
         fz_die("INTx mode, but MSI-X vectors reported");
     }
     if (S.dev.legacy && S.msix_ctrl_written &&
-        S.dev.u.pci.legacy_cfg != (msix_enabled() ? LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX
+        S.dev.transport_state.pci.legacy_cfg != (msix_enabled() ? LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX
                                                   : LVIO_VIRTIO_PCI_LEGACY_CONFIG))
-        fz_die("legacy configuration at 0x%x with MSI-X %s", S.dev.u.pci.legacy_cfg,
+        fz_die("legacy configuration at 0x%x with MSI-X %s", S.dev.transport_state.pci.legacy_cfg,
                msix_enabled() ? "enabled" : "disabled");
 }
 
@@ -449,7 +449,7 @@ static void check_aligned(uint64_t phys, unsigned width, const char *what)
  * library reads 0 there. */
 static bool lib_status_reg(const struct fz *f, unsigned map, uint64_t off)
 {
-    const struct lvio_pci_region *r = S.dev.legacy ? &S.dev.u.pci.legacy : &S.dev.u.pci.common;
+    const struct lvio_pci_region *r = S.dev.legacy ? &S.dev.transport_state.pci.legacy : &S.dev.transport_state.pci.common;
     uint64_t at = S.dev.legacy ? LVIO_VIRTIO_PCI_LEGACY_STATUS : LVIO_VIRTIO_PCI_COMMON_STATUS;
     return r->base && f->maps[map].base + off == (uintptr_t)r->base + at;
 }
@@ -464,8 +464,8 @@ static uint32_t pci_reg_read(struct fz *f, unsigned map, uint64_t off, unsigned 
     }
     int bar = bar_of(phys, &boff);
     check_aligned(phys, width, "read");
-    if (S.dev.u.pci.msix.table.base &&
-        f->maps[map].base == (uintptr_t)S.dev.u.pci.msix.table.base) {
+    if (S.dev.transport_state.pci.msix.table.base &&
+        f->maps[map].base == (uintptr_t)S.dev.transport_state.pci.msix.table.base) {
         if (off % LVIO_PCI_MSIX_ENTRY_SIZE == LVIO_PCI_MSIX_ENTRY_CTRL &&
             off / LVIO_PCI_MSIX_ENTRY_SIZE < LVIO_PCI_MSIX_MAX_ENTRIES)
             v = S.msix_ctrl[off / LVIO_PCI_MSIX_ENTRY_SIZE];
@@ -491,8 +491,8 @@ static void pci_reg_write(struct fz *f, unsigned map, uint64_t off, unsigned wid
     }
     int bar = bar_of(phys, &boff);
     check_aligned(phys, width, "write");
-    if (S.dev.u.pci.msix.table.base &&
-        f->maps[map].base == (uintptr_t)S.dev.u.pci.msix.table.base) {
+    if (S.dev.transport_state.pci.msix.table.base &&
+        f->maps[map].base == (uintptr_t)S.dev.transport_state.pci.msix.table.base) {
         table_write(map, off, width, v);
         return;
     }

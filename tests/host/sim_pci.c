@@ -355,7 +355,7 @@ int sim_pci_msix_route(void *ctx, const struct lvio_device *dev, uint16_t vector
 {
     struct sim_pci *p = pci_of(ctx);
     p->route_calls++;
-    if (dev->transport != LVIO_TRANSPORT_PCI || dev->u.pci.device != p->fn.device)
+    if (dev->transport != LVIO_TRANSPORT_PCI || dev->transport_state.pci.device != p->fn.device)
         sim_error(&p->s, "msix_route asked for %s, not this function", dev->name);
     if (vector >= p->route_fail_from)
         return p->route_result;

@@ -153,8 +153,8 @@ static void test_probe_modern_reads_identity_and_writes_nothing(void **state)
             }
             assert_int_equal(P.maps[m].bar, SIM_PCI_MODERN_BAR);
         }
-        assert_int_equal(D.u.pci.msix.table_size, P.msix_size);
-        assert_non_null(D.u.pci.msix.table.base);
+        assert_int_equal(D.transport_state.pci.msix.table_size, P.msix_size);
+        assert_non_null(D.transport_state.pci.msix.table.base);
     }
 }
 
@@ -180,6 +180,36 @@ static void test_probe_name_carries_segment_only_when_not_zero(void **state)
     P.fn.function = 7;
     expect_probe_ok("largest address");
     assert_string_equal(D.name, "pci@ffff:ff:1f.7");
+}
+
+/* lvio_pci_location: what the probe was given, for a kernel's MSI routing;
+ * any out-pointer may be NULL; not a probed PCI device: LVIO_E_INVAL. */
+static void test_location(void **state)
+{
+    (void)state;
+    uint16_t seg = 0;
+    uint8_t bus = 0, dev = 0, fn = 0;
+
+    modern_rng();
+    P.fn.segment = 3;
+    P.fn.bus = 0x12;
+    P.fn.device = 0x1e;
+    P.fn.function = 5;
+    expect_probe_ok("location");
+    assert_int_equal(lvio_pci_location(&D, &seg, &bus, &dev, &fn), LVIO_OK);
+    assert_int_equal(seg, 3);
+    assert_int_equal(bus, 0x12);
+    assert_int_equal(dev, 0x1e);
+    assert_int_equal(fn, 5);
+    assert_int_equal(lvio_pci_location(&D, NULL, NULL, NULL, NULL), LVIO_OK);
+    assert_int_equal(lvio_pci_location(NULL, &seg, &bus, &dev, &fn), LVIO_E_INVAL);
+
+    struct lvio_device other;
+    memset(&other, 0, sizeof other);
+    assert_int_equal(lvio_pci_location(&other, &seg, &bus, &dev, &fn), LVIO_E_INVAL);
+    other.transport = LVIO_TRANSPORT_MMIO;
+    other.ops = D.ops;
+    assert_int_equal(lvio_pci_location(&other, &seg, &bus, &dev, &fn), LVIO_E_INVAL);
 }
 
 static void test_probe_transitional_uses_modern_interface(void **state)
@@ -1369,12 +1399,12 @@ static void assert_msix_on(unsigned vectors)
     assert_true(P.msix_enabled);
     assert_false(P.msix_masked); /* the function mask cleared again */
     assert_int_equal(P.config_vector, 0);
-    assert_int_equal(D.u.pci.msix.config_vector, 0);
+    assert_int_equal(D.transport_state.pci.msix.config_vector, 0);
     assert_int_equal(lvio_device_msix_vectors(&D), vectors);
     assert_true(lvio_device_msix_isr(&D, 0) & LVIO_VIRTIO_ISR_CONFIG);
     assert_entry_routed(0);
     if (D.legacy)
-        assert_int_equal(D.u.pci.legacy_cfg, LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX);
+        assert_int_equal(D.transport_state.pci.legacy_cfg, LVIO_VIRTIO_PCI_LEGACY_CONFIG_MSIX);
 }
 
 /* MSI-X not in use: INTx, the enable bit clear, no vector reported. */
@@ -1389,7 +1419,7 @@ static void assert_msix_off(const char *what)
     for (const struct lvio_virtqueue *q = D.queues; q; q = q->next)
         assert_int_equal(q->msix_vector, LVIO_VIRTIO_MSI_NO_VECTOR);
     if (D.legacy)
-        assert_int_equal(D.u.pci.legacy_cfg, LVIO_VIRTIO_PCI_LEGACY_CONFIG);
+        assert_int_equal(D.transport_state.pci.legacy_cfg, LVIO_VIRTIO_PCI_LEGACY_CONFIG);
 }
 
 /* The last message went to `vector`, with what the route gave it. */
@@ -1628,8 +1658,8 @@ static void test_msix_unavailable_means_intx(void **state)
                 fail_msg("%s: rng init returned %s (\"%s\"); the model saw \"%s\"", cases[i].what,
                          lvio_errname(r), lvio_device_error(&D), P.s.error);
             assert_msix_off(cases[i].what);
-            if (!mentions(D.u.pci.msix.why, cases[i].why))
-                fail_msg("%s: the reason kept is \"%s\"", cases[i].what, D.u.pci.msix.why);
+            if (!mentions(D.transport_state.pci.msix.why, cases[i].why))
+                fail_msg("%s: the reason kept is \"%s\"", cases[i].what, D.transport_state.pci.msix.why);
             assert_int_equal(P.msix_vector_writes, 0);
             /* The completion comes by the ISR, as without MSI-X. */
             uint8_t buf[8];
@@ -1707,8 +1737,8 @@ static void test_msix_refused_vector_falls_back_to_intx(void **state)
         /* the reason kept for lvio_dump: the line without name and ending */
         const char *why = strchr(cases[i].line, ' ') + 1;
         const char *end = strstr(why, "; using INTx");
-        if (strncmp(D.u.pci.msix.why, why, end ? (size_t)(end - why) : strlen(why)) != 0)
-            fail_msg("case %zu: the reason kept is \"%s\"", i, D.u.pci.msix.why);
+        if (strncmp(D.transport_state.pci.msix.why, why, end ? (size_t)(end - why) : strlen(why)) != 0)
+            fail_msg("case %zu: the reason kept is \"%s\"", i, D.transport_state.pci.msix.why);
         assert_string_equal(lvio_device_error(&D), ""); /* a warning, not an error */
         one_request(&VQ);
         assert_true(lvio_device_isr(&D) & LVIO_VIRTIO_ISR_QUEUE);
@@ -1858,6 +1888,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_probe_modern_reads_identity_and_writes_nothing),
         cmocka_unit_test(test_probe_name_carries_segment_only_when_not_zero),
+        cmocka_unit_test(test_location),
         cmocka_unit_test(test_probe_transitional_uses_modern_interface),
         cmocka_unit_test(test_probe_legacy_only_uses_io_bar),
         cmocka_unit_test(test_probe_with_256_byte_config_space),

@@ -214,8 +214,8 @@ static void test_pci_init_through_plain_accesses(void **state)
     if (err)
         fail_msg("lvio_pci_probe: %s: %s", lvio_errname(err), lvio_device_error(&dev));
     assert_int_equal(dev.device_id, LVIO_VIRTIO_ID_RNG);
-    assert_int_equal(dev.u.pci.notify_mult, 4);
-    assert_int_equal(dev.u.pci.devcfg.len, 0x100);
+    assert_int_equal(dev.transport_state.pci.notify_mult, 4);
+    assert_int_equal(dev.transport_state.pci.devcfg.len, 0x100);
     err = lvio_rng_init(&rng, &dev);
     if (err)
         fail_msg("lvio_rng_init: %s: %s", lvio_errname(err), lvio_device_error(&dev));
