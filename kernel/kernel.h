@@ -1,8 +1,9 @@
 /*
  * The test kernel's services, for kmain() and for the library's HAL.
  *
- * Single CPU, no interrupts, no scheduler: everything here is called from
- * one thread of execution. Memory layout: see arch/<arch>/layout.h. The
+ * Single CPU, no scheduler: everything here is called from one thread of
+ * execution; interrupt handlers (irq.h) only acknowledge devices and record
+ * what they said, and call nothing here but the console. Memory layout: see arch/<arch>/layout.h. The
  * kernel runs high (virtual != physical), so a physical address used as a
  * pointer, or a virtual address given to a device, fails at once.
  */
@@ -127,6 +128,15 @@ size_t vmap_pages_in_use(void);
 /* Physical load address of the image, and [start, end) of its footprint. */
 uint64_t kernel_load_phys(void);
 uint64_t kernel_phys_end(void);
+
+/* ---- port I/O (arch/<arch>/: x86's in and out; there is no port space
+ * on aarch64 and riscv64, where PCI I/O space is memory-mapped) ------- */
+
+/* The CPU has a separate I/O port space. */
+bool arch_has_ports(void);
+/* A 1, 2 or 4-byte access to I/O port `port` (only when arch_has_ports). */
+uint32_t port_read(uint64_t port, unsigned width);
+void port_write(uint64_t port, unsigned width, uint32_t value);
 
 /* ---- DMA pages (dma.c) ------------------------------------------------- */
 
