@@ -3,7 +3,7 @@
  *
  * Single CPU, no scheduler: everything here is called from one thread of
  * execution; interrupt handlers (irq.h) only acknowledge devices and record
- * what they said, and call nothing here but the console. Memory layout: see arch/<arch>/layout.h. The
+ * what they said; they call nothing declared here. Memory layout: see arch/<arch>/layout.h. The
  * kernel runs high (virtual != physical), so a physical address used as a
  * pointer, or a virtual address given to a device, fails at once.
  */
