@@ -31,7 +31,7 @@ HOST_TESTS := $(patsubst tests/host/%.c,$(HOSTB)/%,$(wildcard tests/host/test_*.
 ifeq ($(ARCH),host)
 all: deps-host deps-font $(HOST_TESTS)
 else
-all: deps-build $(BUILD)/$(ARCH)/levitate.img
+all: deps-build kernel-$(ARCH)
 endif
 
 # The kernel's own rules (kernel image for ARCH=aarch64).

@@ -60,6 +60,17 @@ static const char *find_bootarg(const char *key, bool with_value, size_t *len)
     return NULL;
 }
 
+void boot_set_bootargs(const char *args)
+{
+    bootargs = args;
+}
+
+void boot_set_memory(uint64_t start, uint64_t end)
+{
+    ram_start = start;
+    ram_end = end;
+}
+
 bool kernel_bootarg(const char *word)
 {
     size_t len;

@@ -29,6 +29,11 @@ static void wire(struct kdev *k, const struct irq_line *line)
                 line->irq);
 }
 
+void kdev_wire_line(struct kdev *k, const struct irq_line *line)
+{
+    wire(k, line);
+}
+
 void kdev_wire_mmio(struct kdev *k, const struct fdt *fdt, const struct fdt_node *node)
 {
     struct irq_line line;

@@ -7,7 +7,8 @@
  * linear map, so the CPU pointer (aarch64 0xffff0000_4xxxxxxx, riscv64
  * 0xffffffc0_8xxxxxxx) and the device address (0x4xxxxxxx, 0x8xxxxxxx)
  * always differ: a driver that handed a CPU pointer to
- * the device would fail at once.
+ * the device would fail at once. On x86 (x86_64 0xffff8000_0xxxxxxx) I/O
+ * BARs are port space: the HAL's port_read/port_write are in and out.
  */
 #include "irq.h"
 #include "kernel.h"
@@ -95,6 +96,19 @@ static void hal_relax(void *ctx)
         cpu_relax();
 }
 
+/* x86: a legacy virtio-pci device's I/O BAR is real port space. */
+static uint32_t hal_port_read(void *ctx, uint64_t port, unsigned width)
+{
+    (void)ctx;
+    return port_read(port, width);
+}
+
+static void hal_port_write(void *ctx, uint64_t port, unsigned width, uint32_t value)
+{
+    (void)ctx;
+    port_write(port, width, value);
+}
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 static void hal_log(void *ctx, enum lvio_log_level level, const char *line)
@@ -119,5 +133,9 @@ static struct lvio_hal the_hal = {
 
 struct lvio_hal *kernel_hal(void)
 {
+    if (arch_has_ports() && !the_hal.port_read) {
+        the_hal.port_read = hal_port_read;
+        the_hal.port_write = hal_port_write;
+    }
     return &the_hal;
 }

@@ -20,6 +20,10 @@ void boot_read_dtb(uint64_t phys);
 void boot_read_memory(void);
 void boot_setup_dma(void);
 void boot_stack_canary(void);
+/* boot.c, for a platform without a device tree (x86: PVH start_info):
+ * the bootargs (kept by pointer) and RAM [start, end). */
+void boot_set_bootargs(const char *args);
+void boot_set_memory(uint64_t start, uint64_t end);
 
 /* boot.c: there is no guard page under the boot stack (the image is
  * mapped in 2 MiB blocks), so a canary at its bottom is checked at power

@@ -25,7 +25,7 @@ static uint64_t counts[COUNTED_LINES];
 
 bool irq_init(const struct fdt *fdt)
 {
-    ready = fdt && arch_irq_init(fdt);
+    ready = arch_irq_init(fdt);
     return ready;
 }
 

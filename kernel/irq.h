@@ -25,10 +25,11 @@ typedef void (*irq_fn)(void *arg);
 struct irq_line {
     unsigned irq; /* the controller's number (GIC: INTID, SPIs from 32; PLIC: source) */
     bool edge;    /* edge-triggered (else level) */
+    bool low;     /* active low (x86's IOAPIC polarity; the others ignore it) */
 };
 
 /*
- * Find the interrupt controller in the device tree, set it up with every
+ * Find the interrupt controller (in the device tree; on x86 through ACPI), set it up with every
  * line masked, and unmask interrupts on the CPU. Prints one line naming it
  * (`levitate: interrupts: GICv2 at 0x08000000, MSI through v2m SPIs 80..143`).
  * Returns false when there is none this kernel can drive: then everything
@@ -89,7 +90,8 @@ void cpu_relax(void);
 /* ---- the architecture's part (arch/<arch>/), used by irq.c ------------ */
 
 /* Find and set up the controller (irq_init's work), then unmask interrupts
- * on the CPU; false: none. */
+ * on the CPU; false: none. `fdt` is NULL where there is no device tree (x86:
+ * the controllers come from ACPI). */
 bool arch_irq_init(const struct fdt *fdt);
 /* Configure `line` (trigger, routing to this CPU) and unmask it; -1 when the
  * controller has no such line. */

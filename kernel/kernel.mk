@@ -43,8 +43,12 @@ KERNEL_OBJS := $(KERNEL_S_OBJS) $(KERNEL_C_OBJS)
 .PHONY: kernel-$(KERNEL_ARCH)
 kernel-$(KERNEL_ARCH): $(KERNEL_IMG)
 
+# (An architecture whose image is the ELF itself, x86_64's, has no
+# ARCH_IMAGE_FROM_ELF.)
+ifneq ($(ARCH_IMAGE_FROM_ELF),)
 $(KERNEL_IMG): $(KERNEL_ELF)
 	$(KERNEL_OBJCOPY) -O $(ARCH_IMAGE_FROM_ELF) $< $@
+endif
 
 $(KERNEL_ELF): $(KERNEL_OBJS) $(KERNEL_LDSCRIPT)
 	$(KERNEL_LD) $(KERNEL_LDFLAGS) -Map=$(KERNEL_OUT)/levitate.map -o $@ $(KERNEL_OBJS)

@@ -50,6 +50,8 @@ struct pci_host_bridge;
  * a PCI function's INTx pin through the host bridge. Without one (or
  * without a controller) the device is polled. */
 void kdev_wire_mmio(struct kdev *k, const struct fdt *fdt, const struct fdt_node *node);
+/* Attach a line the platform named (x86 microvm's virtio-mmio: platform.h). */
+void kdev_wire_line(struct kdev *k, const struct irq_line *line);
 void kdev_wire_pci(struct kdev *k, const struct pci_host_bridge *hb,
                    const struct lvio_pci_function *f);
 /* The ISR bits the device's interrupts reported since the last call (an

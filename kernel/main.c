@@ -1,8 +1,9 @@
 /*
  * kmain: the in-guest test run (docs/design.md, "Kernel contract").
  *
- * Every virtio-mmio transport named by the device tree is probed, and every
- * virtio function on the PCIe host bridge (kernel/pci.c); each
+ * Every virtio-mmio transport named by the device tree (or, without one,
+ * by the platform: platform.h) is probed, and every virtio function on the
+ * PCIe host bridge (kernel/pci.c); each
  * device found is brought up with the library's driver for its kind and
  * exercised. The serial console gets one `lvio:` line per device, then one
  * verdict line, `levitate: PASS <n> tests` or `levitate: FAIL <f>/<n> tests`.
@@ -20,12 +21,15 @@
  *   rng.timeout_ms=N  bound on each rng read (default 15 s)
  *   selftest.fault  after the verdict, read through a physical address used
  *                as a pointer: proves a fault is reported (aarch64 ESR, FAR,
- *                ELR; riscv64 scause, stval, sepc), not a silent hang
+ *                ELR; riscv64 scause, stval, sepc; x86_64 vector, cr2,
+ *                rip), not a silent hang
  */
 #include "fdt.h"
 #include "ktest.h"
+#include "platform.h"
 
-/* QEMU's virt machine has 32 virtio-mmio transports (riscv64: 8); PCI adds more. */
+/* QEMU's virt machine has 32 virtio-mmio transports (riscv64: 8; x86 microvm
+ * 24); PCI adds more. */
 #define MAX_DEVICES 64
 
 /* Big structs live here, not on the 128 KiB stack. */
@@ -138,10 +142,52 @@ static bool node_enabled(const struct fdt *fdt, const struct fdt_node *node)
 }
 
 /*
- * Probe every enabled `virtio,mmio` node. Empty transports (DeviceID 0,
- * most of QEMU's 32 slots) are skipped silently; anything else that is not
- * a usable device gets an error line.
+ * Probe one virtio-mmio transport into the next free kdev. Empty
+ * transports (DeviceID 0, most of QEMU's slots) are skipped silently;
+ * anything else that is not a usable device gets an error line. Returns
+ * the kdev, or NULL.
  */
+static struct kdev *probe_mmio(uint64_t addr, uint64_t size, const char *what)
+{
+    if (n_devices == MAX_DEVICES) {
+        kprintf("levitate: more than %u virtio-mmio devices, %s skipped\n", MAX_DEVICES, what);
+        return NULL;
+    }
+    struct kdev *k = &devices[n_devices];
+    int rc = lvio_mmio_probe(&k->dev, kernel_hal(), addr, size);
+    if (rc == LVIO_E_NODEV)
+        return NULL;
+    if (rc != LVIO_OK) {
+        const char *why = lvio_device_error(&k->dev);
+        kprintf("lvio: virtio mmio@0x%08llx: error %s probing%s%s\n", (unsigned long long)addr,
+                lvio_errname(rc), why[0] ? ": " : "", why);
+        expect(false, "%s: probe: %s", what, lvio_errname(rc));
+        return NULL;
+    }
+    n_devices++;
+    return k;
+}
+
+/* The transports the platform describes without a device tree (x86
+ * microvm: ACPI or the command line; platform.h). */
+static unsigned discover_platform_mmio(void)
+{
+    static struct mmio_slot slots[MAX_DEVICES];
+    unsigned n = arch_mmio_devices(slots, MAX_DEVICES);
+
+    for (unsigned i = 0; i < n; i++) {
+        char what[48];
+        ksnprintf(what, sizeof what, "%s mmio@0x%08llx", slots[i].source,
+                  (unsigned long long)slots[i].phys);
+        struct kdev *k = probe_mmio(slots[i].phys, slots[i].size, what);
+        if (k && slots[i].has_irq && irq_ready())
+            kdev_wire_line(k, &slots[i].irq);
+    }
+    return n;
+}
+
+/* Every enabled `virtio,mmio` node of the device tree, and the platform's
+ * transports. */
 static void discover_mmio(void)
 {
     const struct fdt *fdt = kernel_fdt();
@@ -150,8 +196,10 @@ static void discover_mmio(void)
     uint64_t addr, size;
     int rc;
 
-    if (!fdt) {
-        kprintf("levitate: no device tree: no virtio-mmio devices can be found\n");
+    if (discover_platform_mmio() || !fdt) {
+        if (!fdt)
+            kprintf("levitate: no device tree: virtio-mmio transports only as the platform "
+                    "describes them\n");
         return;
     }
     fdt_walk_begin(&w, fdt);
@@ -164,24 +212,9 @@ static void discover_mmio(void)
                     fdt_strerror(rc));
             continue;
         }
-        if (n_devices == MAX_DEVICES) {
-            kprintf("levitate: more than %u virtio-mmio devices, %s skipped\n", MAX_DEVICES,
-                    node.path);
-            continue;
-        }
-        struct kdev *k = &devices[n_devices];
-        rc = lvio_mmio_probe(&k->dev, kernel_hal(), addr, size);
-        if (rc == LVIO_E_NODEV)
-            continue;
-        if (rc != LVIO_OK) {
-            const char *why = lvio_device_error(&k->dev);
-            kprintf("lvio: virtio mmio@0x%08llx: error %s probing%s%s\n",
-                    (unsigned long long)addr, lvio_errname(rc), why[0] ? ": " : "", why);
-            expect(false, "%s: probe: %s", node.path, lvio_errname(rc));
-            continue;
-        }
-        kdev_wire_mmio(k, fdt, &node);
-        n_devices++;
+        struct kdev *k = probe_mmio(addr, size, node.path);
+        if (k)
+            kdev_wire_mmio(k, fdt, &node);
     }
     if (rc < 0)
         kprintf("levitate: device tree walk stopped: %s\n", fdt_strerror(rc));

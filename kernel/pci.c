@@ -1,8 +1,11 @@
 /*
  * PCIe enumeration for the test kernel: an ECAM host bridge as described
- * (pci_dt.c: from the device tree), every bus behind it, BARs sized and assigned
- * from the bridge's windows (nobody else has: there is no firmware), bridges
- * given bus numbers and windows, decoding and bus mastering enabled. Each
+ * (pci_dt.c: from the device tree; on x86 from ACPI, platform.h), every bus
+ * behind it, BARs sized and assigned from the bridge's windows (on virt
+ * nobody else has: there is no firmware), bridges given bus numbers and
+ * windows, decoding and bus mastering enabled. Where firmware has done the
+ * assigning (x86's SeaBIOS: the bridge's keep_bars) its BARs and bus
+ * numbers are kept and only decoding and bus mastering are turned on. Each
  * virtio function is then handed to the library's lvio_pci_probe.
  *
  * Facts of QEMU's aarch64 virt: ECAM at 0x4010000000 (256 buses, 1 MiB
@@ -13,6 +16,7 @@
  */
 #include "ktest.h"
 #include "pci.h"
+#include "platform.h"
 
 #define PCI_MAX_DEPTH 8
 #define PCI_MAX_FUNCS 64
@@ -58,6 +62,7 @@ static struct {
     uint64_t ecam_phys, ecam_size;
     uint32_t bus_first, bus_last;
     uint32_t next_bus;
+    bool keep;      /* keep the firmware's BARs and bus numbers */
     struct window io, mem, pref;
     unsigned nfuncs, nbridges, nfailed;
     struct lvio_pci_function funcs[PCI_MAX_FUNCS]; /* virtio functions */
@@ -113,6 +118,37 @@ static bool window_take(struct window *w, uint64_t size, uint64_t *bus)
     return true;
 }
 
+/* The window holding bus address [bus, bus + size) of the kind, or NULL. */
+static const struct window *window_of(uint64_t bus, uint64_t size, bool io)
+{
+    const struct window *ws[] = {io ? &host.io : &host.mem, io ? NULL : &host.pref};
+    for (unsigned k = 0; k < 2; k++) {
+        const struct window *w = ws[k];
+        if (w && w->present && bus >= w->pci && bus - w->pci < w->size &&
+            size <= w->size - (bus - w->pci))
+            return w;
+    }
+    return NULL;
+}
+
+/* A BAR the firmware assigned (at bus address `bus`): describe it. */
+static unsigned bar_keep(uint64_t bus, uint64_t size, bool io, struct lvio_pci_bar *out,
+                         uint32_t *cmd_need, unsigned i, const char *where)
+{
+    const struct window *w = bus ? window_of(bus, size, io) : NULL;
+    if (!w) {
+        kprintf("levitate: pci %s: BAR %u (0x%llx bytes) %s, left off\n", where, i,
+                (unsigned long long)size, bus ? "outside the bridge's windows"
+                                              : "not assigned by the firmware");
+        return 1;
+    }
+    out->phys = bus - w->pci + w->cpu;
+    out->size = size;
+    out->io = io;
+    *cmd_need |= io ? CMD_IO : CMD_MEMORY;
+    return 1;
+}
+
 /*
  * Size BAR `i` (decoding is off), assign it from a window, write it and
  * describe it in `fn`. Returns how many BAR slots it used (2 for 64-bit).
@@ -131,11 +167,12 @@ static unsigned bar_assign(volatile uint8_t *c, unsigned i, unsigned nbars,
     bool io = v & 1;
     bool is64 = !io && ((v >> 1) & 3) == 2;
     bool pref = !io && (v & 8);
-    uint64_t mask;
+    uint64_t mask, current = orig & (io ? ~3u : ~0xfu);
     if (io) {
         mask = 0xffffffff00000000ull | ((v & ~3u) | 0xffff0000u);
     } else if (is64 && i + 1 < nbars) {
         uint32_t orig_hi = cfg_r(c, off + 4, 4);
+        current |= (uint64_t)orig_hi << 32;
         cfg_w(c, off + 4, 4, 0xffffffffu);
         uint32_t vh = cfg_r(c, off + 4, 4);
         cfg_w(c, off + 4, 4, orig_hi);
@@ -150,6 +187,8 @@ static unsigned bar_assign(volatile uint8_t *c, unsigned i, unsigned nbars,
                 v);
         return used;
     }
+    if (host.keep)
+        return bar_keep(current, size, io, out, cmd_need, i, where) + (used - 1);
     /* 64-bit prefetchable BARs go high; everything else below 4 GiB. */
     struct window *w = io ? &host.io : (is64 && pref && host.pref.present) ? &host.pref : &host.mem;
     uint64_t bus;
@@ -193,6 +232,24 @@ static void window_align(struct window *w, uint64_t gran)
         w->next = align_up(w->next, gran);
 }
 
+/* A bridge the firmware numbered: scan behind it as it is. */
+static void bridge_keep(volatile uint8_t *c, uint32_t bus, unsigned depth, const char *where)
+{
+    uint32_t secondary = cfg_r(c, CFG_SECONDARY_BUS, 1);
+    uint32_t subordinate = cfg_r(c, CFG_SUBORDINATE_BUS, 1);
+
+    host.nbridges++;
+    if (depth >= PCI_MAX_DEPTH || secondary <= bus || secondary > host.bus_last) {
+        kprintf("levitate: pci %s: bridge not followed (%s)\n", where,
+                depth >= PCI_MAX_DEPTH ? "too deep" : "no bus number from the firmware");
+        return;
+    }
+    cfg_w(c, CFG_COMMAND, 2, cfg_r(c, CFG_COMMAND, 2) | CMD_MASTER | CMD_IO | CMD_MEMORY);
+    if (subordinate + 1 > host.next_bus)
+        host.next_bus = subordinate + 1;
+    scan_bus(secondary, depth + 1);
+}
+
 /* Give the bridge at `c` the next bus number, scan behind it, then
  * program its windows to cover what was assigned there. */
 static void bridge_setup(volatile uint8_t *c, uint32_t bus, unsigned depth, const char *where)
@@ -201,6 +258,10 @@ static void bridge_setup(volatile uint8_t *c, uint32_t bus, unsigned depth, cons
 
     memset(&dummy, 0, sizeof dummy);
     function_setup(c, 2, &dummy, where); /* a bridge's own BARs, if any */
+    if (host.keep) {
+        bridge_keep(c, bus, depth, where);
+        return;
+    }
     if (depth >= PCI_MAX_DEPTH || host.next_bus > host.bus_last) {
         kprintf("levitate: pci %s: bridge not followed (%s)\n", where,
                 depth >= PCI_MAX_DEPTH ? "too deep" : "no bus numbers left");
@@ -325,6 +386,7 @@ unsigned pci_enumerate(const struct pci_host_bridge *hb, struct kdev *devices, u
     host.ecam_size = hb->ecam_size;
     host.bus_first = hb->bus_first;
     host.bus_last = hb->bus_last;
+    host.keep = hb->keep_bars;
     window_from(&host.io, &hb->io);
     window_from(&host.mem, &hb->mem);
     window_from(&host.pref, &hb->pref);
@@ -371,7 +433,7 @@ unsigned pci_enumerate(const struct pci_host_bridge *hb, struct kdev *devices, u
 unsigned discover_pci(struct kdev *devices, unsigned room)
 {
     struct pci_host_bridge hb;
-    if (!pci_host_from_fdt(kernel_fdt(), &hb))
+    if (!pci_host_from_fdt(kernel_fdt(), &hb) && !arch_pci_host(&hb))
         return 0;
     return pci_enumerate(&hb, devices, room);
 }

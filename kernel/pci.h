@@ -1,6 +1,7 @@
 /*
  * The test kernel's PCIe: an ECAM host bridge's description (from whatever
- * describes it) and the enumeration that assigns it (pci.c).
+ * describes it: the device tree, pci_dt.c; x86's ACPI, arch_pci_host in
+ * platform.h) and the enumeration that assigns it (pci.c).
  */
 #ifndef KERNEL_PCI_H
 #define KERNEL_PCI_H
@@ -27,6 +28,10 @@ struct pci_host_bridge {
     uint64_t ecam_phys, ecam_size; /* 1 MiB per bus */
     uint32_t bus_first, bus_last;
     struct pci_window io, mem, pref; /* I/O, 32-bit memory, 64-bit memory */
+    /* Firmware has numbered the buses and assigned the BARs (x86: SeaBIOS):
+     * keep them (a BAR still 0 is left off) and only enable decoding and
+     * bus mastering; the windows then just translate bus to CPU addresses. */
+    bool keep_bars;
     /* The interrupt line of INTx pin `pin` (1..4: INTA..INTD) of a function
      * on the root bus; false when unknown. NULL: no INTx (all polled). */
     bool (*intx)(const struct pci_host_bridge *hb, uint8_t device, uint8_t function,
@@ -39,8 +44,8 @@ struct pci_host_bridge {
 /* The first usable `pci-host-ecam-generic` node (pci_dt.c). */
 bool pci_host_from_fdt(const struct fdt *fdt, struct pci_host_bridge *hb);
 
-/* Number the buses, size and assign BARs from the windows, enable decoding
- * and bus mastering, and probe every virtio function into
+/* Number the buses, size and assign BARs from the windows (or keep the
+ * firmware's: keep_bars), enable decoding and bus mastering, and probe every virtio function into
  * devices[0..room-1]; returns how many were filled. */
 unsigned pci_enumerate(const struct pci_host_bridge *hb, struct kdev *devices, unsigned room);
 

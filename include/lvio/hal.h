@@ -146,6 +146,22 @@ struct lvio_hal {
      */
     int (*msix_route)(void *ctx, const struct lvio_device *dev, uint16_t vector,
                       uint64_t *addr, uint32_t *data);
+
+    /*
+     * Optional, PCI only: I/O port access, for a CPU with an I/O space of
+     * its own (x86's in and out). Set both or neither. When set, a BAR
+     * the kernel describes with `io` true holds a port number in `phys`
+     * (the BAR's value): the library never maps or dereferences it, and
+     * every register access in it (a legacy device's whole interface) is
+     * port_read / port_write of `port` = phys + offset, `width` 1, 2 or 4
+     * bytes, values in CPU order (the port's little-endian value, as in
+     * and out give it). A BAR at port 0 counts as unassigned. When NULL,
+     * I/O space is memory-mapped (Arm and RISC-V host bridges decode it in
+     * a CPU memory window): an I/O BAR's phys is that window's address and
+     * is mapped with map_regs like any BAR.
+     */
+    uint32_t (*port_read)(void *ctx, uint64_t port, unsigned width);
+    void (*port_write)(void *ctx, uint64_t port, unsigned width, uint32_t value);
 };
 
 #endif

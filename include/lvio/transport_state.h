@@ -8,14 +8,18 @@
 #ifndef LVIO_TRANSPORT_STATE_H
 #define LVIO_TRANSPORT_STATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* A mapped register range of a PCI BAR (private to the PCI transport). */
 struct lvio_pci_region {
-    volatile uint8_t *base; /* NULL: absent */
+    volatile uint8_t *base; /* NULL: absent. In port space (port): the
+                               first port's number as an address, never
+                               dereferenced (the HAL's port_read/write) */
     uint32_t len;
     uint8_t bar;            /* where it is, for lvio_dump */
     uint32_t offset;
+    bool port;              /* an I/O BAR reached through the HAL's ports */
 };
 
 /* The MSI-X entries the library uses at most (the first ones of the

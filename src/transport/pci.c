@@ -8,8 +8,8 @@
  * BAR with at least the length the spec requires, and a queue's notify
  * address must lie inside the notify structure. Register access goes
  * through the accessors in pci_internal.h only (lvio_pci_cfg_read/write,
- * lvio_pci_reg_read/write), so port I/O (x86's legacy BAR) can be added in
- * one place. The two register interfaces are pci_modern.c and
+ * lvio_pci_reg_read/write), which also reach an I/O BAR through the HAL's
+ * port_read/port_write on a CPU with a port space (x86). The two register interfaces are pci_modern.c and
  * pci_legacy.c; MSI-X, for both, is pci_msix.c.
  */
 #include "pci_internal.h"
@@ -138,8 +138,20 @@ int lvio_pci_region_map(struct lvio_device *dev, const struct lvio_pci_function 
                       (unsigned long long)phys, align);
         return LVIO_E_LAYOUT;
     }
-    r->base = hal->map_regs ? hal->map_regs(hal->ctx, phys, len)
-                            : (volatile uint8_t *)(uintptr_t)phys;
+    r->port = b->io && hal->port_read && hal->port_write;
+    if (r->port) {
+        /* Port space: the number stands in for the address (see hal.h),
+         * so it must fit any pointer. */
+        if (phys == 0 || phys > UINT32_MAX - len) {
+            lvio_snprintf(why, why_size, "is in I/O BAR %u at port 0x%llx, not a usable port",
+                          bar, (unsigned long long)phys);
+            return LVIO_E_LAYOUT;
+        }
+        r->base = (volatile uint8_t *)(uintptr_t)phys;
+    } else {
+        r->base = hal->map_regs ? hal->map_regs(hal->ctx, phys, len)
+                                : (volatile uint8_t *)(uintptr_t)phys;
+    }
     if (!r->base) {
         lvio_snprintf(why, why_size, "could not be mapped (map_regs 0x%llx, 0x%x bytes)",
                       (unsigned long long)phys, len);

@@ -28,13 +28,22 @@ static inline void lvio_pci_cfg_write(struct lvio_device *dev, uint32_t off, uns
     lvio_io_write(dev, dev->transport_state.pci.cfg + off, width, val, off);
 }
 
-/* A register inside a mapped structure; all-ones beyond it. */
+/* The port of `off` in a region in port space (its base is a port number). */
+static inline uint64_t lvio_pci_port(const struct lvio_pci_region *r, uint32_t off)
+{
+    return (uint64_t)(uintptr_t)r->base + off;
+}
+
+/* A register inside a mapped structure (or, in port space, through the
+ * HAL's port_read); all-ones beyond it. */
 static inline uint32_t lvio_pci_reg_read(struct lvio_device *dev,
                                          const struct lvio_pci_region *r, uint32_t off,
                                          unsigned width)
 {
     if (!r->base || off + width > r->len)
         return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
+    if (r->port)
+        return dev->hal->port_read(dev->hal->ctx, lvio_pci_port(r, off), width);
     return lvio_io_read(dev, r->base + off, width);
 }
 
@@ -46,6 +55,12 @@ static inline void lvio_pci_reg_write(struct lvio_device *dev,
 {
     if (!r->base || off + width > r->len)
         return;
+    if (r->port) {
+        if (dev->trace)
+            lvio_trace_emit(dev, LVIO_TRACE_REG_WRITE, off, val, 0, 0, 0);
+        dev->hal->port_write(dev->hal->ctx, lvio_pci_port(r, off), width, val);
+        return;
+    }
     lvio_io_write(dev, r->base + off, width, val, off);
 }
 

@@ -783,6 +783,11 @@ static volatile void *hal_map_regs(void *ctx, uint64_t phys, size_t len)
         if (b->size == 0 || phys < b->phys || phys - b->phys > b->size ||
             len > b->size - (phys - b->phys))
             continue;
+        if (p->ports && b->io) {
+            sim_error(&p->s, "map_regs(0x%llx): I/O BAR %u mapped although the HAL has ports",
+                      (unsigned long long)phys, i);
+            return NULL;
+        }
         uint64_t off = phys - b->phys;
         if (off + len > SIM_PCI_BAR_BYTES) {
             sim_error(&p->s, "sim: BAR %u mapped up to 0x%llx, beyond its model", i,
@@ -897,6 +902,48 @@ static uint32_t hal_reg_read(void *ctx, volatile void *addr, unsigned width)
 static void hal_reg_write(void *ctx, volatile void *addr, unsigned width, uint32_t v)
 {
     access(pci_of(ctx), addr, width, true, v);
+}
+
+/* ---- x86 port I/O ----------------------------------------------------------------- */
+
+static uint32_t port_access(struct sim_pci *p, uint64_t port, unsigned width, bool write,
+                            uint32_t v)
+{
+    const struct lvio_pci_bar *b = &p->fn.bar[0];
+    p->port_accesses++;
+    if (width != 1 && width != 2 && width != 4) {
+        sim_error(&p->s, "%u-byte port access", width);
+        return 0;
+    }
+    if (!b->io || port < b->phys || port - b->phys >= b->size || width > b->size - (port - b->phys)) {
+        sim_error(&p->s, "%u-byte port %s at 0x%llx: outside I/O BAR 0", width,
+                  write ? "write" : "read", (unsigned long long)port);
+        return all_ones(width);
+    }
+    if (write) {
+        p->dev_writes++;
+        p->s.reg_writes++;
+    }
+    return legacy_access(p, (uint32_t)(port - b->phys), width, write, v);
+}
+
+static uint32_t hal_port_read(void *ctx, uint64_t port, unsigned width)
+{
+    return port_access(pci_of(ctx), port, width, false, 0);
+}
+
+static void hal_port_write(void *ctx, uint64_t port, unsigned width, uint32_t v)
+{
+    port_access(pci_of(ctx), port, width, true, v);
+}
+
+void sim_pci_use_ports(struct sim_pci *p)
+{
+    p->ports = true;
+    p->s.hal.port_read = hal_port_read;
+    p->s.hal.port_write = hal_port_write;
+    if (p->fn.bar[0].io)
+        p->fn.bar[0].phys = SIM_PCI_IO_PORT;
 }
 
 /* ---- set-up ----------------------------------------------------------------------- */

@@ -164,6 +164,12 @@ struct sim_pci {
     struct sim_pci_msg msgs[SIM_PCI_MAX_MSGS];
     unsigned nmsgs;
 
+    /* x86 port I/O (sim_pci_use_ports): the HAL has port_read/port_write
+     * and BAR 0 holds port SIM_PCI_IO_PORT; mapping an I/O BAR is then an
+     * error. */
+    bool ports;
+    unsigned port_accesses;
+
     /* map_regs. */
     bool fail_map;                /* map_regs returns NULL */
     struct sim_pci_map maps[SIM_PCI_MAX_MAPS];
@@ -198,6 +204,11 @@ struct sim_pci_cap *sim_pci_cap(struct sim_pci *p, uint8_t type);
 
 /* Remove caps[i] from the list (call sim_pci_build() afterwards). */
 void sim_pci_drop_cap(struct sim_pci *p, unsigned i);
+
+/* Make the function an x86 one: BAR 0 at port SIM_PCI_IO_PORT, reached
+ * through the HAL's port_read/port_write (each access checked as a mapped
+ * one is). */
+void sim_pci_use_ports(struct sim_pci *p);
 
 /* lvio_pci_probe() on the function; returns what it returned. */
 int sim_pci_probe(struct sim_pci *p, struct lvio_device *dev);

@@ -279,7 +279,7 @@ bool arch_irq_init(const struct fdt *fdt)
     struct fdt_node node;
     uint64_t d_phys, d_size, c_phys, c_size;
 
-    if (!find_gic(fdt, &node) || fdt_node_reg(fdt, &node, 0, &d_phys, &d_size) != FDT_OK ||
+    if (!fdt || !find_gic(fdt, &node) || fdt_node_reg(fdt, &node, 0, &d_phys, &d_size) != FDT_OK ||
         fdt_node_reg(fdt, &node, 1, &c_phys, &c_size) != FDT_OK) {
         version = 0;
         kprintf("levitate: interrupts: no GIC in the device tree; every device is polled\n");

@@ -162,7 +162,7 @@ bool arch_irq_init(const struct fdt *fdt)
     uint64_t phys, size;
     uint32_t n = 0;
 
-    if (!find_plic(fdt, &node) || fdt_node_reg(fdt, &node, 0, &phys, &size) != FDT_OK ||
+    if (!fdt || !find_plic(fdt, &node) || fdt_node_reg(fdt, &node, 0, &phys, &size) != FDT_OK ||
         fdt_getprop_u32(fdt, &node, "riscv,ndev", &n) != FDT_OK || n == 0 ||
         n > PLIC_MAX_SOURCES) {
         kprintf("levitate: interrupts: no PLIC in the device tree; every device is polled\n");
