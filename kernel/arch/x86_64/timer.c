@@ -1,49 +1,63 @@
 /*
  * Time from the TSC, calibrated once at boot against the PIT (8254
- * channel 2, 1.193182 MHz, which QEMU runs from its virtual clock: real
- * time under TCG). The same window calibrates the local APIC timer, which
- * bounds sleeps (apic.c). The PIT is on q35 and on microvm (pit=on, the
- * default).
+ * channel 0, 1.193182 MHz, which QEMU runs from its virtual clock: real
+ * time under TCG): its counter is read back (latched) until 20 ms of PIT
+ * ticks have gone by. Channel 0 rather than the usual channel 2, whose
+ * output is read through port 0x61: microvm has no such port. The same
+ * window calibrates the local APIC timer, which bounds sleeps (apic.c).
+ * The PIT is on q35 and on microvm (pit=on, the default); channel 0's
+ * interrupt (IRQ 0) stays masked.
  */
 #include "kernel.h"
 #include "x86.h"
 
 #define NS_PER_SEC 1000000000ULL
 #define PIT_HZ 1193182ULL
-#define PIT_CH2 0x42
+#define PIT_CH0 0x40
 #define PIT_CMD 0x43
-#define PIT_GATE 0x61      /* bit 0: channel 2 gate, bit 1: speaker, bit 5: OUT2 */
+#define PIT_CH0_RATE 0x34    /* channel 0, low then high byte, mode 2 */
+#define PIT_CH0_LATCH 0x00
 #define CALIBRATE_MS 20
 /* Until calibrated: an over-estimate, so time only jumps forwards. */
 #define FREQ_GUESS 10000000000ULL
-#define PIT_SPIN_LIMIT 100000000
+#define FREQ_MIN 50000000ULL  /* below this the PIT did not count */
+#define PIT_READS_LIMIT 10000000
 
 static uint64_t boot_count;
 static uint64_t freq = FREQ_GUESS;
 
+static uint16_t pit_count(void)
+{
+    outb(PIT_CMD, PIT_CH0_LATCH);
+    uint8_t lo = inb(PIT_CH0);
+    return (uint16_t)(lo | inb(PIT_CH0) << 8);
+}
+
 void timer_init(void)
 {
-    uint32_t count = (uint32_t)(PIT_HZ * CALIBRATE_MS / 1000);
-    uint8_t gate = inb(PIT_GATE);
-    unsigned spins = 0;
+    uint64_t want = PIT_HZ * CALIBRATE_MS / 1000, ticks = 0;
+    unsigned reads = 0;
 
-    outb(PIT_GATE, (uint8_t)((gate & ~0x02) | 0x01)); /* gate on, speaker off */
-    outb(PIT_CMD, 0xb0);       /* channel 2, low then high byte, mode 0 */
-    outb(PIT_CH2, (uint8_t)count);
+    outb(PIT_CMD, PIT_CH0_RATE);
+    outb(PIT_CH0, 0); /* reload 65536: counts down through 0xffff..1 */
+    outb(PIT_CH0, 0);
+    uint16_t last = pit_count();
     uint32_t lapic0 = lapic_timer_calibrate_begin();
     uint64_t t0 = rdtsc();
-    outb(PIT_CH2, (uint8_t)(count >> 8)); /* counting starts: OUT2 low */
-    while (!(inb(PIT_GATE) & 0x20) && ++spins < PIT_SPIN_LIMIT)
-        ;
+    while (ticks < want && ++reads < PIT_READS_LIMIT) {
+        uint16_t now = pit_count();
+        ticks += (uint16_t)(last - now); /* down-counting, modulo 2^16 */
+        last = now;
+    }
     uint64_t t1 = rdtsc();
-    outb(PIT_GATE, gate);
-    if (spins >= PIT_SPIN_LIMIT || t1 <= t0) {
-        kprintf("levitate: warning: no PIT: TSC assumed at %llu MHz\n",
+    uint64_t f = ticks ? (t1 - t0) * PIT_HZ / ticks : 0;
+    if (ticks < want || f < FREQ_MIN) {
+        kprintf("levitate: warning: the PIT does not count: TSC assumed at %llu MHz\n",
                 (unsigned long long)(freq / 1000000));
         return;
     }
-    freq = (t1 - t0) * 1000 / CALIBRATE_MS;
-    lapic_timer_calibrate_end(lapic0, (uint64_t)CALIBRATE_MS * 1000000);
+    freq = f;
+    lapic_timer_calibrate_end(lapic0, ticks * NS_PER_SEC / PIT_HZ);
 }
 
 uint64_t cycles(void)
