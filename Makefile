@@ -2,12 +2,13 @@
 #   make                 library + host tests (for this machine)
 #   make ARCH=aarch64    the test kernel: build/aarch64/levitate.img
 #   make ARCH=riscv64    the same for riscv64: build/riscv64/levitate.img
+#   make ARCH=x86_64     the same for x86_64 (PVH ELF): build/x86_64/levitate.elf
 #   make run             boot the kernel in QEMU with the default devices
-#                        (ARCH=riscv64 for riscv64's; aarch64 by default)
+#                        (ARCH=riscv64 / x86_64 for theirs; aarch64 by default)
 #   make test            everything: library builds, static analysis, host tests
 #                        (also big-endian), fuzz corpus replay, QEMU tests
 #   make bench           in-guest benchmarks, printed as a table (build/bench.txt;
-#                        ARCH=riscv64 for riscv64's)
+#                        ARCH=riscv64 / x86_64 for theirs)
 # Missing Debian packages are installed by scripts/deps.sh (as root) or named.
 
 ARCH ?= host
@@ -109,7 +110,7 @@ check-be: deps-be deps-font $(HOSTB)/font.psf
 # run and bench boot ARCH's kernel (aarch64 when ARCH is host or unset);
 # check-qemu builds every kernel and runs each architecture's QEMU tests.
 KERNEL_RUN_ARCH := $(if $(filter-out host,$(ARCH)),$(ARCH),aarch64)
-QEMU_ARCHES := aarch64 riscv64
+QEMU_ARCHES := aarch64 riscv64 x86_64
 
 check-qemu: deps-qemu
 	@for a in $(QEMU_ARCHES); do $(MAKE) --no-print-directory ARCH=$$a || exit 1; done

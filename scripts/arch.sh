@@ -4,6 +4,10 @@
 #   LVIO_IMG    build/<arch>/<image>
 #   QEMU_CMD    array: the QEMU binary ($LVIO_QEMU overrides it), -M <machine>
 #               and the architecture's arguments
+#   QEMU_EXIT_OK  QEMU's exit status after a clean power-off (0; x86_64's
+#               isa-debug-exit: 1)
+#   VIRTIO      the default machine's virtio device suffix: "device" (virtio-mmio)
+#               or "pci" (x86_64's q35): -device virtio-rng-$VIRTIO
 arch_var() {
     sed -n "s/^$1 *:= *//p" "kernel/arch/$ARCH/arch.mk"
 }
@@ -15,3 +19,7 @@ if [ ! -f "kernel/arch/$ARCH/arch.mk" ]; then
 fi
 LVIO_IMG=build/$ARCH/$(arch_var ARCH_IMAGE)
 read -r -a QEMU_CMD <<<"${LVIO_QEMU:-$(arch_var ARCH_QEMU)} -M $(arch_var ARCH_QEMU_MACHINE) $(arch_var ARCH_QEMU_ARGS)"
+VIRTIO=$(arch_var ARCH_QEMU_VIRTIO)
+VIRTIO=${VIRTIO:-device}
+QEMU_EXIT_OK=$(arch_var ARCH_QEMU_EXIT_OK)
+QEMU_EXIT_OK=${QEMU_EXIT_OK:-0}

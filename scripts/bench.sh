@@ -42,7 +42,7 @@ rm -f "$out"
 
 cmd=("${QEMU_CMD[@]}" -nic none -display none
      -serial stdio -monitor none -no-reboot -kernel "$img"
-     -device virtio-gpu-device,xres=1280,yres=800 -device virtio-rng-device)
+     -device virtio-gpu-$VIRTIO,xres=1280,yres=800 -device virtio-rng-$VIRTIO)
 extra=()
 if [ -n "${QEMU_ARGS:-}" ]; then
     read -r -a extra <<<"$QEMU_ARGS"
@@ -63,7 +63,7 @@ fi
 if grep -q '^levitate: PANIC' "$log"; then
     fail "kernel panicked: $(grep -m1 '^levitate: PANIC' "$log")"
 fi
-[ "$rc" -eq 0 ] || fail "QEMU exited with status $rc"
+[ "$rc" -eq "$QEMU_EXIT_OK" ] || fail "QEMU exited with status $rc"
 verdict=$(grep -E '^levitate: (PASS|FAIL) ' "$log" | tail -n 1)
 [ -n "$verdict" ] || fail "no 'levitate: PASS|FAIL' verdict"
 case "$verdict" in

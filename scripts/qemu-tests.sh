@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # scripts/qemu-tests.sh [pytest args...] — the QEMU boot tests (tests/qemu)
-# for each architecture in $QEMU_ARCHES (default "aarch64 riscv64"), run by
+# for each architecture in $QEMU_ARCHES (default "aarch64 riscv64 x86_64"), run by
 # `make check-qemu` after it built each kernel. Each architecture runs the
 # tests marked for it (tests/qemu/conftest.py: aarch64 the whole suite,
-# riscv64 its subset). Shows pytest's output, keeps it in
+# riscv64 and x86_64 their subsets). Shows pytest's output, keeps it in
 # build/qemu-tests.log, and ends with one summary line:
-# "qemu: N passed, M failed (aarch64 ..., riscv64 ...)" (also in
+# "qemu: N passed, M failed (aarch64 ..., riscv64 ..., x86_64 ...)" (also in
 # build/summary-qemu.txt).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -18,7 +18,7 @@ failed=0
 skipped=0
 parts=()
 status=0
-for arch in ${QEMU_ARCHES:-aarch64 riscv64}; do
+for arch in ${QEMU_ARCHES:-aarch64 riscv64 x86_64}; do
     alog=build/qemu-tests-$arch.log
     echo "== QEMU tests: $arch ==" | tee -a "$log"
     LVIO_ARCH=$arch /usr/bin/python3 -m pytest tests/qemu -q "$@" 2>&1 | tee "$alog"

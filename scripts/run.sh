@@ -30,8 +30,8 @@ if [ -n "${RUN_APPEND:-}" ]; then
 fi
 
 # ---- default devices --------------------------------------------------------
-cmd+=(-device virtio-rng-device)
-cmd+=(-device virtio-gpu-device)
+cmd+=(-device virtio-rng-$VIRTIO)
+cmd+=(-device virtio-gpu-$VIRTIO)
 # ------------------------------------------------------------------------------
 
 shot=

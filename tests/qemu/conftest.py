@@ -24,7 +24,9 @@ GICv2 (the default; PCI MSI-X through its v2m frame) and GICv3
 (`gic-version=3`; PCI MSI-X through the ITS). Test ids end in [gicv2] /
 [gicv3]. A test that picks its own machine (`machine=`) is marked `one_gic`
 and runs once. The `screen` tests (pixels through QMP) boot the default
-only. riscv64's virt has one controller (the PLIC): one run each.
+only. riscv64's virt has one controller (the PLIC): one run each. On x86_64 the
+default machine is q35 (PCI only); a boot with virtio-mmio devices
+(virtio-*-device) goes to microvm instead (qemu.FACTS["mmio_machine"]).
 """
 
 from __future__ import annotations
@@ -119,6 +121,19 @@ def _machine(gic: str) -> str:
     return lq.QEMU_MACHINE + ("," + extra if extra else "")
 
 
+def _is_mmio_device(arg) -> bool:
+    return str(arg).startswith("virtio-") and str(arg).split(",")[0].endswith("-device")
+
+
+def _machine_for(devices, gic: str) -> str:
+    """The machine for these devices: x86_64's q35 has no virtio-mmio, so a boot
+    with a virtio-*-device goes to microvm (FACTS["mmio_machine"]) there."""
+    mm = lq.FACTS.get("mmio_machine")
+    if mm and any(_is_mmio_device(a) for a in devices):
+        return mm
+    return _machine(gic)
+
+
 @pytest.fixture
 def machine(gic) -> str:
     """The -M value this test's boots use (e.g. to dump the same DTB)."""
@@ -133,7 +148,7 @@ def _keep(request, result) -> None:  # a BootResult or a Qemu
 def boot(request, kernel_image, timeout_scale, gic):
     def _boot(devices=(), *, timeout=lq.DEFAULT_TIMEOUT, **kw) -> lq.BootResult:
         __tracebackhide__ = True
-        kw.setdefault("machine", _machine(gic))
+        kw.setdefault("machine", _machine_for(devices, gic))
         return lq.boot(devices, image=kernel_image, timeout=timeout * timeout_scale,
                        on_result=lambda r: _keep(request, r), **kw)
     return _boot
@@ -144,7 +159,7 @@ def qemu(request, kernel_image, timeout_scale, gic):
     started: list[lq.Qemu] = []
 
     def _qemu(devices=(), *, timeout=lq.DEFAULT_TIMEOUT, **kw) -> lq.Qemu:
-        kw.setdefault("machine", _machine(gic))
+        kw.setdefault("machine", _machine_for(devices, gic))
         q = lq.Qemu(devices, image=kernel_image, timeout=timeout * timeout_scale, **kw)
         started.append(q)
         _keep(request, q)  # its log is read when the report is made
@@ -167,6 +182,8 @@ def screen(request, screens):
     The boot's log goes to the report of every test that fails on it.
     """
     def _screen(devices, **kw) -> lq.Screen:
+        if lq.FACTS.get("mmio_machine") and any(_is_mmio_device(a) for a in devices):
+            kw.setdefault("machine", lq.FACTS["mmio_machine"])
         s = screens.get(list(devices), **kw)
         _keep(request, s.result)
         return s

@@ -4,11 +4,11 @@ import time
 
 import pytest
 
-from qemu import FACTS, PANIC_RE, VERDICT_RE, load_png
+from qemu import FACTS, PANIC_RE, RNG_DEVICE, VERDICT_RE, load_png
 
-pytestmark = pytest.mark.arch("aarch64", "riscv64")
+pytestmark = pytest.mark.arch("aarch64", "riscv64", "x86_64")
 
-RNG = ["-device", "virtio-rng-device"]
+RNG = RNG_DEVICE  # virtio-rng-device; x86_64's q35: virtio-rng-pci
 
 
 def test_poweroff_exits_cleanly_with_one_verdict(boot):
@@ -22,7 +22,7 @@ def test_poweroff_exits_cleanly_with_one_verdict(boot):
 def test_stays_up_without_poweroff_and_qmp_works(qemu):
     """Without `poweroff` the kernel stays up (the demo); QMP can inspect and stop it.
 
-    A ramfb display (riscv64: a virtio-gpu-pci) gives QMP something to
+    A ramfb display (riscv64, x86_64: a virtio-gpu-pci) gives QMP something to
     screendump: this checks the PNG path the GPU tests rely on.
     """
     q = qemu(RNG + FACTS["display"], append="", qmp=True)
@@ -48,7 +48,7 @@ def test_fault_is_reported_not_hung(boot):
     unmapped, so this must be a translation fault reported as a PANIC line
     naming the exception syndrome, the faulting address and the instruction
     (aarch64 ESR/FAR/ELR, a data abort; riscv64 scause/stval/sepc, a load
-    page fault).
+    page fault; x86_64 vector/cr2/rip, a page fault).
     """
     fields, exception, unmapped = FACTS["fault"]
     r = boot(RNG, append="poweroff selftest.fault")

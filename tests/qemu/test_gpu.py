@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import pytest
 
-from qemu import (MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, BootResult, GpuDetail, LvioLine,
+from qemu import (EXIT_OK, MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, BootResult, GpuDetail, LvioLine,
                   assert_pass_up, check_card, check_console, parse_gpu, parse_rng, screenshot)
 
-pytestmark = pytest.mark.arch("aarch64", "riscv64")
+pytestmark = pytest.mark.arch("aarch64", "riscv64", "x86_64")
 
 RNG = ["-device", "virtio-rng-device"]
 
@@ -194,4 +194,4 @@ def test_gpu_out_of_host_memory(boot, transport):
     r.check(len(vs) == 1, f"expected exactly one verdict line, got {len(vs)}")
     r.check(not vs[0].passed and vs[0].failed >= 1,
             f"a GPU that cannot make its framebuffer must fail a test: {vs[0].line}")
-    r.check(r.returncode == 0, f"QEMU did not power off cleanly: exit status {r.returncode}")
+    r.check(r.returncode == EXIT_OK, f"QEMU did not power off cleanly: exit status {r.returncode}")

@@ -17,7 +17,7 @@ import pytest
 
 from qemu import MODERN_MMIO
 
-pytestmark = pytest.mark.arch("aarch64", "riscv64")
+pytestmark = pytest.mark.arch("aarch64", "riscv64", "x86_64")
 
 INDIRECT, EVENT_IDX = 1 << 28, 1 << 29
 

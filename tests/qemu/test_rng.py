@@ -4,7 +4,7 @@ import pytest
 
 from qemu import MMIO_SLOT_ADDRS, MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, parse_rng
 
-pytestmark = pytest.mark.arch("aarch64", "riscv64")
+pytestmark = pytest.mark.arch("aarch64", "riscv64", "x86_64")
 
 RNG = ["-device", "virtio-rng-device"]
 

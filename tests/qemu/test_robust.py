@@ -26,9 +26,9 @@ import tempfile
 
 import pytest
 
-from qemu import MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, VERDICT_RE, parse_rng
+from qemu import EXIT_OK, MMIO_STRIDE, MMIO_TOP, MODERN_MMIO, VERDICT_RE, parse_rng
 
-pytestmark = pytest.mark.arch("aarch64", "riscv64")
+pytestmark = pytest.mark.arch("aarch64", "riscv64", "x86_64")
 
 TRANSPORTS = {"legacy": ([], 1), "modern": (MODERN_MMIO, 2)}
 transports = pytest.mark.parametrize("transport", list(TRANSPORTS))
@@ -104,7 +104,7 @@ def test_silent_rng_times_out_and_one_recovers(qemu, fifos, transport):
     vs = r.verdicts
     r.check(len(vs) == 1 and not vs[0].passed and vs[0].failed == 2,
             f"expected one verdict, FAIL 2/n: {[v.line for v in vs]}")
-    r.check(r.returncode == 0, f"QEMU did not power off cleanly: exit status {r.returncode}")
+    r.check(r.returncode == EXIT_OK, f"QEMU did not power off cleanly: exit status {r.returncode}")
 
 
 @transports
@@ -156,4 +156,4 @@ def test_stopped_clock_ends_waits(qemu, fifos, transport):
     vs = r.verdicts
     r.check(len(vs) == 1 and not vs[0].passed and vs[0].failed == 1,
             f"expected one verdict, FAIL 1/n: {[v.line for v in vs]}")
-    r.check(r.returncode == 0, f"QEMU did not power off cleanly: exit status {r.returncode}")
+    r.check(r.returncode == EXIT_OK, f"QEMU did not power off cleanly: exit status {r.returncode}")

@@ -14,9 +14,15 @@ ARCH_IMAGE_FROM_ELF :=
 # The one QEMU command line: scripts/run.sh, scripts/bench.sh and
 # tests/qemu/qemu.py read these three lines (ARCH_QEMU_* := value).
 # isa-debug-exit ends QEMU at power-off (status 1 after the verdict, 3
-# after a panic: arch/x86_64/power.c).
+# after a panic: arch/x86_64/power.c); -vga none leaves the first display
+# (QMP's screendump) and slot 00:01.0 to the first virtio device, as on virt.
 ARCH_QEMU := qemu-system-x86_64
 ARCH_QEMU_MACHINE := q35
-ARCH_QEMU_ARGS := -m 256M -device isa-debug-exit,iobase=0xf4,iosize=0x04
+ARCH_QEMU_ARGS := -m 256M -vga none -device isa-debug-exit,iobase=0xf4,iosize=0x04
+# QEMU's exit status after a clean power-off (isa-debug-exit's for 0).
+ARCH_QEMU_EXIT_OK := 1
+# The default machine's virtio transport, as QEMU spells its devices
+# (virtio-rng-<this>): q35 has no virtio-mmio (-M microvm has).
+ARCH_QEMU_VIRTIO := pci
 # The Debian package that has $(ARCH_QEMU).
 ARCH_QEMU_PACKAGE := qemu-system-x86
