@@ -36,6 +36,8 @@ enum lvio_error {
     LVIO_E_DEAD = -20,        /* the device never completed a reset: it may
                                  still use memory it was given, which the
                                  library therefore keeps (never frees) */
+    LVIO_E_READ_ONLY = -21,   /* a write to a device that is read-only,
+                                 refused before it reached the device */
 };
 
 /* The enum constant's name, e.g. "LVIO_E_TIMEOUT"; never NULL. */

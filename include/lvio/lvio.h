@@ -11,6 +11,7 @@
 #include "pci.h"
 #include "rng.h"
 #include "gpu.h"
+#include "blk.h"
 #include "edid.h"
 
 #endif

@@ -73,9 +73,17 @@ struct lvio_req_slot {
     void *held;
 };
 
+/* Most buffers one request's chain may have, all parts together (it
+ * sizes an array on the stack of lvio_reqs_submit: 16 bytes each). */
+#ifndef LVIO_REQ_MAX_BUFS
+#define LVIO_REQ_MAX_BUFS 132u
+#endif
+
 /* One request of a batch. The chain is: the slot's request (`req_len`
- * bytes, 0: none), `out` (len 0: none), then `in` (len 0: none), the
- * slot's response (`resp_len` bytes, 0: none); at least one of them. */
+ * bytes, 0: none), `out` (len 0: none), the `n_outs` buffers of `outs`,
+ * then the `n_ins` buffers of `ins`, `in` (len 0: none), the slot's
+ * response (`resp_len` bytes, 0: none); at least one of them, at most
+ * LVIO_REQ_MAX_BUFS, every buffer of a list at least one byte long. */
 struct lvio_req {
     unsigned slot;
     uint32_t req_len;    /* at most resp_off */
@@ -83,6 +91,12 @@ struct lvio_req {
     struct lvio_sg out;  /* a buffer the device reads (a list, data to write) */
     struct lvio_sg in;   /* a buffer the device writes (data read, a large
                             response) before the slot's own response */
+    /* Scatter-gather lists (a block request's data), read by the engine
+     * only while it submits: the caller's storage, reusable afterwards. */
+    const struct lvio_sg *outs; /* the device reads them, after `out` */
+    unsigned n_outs;
+    const struct lvio_sg *ins;  /* the device writes them, before `in` */
+    unsigned n_ins;
 };
 
 /* Called with a lost slot's `held`, once the device cannot read it any
@@ -175,6 +189,14 @@ unsigned lvio_reqs_count(const struct lvio_reqs *r, enum lvio_req_state state);
  * (then the requests already added are LOST).
  */
 int lvio_reqs_submit(struct lvio_reqs *r, const struct lvio_req *batch, unsigned n);
+
+/*
+ * lvio_reqs_submit without the kick: the batch is on the queue, whole or
+ * not at all, and the device is told when the caller calls lvio_vq_kick
+ * (several batches, or batches of several engines, under one notify).
+ * Same results; a batch added this way counts in `batches` too.
+ */
+int lvio_reqs_add(struct lvio_reqs *r, const struct lvio_req *batch, unsigned n);
 
 /*
  * Wait until every request of `batch` (as submitted) is answered, for at

@@ -29,6 +29,7 @@ static const struct lvio_error_text lvio_errors[] = {
     {LVIO_E_REFUSED, "LVIO_E_REFUSED", "device reported an error for the request"},
     {LVIO_E_LAYOUT, "LVIO_E_LAYOUT", "transport registers not laid out usably"},
     {LVIO_E_DEAD, "LVIO_E_DEAD", "device never completed a reset; its memory is kept"},
+    {LVIO_E_READ_ONLY, "LVIO_E_READ_ONLY", "device is read-only"},
 };
 
 static const struct lvio_error_text *lvio_error_find(int err)

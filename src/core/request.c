@@ -158,21 +158,61 @@ int lvio_reqs_alloc(struct lvio_reqs *r, unsigned *slots, unsigned n)
                      r->vq->index, n, got, r->nslots, lvio_reqs_count(r, LVIO_REQ_LOST));
 }
 
-/* Buffers request `q` makes a chain of: out[0..*n_out), in[0..*n_in). */
+/* Buffers request `q` makes a chain of, into sg[0..*n_out) (the device
+ * reads them) and sg[*n_out..*n_out + *n_in) (it writes them). The batch
+ * check made sure they fit LVIO_REQ_MAX_BUFS. */
 static void lvio_reqs_chain(const struct lvio_reqs *r, const struct lvio_req *q,
-                            struct lvio_sg out[2], unsigned *n_out, struct lvio_sg in[2],
-                            unsigned *n_in)
+                            struct lvio_sg *sg, unsigned *n_out, unsigned *n_in)
 {
     uint64_t addr = lvio_req_addr(r, q->slot);
-    *n_out = *n_in = 0;
+    unsigned n = 0;
     if (q->req_len)
-        out[(*n_out)++] = (struct lvio_sg){addr, q->req_len};
+        sg[n++] = (struct lvio_sg){addr, q->req_len};
     if (q->out.len)
-        out[(*n_out)++] = q->out;
+        sg[n++] = q->out;
+    for (unsigned i = 0; i < q->n_outs; i++)
+        sg[n++] = q->outs[i];
+    *n_out = n;
+    for (unsigned i = 0; i < q->n_ins; i++)
+        sg[n++] = q->ins[i];
     if (q->in.len)
-        in[(*n_in)++] = q->in;
+        sg[n++] = q->in;
     if (q->resp_len)
-        in[(*n_in)++] = (struct lvio_sg){addr + r->resp_off, q->resp_len};
+        sg[n++] = (struct lvio_sg){addr + r->resp_off, q->resp_len};
+    *n_in = n - *n_out;
+}
+
+/* A list of `n` buffers, each at least a byte long; their bytes added to
+ * *bytes. */
+static bool lvio_reqs_list_ok(const struct lvio_sg *list, unsigned n, uint64_t *bytes)
+{
+    if (n && !list)
+        return false;
+    for (unsigned i = 0; i < n; i++) {
+        if (list[i].len == 0)
+            return false;
+        *bytes += list[i].len;
+    }
+    return true;
+}
+
+/* Request `q` names a free slot, lengths within it, lists that fit one
+ * chain (and the queue, were it empty), and at most UINT32_MAX bytes for the device to write; its
+ * buffers into *nbufs. */
+static bool lvio_reqs_check_one(const struct lvio_reqs *r, const struct lvio_req *q,
+                                unsigned *nbufs)
+{
+    uint64_t out_bytes = 0, in_bytes = (uint64_t)q->in.len + q->resp_len;
+    if (q->n_outs > LVIO_REQ_MAX_BUFS || q->n_ins > LVIO_REQ_MAX_BUFS)
+        return false;
+    *nbufs = (q->req_len != 0) + (q->out.len != 0) + q->n_outs + q->n_ins + (q->in.len != 0) +
+             (q->resp_len != 0);
+    return q->slot < r->nslots && r->slots[q->slot].state == LVIO_REQ_FREE && *nbufs != 0 &&
+           *nbufs <= LVIO_REQ_MAX_BUFS && lvio_vq_descs(r->vq, *nbufs) <= r->vq->size &&
+           q->req_len <= r->resp_off &&
+           q->resp_len <= r->slot_size - r->resp_off &&
+           lvio_reqs_list_ok(q->outs, q->n_outs, &out_bytes) &&
+           lvio_reqs_list_ok(q->ins, q->n_ins, &in_bytes) && in_bytes <= UINT32_MAX;
 }
 
 /* Every request names a free slot once, lengths within it; the ring
@@ -182,14 +222,11 @@ static int lvio_reqs_check_batch(const struct lvio_reqs *r, const struct lvio_re
 {
     *need = 0;
     for (unsigned i = 0; i < n; i++) {
-        const struct lvio_req *q = &batch[i];
-        unsigned nbufs = (q->req_len != 0) + (q->out.len != 0) + (q->in.len != 0) +
-                         (q->resp_len != 0);
-        if (q->slot >= r->nslots || r->slots[q->slot].state != LVIO_REQ_FREE || nbufs == 0 ||
-            q->req_len > r->resp_off || q->resp_len > r->slot_size - r->resp_off)
+        unsigned nbufs;
+        if (!lvio_reqs_check_one(r, &batch[i], &nbufs))
             return LVIO_E_INVAL;
         for (unsigned j = 0; j < i; j++)
-            if (batch[j].slot == q->slot)
+            if (batch[j].slot == batch[i].slot)
                 return LVIO_E_INVAL;
         *need += lvio_vq_descs(r->vq, nbufs);
     }
@@ -214,35 +251,50 @@ static int lvio_reqs_fits(struct lvio_reqs *r, const struct lvio_req *batch, uns
                      r->vq->index, free_desc, need, r->vq->size - free_desc);
 }
 
-int lvio_reqs_submit(struct lvio_reqs *r, const struct lvio_req *batch, unsigned n)
+/* The batch on the queue, then one kick if `kick`. */
+static int lvio_reqs_send(struct lvio_reqs *r, const struct lvio_req *batch, unsigned n,
+                          bool kick)
 {
     unsigned added = 0;
     if (!lvio_reqs_ready(r) || !batch || n == 0 || n > r->nslots)
         return LVIO_E_INVAL;
     int err = lvio_reqs_fits(r, batch, n);
     for (; err == LVIO_OK && added < n; added++) {
-        struct lvio_sg out[2], in[2];
+        struct lvio_sg sg[LVIO_REQ_MAX_BUFS];
         unsigned n_out, n_in;
-        struct lvio_req_slot *s = &r->slots[batch[added].slot];
-        lvio_reqs_chain(r, &batch[added], out, &n_out, in, &n_in);
-        err = lvio_vq_add(r->vq, out, n_out, in, n_in, s);
+        const struct lvio_req *q = &batch[added];
+        struct lvio_req_slot *s = &r->slots[q->slot];
+        lvio_reqs_chain(r, q, sg, &n_out, &n_in);
+        err = lvio_vq_add(r->vq, sg, n_out, sg + n_out, n_in, s);
         if (err)
             break; /* only a broken queue: the check above counted */
         s->state = LVIO_REQ_BUSY;
-        s->resp_len = batch[added].resp_len + batch[added].in.len;
+        s->resp_len = 0;
+        for (unsigned i = n_out; i < n_out + n_in; i++)
+            s->resp_len += sg[i].len; /* fits: the check summed them */
         s->len = 0;
     }
     if (added == 0)
         return err;
     r->requests += added;
     r->batches++;
-    int kick = lvio_vq_kick(r->vq);
-    if (!err && !kick)
+    int kicked = kick ? lvio_vq_kick(r->vq) : LVIO_OK;
+    if (!err && !kicked)
         return LVIO_OK;
     /* Out, but the batch failed: nobody will wait for what went. */
     for (unsigned i = 0; i < added; i++)
         r->slots[batch[i].slot].state = LVIO_REQ_LOST;
-    return err ? err : kick;
+    return err ? err : kicked;
+}
+
+int lvio_reqs_submit(struct lvio_reqs *r, const struct lvio_req *batch, unsigned n)
+{
+    return lvio_reqs_send(r, batch, n, true);
+}
+
+int lvio_reqs_add(struct lvio_reqs *r, const struct lvio_req *batch, unsigned n)
+{
+    return lvio_reqs_send(r, batch, n, false);
 }
 
 /* Requests of the batch still with the device. */
