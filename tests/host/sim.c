@@ -195,29 +195,48 @@ static void *sim_dma_prefix(struct sim *s, uint64_t dev_addr, size_t len, size_t
     return NULL;
 }
 
-bool sim_dev_read(struct sim *s, uint64_t dev_addr, void *out, size_t len)
+/* Copy between `buf` and the device addresses [dev_addr, +len): DMA
+ * memory or shares, possibly several. A write into a share the driver
+ * made for the device to read only is noted. */
+static bool sim_dev_copy(struct sim *s, uint64_t dev_addr, void *buf, size_t len, bool write)
 {
-    uint8_t *o = out;
+    uint8_t *o = buf;
     while (len > 0) {
         size_t n = 0;
-        const void *src = sim_dma_prefix(s, dev_addr, len, &n);
-        if (!src) {
+        uint8_t *mem = sim_dma_prefix(s, dev_addr, len, &n);
+        if (!mem) {
             const struct sim_share *rec = sim_share_at(s, dev_addr);
             if (!rec) {
-                sim_error(s, "device read of 0x%llx: neither DMA memory nor shared",
-                          (unsigned long long)dev_addr);
+                sim_error(s, "device %s of 0x%llx: neither DMA memory nor shared",
+                          write ? "write" : "read", (unsigned long long)dev_addr);
                 return false;
             }
+            if (write && rec->dir == LVIO_DMA_TO_DEVICE)
+                sim_error(s, "device write of 0x%llx: shared for the device to read only",
+                          (unsigned long long)dev_addr);
             uint64_t left = rec->len - (dev_addr - rec->dev);
             n = len < left ? len : (size_t)left;
-            src = (const uint8_t *)rec->cpu + (dev_addr - rec->dev);
+            mem = (uint8_t *)(uintptr_t)rec->cpu + (dev_addr - rec->dev);
         }
-        memcpy(o, src, n);
+        if (write)
+            memcpy(mem, o, n);
+        else
+            memcpy(o, mem, n);
         o += n;
         dev_addr += n;
         len -= n;
     }
     return true;
+}
+
+bool sim_dev_read(struct sim *s, uint64_t dev_addr, void *out, size_t len)
+{
+    return sim_dev_copy(s, dev_addr, out, len, false);
+}
+
+bool sim_dev_write(struct sim *s, uint64_t dev_addr, const void *in, size_t len)
+{
+    return sim_dev_copy(s, dev_addr, (void *)(uintptr_t)in, len, true);
 }
 
 static volatile void *hal_map_regs(void *ctx, uint64_t phys, size_t len)

@@ -98,7 +98,7 @@ struct sim {
     uint8_t status;
     uint32_t isr;
     uint32_t generation;
-    uint8_t config[64];
+    uint8_t config[128];
     sim_config_hook config_write; /* NULL: config writes store into config[] */
     void (*on_reset)(struct sim *s); /* device behaviour on a reset (status 0) */
     /* A used-buffer notification on `queue` is due. NULL: set the ISR's
@@ -173,6 +173,11 @@ void *sim_mem(struct sim *s, uint64_t dev_addr, size_t len);
  * memory, possibly spanning several shares) into `out`; false, and an error
  * noted, if any byte is not device-visible memory. */
 bool sim_dev_read(struct sim *s, uint64_t dev_addr, void *out, size_t len);
+
+/* Write `len` bytes from `in` where the device writes, at `dev_addr` (DMA
+ * memory or shared memory, as sim_dev_read); false, and an error noted, if
+ * any byte is not device-visible memory or is shared for reading only. */
+bool sim_dev_write(struct sim *s, uint64_t dev_addr, const void *in, size_t len);
 
 /* The live share() record holding CPU address `cpu`, or NULL. */
 const struct sim_share *sim_share_of(const struct sim *s, const void *cpu);

@@ -203,6 +203,69 @@ static void test_extra_buffers(void **state)
     down();
 }
 
+/* Lists go where the chain's order says (request, out, outs; ins, in,
+ * response), each buffer its own descriptor; lvio_reqs_add sends no
+ * notify until the caller kicks; lists that cannot be are refused whole. */
+static void test_lists_and_add(void **state)
+{
+    (void)state;
+    up(16);
+    unsigned s[2];
+    assert_int_equal(lvio_reqs_alloc(&R, s, 2), 0);
+    uint64_t b = lvio_req_addr(&R, s[1]);
+    struct lvio_sg outs[2] = {{b, 4}, {b + 8, 4}}, ins[2] = {{b + 16, 4}, {b + 24, 4}};
+    struct lvio_req q = request(s[0], 7);
+    q.out = (struct lvio_sg){b + 40, 2};
+    q.in = (struct lvio_sg){b + 48, 2};
+    q.outs = outs, q.n_outs = 2, q.ins = ins, q.n_ins = 2;
+    uint32_t notifies = S.notifies;
+    S.hold = true;
+    assert_int_equal(lvio_reqs_add(&R, &q, 1), 0);
+    assert_int_equal(S.notifies, notifies); /* not told yet */
+    assert_int_equal(R.batches, 1);
+    assert_int_equal(lvio_vq_kick(&VQ), 0);
+    assert_int_equal(S.notifies, notifies + 1);
+    assert_int_equal(S.nheld, 1);
+    const struct {
+        uint64_t addr;
+        uint32_t len;
+        bool write;
+    } want[8] = {{lvio_req_addr(&R, s[0]), 16, false}, {b + 40, 2, false}, {b, 4, false},
+                 {b + 8, 4, false}, {b + 16, 4, true}, {b + 24, 4, true}, {b + 48, 2, true},
+                 {lvio_req_addr(&R, s[0]) + RESP_OFF, 8, true}};
+    for (unsigned i = 0; i < 8; i++) {
+        uint64_t addr;
+        uint32_t len;
+        uint16_t flags;
+        assert_true(sim_chain_buf(&S, 0, S.held[0].head, i, &addr, &len, &flags));
+        assert_int_equal(addr, want[i].addr);
+        assert_int_equal(len, want[i].len);
+        assert_int_equal((flags & LVIO_VIRTQ_DESC_F_WRITE) != 0, want[i].write);
+    }
+    S.hold = false;
+    sim_release_reversed(&S);
+    assert_int_equal(lvio_reqs_wait(&R, &q, 1, WAIT_NS), 0);
+    assert_int_equal(SLOTS[s[0]].resp_len, 4 + 4 + 2 + 8); /* every writable byte */
+    lvio_reqs_put(&R, s[0]);
+
+    /* Refused before anything goes out: an empty buffer in a list, a list
+     * without its array, more than LVIO_REQ_MAX_BUFS buffers. */
+    struct ring_state was = ring_now();
+    struct lvio_sg empty[1] = {{b, 0}};
+    q = request(s[0], 8);
+    q.outs = empty, q.n_outs = 1;
+    assert_int_equal(lvio_reqs_add(&R, &q, 1), LVIO_E_INVAL);
+    q = request(s[0], 8);
+    q.n_ins = 1;
+    assert_int_equal(lvio_reqs_submit(&R, &q, 1), LVIO_E_INVAL);
+    q = request(s[0], 8);
+    q.ins = ins, q.n_ins = LVIO_REQ_MAX_BUFS;
+    assert_int_equal(lvio_reqs_submit(&R, &q, 1), LVIO_E_INVAL);
+    check_ring_unchanged(was);
+    assert_int_equal(SLOTS[s[0]].state, LVIO_REQ_FREE);
+    down();
+}
+
 /* A batch that does not fit the descriptors left by requests that timed
  * out is not started at all: nothing added, nothing kicked, the message
  * counts. Once they come back it goes out whole. */
@@ -505,6 +568,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_notify_per_batch),
         cmocka_unit_test(test_extra_buffers),
+        cmocka_unit_test(test_lists_and_add),
         cmocka_unit_test(test_batch_whole_or_nothing),
         cmocka_unit_test(test_wait_bound_names_the_stuck_request),
         cmocka_unit_test(test_wait_stopped_clock_and_forever),
