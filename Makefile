@@ -7,6 +7,9 @@
 #                        (ARCH=riscv64 / x86_64 for theirs; aarch64 by default)
 #   make test            everything: library builds, static analysis, host tests
 #                        (also big-endian), fuzz corpus replay, QEMU tests
+#   make lib ARCH=<arch> the library alone, with the architecture's flags: build/<arch>/liblvio.a
+#                        (through lvio.mk, the fragment a kernel's own build includes)
+#   make size            the library's footprint per component and architecture (build/size.txt)
 #   make bench           in-guest benchmarks, printed as a table (build/bench.txt;
 #                        ARCH=riscv64 / x86_64 for theirs)
 # Missing Debian packages are installed by scripts/deps.sh (as root) or named.
@@ -26,7 +29,7 @@ TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 $(SAN) -Iinclude -Isrc -Ike
 
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOSTB)/%,$(wildcard tests/host/test_*.c))
 
-.PHONY: all host run test bench check-host check-lib check-static check-be check-qemu deps-build deps-host deps-font deps-qemu deps-static deps-be clean
+.PHONY: all host run test bench lib size check-package check-host check-lib check-static check-be check-qemu deps-build deps-host deps-font deps-qemu deps-static deps-be clean
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),host)
@@ -77,6 +80,29 @@ check-lib: deps-build
 	    -c $$f -o /dev/null || exit 1; done; done
 	@mkdir -p $(BUILD)
 	@echo "lib: warning-free with gcc, clang and clang for $(LIB_TARGETS)" | tee $(BUILD)/summary-lib.txt
+
+# ---- the library as a package ------------------------------------------------
+# make lib ARCH=<arch>: build/<arch>/liblvio.a through lvio.mk (objects in
+# build/<arch>/lvio/), with the architecture's compiler flags (arch.mk) and
+# none of the kernel's. make size: scripts/size.sh. check-package: a
+# read-only copy of the library builds with lvio.mk (each architecture, a
+# driver left out) and lvio.cmake, and nothing is written into it.
+LVIO_OUT := $(BUILD)/$(KERNEL_ARCH)/lvio
+LVIO_LIB := $(BUILD)/$(KERNEL_ARCH)/liblvio.a
+LVIO_CC := $(KERNEL_CC)
+LVIO_AR := llvm-ar
+LVIO_CFLAGS := $(KERNEL_TARGET) $(ARCH_CFLAGS) -std=c11 -O2 -g -Wall -Wextra -Werror \
+	-ffreestanding -fno-builtin -fno-pic -fno-stack-protector -fno-common
+include lvio.mk
+
+lib: deps-build $(LVIO_LIB)
+	@echo "lib: $(LVIO_LIB), $(words $(LVIO_OBJS)) objects"
+
+size: deps-build
+	@scripts/size.sh
+
+check-package: deps-build
+	@scripts/package-check.sh
 
 # ---- static analysis of the library ------------------------------------------
 # clang-tidy (.clang-tidy: the checks and why some are off), cppcheck

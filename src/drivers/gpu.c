@@ -15,6 +15,9 @@
  * the query page the same way, and a lost command that reads a
  * framebuffer's backing keeps that (gpu_fb.c).
  */
+#include "lvio/config.h"
+#if LVIO_WITH_GPU /* else left out: lvio/config.h */
+
 #include "lvio/edid.h"
 #include "gpu_internal.h"
 
@@ -595,3 +598,7 @@ int lvio_gpu_poll(struct lvio_gpu *gpu, uint32_t isr)
         return r;
     return (isr & LVIO_VIRTIO_ISR_CONFIG) ? lvio_gpu_poll_events(gpu) : 0;
 }
+
+#else
+typedef int lvio_gpu_left_out; /* ISO C wants a declaration */
+#endif

@@ -1,4 +1,7 @@
 /* The preferred mode of an EDID base block (include/lvio/edid.h). */
+#include "lvio/config.h"
+#if LVIO_WITH_GPU /* else left out: lvio/config.h */
+
 #include "lvio/edid.h"
 #include "../core/internal.h"
 
@@ -42,3 +45,7 @@ bool lvio_edid_preferred_mode(const uint8_t *e, uint32_t *width, uint32_t *heigh
     *height = h;
     return true;
 }
+
+#else
+typedef int lvio_gpu_edid_left_out; /* ISO C wants a declaration */
+#endif

@@ -11,6 +11,9 @@
  * timed out) takes it over when the framebuffer is given up, until the
  * device gives the chain back or is reset (lvio_gpu_fb_held_release).
  */
+#include "lvio/config.h"
+#if LVIO_WITH_GPU /* else left out: lvio/config.h */
+
 #include "gpu_internal.h"
 
 #define BYTES_PER_PIXEL 4u
@@ -488,3 +491,6 @@ int lvio_gpu_present(struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *damage)
     return lvio_gpu_run(gpu, &b);
 }
 
+#else
+typedef int lvio_gpu_fb_left_out; /* ISO C wants a declaration */
+#endif

@@ -9,6 +9,9 @@
  * BUSY and the answered ones it did not need DONE: the next read takes
  * those first.
  */
+#include "lvio/config.h"
+#if LVIO_WITH_RNG /* else left out: lvio/config.h */
+
 #include "lvio/rng.h"
 #include "../core/internal.h"
 
@@ -190,3 +193,7 @@ void lvio_rng_teardown(struct lvio_rng *rng)
     lvio_reqs_teardown(&rng->reqs);
     rng->dev = NULL;
 }
+
+#else
+typedef int lvio_rng_left_out; /* ISO C wants a declaration */
+#endif

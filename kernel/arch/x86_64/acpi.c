@@ -288,7 +288,8 @@ void acpi_power_off(void)
     }
 }
 
-bool acpi_virtio_mmio(unsigned n, uint64_t *addr, uint64_t *size, uint32_t *gsi)
+bool acpi_virtio_mmio(unsigned n, uint64_t *addr, uint64_t *size, uint32_t *gsi, bool *edge,
+                      bool *low)
 {
     const uint8_t *d = find_table("DSDT");
 
@@ -317,6 +318,8 @@ bool acpi_virtio_mmio(unsigned n, uint64_t *addr, uint64_t *size, uint32_t *gsi)
         *addr = rd32(mem + 4);
         *size = rd32(mem + 8);
         *gsi = rd32(irq + 5);
+        *edge = irq[3] & 0x02; /* the descriptor's flags: edge, active low */
+        *low = irq[3] & 0x04;
         return true;
     }
     return false;

@@ -103,11 +103,12 @@ unsigned arch_mmio_devices(struct mmio_slot *slots, unsigned room)
     unsigned n = 0;
     uint64_t addr, size;
     uint32_t gsi;
+    bool edge, low;
 
-    for (unsigned i = 0; n < room && acpi_virtio_mmio(i, &addr, &size, &gsi); i++)
+    for (unsigned i = 0; n < room && acpi_virtio_mmio(i, &addr, &size, &gsi, &edge, &low); i++)
         slots[n++] = (struct mmio_slot){
             .phys = addr, .size = size, .has_irq = true,
-            .irq = {.irq = gsi, .edge = false, .low = false},
+            .irq = {.irq = gsi, .edge = edge, .low = low},
             .source = "ACPI",
         };
     if (n)

@@ -105,8 +105,9 @@ bool acpi_lapic(uint64_t *addr);
 bool acpi_ioapic(unsigned n, uint64_t *addr, uint32_t *gsi_base);
 uint32_t acpi_isa_irq(unsigned irq, bool *edge, bool *low);
 /* DSDT: the n-th virtio-mmio transport (_HID "LNRO0005"): its registers
- * and its interrupt (GSI). */
-bool acpi_virtio_mmio(unsigned n, uint64_t *addr, uint64_t *size, uint32_t *gsi);
+ * and its interrupt (GSI, trigger and polarity). */
+bool acpi_virtio_mmio(unsigned n, uint64_t *addr, uint64_t *size, uint32_t *gsi, bool *edge,
+                      bool *low);
 /* Power off through the FADT's PM1a control block or, on hardware-reduced
  * ACPI (microvm), its sleep control register, with \_S5's SLP_TYP.
  * Returns if there is no way. */
