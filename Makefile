@@ -148,6 +148,7 @@ run: deps-qemu
 
 test: deps-host deps-qemu
 	$(MAKE) check-lib
+	$(MAKE) check-package
 	$(MAKE) check-static
 	$(MAKE) check-host
 	$(MAKE) check-be

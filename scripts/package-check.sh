@@ -8,7 +8,7 @@
 #  - with LVIO_DRIVERS=rng: the archive has the rng and no gpu;
 #  - with -DLVIO_WITH_GPU=0 over every source: the gpu objects are empty;
 #  - with lvio.cmake in a CMake project (host compiler), rng only.
-# Prints one line; exits non-zero on the first failure.
+# Prints one line (also build/summary-package.txt); exits non-zero on the first failure.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -70,4 +70,6 @@ else
 fi
 
 [ "$before" = "$(listing)" ] || fail "the read-only copy changed"
-echo "package: a read-only copy builds with lvio.mk ($n architectures, rng alone, gpu switched off) and $cm; nothing written into it"
+mkdir -p "$repo/build"
+echo "package: a read-only copy builds with lvio.mk ($n architectures, rng alone, gpu switched off) and $cm; nothing written into it" |
+    tee "$repo/build/summary-package.txt"
