@@ -252,13 +252,14 @@ void lvio_blk_teardown(struct lvio_blk *blk);
 
 /*
  * Recovery (after LVIO_E_TIMEOUT, LVIO_E_BROKEN or LVIO_E_NEEDS_RESET):
- * reset the device, end every request it still had with `cause` (for
- * lvio_blk_done; LVIO_E_DEAD when the reset never completed), and bring it
- * up again on the same device with the same max_queues; requests that had
- * come back stay in the done list. Returns what lvio_blk_init returns;
- * LVIO_E_INVAL if the blk was never initialised or `cause` is not negative.
+ * reset the device, end every request it still had (for lvio_blk_done:
+ * LVIO_E_STATE, not answered; LVIO_E_DEAD when the reset never completed,
+ * their buffers then staying shared), and bring it up again on the same
+ * device with the same max_queues; requests that had come back stay in the
+ * done list. Returns what lvio_blk_init returns; LVIO_E_INVAL if the blk
+ * was never initialised.
  */
-int lvio_blk_reset(struct lvio_blk *blk, int cause);
+int lvio_blk_reset(struct lvio_blk *blk);
 
 /*
  * Submit `req` without waiting for it. Checked before anything reaches
@@ -318,10 +319,11 @@ struct lvio_blk_req *lvio_blk_done(struct lvio_blk *blk);
  * polls); other requests that come back meanwhile stay in the done list.
  * Returns req->result (taking req off the done list). When the time runs
  * out, a queue breaks or the device asks for a reset, the device is reset
- * (lvio_blk_reset with that cause: every request it had comes back, this
- * one with LVIO_E_TIMEOUT, LVIO_E_BROKEN or LVIO_E_NEEDS_RESET and a
- * message naming it, the queue's indexes and the time waited) and brought
- * up again. `timeout_ns` 0 only looks: LVIO_E_AGAIN (or an error of
+ * and brought up again (lvio_blk_reset: every request it had comes back,
+ * this one with LVIO_E_TIMEOUT, LVIO_E_BROKEN or LVIO_E_NEEDS_RESET and a
+ * message naming it, the queue's indexes and the time waited; the others
+ * with LVIO_E_STATE; all of them with LVIO_E_DEAD when that reset never
+ * completed: their buffers then stay shared, see lvio_device_reset). `timeout_ns` 0 only looks: LVIO_E_AGAIN (or an error of
  * lvio_blk_poll) while `req` is not back, nothing reset. LVIO_E_INVAL if
  * `req` is not the driver's.
  */
@@ -331,8 +333,11 @@ int lvio_blk_wait(struct lvio_blk *blk, struct lvio_blk_req *req, uint64_t timeo
  * Blocking helpers on queue 0, each bounded by blk->timeout_ns (a timeout
  * resets the device, as lvio_blk_wait says). `buf` of `len` bytes (whole
  * logical blocks) is one segment. Return what lvio_blk_submit or
- * lvio_blk_wait return. lvio_blk_get_id writes the ID string, NUL
- * terminated, into `id` (21 bytes).
+ * lvio_blk_wait return; the request and `buf` are the caller's again then,
+ * except after LVIO_E_DEAD (a reset that never completed): `buf` stays
+ * shared, the device may still write it, and it must stay allocated.
+ * lvio_blk_get_id writes the ID string, NUL terminated, into `id` (21
+ * bytes).
  */
 int lvio_blk_read(struct lvio_blk *blk, uint64_t sector, void *buf, uint32_t len);
 int lvio_blk_write(struct lvio_blk *blk, uint64_t sector, const void *buf, uint32_t len);

@@ -1027,6 +1027,16 @@ unsigned lvio_blk_in_flight(const struct lvio_blk *blk)
 
 /* ---- reset and teardown ---------------------------------------------------------------- */
 
+/* Request `req` ended by a reset: `cause`, unless it failed already; but
+ * LVIO_E_DEAD always when the reset never completed (its buffers stay
+ * shared, which the caller must know). */
+static void req_ended(struct lvio_blk_req *req, int cause)
+{
+    if (cause == LVIO_E_DEAD)
+        req->result = LVIO_E_DEAD;
+    req_failed(req, cause, LVIO_BLK_STATUS_NONE, req->sector);
+}
+
 /* After a reset: every request still with the driver comes back with
  * `cause` (what the slots held is the device's no more). */
 static void blk_end_all(struct lvio_blk *blk, int cause)
@@ -1037,7 +1047,7 @@ static void blk_end_all(struct lvio_blk *blk, int cause)
             struct lvio_blk_req *req = q->chains[s].req;
             q->chains[s].req = NULL;
             if (req && --req->chains_ == 0 && req->state_ == REQ_SENT) {
-                req_failed(req, cause, LVIO_BLK_STATUS_NONE, req->sector);
+                req_ended(req, cause);
                 req_finish(blk, req);
             }
         }
@@ -1045,7 +1055,7 @@ static void blk_end_all(struct lvio_blk *blk, int cause)
             struct lvio_blk_req *req = q->waiting;
             waiting_pop(q);
             req->chains_ = 0;
-            req_failed(req, cause, LVIO_BLK_STATUS_NONE, req->sector);
+            req_ended(req, cause);
             req_finish(blk, req);
         }
     }
@@ -1070,11 +1080,11 @@ void lvio_blk_teardown(struct lvio_blk *blk)
         blk_down(blk, LVIO_E_STATE);
 }
 
-int lvio_blk_reset(struct lvio_blk *blk, int cause)
+int lvio_blk_reset(struct lvio_blk *blk)
 {
-    if (!blk || !lvio_device_valid(blk->dev) || cause >= 0)
+    if (!blk || !lvio_device_valid(blk->dev))
         return LVIO_E_INVAL;
-    blk_down(blk, cause);
+    blk_down(blk, LVIO_E_STATE);
     /* What came back stays, and the caller's settings; the rest is the
      * device's anew. */
     struct lvio_device *dev = blk->dev;
@@ -1116,7 +1126,8 @@ static int wait_failed(struct lvio_blk *blk, struct lvio_blk_req *req, int err,
         lvio_fail(blk->dev, err, "%s%s", prefix, why);
     }
     memcpy(why, blk->dev->errmsg, sizeof why);
-    int rerr = lvio_blk_reset(blk, err);
+    req_failed(req, err, LVIO_BLK_STATUS_NONE, req->sector); /* the others: LVIO_E_STATE */
+    int rerr = lvio_blk_reset(blk);
     if (rerr == LVIO_OK) /* the device is back: the message is the wait's */
         memcpy(blk->dev->errmsg, why, sizeof why);
     return done_take(blk, req);
@@ -1151,12 +1162,14 @@ int lvio_blk_wait(struct lvio_blk *blk, struct lvio_blk_req *req, uint64_t timeo
     return done_take(blk, req);
 }
 
-/* Submit `req` on queue 0 and wait for it (blk->timeout_ns). */
+/* Submit `req` (the helper's own storage) on queue 0 and wait for it,
+ * blk->timeout_ns: it is back when this returns, whatever happened (a
+ * timeout of 0 is a wait that ends at once, not a look). */
 static int blk_sync(struct lvio_blk *blk, struct lvio_blk_req *req)
 {
     int err = lvio_blk_submit(blk, req);
     if (err == LVIO_OK || req->state_ != REQ_IDLE)
-        err = lvio_blk_wait(blk, req, blk ? blk->timeout_ns : 0);
+        err = lvio_blk_wait(blk, req, blk->timeout_ns ? blk->timeout_ns : 1);
     return err;
 }
 

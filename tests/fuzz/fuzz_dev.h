@@ -92,7 +92,8 @@
 #define FZ_MAX_MAPS 16
 #define FZ_MAX_QUEUES 8
 #define FZ_MAX_HELD 64
-#define FZ_MAX_CHAIN 64            /* descriptors the device follows in one chain */
+#define FZ_MAX_CHAIN 132           /* descriptors the device follows in one chain (a
+                                      block request: LVIO_REQ_MAX_BUFS) */
 #define FZ_MMIO_PHYS 0x0a003e00ull
 
 /* Device addresses: DMA allocations are spaced 1 MiB apart from the base

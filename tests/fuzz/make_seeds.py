@@ -308,6 +308,122 @@ def rng_seeds():
                            dev_scribble(SCRIBBLE_DESC | SCRIBBLE_AVAIL, 0xFF) + u8(0) * 40)
 
 
+# ---- fuzz_blk ---------------------------------------------------------------
+
+BLK_CFG_LEN = 72
+BLK_READ, BLK_WRITE, BLK_FLUSH, BLK_DISCARD, BLK_WZ, BLK_SE, BLK_GET_ID = range(7)
+BLK_F_RO, BLK_F_SIZE_MAX, BLK_F_MQ = 5, 1, 12
+
+
+def blk_header(flags=0, features=0, qmax=64, cfg=None, max_queues=0):
+    """features: bits flipped in the usual set; cfg: {offset: (value, width)}
+    changes to the sane disk (2048 sectors, seg_max 8, 2 queues...)."""
+    x = bytearray(BLK_CFG_LEN)
+    sane = {0: 2048, 12: 8, 20: 512, 32: 1, 34: 2, 36: 64, 40: 2, 44: 8, 48: 64, 52: 1,
+            56: 1, 60: 64, 64: 1}
+    for off, (v, w) in (cfg or {}).items():
+        old = sane.get(off, 0)
+        for i in range(w):
+            x[off + i] = ((old ^ v) >> (8 * i)) & 0xFF
+    return (common(flags) + u64(features) + u16(qmax ^ 64) + bytes(x) + u8(max_queues))
+
+
+def blk_submit(slot, kind, queue=0, segs=(), sector=(0, 0), sectors=0, flags=0, fill=1):
+    """segs: lengths in sectors (1..16), or ("bytes", n) for any length up
+    to 8192; sector: (mode, value): mode 0-3 a small aligned number, 4 the
+    last blocks, 5 the capacity, 6 any 64-bit value, 7 odd."""
+    h = u8(slot << 3) + u8(kind) + u8(queue) + u8(flags) + u8(fill) + u8(len(segs))
+    for sg in segs:
+        h += u16(0x8000 | sg[1]) if isinstance(sg, tuple) else u16(sg - 1)
+    if kind in (BLK_DISCARD, BLK_WZ, BLK_SE):
+        h += u16(sectors)
+    if kind not in (BLK_FLUSH, BLK_GET_ID):
+        mode, v = sector
+        h += u8(mode) + (u64(v) if mode == 6 else u16(v) if mode != 4 and mode != 5 else b"")
+    return h
+
+
+def blk_poll(isr=1):
+    return u8(2) + u8(isr)
+
+
+def blk_wait(slot, timeout=20):
+    return u8(slot << 3 | 3) + u8(timeout)
+
+
+BLK_RESET, BLK_COLLECT = u8(4), u8(7)
+
+
+def blk_helper(which, timeout=20, sector=0):
+    """which: 0 read, 1 write, 2 flush, 3 get-id."""
+    h = u8(which << 3 | 5) + u8(timeout)
+    return h + (u16(sector) if which < 2 else b"")
+
+
+def blk_writeback(on):
+    return u8(6 | (8 if on else 0))
+
+
+def blk_seeds():
+    every = (blk_submit(0, BLK_READ, segs=[8], sector=(0, 16)) + blk_wait(0) +
+             blk_submit(1, BLK_WRITE, segs=[1, ("bytes", 1000), ("bytes", 24)], sector=(0, 64)) +
+             blk_wait(1) + blk_submit(2, BLK_FLUSH) + blk_wait(2) +
+             blk_submit(3, BLK_DISCARD, sectors=200, sector=(0, 8)) + blk_wait(3) +
+             blk_submit(4, BLK_WZ, sectors=16, flags=1, sector=(0, 32)) + blk_wait(4) +
+             blk_submit(5, BLK_SE, sectors=8, sector=(4, 0)) + blk_wait(5) +
+             blk_submit(6, BLK_GET_ID, segs=[1]) + blk_wait(6) +
+             blk_helper(0) + blk_helper(1, sector=100) + blk_helper(2) + blk_helper(3) +
+             blk_writeback(False) + blk_writeback(True))
+    yield "every-request", seed(blk_header() + every)
+    yield "legacy", seed(blk_header(flags=1) + every)
+    yield "hostile-regs", seed(blk_header(flags=2) + every)
+    # Many in flight on both queues, then answered as the device likes.
+    many = b"".join(blk_submit(i, BLK_READ, queue=i % 2, segs=[1 + i], sector=(0, 8 * i),
+                               fill=i) for i in range(8))
+    yield "many-in-flight", seed(blk_header() + many + blk_poll() + blk_wait(7) +
+                                 blk_wait(0) + BLK_COLLECT)
+    yield "out-of-order", seed(blk_header() + many + blk_wait(3, 30) + blk_poll() +
+                               BLK_COLLECT, (u8(4) + u8(0)) * 12)
+    # Bad answers: a status from the tape, none, short lengths, garbage.
+    yield "bad-answers", seed(blk_header() + many + blk_wait(0) + blk_wait(1) + blk_wait(2) +
+                              blk_wait(3) + BLK_COLLECT,
+                              u8(1) + u8(1) + u8(2) + u8(3) + u16(1) + u8(1) + u8(2) +
+                              u8(5) + b"\x5a" * 40 + u16(3) + u8(1) + u8(7))
+    # Refusals: past the end, odd sectors on a 4Kn disk, a read-only disk,
+    # queue 4, op 0 and 99.
+    refuse = (blk_submit(0, BLK_READ, segs=[8], sector=(5, 0)) +
+              blk_submit(1, BLK_READ, segs=[8], sector=(7, 3)) +
+              blk_submit(2, BLK_WRITE, segs=[8], sector=(0, 0)) +
+              blk_submit(3, BLK_READ, queue=4, segs=[1]) +
+              u8(4 << 3) + u8(0xF8) + u8(0) * 5 + u8(0) + u16(0) +
+              blk_submit(5, BLK_READ, segs=[8], sector=(4, 0)) + blk_wait(5))
+    yield "refusals-4kn", seed(blk_header(cfg={20: (4096, 4)}) + refuse)
+    yield "refusals-ro", seed(blk_header(features=1 << BLK_F_RO) + refuse)
+    # Split by size_max 1000 and seg_max 3, a 4 KiB block in odd pieces.
+    yield "split", seed(blk_header(features=1 << BLK_F_SIZE_MAX,
+                                   cfg={8: (1000, 4), 12: (3, 4), 20: (1024, 4)}) +
+                        blk_submit(0, BLK_WRITE, segs=[("bytes", 700), ("bytes", 1348), 4, 16],
+                                   sector=(0, 16)) + blk_wait(0, 40))
+    # Four queues of 8 descriptors; past 2 TiB.
+    yield "small-queues-big-disk", seed(
+        blk_header(qmax=8, cfg={0: (0, 4), 4: (4, 4), 34: (4, 2)}) +
+        b"".join(blk_submit(i, BLK_READ, queue=i % 4, segs=[16, 16], sector=(6, (1 << 33) + 64 * i))
+                 for i in range(8)) + blk_wait(7, 40) + blk_poll() + BLK_COLLECT)
+    # A silent device: the wait times out and resets; forever waits end.
+    yield "silent", seed(blk_header() + blk_submit(0, BLK_READ, segs=[1]) + blk_wait(0, 5) +
+                         blk_submit(1, BLK_FLUSH) + blk_wait(1, FOREVER),
+                         dev_late(19))
+    yield "reset", seed(blk_header() + many + BLK_RESET + BLK_COLLECT + every)
+    yield "dead-teardown", seed(blk_header(flags=IGNORE_RESETS) + many + blk_poll(),
+                                u8(0) + u8(4) + u8(3) * 4)
+    yield "dead-reset", seed(blk_header(flags=IGNORE_2ND_RESET) + many + blk_wait(0, 3) +
+                             every, u8(4) * 10)
+    yield "config-errors", seed(blk_header(cfg={20: (1000, 4)}))
+    yield "no-mq-one-queue", seed(blk_header(features=1 << BLK_F_MQ, max_queues=1) + every)
+    yield "share-fails", seed(common(share_fail=2) + u64(0) + u16(0) + bytes(BLK_CFG_LEN) +
+                              u8(0) + many + blk_wait(3))
+
+
 # ---- fuzz_gpu ---------------------------------------------------------------
 
 def gpu_header(flags=0, features=(1 << 32) | 2, q0=64, q1=16, scanouts=1):
@@ -561,6 +677,7 @@ TARGETS = {
     "rng": rng_seeds,
     "gpu": gpu_seeds,
     "pci": pci_seeds,
+    "blk": blk_seeds,
 }
 
 
