@@ -6,8 +6,8 @@
 #   build  clang, ld.lld, llvm-objcopy, make, dtc
 #   host   cmocka (libcmocka-dev), gcc
 #   qemu   qemu-system-aarch64, qemu-system-riscv64 (qemu-system-misc),
-#          qemu-system-x86_64 (qemu-system-x86), pytest
-#          and PIL for /usr/bin/python3
+#          qemu-system-x86_64 (qemu-system-x86), qemu-img (qemu-utils: the
+#          block tests' qcow2 images), pytest and PIL for /usr/bin/python3
 #   font   a Terminus PSF console font (console-setup-linux)
 #   static clang-tidy and cppcheck (make check-static)
 #   fuzz   libFuzzer's runtime for clang 14 (make fuzz, make check-fuzz)
@@ -44,7 +44,7 @@ checks_for_group() {
         ;;
     qemu)
         echo "cmd:qemu-system-aarch64:qemu-system-arm cmd:qemu-system-riscv64:qemu-system-misc"
-        echo "cmd:qemu-system-x86_64:qemu-system-x86"
+        echo "cmd:qemu-system-x86_64:qemu-system-x86 cmd:qemu-img:qemu-utils"
         echo "py:pytest:python3-pytest py:PIL:python3-pil"
         ;;
     font)
