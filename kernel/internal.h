@@ -1,4 +1,7 @@
-/* Set-up calls between kernel_start and the subsystems; not for kmain. */
+/*
+ * Set-up calls between kernel_start and the subsystems, and the
+ * architecture's parts that the neutral files call; not for kmain.
+ */
 #ifndef KERNEL_INTERNAL_H
 #define KERNEL_INTERNAL_H
 
@@ -29,5 +32,25 @@ void boot_set_memory(uint64_t start, uint64_t end);
  * mapped in 2 MiB blocks), so a canary at its bottom is checked at power
  * off and on panic; prints a warning if it was overwritten. */
 void stack_check(void);
+
+/* ---- the architecture's part (arch/<arch>/) ---------------------------- */
+
+/*
+ * vmap.c's page tables (arch/<arch>/vmap.c): window page i is the 4 KiB
+ * page at VMAP_BASE + i * PAGE_SIZE, i < VMAP_SIZE / PAGE_SIZE.
+ */
+/* Hook the window's tables into the kernel's page tables (once, by
+ * vmap_init; panics if their slot is taken). */
+void arch_vmap_init(void);
+/* Map window page i to RAM page `phys`, cacheable like the linear map; or
+ * unmap it. Takes effect after arch_vmap_flush. */
+void arch_vmap_map_page(size_t i, uint64_t phys);
+void arch_vmap_unmap_page(size_t i);
+/* After mapping (or, with `unmapped`, unmapping) window pages [first,
+ * first + n): the walker sees the new entries, the TLB keeps no stale
+ * translation of them. */
+void arch_vmap_flush(size_t first, size_t n, bool unmapped);
+/* The page window page i maps; PHYS_INVALID if it is unmapped. */
+uint64_t arch_vmap_phys(size_t i);
 
 #endif

@@ -102,12 +102,13 @@ void *phys_to_virt(uint64_t phys);
 volatile void *ioremap(uint64_t phys, size_t len);
 
 /*
- * vmap (arch/<arch>/vmap.c): scattered RAM pages at contiguous virtual
- * addresses in the window [VMAP_BASE, VMAP_BASE + VMAP_SIZE) (layout.h).
- * The pages must be RAM ([ram_phys_start(), ram_phys_end())). Each mapping
- * is followed by an unmapped guard page, so an overrun faults. The pages
- * stay reachable through the linear map, with the same attributes, so the
- * two views need no cache maintenance between them.
+ * vmap (vmap.c; its page tables: arch/<arch>/vmap.c): scattered RAM pages
+ * at contiguous virtual addresses in the window [VMAP_BASE, VMAP_BASE +
+ * VMAP_SIZE) (layout.h). The pages must be RAM ([ram_phys_start(),
+ * ram_phys_end())). Each mapping is followed by an unmapped guard page, so
+ * an overrun faults. The pages stay reachable through the linear map, with
+ * the same attributes, so the two views need no cache maintenance between
+ * them.
  */
 /* Map `n` pages whose physical addresses are phys[0..n-1] (each 4 KiB aligned, any order, not
  * necessarily contiguous) at one contiguous, cacheable (Normal WB) kernel virtual range; returns it, or

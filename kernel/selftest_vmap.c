@@ -1,5 +1,5 @@
 /*
- * Self-test of vmap (arch/<arch>/vmap.c): DMA pages that are physically
+ * Self-test of vmap (vmap.c, arch/<arch>/vmap.c): DMA pages that are physically
  * scattered, and mapped out of order, must read back at one contiguous
  * virtual range; virt_to_phys must give each page's own address; unmapping
  * must really drop the translation (a remap at the same address sees the
@@ -10,7 +10,7 @@
 #define NPAGES 8               /* pages mapped */
 #define NALLOC (2 * NPAGES)    /* pages allocated, every other one kept */
 #define WORDS (PAGE_SIZE / sizeof(uint64_t))
-#define BIG 100                /* > the per-page TLBI limit in vmap.c */
+#define BIG 100                /* > the per-page TLB flush limit in arch/<arch>/vmap.c */
 
 static unsigned failed;
 

@@ -1,21 +1,11 @@
 /*
- * vmap: physically scattered RAM pages at one contiguous kernel virtual
- * range, so that a buffer the CPU sees as contiguous can be scattered for
- * the device (the linear map only ever gives physically contiguous ones).
+ * The vmap window's page tables (the window itself: kernel/vmap.c).
  *
  * The window [VMAP_BASE, VMAP_BASE + VMAP_SIZE) (layout.h) is mapped by
  * static tables in .bss: one L1 table hooked into TTBR1's L0 table, one L2
  * table, and VMAP_SIZE / 2 MiB L3 tables, laid out back to back so that
- * l3[i] is the descriptor of window page i. vmap_init builds the L1 -> L2 ->
- * L3 part once; after that only L3 entries change.
- *
- * Window pages are handed out first fit from two bitmaps, as in dma.c:
- * `used` marks pages that belong to a mapping, `head` the first page of
- * each, so vunmap can check it matches a vmap exactly. Every mapping takes
- * one extra page at its end that is never mapped, a guard: an overrun off
- * one mapping (or an underrun off the next) faults instead of landing in
- * another buffer. The window's first page follows unmapped L0 space, so the
- * first mapping is guarded below too.
+ * l3[i] is the descriptor of window page i. arch_vmap_init builds the L1 ->
+ * L2 -> L3 part once; after that only L3 entries change.
  *
  * Barriers: the walker reads the tables through the cache (TCR_EL1 walks
  * are inner write-back, inner shareable), so a store plus DSB ISHST makes a
@@ -27,9 +17,7 @@
 #include "internal.h"
 #include "sysreg.h"
 
-#define VMAP_PAGES (VMAP_SIZE / PAGE_SIZE)
 #define VMAP_L3_TABLES (VMAP_SIZE / BLOCK_2M)
-#define WORD_BITS 64
 /* Unmapping more pages than this invalidates the whole TLB instead. */
 #define TLBI_PAGES_MAX 64
 
@@ -41,30 +29,10 @@ _Static_assert(VMAP_BASE >= LINEAR_BASE, "vmap window must be in the TTBR1 half"
 _Static_assert(VMAP_BASE % BLOCK_1G == 0, "vmap window must start on 1 GiB");
 _Static_assert(VMAP_SIZE % BLOCK_2M == 0 && VMAP_SIZE > 0 && VMAP_SIZE <= BLOCK_1G,
                "vmap window must be whole 2 MiB blocks, within one L2 table");
-_Static_assert(VMAP_PAGES % WORD_BITS == 0, "bitmap words");
 
 static uint64_t vmap_l1[PT_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t vmap_l2[PT_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t vmap_l3[VMAP_L3_TABLES * PT_ENTRIES] __attribute__((aligned(4096)));
-
-static uint64_t used[VMAP_PAGES / WORD_BITS];
-static uint64_t head[VMAP_PAGES / WORD_BITS];
-static bool ready;
-
-static bool test(const uint64_t *map, size_t i)
-{
-    return (map[i / WORD_BITS] >> (i % WORD_BITS)) & 1;
-}
-
-static void set(uint64_t *map, size_t i, bool on)
-{
-    uint64_t bit = 1ULL << (i % WORD_BITS);
-
-    if (on)
-        map[i / WORD_BITS] |= bit;
-    else
-        map[i / WORD_BITS] &= ~bit;
-}
 
 static uint64_t table_desc(const void *table)
 {
@@ -75,7 +43,7 @@ static uint64_t table_desc(const void *table)
     return pa | PTE_TABLE;
 }
 
-void vmap_init(void)
+void arch_vmap_init(void)
 {
     /* TTBR1_EL1 holds the L0 table's physical address (bits 47:12 here:
      * the table is page aligned, ASID and CnP are not ours); boot.S put it
@@ -100,132 +68,42 @@ void vmap_init(void)
     /* The slot was invalid, so nothing stale can be cached; the full flush
      * is only belt and braces, once at boot. */
     tlb_flush_all();
-    ready = true;
 }
 
-/* First window page of n free pages in a row, or VMAP_PAGES. */
-static size_t find_free(size_t n)
+void arch_vmap_map_page(size_t i, uint64_t phys)
 {
-    size_t run = 0;
-
-    for (size_t i = 0; i < VMAP_PAGES; i++) {
-        run = test(used, i) ? 0 : run + 1;
-        if (run == n)
-            return i + 1 - n;
-    }
-    return VMAP_PAGES;
+    vmap_l3[i] = phys | PTE_VMAP;
 }
 
-static bool ram_page(uint64_t pa)
+void arch_vmap_unmap_page(size_t i)
 {
-    uint64_t lo = ram_phys_start(), hi = ram_phys_end();
-
-    return pa % PAGE_SIZE == 0 && pa >= lo && pa < hi && hi - pa >= PAGE_SIZE;
+    vmap_l3[i] = 0;
 }
 
-void *vmap(const uint64_t *phys, size_t n)
+void arch_vmap_flush(size_t first, size_t n, bool unmapped)
 {
-    size_t first;
-
-    if (!ready || !phys || n == 0 || n > VMAP_PAGES - 1)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (!ram_page(phys[i]))
-            return NULL;
-    }
-    first = find_free(n + 1); /* + the guard page */
-    if (first == VMAP_PAGES)
-        return NULL;
-    for (size_t i = first; i < first + n + 1; i++)
-        set(used, i, true);
-    set(head, first, true);
-    for (size_t i = 0; i < n; i++)
-        vmap_l3[first + i] = phys[i] | PTE_VMAP;
-    /* vmap_l3[first + n] stays 0: the guard. */
-    __asm__ volatile("dsb ishst\n\tisb" ::: "memory");
-    return (void *)(uintptr_t)(VMAP_BASE + first * PAGE_SIZE);
-}
-
-/* Why unmapping window pages [first, first + n) does not match a vmap. */
-static const char *bad_unmap(size_t first, size_t n)
-{
-    size_t end = first + n + 1; /* just past the guard */
-
-    if (!test(used, first))
-        return "not mapped (double vunmap?)";
-    if (!test(head, first))
-        return "not the start of a mapping";
-    for (size_t i = first; i < end; i++) {
-        if (!test(used, i) || (i > first && test(head, i)))
-            return "page count larger than the mapping";
-    }
-    if (end < VMAP_PAGES && test(used, end) && !test(head, end))
-        return "page count smaller than the mapping";
-    if (vmap_l3[first + n] != 0)
-        return "page count smaller than the mapping (no guard there)";
-    return NULL;
-}
-
-void vunmap(void *virt, size_t n)
-{
-    uint64_t va = (uintptr_t)virt;
-    const char *why = NULL;
-    size_t first = 0;
-
-    if (!virt)
-        return;
-    if (va < VMAP_BASE || va >= VMAP_BASE + VMAP_SIZE || va % PAGE_SIZE)
-        why = "not a vmap address";
-    else if (n == 0 || n > VMAP_PAGES - 1 ||
-             (first = (size_t)((va - VMAP_BASE) / PAGE_SIZE)) + n + 1 > VMAP_PAGES)
-        why = "bad page count";
-    else
-        why = bad_unmap(first, n);
-    if (why) {
-        if (warnings_muted)
-            warnings_suppressed++;
-        else
-            kprintf("levitate: warning: vunmap(%p, %zu): %s; ignored\n", virt, n, why);
+    if (!unmapped) {
+        __asm__ volatile("dsb ishst\n\tisb" ::: "memory");
         return;
     }
-
-    for (size_t i = first; i < first + n; i++)
-        vmap_l3[i] = 0;
     if (n > TLBI_PAGES_MAX) {
         tlb_flush_all();
-    } else {
-        __asm__ volatile("dsb ishst" ::: "memory");
-        for (size_t i = 0; i < n; i++) {
-            /* VAALE1IS: last level, any ASID (the mapping is global);
-             * operand bits 43:0 = VA[55:12]. */
-            uint64_t op = ((va + i * PAGE_SIZE) >> PAGE_SHIFT) & ((1ULL << 44) - 1);
-
-            __asm__ volatile("tlbi vaale1is, %0" : : "r"(op) : "memory");
-        }
-        __asm__ volatile("dsb ish\n\tisb" ::: "memory");
+        return;
     }
-    for (size_t i = first; i < first + n + 1; i++)
-        set(used, i, false);
-    set(head, first, false);
+    __asm__ volatile("dsb ishst" ::: "memory");
+    for (size_t i = first; i < first + n; i++) {
+        /* VAALE1IS: last level, any ASID (the mapping is global);
+         * operand bits 43:0 = VA[55:12]. */
+        uint64_t op = ((VMAP_BASE + i * PAGE_SIZE) >> PAGE_SHIFT) & ((1ULL << 44) - 1);
+
+        __asm__ volatile("tlbi vaale1is, %0" : : "r"(op) : "memory");
+    }
+    __asm__ volatile("dsb ish\n\tisb" ::: "memory");
 }
 
-bool vmap_lookup(const void *virt, uint64_t *phys)
+uint64_t arch_vmap_phys(size_t i)
 {
-    uint64_t va = (uintptr_t)virt, pte;
+    uint64_t pte = vmap_l3[i];
 
-    if (va < VMAP_BASE || va - VMAP_BASE >= VMAP_SIZE)
-        return false;
-    pte = vmap_l3[(va - VMAP_BASE) >> PAGE_SHIFT];
-    *phys = (pte & 3) == PTE_PAGE ? (pte & PTE_ADDR_MASK) | (va & (PAGE_SIZE - 1))
-                                  : PHYS_INVALID;
-    return true;
-}
-
-size_t vmap_pages_in_use(void)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < VMAP_PAGES; i++)
-        n += (vmap_l3[i] & 3) == PTE_PAGE;
-    return n;
+    return (pte & 3) == PTE_PAGE ? pte & PTE_ADDR_MASK : PHYS_INVALID;
 }
