@@ -3,8 +3,9 @@
 # builds the kernel first; ARCH=<arch>, default aarch64).
 #
 # Boots build/<arch>/<image> (the QEMU command line of
-# kernel/arch/<arch>/arch.mk) with a 1280x800 virtio-gpu and a virtio-rng
-# and `-append "poweroff bench"`; the kernel prints lines
+# kernel/arch/<arch>/arch.mk) with a 1280x800 virtio-gpu, a virtio-rng and a
+# 64 MiB virtio-blk scratch disk in /dev/shm, and `-append "poweroff bench"`;
+# the kernel prints lines
 #     bench: <name>: <value> <unit>
 # which are shown as a table and saved to build/bench.txt (the whole serial
 # log goes to build/bench.log). Fails on: no bench lines, a FAIL verdict or no
@@ -40,9 +41,19 @@ command -v timeout >/dev/null || { echo "bench: timeout (coreutils) not found" >
 mkdir -p build
 rm -f "$out"
 
+# The block benchmarks' disk: a 64 MiB raw image in RAM (/dev/shm), so the
+# host's disk is not what is measured; QEMU's aio=threads and cache=writeback
+# (its defaults, said here); virtio-blk-pci with 4 queues, serial
+# lvio-scratch (the only disk the kernel writes to).
+shm=$(mktemp -d /dev/shm/lvio-bench.XXXXXX) || { echo "bench: no /dev/shm" >&2; exit 1; }
+trap 'rm -rf "$shm"' EXIT
+truncate -s 64M "$shm/scratch.img"
+
 cmd=("${QEMU_CMD[@]}" -nic none -display none
      -serial stdio -monitor none -no-reboot -kernel "$img"
-     -device virtio-gpu-$VIRTIO,xres=1280,yres=800 -device virtio-rng-$VIRTIO)
+     -device virtio-gpu-$VIRTIO,xres=1280,yres=800 -device virtio-rng-$VIRTIO
+     -drive "if=none,id=bench0,file=$shm/scratch.img,format=raw,aio=threads,cache=writeback"
+     -device virtio-blk-pci,drive=bench0,serial=lvio-scratch,num-queues=4)
 extra=()
 if [ -n "${QEMU_ARGS:-}" ]; then
     read -r -a extra <<<"$QEMU_ARGS"

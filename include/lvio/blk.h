@@ -207,6 +207,7 @@ struct lvio_blk {
     uint64_t timeout_ns;        /* bound on each blocking helper */
 
     /* Driver state. */
+    bool plugged;               /* lvio_blk_plug: submissions do not notify */
     unsigned max_queues;        /* as given to init (for a reset) */
     bool up;                    /* queues live (false after teardown or a
                                    reset that could not bring it back) */
@@ -286,6 +287,18 @@ int lvio_blk_reset(struct lvio_blk *blk);
  * broke while sending (the request then stays until lvio_blk_reset).
  */
 int lvio_blk_submit(struct lvio_blk *blk, struct lvio_blk_req *req);
+
+/*
+ * Plugging: between lvio_blk_plug and lvio_blk_unplug, lvio_blk_submit
+ * sends its chains without notifying the device; lvio_blk_unplug notifies
+ * each queue once for all of them (as does any lvio_blk_poll or
+ * lvio_blk_wait meanwhile: a wait never waits for a request the device was
+ * not told of). Many requests, one notify a queue. lvio_blk_unplug returns
+ * 0, LVIO_E_BROKEN, LVIO_E_STATE (not up: nothing to notify) or
+ * LVIO_E_INVAL.
+ */
+void lvio_blk_plug(struct lvio_blk *blk);
+int lvio_blk_unplug(struct lvio_blk *blk);
 
 /*
  * After an interrupt, or now and then when polling: take every completion

@@ -750,7 +750,7 @@ static int queue_send(struct lvio_blk *blk, struct lvio_blk_queue *q)
         r = send_one(blk, q, req);
         sent += r == 1;
     }
-    int kick = sent ? lvio_vq_kick(&q->vq) : LVIO_OK;
+    int kick = sent && !blk->plugged ? lvio_vq_kick(&q->vq) : LVIO_OK;
     if (r < 0)
         return r;
     return kick < 0 ? kick : sent;
@@ -965,13 +965,39 @@ static void blk_config_changed(struct lvio_blk *blk)
     config_cache(blk);
 }
 
-int lvio_blk_poll(struct lvio_blk *blk, uint32_t isr)
+/* Notify every queue of what was sent without a notify (plugged). */
+static int blk_kick_all(struct lvio_blk *blk)
 {
     int err = LVIO_OK;
+    for (unsigned i = 0; i < blk->nqueues; i++) {
+        int e = lvio_vq_kick(&blk->q[i].vq); /* nothing new: nothing done */
+        if (e < 0 && err == LVIO_OK)
+            err = e;
+    }
+    return err;
+}
+
+void lvio_blk_plug(struct lvio_blk *blk)
+{
+    if (blk)
+        blk->plugged = true;
+}
+
+int lvio_blk_unplug(struct lvio_blk *blk)
+{
+    if (!blk || !blk->dev)
+        return LVIO_E_INVAL;
+    blk->plugged = false;
+    return blk_ready(blk) ? blk_kick_all(blk) : LVIO_E_STATE;
+}
+
+int lvio_blk_poll(struct lvio_blk *blk, uint32_t isr)
+{
     if (!blk || !blk->dev)
         return LVIO_E_INVAL;
     if (!blk_ready(blk))
         return LVIO_E_STATE;
+    int err = blk->plugged ? blk_kick_all(blk) : LVIO_OK; /* a poll keeps things moving */
     for (unsigned i = 0; i < blk->nqueues; i++) {
         int e = queue_service(blk, &blk->q[i]);
         if (e < 0 && err == LVIO_OK)

@@ -9,8 +9,8 @@
  * Sequence: lvio_blk_init, then operations chosen by the input (submit a
  * request of any kind, valid or not, on any queue; poll and collect; wait
  * for one with a timeout up to UINT64_MAX; lvio_blk_reset; the blocking
- * read, write, flush and get-id; set_writeback), then lvio_blk_teardown
- * and every request collected.
+ * read, write, flush and get-id; set_writeback; plug and unplug), then
+ * lvio_blk_teardown and every request collected.
  *
  * The device side checks what the driver sends while the device's view
  * can be trusted (it has not lied, its registers are not hostile): a
@@ -502,7 +502,14 @@ static void operations(void)
         case 6:
             check_rv("lvio_blk_set_writeback", lvio_blk_set_writeback(&S.blk, op & 8), false);
             break;
-        default: collect(); break;
+        default: /* plug, or unplug (one notify for what went meanwhile) */
+            if (op & 8) {
+                lvio_blk_plug(&S.blk);
+            } else {
+                check_rv("lvio_blk_unplug", lvio_blk_unplug(&S.blk), false);
+                collect();
+            }
+            break;
         }
         fz_check_errmsg(&S.dev);
     }

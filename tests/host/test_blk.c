@@ -934,6 +934,44 @@ static void test_multiqueue(void **state)
     down();
 }
 
+/* Plugged, eight requests go out under one notify; unplugged, each
+ * notifies (the device here never says it does not need one). */
+static void test_plug_one_notify(void **state)
+{
+    (void)state;
+    static uint8_t mem[8][SECTOR];
+    struct lvio_blk_seg segs[8];
+    struct lvio_blk_req r[8];
+    disk(2, 4096);
+    start();
+    uint32_t notifies = B.sim.notifies;
+    lvio_blk_plug(&K);
+    for (unsigned i = 0; i < 8; i++) {
+        segs[i] = (struct lvio_blk_seg){mem[i], SECTOR, 0};
+        r[i] = (struct lvio_blk_req){.op = LVIO_BLK_READ, .sector = i, .segs = &segs[i],
+                                     .nsegs = 1};
+        assert_int_equal(lvio_blk_submit(&K, &r[i]), 0);
+    }
+    assert_int_equal(B.sim.notifies, notifies);
+    assert_int_equal(sim_blk_count(&B, ANY), 0); /* not told yet */
+    assert_int_equal(lvio_blk_unplug(&K), 0);
+    assert_int_equal(B.sim.notifies, notifies + 1);
+    assert_int_equal(lvio_blk_poll(&K, 0), 8);
+    for (unsigned i = 0; i < 8; i++)
+        assert_ptr_equal(lvio_blk_done(&K), &r[i]);
+    /* A wait while plugged tells the device first. */
+    lvio_blk_plug(&K);
+    assert_int_equal(lvio_blk_submit(&K, &r[0]), 0);
+    assert_int_equal(lvio_blk_wait(&K, &r[0], 1000000ull), 0);
+    assert_int_equal(B.sim.notifies, notifies + 2);
+    assert_int_equal(lvio_blk_unplug(&K), 0);
+    assert_int_equal(B.sim.notifies, notifies + 2);
+    assert_int_equal(lvio_blk_read(&K, 0, mem[0], SECTOR), 0);
+    assert_int_equal(B.sim.notifies, notifies + 3);
+    is_pattern(mem[0], 0, SECTOR);
+    down();
+}
+
 /* A request waited for leaves the others in the done list, in order. */
 static void test_wait_leaves_other_completions(void **state)
 {
@@ -1183,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_out_of_order_completion),
         cmocka_unit_test(test_more_requests_than_slots),
         cmocka_unit_test(test_multiqueue),
+        cmocka_unit_test(test_plug_one_notify),
         cmocka_unit_test(test_wait_leaves_other_completions),
         cmocka_unit_test(test_sectors_past_2tib),
         cmocka_unit_test(test_capacity_change_noticed),
