@@ -123,6 +123,20 @@ static bool scratch_ok(const struct blk_state *st)
     return st->has_id && strcmp(st->serial, SCRATCH_SERIAL) == 0;
 }
 
+/* One read on queue 0, waited for; *name is what to call a failure: the
+ * device's own status (IOERR, UNSUPP) or the library's error. */
+static int read_named(struct kdev *k, uint64_t sector, void *buf, uint32_t len, const char **name)
+{
+    struct blk_state *st = blk_of(k);
+    struct lvio_blk_seg seg = {buf, len, 0};
+    struct lvio_blk_req r = {.op = LVIO_BLK_READ, .sector = sector, .segs = &seg, .nsegs = 1};
+    int rc = lvio_blk_submit(&st->blk, &r);
+    if (rc == LVIO_OK || r.state_)
+        rc = lvio_blk_wait(&st->blk, &r, WAIT_NS);
+    *name = rc == LVIO_E_REFUSED ? lvio_blk_errname(&r) : lvio_errname(rc);
+    return rc;
+}
+
 static bool read_ok(struct kdev *k, uint64_t sector, void *buf, uint32_t len, const char *what)
 {
     int rc = lvio_blk_read(&blk_of(k)->blk, sector, buf, len);
@@ -251,15 +265,15 @@ static void test_scan(struct kdev *k)
     unsigned errors = 0;
     for (uint64_t b = 0; b < SCAN_BLOCKS && b * bsectors(st) < st->blk.capacity; b++) {
         uint64_t at = b * bsectors(st);
-        int rc = lvio_blk_read(&st->blk, at, st->buf, st->blk.block_size);
+        const char *name;
+        int rc = read_named(k, at, st->buf, st->blk.block_size, &name);
         if (rc == LVIO_OK) {
             words_ok(k, st->buf, PATTERN_BASE, at, st->blk.block_size, "scan");
             continue;
         }
         errors++;
-        kprintf("levitate: blk %s: error %s reading sector %llu: %s\n", k->dev.name,
-                rc == LVIO_E_REFUSED ? "IOERR" : lvio_errname(rc), (unsigned long long)at,
-                lvio_device_error(&k->dev));
+        kprintf("levitate: blk %s: error %s reading sector %llu: %s\n", k->dev.name, name,
+                (unsigned long long)at, lvio_device_error(&k->dev));
         expect(rc == LVIO_E_REFUSED, "%s: scan: sector %llu: %s, expected the device's IOERR",
                k->dev.name, (unsigned long long)at, lvio_errname(rc));
     }
@@ -422,17 +436,18 @@ static bool blk_line(struct kdev *k)
     if (!st->has_id) /* no ID is no disk of ours, not an error */
         st->serial[0] = '\0';
     printable(st->serial);
-    rc = lvio_blk_read(&st->blk, 0, st->buf, st->blk.block_size);
+    const char *name;
+    rc = read_named(k, 0, st->buf, st->blk.block_size, &name);
     if (rc == LVIO_OK) {
         hex16(first, st->buf);
-        rc = lvio_blk_read(&st->blk, last_block(st), st->buf, st->blk.block_size);
+        rc = read_named(k, last_block(st), st->buf, st->blk.block_size, &name);
         hex16(last, st->buf);
     }
     if (rc != LVIO_OK) {
         char doing[64];
         ksnprintf(doing, sizeof doing, "reading sector 0 and sector %llu",
                   (unsigned long long)last_block(st));
-        report_error(k, rc == LVIO_E_REFUSED ? "IOERR" : lvio_errname(rc), doing);
+        report_error(k, name, doing);
         expect(st->has_id && strcmp(st->serial, IOERR_SERIAL) == 0, "%s: blk: %s", k->dev.name,
                lvio_errname(rc));
         return false;

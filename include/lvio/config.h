@@ -28,5 +28,8 @@
 #ifndef LVIO_WITH_GPU
 #define LVIO_WITH_GPU 1  /* src/drivers/gpu.c, gpu_fb.c, gpu_edid.c */
 #endif
+#ifndef LVIO_WITH_BLK
+#define LVIO_WITH_BLK 1  /* src/drivers/blk.c */
+#endif
 
 #endif

@@ -16,6 +16,9 @@
  * buffers are unshared when the last chain of their request is back, or
  * after a reset that completed; never while the device may still use them.
  */
+#include "lvio/config.h"
+#if LVIO_WITH_BLK /* else left out: lvio/config.h */
+
 #include "lvio/blk.h"
 #include "../core/internal.h"
 
@@ -1275,3 +1278,7 @@ int lvio_blk_set_writeback(struct lvio_blk *blk, bool writeback)
         blk->writeback = writeback;
     return err;
 }
+
+#else
+typedef int lvio_blk_left_out; /* ISO C wants a declaration */
+#endif
