@@ -7,8 +7,9 @@
 
 #include "kernel.h"
 
-/* mmu.c: record where the image was loaded; unmap linear-map RAM blocks
- * outside [start, end) (they were mapped speculatively by boot.S). */
+/* mmu.c: record where the image was loaded; narrow the linear map's RAM
+ * to [start, end), unmapping the rest of its RAM window where the
+ * architecture can (boot.S mapped all of it speculatively). */
 void mmu_init(uint64_t load_phys);
 void mmu_limit_ram(uint64_t start, uint64_t end);
 
@@ -34,6 +35,24 @@ void boot_set_memory(uint64_t start, uint64_t end);
 void stack_check(void);
 
 /* ---- the architecture's part (arch/<arch>/) ---------------------------- */
+
+/* Physical addresses [start, end). */
+struct phys_range {
+    uint64_t start, end;
+};
+
+/*
+ * mmu.c's linear map (arch/<arch>/mmu.c). arch_io_ranges: where in it
+ * device registers may be, which ioremap hands out (less any RAM in them:
+ * x86_64's one range is all of the map). arch_linear_trim: unmap what of
+ * the RAM window lies outside RAM [start, end), if the architecture does;
+ * linear_trim_1g (mmu.c) does it for a window mapped in 1 GiB entries,
+ * entries[i] mapping physical i GiB, before the TLB is flushed.
+ */
+extern const struct phys_range arch_io_ranges[];
+extern const unsigned arch_io_ranges_n;
+void arch_linear_trim(uint64_t start, uint64_t end);
+void linear_trim_1g(uint64_t *entries, uint64_t start, uint64_t end);
 
 /*
  * vmap.c's page tables (arch/<arch>/vmap.c): window page i is the 4 KiB

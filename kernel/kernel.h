@@ -79,7 +79,7 @@ uint64_t cycles_per_second(void);
 /* Busy-wait at least ns nanoseconds. */
 void delay_ns(uint64_t ns);
 
-/* ---- addresses (arch/<arch>/mmu.c) ------------------------------------ */
+/* ---- addresses (mmu.c; the map: arch/<arch>/layout.h, mmu.c) ---------- */
 
 /* What virt_to_phys returns for a pointer that is not mapped by the kernel. */
 #define PHYS_INVALID (~0ULL)

@@ -54,6 +54,7 @@
 #define DEVICE_ECAM_END (U64(257) << 30)
 #define DEVICE_HIGH_START (U64(512) << 30)  /* [512 GiB, 1 TiB) */
 #define DEVICE_HIGH_END (U64(1024) << 30)
+#define LINEAR_END DEVICE_HIGH_END
 
 /* MAIR_EL1 attribute indexes and their encodings. */
 #define MT_DEVICE_nGnRE 0 /* 0x04 */

@@ -53,7 +53,7 @@
 #define VMAP_SIZE (U64(64) << 20)
 
 /* The physical ranges the linear map covers, by kind. */
-#define RAM_WINDOW_START U64(0)
+#define RAM_WINDOW_START KERNEL_LOAD_PHYS /* RAM the kernel uses: [1 MiB, 2 GiB) */
 #define RAM_WINDOW_END (U64(2) << 30)
 #define RAM_FALLBACK_START KERNEL_LOAD_PHYS /* if the loader gives no memory map */
 #define DEVICE_START (U64(2) << 30)
