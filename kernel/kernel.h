@@ -68,14 +68,18 @@ void power_off(void) __attribute__((noreturn));
 /* Print "levitate: PANIC <msg>" and power off. */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/* ---- time (arch/<arch>/timer.c: aarch64 the generic timer, riscv64 the
- * time CSR) ------------------------------------------------------------- */
+/* ---- time (time.c; the counter is arch/<arch>/timer.c's: aarch64 the
+ * generic timer, riscv64 the time CSR, x86_64 the TSC) ------------------ */
 
 /* Monotonic nanoseconds since boot. */
 uint64_t time_ns(void);
-/* The raw counter (aarch64 CNTVCT_EL0, riscv64 time) and its frequency in Hz. */
+/* The raw counter (aarch64 CNTVCT_EL0, riscv64 time, x86_64 the TSC) and
+ * its frequency in Hz. */
 uint64_t cycles(void);
 uint64_t cycles_per_second(void);
+/* Nanoseconds in `ticks` of a counter at `hz` (> 0) Hz; nothing overflows
+ * on the way while hz < 18 GHz. */
+uint64_t ticks_to_ns(uint64_t ticks, uint64_t hz);
 /* Busy-wait at least ns nanoseconds. */
 void delay_ns(uint64_t ns);
 

@@ -437,7 +437,7 @@ void bench_line(const char *name, uint64_t tenths, const char *unit)
 
 uint64_t bench_elapsed_ns(uint64_t c0)
 {
-    return (cycles() - c0) * 1000000000ull / cycles_per_second();
+    return ticks_to_ns(cycles() - c0, cycles_per_second());
 }
 
 /*

@@ -1,17 +1,16 @@
 /*
- * Time from the TSC, calibrated once at boot against the PIT (8254
- * channel 0, 1.193182 MHz, which QEMU runs from its virtual clock: real
- * time under TCG): its counter is read back (latched) until 20 ms of PIT
- * ticks have gone by. Channel 0 rather than the usual channel 2, whose
- * output is read through port 0x61: microvm has no such port. The same
- * window calibrates the local APIC timer, which bounds sleeps (apic.c).
- * The PIT is on q35 and on microvm (pit=on, the default); channel 0's
- * interrupt (IRQ 0) stays masked.
+ * The TSC, which kernel/time.c counts time by, calibrated once at boot
+ * against the PIT (8254 channel 0, 1.193182 MHz, which QEMU runs from its
+ * virtual clock: real time under TCG): its counter is read back (latched)
+ * until 20 ms of PIT ticks have gone by. Channel 0 rather than the usual
+ * channel 2, whose output is read through port 0x61: microvm has no such
+ * port. The same window calibrates the local APIC timer, which bounds
+ * sleeps (apic.c). The PIT is on q35 and on microvm (pit=on, the default);
+ * channel 0's interrupt (IRQ 0) stays masked.
  */
 #include "kernel.h"
 #include "x86.h"
 
-#define NS_PER_SEC 1000000000ULL
 #define PIT_HZ 1193182ULL
 #define PIT_CH0 0x40
 #define PIT_CMD 0x43
@@ -23,7 +22,6 @@
 #define FREQ_MIN 50000000ULL  /* below this the PIT did not count */
 #define PIT_READS_LIMIT 10000000
 
-static uint64_t boot_count;
 static uint64_t freq = FREQ_GUESS;
 
 static uint16_t pit_count(void)
@@ -57,7 +55,7 @@ void timer_init(void)
         return;
     }
     freq = f;
-    lapic_timer_calibrate_end(lapic0, ticks * NS_PER_SEC / PIT_HZ);
+    lapic_timer_calibrate_end(lapic0, ticks_to_ns(ticks, PIT_HZ));
 }
 
 uint64_t cycles(void)
@@ -68,23 +66,4 @@ uint64_t cycles(void)
 uint64_t cycles_per_second(void)
 {
     return freq;
-}
-
-/* Seconds and the remainder separately: rem < f < 2^34, rem * 1e9 < 2^64. */
-uint64_t time_ns(void)
-{
-    uint64_t t = rdtsc();
-
-    if (!boot_count)
-        boot_count = t;
-    t -= boot_count;
-    return t / freq * NS_PER_SEC + t % freq * NS_PER_SEC / freq;
-}
-
-void delay_ns(uint64_t ns)
-{
-    uint64_t end = time_ns() + ns;
-
-    while (time_ns() < end)
-        __asm__ volatile("pause");
 }
