@@ -85,17 +85,17 @@ struct lvio_req_slot {
  * response (`resp_len` bytes, 0: none); at least one of them, at most
  * LVIO_REQ_MAX_BUFS, every buffer of a list at least one byte long. */
 struct lvio_req {
-    unsigned slot;
-    uint32_t req_len;    /* at most resp_off */
-    uint32_t resp_len;   /* at most slot_size - resp_off */
     struct lvio_sg out;  /* a buffer the device reads (a list, data to write) */
     struct lvio_sg in;   /* a buffer the device writes (data read, a large
                             response) before the slot's own response */
     /* Scatter-gather lists (a block request's data), read by the engine
      * only while it submits: the caller's storage, reusable afterwards. */
     const struct lvio_sg *outs; /* the device reads them, after `out` */
-    unsigned n_outs;
     const struct lvio_sg *ins;  /* the device writes them, before `in` */
+    unsigned slot;
+    uint32_t req_len;    /* at most resp_off */
+    uint32_t resp_len;   /* at most slot_size - resp_off */
+    unsigned n_outs;
     unsigned n_ins;
 };
 
