@@ -36,6 +36,12 @@ void stack_check(void);
 
 /* ---- the architecture's part (arch/<arch>/) ---------------------------- */
 
+/* console.c's UART (aarch64 pl011.c, riscv64 and x86_64 uart.c): use the
+ * one at `phys` (x86_64: an I/O port), false if it cannot be reached; send
+ * one character (only after an init that succeeded). */
+bool arch_uart_init(uint64_t phys);
+void arch_uart_tx(char c);
+
 /* Physical addresses [start, end). */
 struct phys_range {
     uint64_t start, end;

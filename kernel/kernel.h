@@ -29,8 +29,8 @@
  * powers off if the bootarg "poweroff" is present, else idles. */
 void kmain(void);
 
-/* ---- console and formatting (printf.c; the UART is the arch's: aarch64
- * pl011.c, riscv64 uart.c, an NS16550) ---------------------------------- */
+/* ---- console and formatting (printf.c, console.c; the UART is the
+ * arch's: aarch64 pl011.c, riscv64 and x86_64 uart.c, an NS16550) ------- */
 
 /*
  * Formats: %d %i %u %x %X %p %s %c %%, with flags '-' and '0', a width
@@ -45,11 +45,11 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 
-/* Raw console output; '\n' becomes "\r\n". */
+/* Raw console output, to the boot log and the UART; '\n' becomes "\r\n". */
 void console_putc(char c);
 void console_write(const char *s, size_t len);
-/* Use the architecture's UART at this physical address (called by
- * kernel_start). */
+/* Use the architecture's UART at this physical address (x86_64: I/O port)
+ * (called by kernel_start); kept as it was if that one cannot be reached. */
 void console_init(uint64_t uart_phys);
 uint64_t console_phys(void);
 

@@ -1,0 +1,40 @@
+/*
+ * The serial console: every character goes to the boot log (logbuf.c, and
+ * from there to the screen's console once it exists) and, once
+ * console_init found the UART, to the architecture's UART driver
+ * (arch_uart_*: aarch64 pl011.c; riscv64 and x86_64 an NS16550, ns16550.c).
+ */
+#include "gfx.h"
+#include "internal.h"
+
+static bool ready;
+static uint64_t uart_phys;
+
+void console_init(uint64_t phys)
+{
+    if (arch_uart_init(phys)) {
+        uart_phys = phys;
+        ready = true;
+    }
+}
+
+uint64_t console_phys(void)
+{
+    return uart_phys;
+}
+
+void console_putc(char c)
+{
+    logbuf_putc(c);
+    if (!ready)
+        return;
+    if (c == '\n')
+        arch_uart_tx('\r');
+    arch_uart_tx(c);
+}
+
+void console_write(const char *s, size_t len)
+{
+    while (len--)
+        console_putc(*s++);
+}
