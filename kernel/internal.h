@@ -29,12 +29,25 @@ void boot_stack_canary(void);
 void boot_set_bootargs(const char *args);
 void boot_set_memory(uint64_t start, uint64_t end);
 
+/* panic.c, for the architecture's exception report: the start of its
+ * PANIC line ("\nlevitate: PANIC "; if a report is under way already, the
+ * report itself faulted: power off at once instead); `n` registers, `per_line`
+ * to a line, "name=0x<16 hex digits>", each name padded to `name_width`. */
+void panic_report_begin(void);
+void panic_print_regs(const char *const names[], const uint64_t values[], unsigned n,
+                      unsigned per_line, int name_width);
+
 /* boot.c: there is no guard page under the boot stack (the image is
  * mapped in 2 MiB blocks), so a canary at its bottom is checked at power
  * off and on panic; prints a warning if it was overwritten. */
 void stack_check(void);
 
 /* ---- the architecture's part (arch/<arch>/) ---------------------------- */
+
+/* Power off after a panic (panic.c): where QEMU can tell the two apart,
+ * with the status that says so (x86_64: isa-debug-exit's 3, not 1);
+ * elsewhere power_off. */
+void arch_panic_power_off(void) __attribute__((noreturn));
 
 /* console.c's UART (aarch64 pl011.c, riscv64 and x86_64 uart.c): use the
  * one at `phys` (x86_64: an I/O port), false if it cannot be reached; send

@@ -59,13 +59,14 @@ uint64_t console_phys(void);
 extern bool warnings_muted;
 extern unsigned warnings_suppressed;
 
-/* ---- power (arch/<arch>/: aarch64 psci.c, riscv64 sbi.c) ------------- */
+/* ---- power (arch/<arch>/: aarch64 psci.c, riscv64 sbi.c, x86_64 power.c) */
 
-/* Firmware power-off (aarch64 PSCI SYSTEM_OFF, riscv64 SBI system reset):
- * QEMU exits. Never returns (spins if that fails). */
+/* Firmware power-off (aarch64 PSCI SYSTEM_OFF, riscv64 SBI system reset,
+ * x86_64 isa-debug-exit or ACPI S5): QEMU exits. Never returns (spins if
+ * that fails). */
 void power_off(void) __attribute__((noreturn));
 
-/* Print "levitate: PANIC <msg>" and power off. */
+/* Print "levitate: PANIC <msg>" and power off (panic.c). */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* ---- time (time.c; the counter is arch/<arch>/timer.c's: aarch64 the

@@ -1,9 +1,9 @@
 /*
  * Every exception is fatal in this kernel: report it in one greppable line,
  * then the details, then power off so that a test run ends instead of
- * hanging until its timeout.
+ * hanging until its timeout (the report's neutral parts: kernel/panic.c).
  */
-#include "kernel.h"
+#include "internal.h"
 
 struct exception_frame {
     uint64_t x[31];
@@ -85,44 +85,31 @@ static void print_abort_detail(unsigned ec, uint64_t esr)
         print_fault_status(esr & 0x3f);
 }
 
+static const char *const reg_names[32] = {
+    "x0",  "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x8",  "x9",  "x10",
+    "x11", "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21",
+    "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29", "x30", "sp",
+};
+
 static void print_registers(const struct exception_frame *f)
 {
-    for (int i = 0; i < 31; i += 2) {
-        if (i == 30)
-            kprintf("levitate:   x30=0x%016lx sp =0x%016lx\n",
-                    (unsigned long)f->x[30], (unsigned long)f->sp);
-        else
-            kprintf("levitate:   x%-2d=0x%016lx x%-2d=0x%016lx\n", i,
-                    (unsigned long)f->x[i], i + 1, (unsigned long)f->x[i + 1]);
-    }
+    uint64_t r[32];
+
+    for (int i = 0; i < 31; i++)
+        r[i] = f->x[i];
+    r[31] = f->sp;
+    panic_print_regs(reg_names, r, 32, 2, 3);
 }
 
 void exception_panic(unsigned kind, const struct exception_frame *f)
 {
-    static bool panicking;
     unsigned ec = (unsigned)(f->esr >> 26) & 0x3f;
 
-    if (panicking) /* the report itself faulted: just stop */
-        power_off();
-    panicking = true;
-    kprintf("\nlevitate: PANIC %s ESR=0x%08lx EC=0x%02x (%s) FAR=0x%016lx "
-            "ELR=0x%016lx SPSR=0x%08lx\n",
+    panic_report_begin();
+    kprintf("%s ESR=0x%08lx EC=0x%02x (%s) FAR=0x%016lx ELR=0x%016lx SPSR=0x%08lx\n",
             kind_names[kind & 15], (unsigned long)f->esr, ec, ec_name(ec),
-            (unsigned long)f->far, (unsigned long)f->elr,
-            (unsigned long)f->spsr);
+            (unsigned long)f->far, (unsigned long)f->elr, (unsigned long)f->spsr);
     print_abort_detail(ec, f->esr);
     print_registers(f);
-    power_off();
-}
-
-void panic(const char *fmt, ...)
-{
-    va_list ap;
-
-    kprintf("\nlevitate: PANIC ");
-    va_start(ap, fmt);
-    kvprintf(fmt, ap);
-    va_end(ap);
-    kprintf("\n");
-    power_off();
+    arch_panic_power_off();
 }

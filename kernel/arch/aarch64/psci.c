@@ -38,3 +38,8 @@ void power_off(void)
     for (;;)
         wfi();
 }
+
+void arch_panic_power_off(void)
+{
+    power_off();
+}

@@ -65,3 +65,8 @@ void power_off(void)
     for (;;)
         wfi();
 }
+
+void arch_panic_power_off(void)
+{
+    power_off();
+}

@@ -4,10 +4,10 @@
  * ever bounds a sleep, so if it arrives here it is switched off. Every
  * exception is fatal in this kernel: reported in one greppable line, then
  * the details, then power-off, so that a test run ends instead of hanging
- * until its timeout.
+ * until its timeout (the report's neutral parts: kernel/panic.c).
  */
+#include "internal.h"
 #include "irq.h"
-#include "kernel.h"
 #include "riscv.h"
 
 /* Filled by boot.S (fatal): x0..x31 (x0 unused), then the trap CSRs. */
@@ -77,43 +77,14 @@ static const char *const reg_names[32] = {
     "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
 };
 
-static void print_registers(const struct trap_frame *f)
-{
-    for (int i = 1; i < 32; i += 2) {
-        if (i == 31)
-            kprintf("levitate:   %-4s=0x%016llx\n", reg_names[i], (unsigned long long)f->x[i]);
-        else
-            kprintf("levitate:   %-4s=0x%016llx %-4s=0x%016llx\n", reg_names[i],
-                    (unsigned long long)f->x[i], reg_names[i + 1],
-                    (unsigned long long)f->x[i + 1]);
-    }
-}
-
 void exception_panic(const struct trap_frame *f)
 {
-    static bool panicking;
-
-    if (panicking) /* the report itself faulted: just stop */
-        power_off();
-    panicking = true;
-    kprintf("\nlevitate: PANIC %s scause=0x%llx stval=0x%016llx sepc=0x%016llx "
-            "sstatus=0x%llx\n",
+    panic_report_begin();
+    kprintf("%s scause=0x%llx stval=0x%016llx sepc=0x%016llx sstatus=0x%llx\n",
             cause_name(f->scause), (unsigned long long)f->scause,
             (unsigned long long)f->stval, (unsigned long long)f->sepc,
             (unsigned long long)f->sstatus);
     print_fault_detail(f->scause, f->stval);
-    print_registers(f);
-    power_off();
-}
-
-void panic(const char *fmt, ...)
-{
-    va_list ap;
-
-    kprintf("\nlevitate: PANIC ");
-    va_start(ap, fmt);
-    kvprintf(fmt, ap);
-    va_end(ap);
-    kprintf("\n");
-    power_off();
+    panic_print_regs(&reg_names[1], &f->x[1], 31, 2, 4); /* not x0, zero */
+    arch_panic_power_off();
 }

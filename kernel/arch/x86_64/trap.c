@@ -4,10 +4,11 @@
  * IDT (vectors.S's stubs), interrupts (x86_interrupt: the local APIC's
  * lines go to irq_dispatch) and exceptions. Every exception is fatal in
  * this kernel: reported in one greppable line, then the details, then
- * power-off, so that a test run ends instead of hanging until its timeout.
+ * power-off, so that a test run ends instead of hanging until its timeout
+ * (the report's neutral parts: kernel/panic.c).
  */
+#include "internal.h"
 #include "irq.h"
-#include "kernel.h"
 #include "x86.h"
 
 /* vectors.S's frame: pushed by it (r15 first at the lowest address), then
@@ -118,18 +119,19 @@ static void print_fault_detail(const struct trap_frame *f, uint64_t cr2)
             f->error & 0x1 ? "protection violation" : "page not present (address not mapped)");
 }
 
+static const char *const reg_names[15] = {
+    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+    "r8",  "r9",  "r10", "r11", "r12", "r13", "r14",
+};
+
 static void print_registers(const struct trap_frame *f)
 {
-    kprintf("levitate:   rax=0x%016llx rbx=0x%016llx rcx=0x%016llx\n",
-            (unsigned long long)f->rax, (unsigned long long)f->rbx, (unsigned long long)f->rcx);
-    kprintf("levitate:   rdx=0x%016llx rsi=0x%016llx rdi=0x%016llx\n",
-            (unsigned long long)f->rdx, (unsigned long long)f->rsi, (unsigned long long)f->rdi);
-    kprintf("levitate:   rbp=0x%016llx rsp=0x%016llx r8 =0x%016llx\n",
-            (unsigned long long)f->rbp, (unsigned long long)f->rsp, (unsigned long long)f->r8);
-    kprintf("levitate:   r9 =0x%016llx r10=0x%016llx r11=0x%016llx\n",
-            (unsigned long long)f->r9, (unsigned long long)f->r10, (unsigned long long)f->r11);
-    kprintf("levitate:   r12=0x%016llx r13=0x%016llx r14=0x%016llx\n",
-            (unsigned long long)f->r12, (unsigned long long)f->r13, (unsigned long long)f->r14);
+    const uint64_t r[15] = {
+        f->rax, f->rbx, f->rcx, f->rdx, f->rsi, f->rdi, f->rbp, f->rsp,
+        f->r8,  f->r9,  f->r10, f->r11, f->r12, f->r13, f->r14,
+    };
+
+    panic_print_regs(reg_names, r, 15, 3, 3);
     kprintf("levitate:   r15=0x%016llx rflags=0x%llx cs=0x%llx ss=0x%llx\n",
             (unsigned long long)f->r15, (unsigned long long)f->rflags,
             (unsigned long long)f->cs, (unsigned long long)f->ss);
@@ -137,29 +139,14 @@ static void print_registers(const struct trap_frame *f)
 
 void exception_panic(const struct trap_frame *f)
 {
-    static bool panicking;
     uint64_t cr2;
 
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-    if (panicking) /* the report itself faulted: just stop */
-        power_off_status(1);
-    panicking = true;
-    kprintf("\nlevitate: PANIC %s vector=%llu error=0x%llx cr2=0x%016llx rip=0x%016llx\n",
+    panic_report_begin();
+    kprintf("%s vector=%llu error=0x%llx cr2=0x%016llx rip=0x%016llx\n",
             exception_names[f->vector & 31], (unsigned long long)f->vector,
             (unsigned long long)f->error, (unsigned long long)cr2, (unsigned long long)f->rip);
     print_fault_detail(f, cr2);
     print_registers(f);
-    power_off_status(1);
-}
-
-void panic(const char *fmt, ...)
-{
-    va_list ap;
-
-    kprintf("\nlevitate: PANIC ");
-    va_start(ap, fmt);
-    kvprintf(fmt, ap);
-    va_end(ap);
-    kprintf("\n");
-    power_off_status(1);
+    arch_panic_power_off();
 }

@@ -78,10 +78,6 @@ void trap_init(void);
 /* trap.c: a vector >= 32 arrived (vectors.S), on the interrupted stack. */
 void x86_interrupt(uint64_t vector);
 
-/* power.c: power off with `status` for isa-debug-exit (QEMU then exits
- * with status * 2 + 1: 1 after the verdict, 3 after a panic). */
-void power_off_status(unsigned status) __attribute__((noreturn));
-
 /* apic.c: end the interrupt in service at the local APIC. */
 void lapic_eoi(void);
 
