@@ -28,7 +28,7 @@ KERNEL_CFLAGS := $(KERNEL_TARGET) -std=c11 -O2 -g -Wall -Wextra -Werror \
 	-fno-unwind-tables -fno-asynchronous-unwind-tables \
 	-DKERNEL_ARCH_NAME='"$(KERNEL_ARCH)"' \
 	-Ikernel -Ikernel/arch/$(KERNEL_ARCH) -Iinclude -Isrc -MMD -MP
-KERNEL_ASFLAGS := $(KERNEL_TARGET) -g -Ikernel/arch/$(KERNEL_ARCH) -MMD -MP
+KERNEL_ASFLAGS := $(KERNEL_TARGET) -g -Ikernel -Ikernel/arch/$(KERNEL_ARCH) -MMD -MP
 KERNEL_LDSCRIPT := kernel/arch/$(KERNEL_ARCH)/linker.ld
 KERNEL_LDFLAGS := -nostdlib -static --no-pie -z max-page-size=4096 \
 	-T $(KERNEL_LDSCRIPT)

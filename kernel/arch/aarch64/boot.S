@@ -237,14 +237,6 @@ high_entry:
 3:  wfi
     b       3b
 
-    .section .bss.stack, "aw", %nobits
-    .balign 16
-    .globl  boot_stack_bottom
-boot_stack_bottom:
-    .space  BOOT_STACK_SIZE
-    .globl  boot_stack_top
-boot_stack_top:
-
     .section .pgtables, "aw", %nobits
     .balign 4096
     .globl  pgt_l1_low

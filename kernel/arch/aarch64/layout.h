@@ -22,19 +22,10 @@
 #ifndef KERNEL_AARCH64_LAYOUT_H
 #define KERNEL_AARCH64_LAYOUT_H
 
-#ifdef __ASSEMBLER__
-#define U64(x) x
-#else
-#define U64(x) x##ULL
-#endif
+#include "layout_common.h" /* pages, tables, stacks: the same everywhere */
 
 #define KERNEL_VBASE U64(0xffffffffc0000000)
 #define LINEAR_BASE U64(0xffff000000000000)
-
-#define PAGE_SHIFT 12
-#define PAGE_SIZE (U64(1) << PAGE_SHIFT)
-#define BLOCK_2M (U64(1) << 21)
-#define BLOCK_1G (U64(1) << 30)
 
 /*
  * The vmap window: L0 entry 256 of TTBR1 (the linear map uses entries 0 and
@@ -43,7 +34,6 @@
  * in .bss) in there; only the L3 entries change afterwards.
  */
 #define VMAP_BASE U64(0xffff800000000000)
-#define VMAP_SIZE (U64(64) << 20)
 
 /* The physical ranges the linear map covers, by attribute. */
 #define DEVICE_LOW_END (U64(1) << 30)       /* [0, 1 GiB) */
@@ -108,12 +98,5 @@
 #define SCTLR_SA (U64(1) << 3)
 #define SCTLR_I (U64(1) << 12)
 #define SCTLR_VALUE (SCTLR_RES1 | SCTLR_M | SCTLR_C | SCTLR_SA | SCTLR_I)
-
-/* Entries per translation table (4 KiB of 8-byte descriptors). */
-#define PT_ENTRIES 512
-
-/* Size of the boot stack and of the stack exceptions switch to. */
-#define BOOT_STACK_SIZE (128 * 1024)
-#define PANIC_STACK_SIZE (16 * 1024)
 
 #endif

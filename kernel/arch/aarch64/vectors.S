@@ -124,8 +124,3 @@ exception_entry:
     bl      exception_panic
 1:  wfi
     b       1b
-
-    .section .bss.stack, "aw", %nobits
-    .balign 16
-    .space  PANIC_STACK_SIZE
-panic_stack_top:

@@ -258,16 +258,6 @@ fatal:
 4:  wfi
     j       4b
 
-    .section .bss.stack, "aw", %nobits
-    .balign 16
-    .globl  boot_stack_bottom
-boot_stack_bottom:
-    .space  BOOT_STACK_SIZE
-    .globl  boot_stack_top
-boot_stack_top:
-    .space  PANIC_STACK_SIZE
-panic_stack_top:
-
     .section .pgtables, "aw", %nobits
     .balign 4096
     .globl  pgt_root

@@ -26,19 +26,10 @@
 #ifndef KERNEL_RISCV64_LAYOUT_H
 #define KERNEL_RISCV64_LAYOUT_H
 
-#ifdef __ASSEMBLER__
-#define U64(x) x
-#else
-#define U64(x) x##ULL
-#endif
+#include "layout_common.h" /* pages, tables, stacks: the same everywhere */
 
 #define KERNEL_VBASE U64(0xffffffff80000000)
 #define LINEAR_BASE U64(0xffffffc000000000)
-
-#define PAGE_SHIFT 12
-#define PAGE_SIZE (U64(1) << PAGE_SHIFT)
-#define BLOCK_2M (U64(1) << 21)
-#define BLOCK_1G (U64(1) << 30)
 
 /* Root entries of the three high regions. */
 #define ROOT_LINEAR 256
@@ -47,7 +38,6 @@
 
 /* vmap: root entry 384 -> one middle table -> VMAP_SIZE / 2 MiB leaf tables. */
 #define VMAP_BASE U64(0xffffffe000000000)
-#define VMAP_SIZE (U64(64) << 20)
 
 /* The physical ranges the linear map covers, by kind. */
 #define DEVICE_LOW_END (U64(2) << 30)       /* [0, 2 GiB) */
@@ -79,12 +69,5 @@
 
 /* satp: Sv39 mode and the root table's page number. */
 #define SATP_SV39 (U64(8) << 60)
-
-/* Entries per table (4 KiB of 8-byte entries). */
-#define PT_ENTRIES 512
-
-/* Size of the boot stack and of the stack a fatal trap switches to. */
-#define BOOT_STACK_SIZE (128 * 1024)
-#define PANIC_STACK_SIZE (16 * 1024)
 
 #endif

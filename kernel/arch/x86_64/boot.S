@@ -188,19 +188,6 @@ gdt_ptr64:
     .word   gdt_end - gdt - 1
     .quad   gdt
 
-    .section .bss.stack, "aw", @nobits
-    .balign 16
-    .globl  boot_stack_bottom
-boot_stack_bottom:
-    .space  BOOT_STACK_SIZE
-    .globl  boot_stack_top
-boot_stack_top:
-    .globl  panic_stack_bottom
-panic_stack_bottom:
-    .space  PANIC_STACK_SIZE
-    .globl  panic_stack_top
-panic_stack_top:
-
     .section .pgtables, "aw", @nobits
     .balign 4096
     .globl  pml4

@@ -27,20 +27,11 @@
 #ifndef KERNEL_X86_64_LAYOUT_H
 #define KERNEL_X86_64_LAYOUT_H
 
-#ifdef __ASSEMBLER__
-#define U64(x) x
-#else
-#define U64(x) x##ULL
-#endif
+#include "layout_common.h" /* pages, tables, stacks: the same everywhere */
 
 #define KERNEL_VBASE U64(0xffffffff80000000)
 #define KERNEL_LOAD_PHYS U64(0x100000)
 #define LINEAR_BASE U64(0xffff800000000000)
-
-#define PAGE_SHIFT 12
-#define PAGE_SIZE (U64(1) << PAGE_SHIFT)
-#define BLOCK_2M (U64(1) << 21)
-#define BLOCK_1G (U64(1) << 30)
 
 /* PML4 entries of the high regions. */
 #define PML4_LINEAR 256
@@ -50,7 +41,6 @@
 
 /* vmap: PML4 entry 384 -> one PDPT -> one PD -> VMAP_SIZE / 2 MiB page tables. */
 #define VMAP_BASE U64(0xffffc00000000000)
-#define VMAP_SIZE (U64(64) << 20)
 
 /* The physical ranges the linear map covers, by kind. */
 #define RAM_WINDOW_START KERNEL_LOAD_PHYS /* RAM the kernel uses: [1 MiB, 2 GiB) */
@@ -71,19 +61,11 @@
 #define PTE_DATA (PTE_P | PTE_W)
 #define PTE_UNCACHED (PTE_PCD | PTE_PWT)
 
-/* Entries per table (4 KiB of 8-byte entries). */
-#define PT_ENTRIES 512
-
 /* GDT selectors (boot.S's gdt; the TSS is filled in by start.c). */
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
 #define SEL_TSS 0x18
 #define GDT_ENTRIES 5
-
-/* Size of the boot stack and of the stack every exception switches to
- * (IST 1). */
-#define BOOT_STACK_SIZE (128 * 1024)
-#define PANIC_STACK_SIZE (16 * 1024)
 
 /* IDT vectors: 0-31 exceptions; 0x20 + n the kernel's interrupt line n
  * (IOAPIC GSI n for n < MSI_FIRST_LINE, then message-signalled lines); the
