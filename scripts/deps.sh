@@ -3,7 +3,9 @@
 # needs are installed.
 #
 # Groups (no argument = build host qemu):
-#   build  clang, ld.lld, llvm-objcopy, make, dtc
+#   build  clang, ld.lld, llvm-objcopy, llvm-nm, make, dtc
+#   cross  Debian's cross gcc for aarch64 and riscv64 (make check-lib builds
+#          the library with them as well as with clang)
 #   host   cmocka (libcmocka-dev), gcc
 #   qemu   qemu-system-aarch64, qemu-system-riscv64 (qemu-system-misc),
 #          qemu-system-x86_64 (qemu-system-x86), qemu-img (qemu-utils: the
@@ -36,8 +38,12 @@ FUZZER_GLOB='/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a'
 checks_for_group() {
     case "$1" in
     build)
-        echo "cmd:clang:clang cmd:ld.lld:lld cmd:llvm-objcopy:llvm cmd:make:make"
+        echo "cmd:clang:clang cmd:ld.lld:lld cmd:llvm-objcopy:llvm cmd:llvm-nm:llvm cmd:make:make"
         echo "cmd:dtc:device-tree-compiler"
+        ;;
+    cross)
+        echo "cmd:aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu"
+        echo "cmd:riscv64-linux-gnu-gcc:gcc-riscv64-linux-gnu"
         ;;
     host)
         echo "file:/usr/include/cmocka.h:libcmocka-dev cmd:gcc:gcc"
@@ -63,7 +69,7 @@ checks_for_group() {
         echo "file:/usr/include/cmocka.h:libcmocka-dev"
         ;;
     *)
-        echo "deps: unknown group '$1' (groups: build host qemu font static be fuzz)" >&2
+        echo "deps: unknown group '$1' (groups: build cross host qemu font static be fuzz)" >&2
         return 1
         ;;
     esac

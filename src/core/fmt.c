@@ -52,8 +52,9 @@ static void lvio_out_num(struct lvio_out *o, const struct lvio_spec *sp,
     char tmp[24];
     int n = 0;
     do {
-        tmp[n++] = digits[v % base];
-        v /= base;
+        uint64_t digit;
+        v = lvio_divmod64(v, base, &digit);
+        tmp[n++] = digits[digit];
     } while (v);
     int len = n + (neg ? 1 : 0);
     if (!sp->left && !sp->zero)

@@ -18,6 +18,46 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
+/*
+ * Unsigned 64-bit division that needs no compiler helper (div64.c): on a
+ * 32-bit target `/` and `%` of uint64_t call __udivdi3 / __umoddi3, which
+ * the library does not ask its users for. Every 64-bit `/` and `%` in src/
+ * with a divisor that is not a constant goes through these; 64-bit targets
+ * keep the CPU's own division. lvio_div64_soft: n / d, the remainder in
+ * *rem unless rem is NULL; d must not be 0 (it gives UINT64_MAX, rem n).
+ */
+uint64_t lvio_div64_soft(uint64_t n, uint64_t d, uint64_t *rem);
+
+static inline uint64_t lvio_divmod64(uint64_t n, uint64_t d, uint64_t *rem)
+{
+#if UINTPTR_MAX > 0xffffffffu
+    *rem = n % d;
+    return n / d;
+#else
+    return lvio_div64_soft(n, d, rem);
+#endif
+}
+
+static inline uint64_t lvio_div64(uint64_t n, uint64_t d)
+{
+#if UINTPTR_MAX > 0xffffffffu
+    return n / d;
+#else
+    return lvio_div64_soft(n, d, NULL);
+#endif
+}
+
+static inline uint64_t lvio_mod64(uint64_t n, uint64_t d)
+{
+#if UINTPTR_MAX > 0xffffffffu
+    return n % d;
+#else
+    uint64_t rem;
+    (void)lvio_div64_soft(n, d, &rem);
+    return rem;
+#endif
+}
+
 /* Where a queue lives, as a transport gives it to the device: its index,
  * its size and the device addresses of its three parts. The transport
  * knows nothing else of the ring. */

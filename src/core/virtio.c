@@ -52,7 +52,7 @@ int lvio_device_reset(struct lvio_device *dev)
             return lvio_fail(dev, LVIO_E_DEAD,
                              "reset: status still 0x%02x after %llu us%s: the device may still "
                              "use its memory, which is kept, never freed",
-                             st, (unsigned long long)(lvio_deadline_elapsed(&d, dev->hal) / 1000),
+                             st, (unsigned long long)lvio_div64(lvio_deadline_elapsed(&d, dev->hal), 1000),
                              lvio_deadline_why(&d));
         }
     }

@@ -452,7 +452,7 @@ int lvio_vq_timeout(struct lvio_virtqueue *vq, const struct lvio_deadline *d,
                      "%squeue %u: no completion after %llu us (avail idx %u, used idx %u, "
                      "last seen %u, in flight %u)%s",
                      what, vq->index,
-                     (unsigned long long)(lvio_deadline_elapsed(d, vq->dev->hal) / 1000),
+                     (unsigned long long)lvio_div64(lvio_deadline_elapsed(d, vq->dev->hal), 1000),
                      vq->avail_idx, used_idx, vq->last_used, lvio_vq_in_flight(vq),
                      lvio_deadline_why(d));
 }

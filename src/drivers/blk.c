@@ -591,8 +591,9 @@ static unsigned range_chain(const struct lvio_blk *blk, const struct lvio_blk_re
         uint64_t len = req->total_ - req->issued_ - *sectors;
         if (len > lim->max_sectors) {
             uint64_t end = start + lim->max_sectors;
-            if (lim->alignment > 1 && end - end % lim->alignment > start)
-                end -= end % lim->alignment;
+            uint64_t over = lim->alignment > 1 ? lvio_mod64(end, lim->alignment) : 0;
+            if (end - over > start)
+                end -= over;
             len = end - start;
         }
         out[n].sector = lvio_cpu_to_dev64(dev, start);
@@ -788,7 +789,7 @@ static int check_range(struct lvio_blk *blk, const struct lvio_blk_req *req, uin
     const char *op = lvio_blk_op_name(req->op);
     if (n == 0)
         return lvio_fail(blk->dev, LVIO_E_INVAL, "blk %s of no sectors", op);
-    if (req->sector % bs || n % bs)
+    if (lvio_mod64(req->sector, bs) || lvio_mod64(n, bs))
         return lvio_fail(blk->dev, LVIO_E_INVAL,
                          "blk %s of %llu sectors at sector %llu: not whole %u-byte blocks", op,
                          (unsigned long long)n, (unsigned long long)req->sector, blk->block_size);

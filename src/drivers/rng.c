@@ -131,7 +131,7 @@ static int rng_out_of_time(struct lvio_rng *rng, const struct lvio_deadline *d,
     return lvio_fail(dev, LVIO_E_TIMEOUT,
                      "rng: no entropy after %llu us: the device answered %llu requests with "
                      "0 bytes%s",
-                     (unsigned long long)(lvio_deadline_elapsed(d, dev->hal) / 1000),
+                     (unsigned long long)lvio_div64(lvio_deadline_elapsed(d, dev->hal), 1000),
                      (unsigned long long)empty, lvio_deadline_why(d));
 }
 

@@ -133,7 +133,7 @@ int lvio_pci_region_map(struct lvio_device *dev, const struct lvio_pci_function 
         return LVIO_E_LAYOUT;
     }
     uint64_t phys = b->phys + off;
-    if (phys % align) {
+    if (lvio_mod64(phys, align)) {
         lvio_snprintf(why, why_size, "is at 0x%llx, not %u-byte aligned",
                       (unsigned long long)phys, align);
         return LVIO_E_LAYOUT;
