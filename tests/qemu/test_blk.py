@@ -39,10 +39,12 @@ import pytest
 
 from qemu import MMIO_SLOT_ADDRS, MODERN_MMIO, BootResult, LvioLine
 
-# The transport matrix runs on both GICs (and on riscv64's PLIC); the other
-# cases, which pick configurations rather than interrupt controllers, once.
+# The transport matrix runs on both GICs, on riscv64's PLIC and on x86_64
+# (PCI modern and legacy on q35, MMIO v1 and v2 on microvm: conftest boots
+# a virtio-*-device there); the other cases, which pick configurations rather
+# than interrupt controllers, once, on aarch64 (4 KiB blocks on x86_64 too).
 one_gic = pytest.mark.one_gic
-both_archs = pytest.mark.arch("aarch64", "riscv64")
+all_archs = pytest.mark.arch("aarch64", "riscv64", "x86_64")
 
 PATTERN_BASE = 0x6C76000000000000
 WRITE_BASE = 0x7772000000000000
@@ -207,7 +209,7 @@ def pattern_tested(r: BootResult, line: LvioLine, queues: int = 1) -> None:
 # The tests
 
 
-@both_archs
+@all_archs
 @pytest.mark.parametrize("transport", list(TRANSPORTS))
 def test_transports(boot, tmp_path, transport):
     """A pattern disk and a scratch disk on each transport: the lines, the
@@ -279,6 +281,7 @@ def test_read_only(boot, tmp_path):
 
 
 @one_gic
+@pytest.mark.arch("aarch64", "x86_64")
 @pytest.mark.parametrize("driver", ["virtio-blk-pci", "virtio-blk-device"])
 def test_4kn(boot, tmp_path, driver):
     """logical_block_size=4096: 4096-byte blocks, the last block at 4 KiB,
