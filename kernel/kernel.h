@@ -135,8 +135,9 @@ size_t vmap_pages_in_use(void);
 uint64_t kernel_load_phys(void);
 uint64_t kernel_phys_end(void);
 
-/* ---- port I/O (arch/<arch>/: x86's in and out; there is no port space
- * on aarch64 and riscv64, where PCI I/O space is memory-mapped) ------- */
+/* ---- port I/O (arch/x86_64/platform.c: in and out; platform.c's weak
+ * ones: there is no port space on aarch64 and riscv64, where PCI I/O space
+ * is memory-mapped) ----------------------------------------------------- */
 
 /* The CPU has a separate I/O port space. */
 bool arch_has_ports(void);

@@ -1,9 +1,11 @@
 /*
  * What a platform describes without a device tree (x86: ACPI, the kernel
- * command line), for the neutral discovery in main.c and pci.c. Each
- * architecture implements these (arch/<arch>/); on the device-tree
- * platforms (aarch64, riscv64 virt) they find nothing: there the tree's
- * `virtio,mmio` and `pci-host-ecam-generic` nodes say it all.
+ * command line), for the neutral discovery in main.c and pci.c. An
+ * architecture that has such a platform implements these (arch/<arch>/:
+ * x86_64's platform.c); the weak ones in kernel/platform.c find nothing,
+ * which is right for the device-tree platforms (aarch64, riscv64 virt):
+ * there the tree's `virtio,mmio` and `pci-host-ecam-generic` nodes say it
+ * all.
  */
 #ifndef KERNEL_PLATFORM_H
 #define KERNEL_PLATFORM_H
