@@ -80,6 +80,9 @@ void linear_trim_1g(uint64_t *entries, uint64_t start, uint64_t end);
 /* Hook the window's tables into the kernel's page tables (once, by
  * vmap_init; panics if their slot is taken). */
 void arch_vmap_init(void);
+/* vmap.c, for arch_vmap_init: the physical address of one of its static
+ * tables (page aligned; a panic if it has none). */
+uint64_t vmap_table_phys(const void *table);
 /* Map window page i to RAM page `phys`, cacheable like the linear map; or
  * unmap it. Takes effect after arch_vmap_flush. */
 void arch_vmap_map_page(size_t i, uint64_t phys);

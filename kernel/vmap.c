@@ -24,6 +24,15 @@ static uint64_t head[RUNMAP_WORDS(VMAP_PAGES)];
 static struct runmap window = {used, head, VMAP_PAGES};
 static bool ready;
 
+uint64_t vmap_table_phys(const void *table)
+{
+    uint64_t pa = virt_to_phys(table);
+
+    if (pa == PHYS_INVALID || pa % PAGE_SIZE)
+        panic("vmap: table %p has no usable physical address", table);
+    return pa;
+}
+
 void vmap_init(void)
 {
     arch_vmap_init();

@@ -36,11 +36,7 @@ static uint64_t vmap_l3[VMAP_L3_TABLES * PT_ENTRIES] __attribute__((aligned(4096
 
 static uint64_t table_desc(const void *table)
 {
-    uint64_t pa = virt_to_phys(table);
-
-    if (pa == PHYS_INVALID || pa % PAGE_SIZE)
-        panic("vmap: table %p has no usable physical address", table);
-    return pa | PTE_TABLE;
+    return vmap_table_phys(table) | PTE_TABLE;
 }
 
 void arch_vmap_init(void)

@@ -34,11 +34,7 @@ static uint64_t vmap_leaf[VMAP_LEAF_TABLES * PT_ENTRIES] __attribute__((aligned(
 
 static uint64_t table_pte(const void *table)
 {
-    uint64_t pa = virt_to_phys(table);
-
-    if (pa == PHYS_INVALID || pa % PAGE_SIZE)
-        panic("vmap: table %p has no usable physical address", table);
-    return PTE_OF(pa) | PTE_TABLE;
+    return PTE_OF(vmap_table_phys(table)) | PTE_TABLE;
 }
 
 void arch_vmap_init(void)
