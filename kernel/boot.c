@@ -1,7 +1,7 @@
 /*
  * The architecture-neutral part of booting, for each architecture's
- * kernel_start (arch/<arch>/start.c): the device tree, the bootargs, RAM
- * and the DMA pool; the stack canary.
+ * kernel_start (arch/<arch>/start.c): the first steps and the last, the
+ * device tree, the bootargs, RAM and the DMA pool; the stack canary.
  */
 #include "internal.h"
 #include "fdt.h"
@@ -137,6 +137,22 @@ void boot_read_memory(void)
     ram_end = base + size;
 }
 
+bool boot_stdout_node(const struct fdt *dt, struct fdt_node *node)
+{
+    char path[FDT_PATH_MAX];
+    const char *out = NULL;
+    size_t n = 0;
+
+    if (fdt_find_path(dt, "/chosen", node) == FDT_OK)
+        out = fdt_getprop_string(dt, node, "stdout-path");
+    if (!out || out[0] != '/')
+        return false;
+    for (; out[n] && out[n] != ':' && n < sizeof(path) - 1; n++)
+        path[n] = out[n];
+    path[n] = '\0';
+    return fdt_find_path(dt, path, node) == FDT_OK;
+}
+
 /* Sorts the few busy ranges by start (insertion sort: n is tiny). */
 static void sort_ranges(struct range *r, size_t n)
 {
@@ -186,7 +202,7 @@ static void add_reserved_nodes(struct range *busy, size_t *n)
     }
 }
 
-void boot_setup_dma(void)
+static void boot_setup_dma(void)
 {
     struct range busy[MAX_BUSY];
     size_t n = 0;
@@ -207,7 +223,7 @@ void boot_setup_dma(void)
     dma_init(pool.start, pool.end);
 }
 
-void boot_stack_canary(void)
+static void boot_stack_canary(void)
 {
     for (int i = 0; i < CANARY_WORDS; i++)
         boot_stack_bottom[i] = STACK_CANARY;
@@ -222,4 +238,22 @@ void stack_check(void)
             return;
         }
     }
+}
+
+void boot_begin(uint64_t load_phys, uint64_t console)
+{
+    boot_stack_canary();
+    time_ns(); /* time 0 is now */
+    mmu_init(load_phys);
+    console_init(console);
+}
+
+void boot_run(void)
+{
+    mmu_limit_ram(ram_phys_start(), ram_phys_end());
+    vmap_init();
+    boot_setup_dma();
+    kmain();
+    if (kernel_bootarg("poweroff"))
+        power_off();
 }

@@ -16,14 +16,22 @@ void mmu_limit_ram(uint64_t start, uint64_t end);
 /* dma.c: manage [start, end) (physical, page aligned). */
 void dma_init(uint64_t start, uint64_t end);
 
-/* boot.c, the neutral steps of each arch's kernel_start: validate the
- * device tree at `phys` (a warning and none if unusable) and take the
- * bootargs from /chosen; RAM from /memory; the DMA pool in the largest free
- * stretch of RAM; the boot stack's canary. */
+/* boot.c, the neutral steps of each arch's kernel_start. First: the boot
+ * stack's canary, time 0, where the image was loaded (mmu_init) and the
+ * console at `console`, early, so that trouble with what the loader passed
+ * is seen. Then, on a device-tree platform: validate the device tree at
+ * `phys` (a warning and none if unusable) and take the bootargs from
+ * /chosen; the node /chosen's stdout-path names (false if none); RAM from
+ * /memory. Last (boot_run): the linear map narrowed to RAM, vmap, the DMA
+ * pool in the largest free stretch of RAM, kmain, and power-off if the
+ * bootarg "poweroff" is there; else it returns and the caller idles. */
+void boot_begin(uint64_t load_phys, uint64_t console);
 void boot_read_dtb(uint64_t phys);
+struct fdt;
+struct fdt_node;
+bool boot_stdout_node(const struct fdt *dt, struct fdt_node *node);
 void boot_read_memory(void);
-void boot_setup_dma(void);
-void boot_stack_canary(void);
+void boot_run(void);
 /* boot.c, for a platform without a device tree (x86: PVH start_info):
  * the bootargs (kept by pointer) and RAM [start, end). */
 void boot_set_bootargs(const char *args);

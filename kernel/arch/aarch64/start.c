@@ -20,23 +20,11 @@ static uint64_t find_console(const struct fdt *fdt)
 {
     struct fdt_node node;
     struct fdt_walk w;
-    char path[FDT_PATH_MAX];
     uint64_t addr;
-    const char *out = NULL;
 
-    if (fdt_find_path(fdt, "/chosen", &node) == FDT_OK)
-        out = fdt_getprop_string(fdt, &node, "stdout-path");
-    if (out && out[0] == '/') {
-        size_t n = 0;
-
-        for (; out[n] && out[n] != ':' && n < sizeof(path) - 1; n++)
-            path[n] = out[n];
-        path[n] = '\0';
-        if (fdt_find_path(fdt, path, &node) == FDT_OK &&
-            fdt_node_is_compatible(fdt, &node, "arm,pl011") &&
-            fdt_node_reg(fdt, &node, 0, &addr, NULL) == FDT_OK)
-            return addr;
-    }
+    if (boot_stdout_node(fdt, &node) && fdt_node_is_compatible(fdt, &node, "arm,pl011") &&
+        fdt_node_reg(fdt, &node, 0, &addr, NULL) == FDT_OK)
+        return addr;
     fdt_walk_begin(&w, fdt);
     if (fdt_walk_next_compatible(&w, "arm,pl011", &node) > 0 &&
         fdt_node_reg(fdt, &node, 0, &addr, NULL) == FDT_OK)
@@ -56,11 +44,8 @@ static void read_psci(const struct fdt *fdt)
 
 void kernel_start(uint64_t dtb, uint64_t load_phys, unsigned entry_el)
 {
-    boot_stack_canary();
     boot_el = entry_el;
-    time_ns(); /* time 0 is now */
-    mmu_init(load_phys);
-    console_init(PL011_FALLBACK); /* early, so that DTB trouble is seen */
+    boot_begin(load_phys, PL011_FALLBACK); /* the console early, so that DTB trouble is seen */
     boot_read_dtb(dtb);
     const struct fdt *fdt = kernel_fdt();
     if (fdt) {
@@ -68,12 +53,7 @@ void kernel_start(uint64_t dtb, uint64_t load_phys, unsigned entry_el)
         read_psci(fdt);
         boot_read_memory();
     }
-    mmu_limit_ram(ram_phys_start(), ram_phys_end());
-    vmap_init();
-    boot_setup_dma();
-    kmain();
-    if (kernel_bootarg("poweroff"))
-        power_off();
+    boot_run();
     for (;;)
         wfi();
 }

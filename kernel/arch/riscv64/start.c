@@ -41,22 +41,10 @@ static uint64_t find_console(const struct fdt *fdt)
 {
     struct fdt_node node;
     struct fdt_walk w;
-    char path[FDT_PATH_MAX];
     uint64_t addr;
-    const char *out = NULL;
 
-    if (fdt_find_path(fdt, "/chosen", &node) == FDT_OK)
-        out = fdt_getprop_string(fdt, &node, "stdout-path");
-    if (out && out[0] == '/') {
-        size_t n = 0;
-
-        for (; out[n] && out[n] != ':' && n < sizeof(path) - 1; n++)
-            path[n] = out[n];
-        path[n] = '\0';
-        if (fdt_find_path(fdt, path, &node) == FDT_OK && is_uart(fdt, &node) &&
-            use_uart(fdt, &node, &addr))
-            return addr;
-    }
+    if (boot_stdout_node(fdt, &node) && is_uart(fdt, &node) && use_uart(fdt, &node, &addr))
+        return addr;
     for (unsigned i = 0; i < ARRAY_SIZE(uart_compat); i++) {
         fdt_walk_begin(&w, fdt);
         if (fdt_walk_next_compatible(&w, uart_compat[i], &node) > 0 &&
@@ -69,11 +57,8 @@ static uint64_t find_console(const struct fdt *fdt)
 
 void kernel_start(uint64_t dtb, uint64_t load_phys, unsigned hart)
 {
-    boot_stack_canary();
     hart_id = hart;
-    time_ns(); /* time 0 is now */
-    mmu_init(load_phys);
-    console_init(UART_FALLBACK); /* early, so that DTB trouble is seen */
+    boot_begin(load_phys, UART_FALLBACK); /* the console early, so that DTB trouble is seen */
     boot_read_dtb(dtb);
     const struct fdt *fdt = kernel_fdt();
     if (fdt) {
@@ -82,12 +67,7 @@ void kernel_start(uint64_t dtb, uint64_t load_phys, unsigned hart)
         power_init(fdt);
         boot_read_memory();
     }
-    mmu_limit_ram(ram_phys_start(), ram_phys_end());
-    vmap_init();
-    boot_setup_dma();
-    kmain();
-    if (kernel_bootarg("poweroff"))
-        power_off();
+    boot_run();
     for (;;)
         wfi();
 }

@@ -1,10 +1,11 @@
 /*
  * C entry on x86_64, called by boot.S in long mode at the high address
- * with the PVH start_info's physical address: the console (COM1), the
- * exception table, the command line, RAM from the start_info's memory map,
- * ACPI, the clock, then the neutral steps (kernel/boot.c: the DMA pool)
- * and kmain. There is no device tree on x86: kernel_fdt() is NULL, and
- * devices are found through ACPI (arch/x86_64/acpi.c, platform.c).
+ * with the PVH start_info's physical address: the neutral first steps
+ * (kernel/boot.c, with COM1 as the console), the exception table, the
+ * command line, RAM from the start_info's memory map, ACPI, the clock, then
+ * the neutral last steps (vmap, the DMA pool) and kmain. There is no
+ * device tree on x86: kernel_fdt() is NULL, and devices are found through
+ * ACPI (arch/x86_64/acpi.c, platform.c).
  */
 #include "internal.h"
 #include "x86.h"
@@ -79,13 +80,11 @@ static void read_memmap(uint64_t phys, uint32_t entries)
 
 void kernel_start(uint32_t start_info_phys)
 {
+    boot_begin(KERNEL_LOAD_PHYS, COM1); /* the clock is uncalibrated until timer_init */
+    trap_init();
+
     const uint8_t *si = phys_to_virt(start_info_phys);
 
-    boot_stack_canary();
-    time_ns(); /* time 0 is now (an uncalibrated clock until timer_init) */
-    mmu_init(KERNEL_LOAD_PHYS);
-    console_init(COM1);
-    trap_init();
     if (si && rd32(si, SI_MAGIC) == START_INFO_MAGIC) {
         read_cmdline(rd64(si, SI_CMDLINE));
         read_memmap(rd64(si, SI_MEMMAP), rd32(si, SI_MEMMAP_ENTRIES));
@@ -95,12 +94,7 @@ void kernel_start(uint32_t start_info_phys)
         acpi_init(0);
     }
     timer_init();
-    mmu_limit_ram(ram_phys_start(), ram_phys_end());
-    vmap_init();
-    boot_setup_dma();
-    kmain();
-    if (kernel_bootarg("poweroff"))
-        power_off();
+    boot_run();
     for (;;)
         hlt();
 }
