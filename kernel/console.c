@@ -9,6 +9,7 @@
 
 static bool ready;
 static uint64_t uart_phys;
+static struct console_cost cost;
 
 void console_init(uint64_t phys)
 {
@@ -25,12 +26,23 @@ uint64_t console_phys(void)
 
 void console_putc(char c)
 {
+    uint64_t t0 = cycles(), t1;
+
     logbuf_putc(c);
+    t1 = cycles();
+    cost.mirror_cycles += t1 - t0;
     if (!ready)
         return;
     if (c == '\n')
         arch_uart_tx('\r');
     arch_uart_tx(c);
+    cost.chars++;
+    cost.uart_cycles += cycles() - t1;
+}
+
+struct console_cost console_cost(void)
+{
+    return cost;
 }
 
 void console_write(const char *s, size_t len)

@@ -34,6 +34,15 @@ void dma_init(uint64_t start, uint64_t end)
 
 void *dma_alloc_pages(size_t n, uint64_t *phys_out)
 {
+    void *virt = dma_alloc_pages_unzeroed(n, phys_out);
+
+    if (virt)
+        memset(virt, 0, n * PAGE_SIZE);
+    return virt;
+}
+
+void *dma_alloc_pages_unzeroed(size_t n, uint64_t *phys_out)
+{
     size_t first;
     void *virt;
 
@@ -47,7 +56,6 @@ void *dma_alloc_pages(size_t n, uint64_t *phys_out)
     uint64_t phys = pool_phys + first * PAGE_SIZE;
 
     virt = phys_to_virt(phys);
-    memset(virt, 0, n * PAGE_SIZE);
     if (phys_out)
         *phys_out = phys;
     return virt;

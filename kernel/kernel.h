@@ -52,6 +52,13 @@ void console_write(const char *s, size_t len);
  * (called by kernel_start); kept as it was if that one cannot be reached. */
 void console_init(uint64_t uart_phys);
 uint64_t console_phys(void);
+/* What the console has cost so far, in counter ticks (make bench): the UART
+ * (every character an exit to the emulator) and the boot log with its
+ * mirror (the screen's console: drawing and presenting each line). */
+struct console_cost {
+    uint64_t chars, uart_cycles, mirror_cycles;
+};
+struct console_cost console_cost(void);
 
 /* Warnings a self-test provokes on purpose: while warnings_muted is set,
  * the address helpers count them in warnings_suppressed instead of
@@ -78,6 +85,7 @@ uint64_t time_ns(void);
  * its frequency in Hz. */
 uint64_t cycles(void);
 uint64_t cycles_per_second(void);
+uint64_t boot_entry_cycles(void); /* the counter when the kernel's C code began */
 /* Nanoseconds in `ticks` of a counter at `hz` (> 0) Hz; nothing overflows
  * on the way while hz < 18 GHz. */
 uint64_t ticks_to_ns(uint64_t ticks, uint64_t hz);
@@ -153,6 +161,9 @@ void port_write(uint64_t port, unsigned width, uint32_t value);
  * address in *phys_out (may be NULL). NULL when n == 0 or out of memory.
  */
 void *dma_alloc_pages(size_t n, uint64_t *phys_out);
+/* The same without zeroing, for memory the caller fills entirely at once (a
+ * framebuffer: 4 MiB of stores saved, under an emulator milliseconds). */
+void *dma_alloc_pages_unzeroed(size_t n, uint64_t *phys_out);
 /* Give back exactly what dma_alloc_pages returned; a bad free is reported
  * and ignored. */
 void dma_free_pages(void *virt, size_t n);

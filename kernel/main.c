@@ -41,6 +41,68 @@ static unsigned tests_failed;
 bool opt_dump;
 bool opt_bench;
 
+/* Where boot time goes (make bench): counter readings at each phase's end,
+ * printed as `bench: boot <phase>: <ms> ms` after the tests. A driver's
+ * phase sums its devices. */
+#define MAX_PHASES 12
+struct phase {
+    const char *name;
+    bool devices; /* a driver's: its devices' bring-up and tests */
+    uint64_t cycles;
+};
+static struct phase phases[MAX_PHASES];
+static unsigned n_phases;
+static uint64_t phase_start;
+
+static void phase_end_of(const char *name, bool devices)
+{
+    uint64_t now = cycles();
+    unsigned i;
+
+    for (i = 0; i < n_phases && phases[i].name != name; i++)
+        ;
+    if (i == n_phases) {
+        if (n_phases == MAX_PHASES)
+            return;
+        phases[n_phases++] = (struct phase){ .name = name, .devices = devices };
+    }
+    phases[i].cycles += now - phase_start;
+    phase_start = now;
+}
+
+static void phase_end(const char *name)
+{
+    phase_end_of(name, false);
+}
+
+static uint64_t to_tenths_ms(uint64_t ticks)
+{
+    return ticks * 10000 / cycles_per_second();
+}
+
+/* Boot time, split: before the kernel's C code (firmware, the entry
+ * assembly), the early C steps, each phase of kmain, and how much of all
+ * that the consoles took. */
+static void print_phases(uint64_t kmain_cycles, uint64_t verdict_cycles,
+                         struct console_cost con)
+{
+    char label[64];
+
+    bench_line("boot: reset to kernel entry", to_tenths_ms(boot_entry_cycles()), "ms");
+    bench_line("boot: early (MMU, device tree, DMA pool)",
+               to_tenths_ms(kmain_cycles - boot_entry_cycles()), "ms");
+    for (unsigned i = 0; i < n_phases; i++) {
+        ksnprintf(label, sizeof(label), "boot: %s%s", phases[i].name,
+                  phases[i].devices ? " devices" : "");
+        bench_line(label, to_tenths_ms(phases[i].cycles), "ms");
+    }
+    ksnprintf(label, sizeof(label), "boot: of which serial console, %llu characters",
+              (unsigned long long)con.chars);
+    bench_line(label, to_tenths_ms(con.uart_cycles), "ms");
+    bench_line("boot: of which screen console", to_tenths_ms(con.mirror_cycles), "ms");
+    bench_line("boot to verdict", to_tenths_ms(verdict_cycles - boot_entry_cycles()), "ms");
+}
+
 /* One in-guest test: counts it, and says what failed. */
 bool expect(bool ok, const char *fmt, ...)
 {
@@ -255,6 +317,7 @@ static void kernel_self_tests(void)
 
 void kmain(void)
 {
+    uint64_t kmain_cycles = phase_start = cycles();
     struct lvio_hal *hal = kernel_hal();
     uint64_t t0 = time_ns();
 
@@ -268,17 +331,22 @@ void kmain(void)
     kprintf("levitate: " KERNEL_ARCH_NAME ", RAM 0x%llx..0x%llx, %zu DMA pages, bootargs \"%s\"\n",
             (unsigned long long)ram_phys_start(), (unsigned long long)ram_phys_end(),
             dma_pages_total(), kernel_bootargs());
+    phase_end("banner");
     kernel_self_tests();
+    phase_end("kernel self-tests");
     if (kernel_bootarg("irq.off"))
         kprintf("levitate: interrupts: off (bootarg irq.off); every device is polled\n");
     else
         irq_init(kernel_fdt());
+    phase_end("interrupt controller");
     /* PCI devices use MSI-X when the controller has MSI lines (and the
      * bootarg msix.off does not say no); else INTx. */
     if (irq_msi_available() && !kernel_bootarg("msix.off"))
         hal->msix_route = kdev_msix_route;
     discover_mmio();
+    phase_end("virtio-mmio probes");
     n_devices += discover_pci(&devices[n_devices], MAX_DEVICES - n_devices);
+    phase_end("pci enumeration");
 
     for (unsigned i = 0; i < n_devices; i++) {
         struct kdev *k = &devices[i];
@@ -290,6 +358,7 @@ void kmain(void)
             drv->run(k);
         else
             run_other(k);
+        phase_end_of(drv ? drv->name : "other", true);
     }
     for (const struct kdriver *const *d = kernel_drivers; *d; d++)
         if (!first_of(*d, false))
@@ -306,9 +375,10 @@ void kmain(void)
     kprintf("levitate: %u devices, tests took %llu ms\n", n_devices,
             (unsigned long long)((time_ns() - t0) / MS));
     print_interrupts();
-    /* From the CPU's reset (the counter starts there; QEMU enters the kernel
-     * directly) to here, where the verdict is known. */
+    phase_end("summary");
+    /* From the kernel's entry to here, where the verdict is known. */
     uint64_t verdict_cycles = cycles();
+    struct console_cost con = console_cost();
     for (const struct kdriver *const *d = kernel_drivers; *d; d++) {
         struct kdev *k = first_of(*d, true);
         if (k && kernel_bootarg("soak") && (*d)->soak)
@@ -317,7 +387,7 @@ void kmain(void)
             (*d)->bench(k);
     }
     if (opt_bench)
-        bench_line("boot to verdict", verdict_cycles * 10000 / cycles_per_second(), "ms");
+        print_phases(kmain_cycles, verdict_cycles, con);
     if (tests_failed)
         kprintf("levitate: FAIL %u/%u tests\n", tests_failed, tests_run);
     else

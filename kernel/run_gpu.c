@@ -97,7 +97,8 @@ static bool fbmem_scattered(struct fbmem *m, size_t pages)
         return false;
     m->pages = pages;
     for (; m->nchunks < chunks; m->nchunks++)
-        if (!dma_alloc_pages(chunk_pages(pages, m->nchunks), &m->chunk_phys[m->nchunks]))
+        if (!dma_alloc_pages_unzeroed(chunk_pages(pages, m->nchunks),
+                                      &m->chunk_phys[m->nchunks]))
             goto undo;
     /* Last chunk first: consecutive virtual pages are never consecutive
      * physical ones across a chunk boundary. */
@@ -132,7 +133,7 @@ static uint32_t *fbmem_alloc(struct fbmem *m, size_t pages)
     uint64_t phys;
 
     if (!fbmem_scattered(m, pages)) {
-        m->pixels = dma_alloc_pages(pages, &phys);
+        m->pixels = dma_alloc_pages_unzeroed(pages, &phys); /* the caller draws it all */
         m->pages = m->pixels ? pages : 0;
     }
     if (m->pixels)

@@ -25,6 +25,11 @@ uint64_t time_ns(void)
     return ticks_to_ns(t - boot_count, cycles_per_second());
 }
 
+uint64_t boot_entry_cycles(void)
+{
+    return boot_count;
+}
+
 void delay_ns(uint64_t ns)
 {
     uint64_t end = time_ns() + ns;

@@ -292,22 +292,6 @@ static void check_rv(const char *call, int rv, bool resets)
         fz_die("%s returned %d", call, rv);
 }
 
-/* Bytes of [p, p + n) covered by live shares. */
-static size_t shared_bytes(const uint8_t *p, size_t n)
-{
-    size_t total = 0;
-    for (unsigned i = 0; i < S.f.shares_hi; i++) {
-        const struct fz_share *sh = &S.f.shares[i];
-        if (!sh->cpu)
-            continue;
-        const uint8_t *a = sh->cpu, *b = a + sh->len;
-        if (b <= p || a >= p + n)
-            continue;
-        total += (size_t)((b < p + n ? b : p + n) - (a > p ? a : p));
-    }
-    return total;
-}
-
 static void free_buffers(struct slot *s, bool keep)
 {
     for (unsigned j = 0; j < NSEG; j++) {
@@ -335,7 +319,7 @@ static void check_back(struct lvio_blk_req *req)
         fz_die("LVIO_E_REFUSED with status 0x%x", req->status);
     bool dead = S.dev.dead || r == LVIO_E_DEAD;
     for (unsigned j = 0; j < req->nsegs && j < NSEG; j++)
-        if (s->mem[j] && shared_bytes(s->mem[j], s->seg[j].len) && !dead)
+        if (s->mem[j] && fz_shared_bytes(&S.f, s->mem[j], s->seg[j].len) && !dead)
             fz_die("a request came back (%d) with segment %u still shared", r, j);
     if (r == LVIO_OK && s->bad && !S.f.lied)
         fz_die("a %s the device answered badly came back as success",
@@ -414,7 +398,7 @@ static void op_submit(unsigned i)
         fz_die("a %s past the end was taken", lvio_blk_op_name(s->req.op));
     if (s->req.state_ == 0) { /* refused: nothing of it shared */
         for (unsigned j = 0; j < nsegs; j++)
-            if (shared_bytes(s->mem[j], s->seg[j].len))
+            if (fz_shared_bytes(&S.f, s->mem[j], s->seg[j].len))
                 fz_die("a refused request (%d) left segment %u shared", rv, j);
         if (rv == LVIO_OK)
             fz_die("lvio_blk_submit returned 0 and the request is not the driver's");
@@ -465,7 +449,7 @@ static void op_helper(uint8_t which)
     check_rv("a blocking helper", rv, true);
     fz_check_waited(&S.f, rv, S.blk.timeout_ns);
     bool dead = rv == LVIO_E_DEAD || S.dev.dead;
-    if (shared_bytes(buf, 2 * SECTOR) && !dead)
+    if (fz_shared_bytes(&S.f, buf, 2 * SECTOR) && !dead)
         fz_die("a blocking helper returned %d with its buffer still shared", rv);
     if (dead && S.nleft < sizeof S.leftovers / sizeof S.leftovers[0])
         S.leftovers[S.nleft++] = buf;

@@ -1291,3 +1291,21 @@ void fz_finish(struct fz *f)
     memset(f->shares, 0, sizeof f->shares);
     f->shares_live = 0;
 }
+
+size_t fz_shared_bytes(const struct fz *f, const uint8_t *p, size_t n)
+{
+    size_t total = 0;
+
+    for (unsigned i = 0; i < f->shares_hi; i++) {
+        const struct fz_share *sh = &f->shares[i];
+        const uint8_t *a = sh->cpu, *b;
+
+        if (!a)
+            continue;
+        b = a + sh->len;
+        if (b <= p || a >= p + n)
+            continue;
+        total += (size_t)((b < p + n ? b : p + n) - (a > p ? a : p));
+    }
+    return total;
+}

@@ -354,6 +354,8 @@ bool fz_dev_fill(struct fz *f, uint64_t addr, uint64_t len, uint8_t v);
 /* Every byte of [addr, addr+len) is live DMA memory or a live share
  * (possibly several adjacent ones). */
 bool fz_dev_covered(struct fz *f, uint64_t addr, uint64_t len);
+/* Bytes of the caller's [p, p + n) that live shares cover. */
+size_t fz_shared_bytes(const struct fz *f, const uint8_t *p, size_t n);
 
 /* Map a register range (as map_regs does) and return its index. */
 int fz_map_regs(struct fz *f, uint64_t phys, size_t len);

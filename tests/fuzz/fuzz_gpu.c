@@ -422,29 +422,13 @@ static void check_rv(const char *call, int rv, bool resets)
         fz_die("lvio_gpu_errname(%d) is NULL", rv);
 }
 
-/* Bytes of [p, p + n) covered by live shares. */
-static size_t shared_bytes(const uint8_t *p, size_t n)
-{
-    size_t total = 0;
-    for (unsigned i = 0; i < S.f.shares_hi; i++) {
-        const struct fz_share *s = &S.f.shares[i];
-        if (!s->cpu)
-            continue;
-        const uint8_t *a = s->cpu, *b = a + s->len;
-        if (b <= p || a >= p + n)
-            continue;
-        total += (size_t)((b < p + n ? b : p + n) - (a > p ? a : p));
-    }
-    return total;
-}
-
 /* lvio_gpu_memory_busy says exactly whether memory given up is still
  * shared; always yes once the device is dead; and memory kept for good for
  * a device dead once (`kept`) may be shared and not busy. */
 static void check_busy(const uint8_t *p, size_t n, bool kept)
 {
     bool busy = lvio_gpu_memory_busy(&S.gpu, p, n);
-    size_t shared = shared_bytes(p, n);
+    size_t shared = fz_shared_bytes(&S.f, p, n);
     if (S.dev.dead ? n && !busy : busy ? !shared : shared && !kept)
         fz_die("lvio_gpu_memory_busy says %d with %zu bytes still shared (device %s)", busy,
                shared, S.dev.dead ? "dead" : "alive");
@@ -505,8 +489,9 @@ static void op_create(unsigned i)
         fz_die("lvio_gpu_fb_create(%ux%u, format %u, %zu bytes at +%zu) returned %d", w, h,
                fmt, size, off, rv);
     if (rv == LVIO_OK) {
-        if (shared_bytes(pixels, size) != need || s->fb.size != need)
-            fz_die("framebuffer of %zu bytes: %zu shared", need, shared_bytes(pixels, size));
+        if (fz_shared_bytes(&S.f, pixels, size) != need || s->fb.size != need)
+            fz_die("framebuffer of %zu bytes: %zu shared", need,
+                   fz_shared_bytes(&S.f, pixels, size));
         s->live = true;
         s->maybe_read = s->maybe_kept = false;
         s->pixels = pixels;
@@ -515,9 +500,9 @@ static void op_create(unsigned i)
     }
     check_busy(pixels, size, false);
     bool may_hold = rv == LVIO_E_TIMEOUT || rv == LVIO_E_NEEDS_RESET || rv == LVIO_E_BROKEN;
-    if (!may_hold && shared_bytes(pixels, size))
+    if (!may_hold && fz_shared_bytes(&S.f, pixels, size))
         fz_die("lvio_gpu_fb_create failed with %d and left %zu bytes of its pixels shared", rv,
-               shared_bytes(pixels, size));
+               fz_shared_bytes(&S.f, pixels, size));
 }
 
 static void op_destroy(unsigned i)
@@ -530,7 +515,7 @@ static void op_destroy(unsigned i)
     check_rv("lvio_gpu_fb_destroy", rv, false);
     fz_check_waited(&S.f, rv, S.gpu.timeout_ns);
     s->live = false;
-    size_t left = shared_bytes(s->pixels, s->size);
+    size_t left = fz_shared_bytes(&S.f, s->pixels, s->size);
     if (left && !s->maybe_read && !s->maybe_kept && !S.dev.dead)
         fz_die("a destroyed framebuffer left %zu bytes shared", left);
     check_busy(s->pixels, s->size, s->maybe_kept);
