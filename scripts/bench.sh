@@ -8,13 +8,17 @@
 # the kernel prints lines
 #     bench: <name>: <value> <unit>
 # which are shown as a table and saved to build/bench.txt (the whole serial
-# log goes to build/bench.log). Fails on: no bench lines, a FAIL verdict or no
-# verdict, a PANIC, QEMU failing, or the timeout.
+# log goes to build/bench.log). Then three more boots measure the block device
+# again with one thing changed (the other way of servicing it, INDIRECT_DESC
+# off, EVENT_IDX off), a second table (serial in build/bench-variant<n>.log).
+# Fails on: no bench lines, a FAIL verdict or no verdict, a PANIC, QEMU
+# failing, or the timeout.
 #
 #   BENCH_TIMEOUT=120       seconds before QEMU is killed
 #   LVIO_KERNEL=path.img    another image;  LVIO_QEMU=...  another QEMU
 #   QEMU_ARGS='-global virtio-mmio.force-legacy=false'   extra QEMU args (split on spaces)
 #   BENCH_APPEND=irq.off    more bootargs (irq.off: everything polled, to compare)
+#   BENCH_VARIANTS=0        only the first boot
 # All TCG (no KVM here): the numbers compare builds on one machine, nothing more.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -49,40 +53,54 @@ shm=$(mktemp -d /dev/shm/lvio-bench.XXXXXX) || { echo "bench: no /dev/shm" >&2; 
 trap 'rm -rf "$shm"' EXIT
 truncate -s 64M "$shm/scratch.img"
 
-cmd=("${QEMU_CMD[@]}" -nic none -display none
-     -serial stdio -monitor none -no-reboot -kernel "$img"
-     -device virtio-gpu-$VIRTIO,xres=1280,yres=800 -device virtio-rng-$VIRTIO
-     -drive "if=none,id=bench0,file=$shm/scratch.img,format=raw,aio=threads,cache=writeback"
-     -device virtio-blk-pci,drive=bench0,serial=lvio-scratch,num-queues=4)
-extra=()
-if [ -n "${QEMU_ARGS:-}" ]; then
-    read -r -a extra <<<"$QEMU_ARGS"
-fi
-cmd+=(${extra[@]+"${extra[@]}"} -append "poweroff bench${BENCH_APPEND:+ $BENCH_APPEND}")
+# One boot with the benchmarks on: $1 the serial log, $2 more properties of
+# the blk device (",indirect_desc=off"), $3 more bootargs. Fails like above.
+boot() {
+    local blog=$1 props=$2 append=$3 rc verdict
+    local cmd=("${QEMU_CMD[@]}" -nic none -display none
+         -serial stdio -monitor none -no-reboot -kernel "$img"
+         -device virtio-gpu-$VIRTIO,xres=1280,yres=800 -device virtio-rng-$VIRTIO
+         -drive "if=none,id=bench0,file=$shm/scratch.img,format=raw,aio=threads,cache=writeback"
+         -device "virtio-blk-pci,drive=bench0,serial=lvio-scratch,num-queues=4$props")
+    local extra=()
+    if [ -n "${QEMU_ARGS:-}" ]; then
+        read -r -a extra <<<"$QEMU_ARGS"
+    fi
+    cmd+=(${extra[@]+"${extra[@]}"} -append "poweroff bench${append:+ $append}")
 
-printf 'bench:'
-printf ' %q' "${cmd[@]}"
-printf '\n'
+    printf 'bench:'
+    printf ' %q' "${cmd[@]}"
+    printf '\n'
+    log=$blog
+    # QEMU's stderr goes to the log too; the serial is CRLF.
+    timeout -k 5 "$limit" "${cmd[@]}" </dev/null 2>&1 | tr -d '\r' >"$blog"
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        fail "QEMU did not power off within ${limit} s (killed; BENCH_TIMEOUT=$limit)"
+    fi
+    if grep -q '^levitate: PANIC' "$blog"; then
+        fail "kernel panicked: $(grep -m1 '^levitate: PANIC' "$blog")"
+    fi
+    [ "$rc" -eq "$QEMU_EXIT_OK" ] || fail "QEMU exited with status $rc"
+    verdict=$(grep -E '^levitate: (PASS|FAIL) ' "$blog" | tail -n 1)
+    [ -n "$verdict" ] || fail "no 'levitate: PASS|FAIL' verdict"
+    case "$verdict" in
+        "levitate: FAIL "*) fail "in-guest tests failed ($verdict): the numbers would not mean much" ;;
+    esac
+    grep -qE '^bench: .+: [-+]?[0-9][0-9.eE+-]* [^ ].*$' "$blog" ||
+        fail "no 'bench: <name>: <value> <unit>' lines (was the kernel built with benchmarks?)"
+}
 
-# QEMU's stderr goes to the log too; the serial is CRLF.
-timeout -k 5 "$limit" "${cmd[@]}" </dev/null 2>&1 | tr -d '\r' >"$log"
-rc=${PIPESTATUS[0]}
+# The value of bench line $2 in log $1 ("-" when absent).
+value_of() {
+    local v
+    v=$(grep -F "bench: $2: " "$1" | tail -n 1 | sed -E 's/^.*: ([-+]?[0-9][0-9.eE+-]*) [^ ]+.*$/\1/')
+    printf '%s' "${v:--}"
+}
 
-if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-    fail "QEMU did not power off within ${limit} s (killed; BENCH_TIMEOUT=$limit)"
-fi
-if grep -q '^levitate: PANIC' "$log"; then
-    fail "kernel panicked: $(grep -m1 '^levitate: PANIC' "$log")"
-fi
-[ "$rc" -eq "$QEMU_EXIT_OK" ] || fail "QEMU exited with status $rc"
+boot "$log" "" "${BENCH_APPEND:-}"
 verdict=$(grep -E '^levitate: (PASS|FAIL) ' "$log" | tail -n 1)
-[ -n "$verdict" ] || fail "no 'levitate: PASS|FAIL' verdict"
-case "$verdict" in
-    "levitate: FAIL "*) fail "in-guest tests failed ($verdict): the numbers would not mean much" ;;
-esac
-
 bench=$(grep -E '^bench: .+: [-+]?[0-9][0-9.eE+-]* [^ ].*$' "$log")
-[ -n "$bench" ] || fail "no 'bench: <name>: <value> <unit>' lines (was the kernel built with benchmarks?)"
 
 # name | value (right-aligned) | unit
 printf '%s\n' "$bench" | awk '
@@ -107,6 +125,45 @@ printf '%s\n' "$bench" | awk '
         for (k = 0; k < n; k++)
             printf "%-" wn "s | %" wv "s | %s\n", name[k], value[k], unit[k]
     }' >"$out.tmp" && mv "$out.tmp" "$out" || fail "could not write $out"
+
+# The block device's figures again with one thing changed each time: the
+# other way of servicing it (polled when the first boot took interrupts, and
+# the other way round), then INDIRECT_DESC off, then EVENT_IDX off (the
+# device stops offering it: QEMU's properties). BENCH_VARIANTS=0 skips them.
+if [ "${BENCH_VARIANTS:-1}" != 0 ]; then
+    first=$log
+    case " ${BENCH_APPEND:-} " in
+        *" irq.off "*) other=("interrupts" "" "${BENCH_APPEND//irq.off/}") ;;
+        *) other=("polled (irq.off)" "" "${BENCH_APPEND:+$BENCH_APPEND }irq.off") ;;
+    esac
+    names=("as above" "${other[0]}" "indirect_desc=off" "event_idx=off")
+    props=("" "" ",indirect_desc=off" ",event_idx=off")
+    appends=("" "${other[2]}" "${BENCH_APPEND:-}" "${BENCH_APPEND:-}")
+    rows=()
+    for i in 0 1 2 3; do
+        vlog=$first
+        if [ "$i" -gt 0 ]; then
+            vlog=build/bench-variant$i.log
+            boot "$vlog" "${props[$i]}" "${appends[$i]}"
+        fi
+        rows+=("$(printf '%-18s | %9s | %9s | %9s | %11s | %11s' "${names[$i]}" \
+            "$(value_of "$vlog" "blk 4k random read depth 1, median")" \
+            "$(value_of "$vlog" "blk 4k random read depth 32, 1 queue")" \
+            "$(value_of "$vlog" "blk 4k random read depth 32, 4 queues")" \
+            "$(value_of "$vlog" "blk notifies per 100 requests at depth 32")" \
+            "$(value_of "$vlog" "blk interrupts per 100 requests at depth 32")")")
+    done
+    log=$first
+    {
+        echo
+        printf '%-18s | %9s | %9s | %9s | %11s | %11s\n' "blk variant" "depth 1" "depth 32" \
+            "depth 32" "notifies" "interrupts"
+        printf '%-18s | %9s | %9s | %9s | %11s | %11s\n' "" "median us" "1q IOPS" "4q IOPS" \
+            "/100 req" "/100 req"
+        printf '%s\n' "-------------------+-----------+-----------+-----------+-------------+------------"
+        printf '%s\n' "${rows[@]}"
+    } >>"$out"
+fi
 
 cat "$out"
 echo "bench: $(grep -c '' <<<"$bench") results, $verdict; saved to $out (serial in $log)"
