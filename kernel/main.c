@@ -15,9 +15,11 @@
  *   lvio.debug   the library logs at debug level, not only warnings
  *   lvio.dump    lvio_dump() of every device after its test
  *   lvio.trace   every register write, notify and completion, as it happens
- *   bench        after the tests, time the first GPU (make bench)
- *   soak         after the tests, 100 000 requests on the first rng and
- *                10 000 presents on the first GPU; DMA pages must not leak
+ *   bench        after the tests, time the first device of each driver and
+ *                where boot time went (make bench)
+ *   soak         after the tests, 100 000 requests on the first rng,
+ *                10 000 presents on the first GPU and 100 000 reads on the
+ *                first disk; DMA pages must not leak
  *   rng.timeout_ms=N  bound on each rng read (default 15 s)
  *   selftest.fault  after the verdict, read through a physical address used
  *                as a pointer: proves a fault is reported (aarch64 ESR, FAR,
