@@ -40,6 +40,11 @@ void console_putc(char c)
     cost.uart_cycles += cycles() - t1;
 }
 
+int console_getc(void)
+{
+    return ready ? arch_uart_rx() : -1;
+}
+
 struct console_cost console_cost(void)
 {
     return cost;

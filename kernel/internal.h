@@ -59,9 +59,11 @@ void arch_panic_power_off(void) __attribute__((noreturn));
 
 /* console.c's UART (aarch64 pl011.c, riscv64 and x86_64 uart.c): use the
  * one at `phys` (x86_64: an I/O port), false if it cannot be reached; send
- * one character (only after an init that succeeded). */
+ * one character, take one received (-1: none waiting) (only after an init
+ * that succeeded). */
 bool arch_uart_init(uint64_t phys);
 void arch_uart_tx(char c);
+int arch_uart_rx(void);
 
 /* Physical addresses [start, end). */
 struct phys_range {

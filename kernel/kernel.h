@@ -48,6 +48,8 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 /* Raw console output, to the boot log and the UART; '\n' becomes "\r\n". */
 void console_putc(char c);
 void console_write(const char *s, size_t len);
+/* The next character received on the serial line, -1 when none waits. */
+int console_getc(void);
 /* Use the architecture's UART at this physical address (x86_64: I/O port)
  * (called by kernel_start); kept as it was if that one cannot be reached. */
 void console_init(uint64_t uart_phys);
@@ -219,5 +221,8 @@ size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strstr(const char *haystack, const char *needle);
+/* A decimal number, or hexadecimal after 0x; *end is set to the first
+ * character not taken. Saturates at UINT64_MAX. */
+uint64_t parse_u64(const char *s, char **end);
 
 #endif

@@ -12,6 +12,8 @@
 
 #include "irq.h"
 
+struct shell_term;
+
 #define MS 1000000ull
 #define RNG_SAMPLE 32
 
@@ -91,8 +93,20 @@ struct kdriver {
     void (*run)(struct kdev *k);
     void (*soak)(struct kdev *k);  /* NULL: nothing to soak */
     void (*bench)(struct kdev *k); /* NULL: nothing to measure */
+    /* Without the poweroff bootarg, from the main loop, for every device
+     * that ran (k->drv set): take its completions and events. NULL: none. */
+    void (*idle)(struct kdev *k);
+    /* The shell command named like the driver (`rng 32`), run on the first
+     * device that ran; NULL: none. shell_help: its usage, for `help`. */
+    void (*shell)(struct kdev *k, struct shell_term *t, int argc, char **argv);
+    const char *shell_help;
 };
 extern const struct kdriver *const kernel_drivers[]; /* NULL-terminated */
+
+/* Every device found, and how many (main.c). */
+struct kdev *kernel_devices(unsigned *n);
+/* The first device `drv` drives that ran (k->drv set), or NULL. */
+struct kdev *kernel_first_device(const struct kdriver *drv);
 
 /* `size` zeroed bytes of driver state for `k` from the page pool (k->drv
  * is set to them), kept for the boot; NULL when out of memory. A second
@@ -101,6 +115,12 @@ void *kdev_state(struct kdev *k, size_t size);
 
 /* Without poweroff: follow display changes (the host resized a window). */
 void gpu_idle(void);
+/* The pointer on the first screen (run_gpu.c): where it is (false: no
+ * screen); put it at (x, y), clamped to the screen, the hardware cursor
+ * following; the first screen's size. */
+bool gpu_pointer(unsigned *x, unsigned *y);
+void gpu_pointer_set(int64_t x, int64_t y);
+bool gpu_screen_size(unsigned *w, unsigned *h);
 /* One `bench: <name>: <value> <unit>` line; the value is given in tenths. */
 void bench_line(const char *name, uint64_t tenths, const char *unit);
 /* Nanoseconds since cycles() read c0. */

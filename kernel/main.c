@@ -29,6 +29,7 @@
 #include "fdt.h"
 #include "ktest.h"
 #include "platform.h"
+#include "shell.h"
 
 /* QEMU's virt machine has 32 virtio-mmio transports (riscv64: 8; x86 microvm
  * 24); PCI adds more. */
@@ -156,6 +157,40 @@ static struct kdev *first_of(const struct kdriver *drv, bool ran)
         if (devices[i].dev.device_id == drv->device_id && (!ran || devices[i].drv))
             return &devices[i];
     return NULL;
+}
+
+struct kdev *kernel_devices(unsigned *n)
+{
+    *n = n_devices;
+    return devices;
+}
+
+struct kdev *kernel_first_device(const struct kdriver *drv)
+{
+    return first_of(drv, true);
+}
+
+/* Without poweroff: the shell on the serial line (and on whatever the
+ * drivers' idle hooks feed it: keyboards, console ports), the devices'
+ * events, the host's display changes; asleep in between. */
+static void stay_up(void)
+{
+    uint64_t next_display = 0;
+
+    shell_prompt(shell_serial());
+    for (;;) {
+        shell_serial_poll();
+        for (unsigned i = 0; i < n_devices; i++) {
+            const struct kdriver *drv = kdriver_for(&devices[i]);
+            if (drv && drv->idle && devices[i].drv)
+                drv->idle(&devices[i]);
+        }
+        if (time_ns() >= next_display) {
+            gpu_idle();
+            next_display = time_ns() + 50 * MS;
+        }
+        cpu_relax(); /* asleep until an interrupt or a tick */
+    }
 }
 
 void *kdev_state(struct kdev *k, size_t size)
@@ -404,10 +439,7 @@ void kmain(void)
         kprintf("levitate: selftest.fault: read 0x%x, no fault\n", *bad);
     }
 
-    /* The demo stays up: follow the host's display changes. */
-    while (!kernel_bootarg("poweroff")) {
-        gpu_idle();
-        for (uint64_t end = time_ns() + 50 * MS; time_ns() < end;)
-            cpu_relax(); /* asleep until an interrupt or a tick */
-    }
+    /* The demo stays up, with the shell. */
+    if (!kernel_bootarg("poweroff"))
+        stay_up();
 }

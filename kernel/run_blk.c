@@ -18,6 +18,7 @@
  * blocks still read and checked.
  */
 #include "ktest.h"
+#include "shell.h"
 
 #define SCRATCH_SERIAL "lvio-scratch"
 #define IOERR_SERIAL "lvio-ioerr"
@@ -720,4 +721,50 @@ out:
             dma_pages_in_use());
 }
 
-const struct kdriver kdriver_blk = {LVIO_VIRTIO_ID_BLOCK, "blk", run_blk, soak_blk, bench_blk};
+/* The shell's `blk read <sector> [bytes]`: the first disk's bytes from
+ * that sector (up to 64, one logical block at most), in hex. Reads only:
+ * the shell never writes a disk. */
+static void shell_blk(struct kdev *k, struct shell_term *t, int argc, char **argv)
+{
+    struct blk_state *st = blk_of(k);
+    char *end1 = NULL, *end2 = NULL;
+    uint64_t sector = argc >= 3 ? parse_u64(argv[2], &end1) : 0;
+    uint64_t n = argc == 4 ? parse_u64(argv[3], &end2) : 16;
+    uint64_t phys;
+    uint8_t *page;
+    int rc;
+
+    if (argc < 3 || argc > 4 || strcmp(argv[1], "read") != 0 || *end1 ||
+        (end2 && *end2) || n == 0 || n > 64) {
+        shell_printf(t, "usage: blk read <sector> [bytes: 1..64, default 16]\n");
+        return;
+    }
+    page = dma_alloc_pages(1, &phys);
+    rc = page ? lvio_blk_init(&st->blk, &k->dev, 0) : LVIO_E_NOMEM;
+    if (rc == LVIO_OK) {
+        /* One logical block, the smallest read the disk takes (the
+         * driver refuses a sector not on a block's start, by name). */
+        uint32_t bs = st->blk.block_size;
+        rc = bs <= 4096 ? lvio_blk_read(&st->blk, sector, page, bs) : LVIO_E_UNSUPPORTED;
+        if (rc == LVIO_OK) {
+            shell_printf(t, "%s sector %llu:", k->dev.name, (unsigned long long)sector);
+            for (uint64_t i = 0; i < n; i++)
+                shell_printf(t, " %02x", page[i]);
+            shell_printf(t, "\n");
+        }
+        lvio_blk_teardown(&st->blk);
+        while (lvio_blk_done(&st->blk))
+            ;
+    }
+    if (rc != LVIO_OK)
+        shell_printf(t, "blk %s: %s: %s\n", k->dev.name, lvio_errname(rc),
+                     lvio_device_error(&k->dev));
+    if (page)
+        dma_free_pages(page, 1);
+}
+
+const struct kdriver kdriver_blk = {
+    .device_id = LVIO_VIRTIO_ID_BLOCK, .name = "blk",
+    .run = run_blk, .soak = soak_blk, .bench = bench_blk,
+    .shell = shell_blk, .shell_help = "blk read <sector> [bytes]: the first disk's bytes, in hex",
+};

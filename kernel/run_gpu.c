@@ -60,6 +60,7 @@ struct gpu_state {
 
 static struct gpu_state gpus[MAX_GPUS];
 static unsigned n_gpus;
+static unsigned pointer_x, pointer_y; /* on the first GPU's first screen */
 
 
 static size_t fb_pages(uint32_t w, uint32_t h)
@@ -249,6 +250,8 @@ static void cursor_setup(struct gpu_state *g, const struct screen *scr)
     if (!expect(rc == LVIO_OK, "gpu: cursor resource: %s", lvio_gpu_errname(gpu, rc)))
         return;
     uint32_t cx = scr->view[0].width / 2, cy = scr->view[0].height / 2;
+    if (g == &gpus[0])
+        pointer_x = cx, pointer_y = cy;
     rc = lvio_gpu_cursor_set(gpu, 0, &g->cursor, hx, hy, cx, cy);
     expect(rc == LVIO_OK, "gpu: cursor set: %s", lvio_gpu_errname(gpu, rc));
     rc = lvio_gpu_cursor_move(gpu, 0, cx + 1, cy);
@@ -410,6 +413,8 @@ static void screen_resize(struct gpu_state *g, unsigned s)
     console_attach(scr);
     if (s == 0 && g->cursor.gpu)
         lvio_gpu_cursor_move(gpu, 0, w / 2, h / 2);
+    if (s == 0 && g == &gpus[0])
+        pointer_x = w / 2, pointer_y = h / 2;
     kprintf("lvio: gpu %s: scanout %u is now %ux%u\n", g->k->dev.name, s, w, h);
 }
 
@@ -424,6 +429,47 @@ void gpu_idle(void)
             continue;
         for (unsigned s = 0; s < gpu->num_scanouts; s++)
             screen_resize(&gpus[i], s);
+    }
+}
+
+/* ---- the pointer (input devices move it) -------------------------------------- */
+
+bool gpu_screen_size(unsigned *w, unsigned *h)
+{
+    const struct screen *scr = &gpus[0].screens[0];
+
+    if (n_gpus == 0 || !scr->fb[0].gpu)
+        return false;
+    *w = scr->view[0].width;
+    *h = scr->view[0].height;
+    return true;
+}
+
+bool gpu_pointer(unsigned *x, unsigned *y)
+{
+    unsigned w, h;
+
+    if (!gpu_screen_size(&w, &h))
+        return false;
+    *x = pointer_x;
+    *y = pointer_y;
+    return true;
+}
+
+void gpu_pointer_set(int64_t x, int64_t y)
+{
+    unsigned w, h;
+    struct gpu_state *g = &gpus[0];
+
+    if (!gpu_screen_size(&w, &h))
+        return;
+    pointer_x = x < 0 ? 0 : x >= w ? w - 1 : (unsigned)x;
+    pointer_y = y < 0 ? 0 : y >= h ? h - 1 : (unsigned)y;
+    if (g->cursor.gpu) {
+        int rc = lvio_gpu_cursor_move(&g->gpu, 0, pointer_x, pointer_y);
+        if (rc != LVIO_OK)
+            kprintf("levitate: cursor move on %s: %s\n", g->k->dev.name,
+                    lvio_gpu_errname(&g->gpu, rc));
     }
 }
 
@@ -542,4 +588,7 @@ static void bench_gpu(struct kdev *k)
                 lvio_device_error(&g->k->dev));
 }
 
-const struct kdriver kdriver_gpu = {LVIO_VIRTIO_ID_GPU, "gpu", run_gpu, soak_gpu, bench_gpu};
+const struct kdriver kdriver_gpu = {
+    .device_id = LVIO_VIRTIO_ID_GPU, .name = "gpu",
+    .run = run_gpu, .soak = soak_gpu, .bench = bench_gpu,
+};

@@ -3,6 +3,7 @@
  * status, read more, tear down and bring it up again.
  */
 #include "ktest.h"
+#include "shell.h"
 
 #define RNG_MORE 256
 /* How long a read may go without a byte before the device counts as
@@ -263,4 +264,42 @@ static void bench_rng(struct kdev *k)
     lvio_rng_teardown(rng);
 }
 
-const struct kdriver kdriver_rng = {LVIO_VIRTIO_ID_RNG, "rng", run_rng, soak_rng, bench_rng};
+/* The shell's `rng <bytes>`: up to 256 bytes from the first rng, in hex
+ * (the device is brought up for it and torn down after). */
+static void shell_rng(struct kdev *k, struct shell_term *t, int argc, char **argv)
+{
+    struct lvio_rng *rng = rng_of(k);
+    uint8_t buf[256];
+    char hexbuf[2 * sizeof buf + 1];
+    char *end;
+    uint64_t n = argc == 2 ? parse_u64(argv[1], &end) : 0;
+    size_t got = 0;
+    int rc;
+
+    if (argc != 2 || *end || n == 0 || n > sizeof buf) {
+        shell_printf(t, "usage: rng <bytes: 1..%zu>\n", sizeof buf);
+        return;
+    }
+    rc = lvio_rng_init(rng, &k->dev);
+    while (rc >= 0 && got < n) {
+        rc = lvio_rng_read(rng, buf + got, n - got, rng_timeout_ns());
+        if (rc > 0)
+            got += (size_t)rc;
+        else if (rc == 0)
+            rc = LVIO_E_TIMEOUT;
+    }
+    if (rc < 0) {
+        shell_printf(t, "rng %s: %s: %s\n", k->dev.name, lvio_errname(rc),
+                     lvio_device_error(&k->dev));
+    } else {
+        hex(hexbuf, buf, got);
+        shell_printf(t, "%s\n", hexbuf);
+    }
+    lvio_rng_teardown(rng);
+}
+
+const struct kdriver kdriver_rng = {
+    .device_id = LVIO_VIRTIO_ID_RNG, .name = "rng",
+    .run = run_rng, .soak = soak_rng, .bench = bench_rng,
+    .shell = shell_rng, .shell_help = "rng <bytes>: random bytes from the first rng, in hex",
+};

@@ -100,3 +100,30 @@ char *strstr(const char *haystack, const char *needle)
     }
     return n == 0 ? (char *)haystack : NULL;
 }
+
+uint64_t parse_u64(const char *s, char **end)
+{
+    unsigned base = 10;
+    uint64_t v = 0;
+
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    for (;; s++) {
+        unsigned d;
+
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A' + 10);
+        else
+            break;
+        v = v > (UINT64_MAX - d) / base ? UINT64_MAX : v * base + d;
+    }
+    if (end)
+        *end = (char *)(uintptr_t)s;
+    return v;
+}

@@ -465,10 +465,12 @@ class Qemu:
       ["-device", "virtio-rng-device"] or MODERN_MMIO + [...].
     timeout: wall-clock seconds for wait_for()/wait() (each call may override).
     qmp: also open a QMP socket (self.qmp once started).
+    serial_input: the serial line's input is a pipe (send() types on it);
+      otherwise it reads nothing.
     """
 
     def __init__(self, devices=(), *, image=None, append="poweroff", timeout=DEFAULT_TIMEOUT,
-                 qmp=False, extra=(), **machine):
+                 qmp=False, extra=(), serial_input=False, **machine):
         self.image = Path(image or DEFAULT_IMAGE)
         self.timeout = timeout
         self.tmpdir = tempfile.mkdtemp(prefix="lvio-qemu-")  # short: unix sockets <= 107 chars
@@ -484,13 +486,17 @@ class Qemu:
         self._t1: float | None = None
         self.timed_out = False
         self._shots = 0
+        self.serial_input = serial_input
 
     # -- lifecycle --
     def start(self) -> "Qemu":
         check_environment(self.image)
         self._t0 = time.monotonic()
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+        self.proc = subprocess.Popen(self.cmd,
+                                     stdin=subprocess.PIPE if self.serial_input
+                                     else subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True)
         self._out = _Reader(self.proc.stdout, self._cond)
         self._err = _Reader(self.proc.stderr, self._cond)
         self._out.start()
@@ -528,6 +534,18 @@ class Qemu:
         if self._t1 is None:
             self._t1 = time.monotonic()
 
+    # -- input --
+    def send(self, text: str | bytes) -> None:
+        """Type `text` on the serial line (start with serial_input=True)."""
+        if not self.serial_input or self.proc is None or self.proc.stdin is None:
+            raise RuntimeError("start Qemu(..., serial_input=True) to type on the serial line")
+        self.proc.stdin.write(text.encode() if isinstance(text, str) else text)
+        self.proc.stdin.flush()
+
+    def mark(self) -> int:
+        """Where the serial output is now: wait_for(..., since=mark) looks only after it."""
+        return len(self.serial)
+
     # -- output --
     @property
     def serial(self) -> str:
@@ -551,8 +569,9 @@ class Qemu:
     def _deadline(self, timeout):
         return time.monotonic() + (self.timeout if timeout is None else timeout)
 
-    def wait_for(self, pattern, timeout=None) -> re.Match:
-        """Wait until the serial output matches `pattern` (a regex, re.M applies).
+    def wait_for(self, pattern, timeout=None, since=0) -> re.Match:
+        """Wait until the serial output (from offset `since`: a mark()) matches
+        `pattern` (a regex, re.M applies).
 
         Raises BootTimeout (with the log) on timeout, or if QEMU exits first.
         """
@@ -560,7 +579,7 @@ class Qemu:
         rx = re.compile(pattern, re.M) if isinstance(pattern, str) else pattern
         deadline = self._deadline(timeout)
         while True:
-            m = rx.search(self.serial)
+            m = rx.search(self.serial, since)
             if m:
                 return m
             with self._cond:
@@ -570,7 +589,7 @@ class Qemu:
                 if left <= 0:
                     break
                 self._cond.wait(min(left, 0.5))
-        m = rx.search(self.serial)
+        m = rx.search(self.serial, since)
         if m:
             return m
         if self.alive():

@@ -31,3 +31,8 @@ void arch_uart_tx(char c)
 {
     ns16550_tx(&uart, c);
 }
+
+int arch_uart_rx(void)
+{
+    return ns16550_rx(&uart);
+}
