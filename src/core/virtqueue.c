@@ -425,8 +425,12 @@ int lvio_vq_get(struct lvio_virtqueue *vq, void **token, uint32_t *len)
         return lvio_vq_break(vq, "used id is not a chain in flight (id, used idx)", id,
                              vq->last_used);
     if (n > vq->head[id].writable) {
-        lvio_log(vq->dev, LVIO_LOG_WARN, "queue %u: used len %u > %u offered, clamped",
-                 vq->index, n, vq->head[id].writable);
+        /* A chain the device only reads has no length to report, but
+         * QEMU's input status queue reports the bytes it read: clamped to
+         * 0 and counted, said only at debug level. */
+        lvio_log(vq->dev, vq->head[id].writable ? LVIO_LOG_WARN : LVIO_LOG_DEBUG,
+                 "queue %u: used len %u > %u offered, clamped", vq->index, n,
+                 vq->head[id].writable);
         n = vq->head[id].writable;
         vq->clamped++;
     }
