@@ -30,9 +30,9 @@
  * Events are kept in the driver's FIFO (LVIO_INPUT_FIFO of them) until
  * lvio_input_next hands them out, in the order the device completed them.
  * When the caller is too slow and the FIFO is full, new events are
- * dropped and counted in `dropped` (one warning through the HAL log each
- * time the FIFO fills up): the device always gets its buffers back, so it
- * never stalls. A caller that sees `dropped` grow has lost events and
+ * dropped and counted in `dropped` (one warning through the HAL log when
+ * dropping starts, the next only after the caller has emptied the FIFO):
+ * the device always gets its buffers back, so it never stalls. A caller that sees `dropped` grow has lost events and
  * should treat what it tracks (keys held, buttons) as unknown.
  *
  * Nothing the device says is believed without a check: each configuration
