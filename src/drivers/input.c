@@ -23,7 +23,7 @@
 #define EVENT_LEN ((uint32_t)sizeof(struct lvio_virtio_input_event))
 /* What each event buffer offers: an event and as much again, so a used
  * length above 8 is not clamped to 8 by the queue (lvio/input.h). */
-#define EV_SLOT (2u * EVENT_LEN)
+#define EV_SLOT 16u
 #define ST_SLOT EVENT_LEN
 #define CFG(field) ((uint32_t)offsetof(struct lvio_virtio_input_config, field))
 #define CFG_DATA LVIO_VIRTIO_INPUT_CFG_DATA
@@ -32,6 +32,7 @@
 /* Reads of one answer while its size keeps growing under us. */
 #define SIZE_TRIES 4u
 
+_Static_assert(EV_SLOT == 2 * sizeof(struct lvio_virtio_input_event), "an event and as much again");
 _Static_assert(LVIO_INPUT_EVENT_BUFS > 0 && LVIO_INPUT_EVENT_BUFS <= LVIO_VQ_MAX_SIZE,
                "event buffers fit one queue");
 _Static_assert(LVIO_INPUT_STATUS_BUFS >= 2 && LVIO_INPUT_STATUS_BUFS <= LVIO_VQ_MAX_SIZE,
@@ -169,6 +170,7 @@ static int cfg_ids(struct lvio_input *in)
 static int cfg_abs(struct lvio_input *in, uint8_t axis, struct lvio_input_absinfo *abs)
 {
     uint8_t data[CFG_DATA], size;
+    *abs = (struct lvio_input_absinfo){0};
     int err = cfg_query(in, LVIO_VIRTIO_INPUT_CFG_ABS_INFO, axis, data, &size);
     if (err)
         return err;
