@@ -13,6 +13,10 @@
  * queried, then the event queue populated), each answer through the select
  * protocol: select and subsel written, the size read, then size and union
  * read together under the generation counter.
+ *
+ * Every field the device reads or writes is little-endian on every
+ * transport (lvio/spec/virtio_input.h): converted with lvio_le*_to_cpu,
+ * never with a legacy device's guest order.
  */
 #include "lvio/config.h"
 #if LVIO_WITH_INPUT /* else left out: lvio/config.h */
@@ -49,30 +53,6 @@ const char *lvio_input_kind_name(enum lvio_input_kind kind)
     case LVIO_INPUT_TABLET: return "tablet";
     default: return "unknown";
     }
-}
-
-/* Every field of the device's is little-endian, on every transport
- * (lvio/spec/virtio_input.h): decoded from bytes, whatever the CPU. */
-static uint16_t le16_at(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32_at(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void le16_put(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void le32_put(uint8_t *p, uint32_t v)
-{
-    for (unsigned i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 bool lvio_input_has_event(const struct lvio_input *in, uint16_t type, uint16_t code)
@@ -159,9 +139,11 @@ static int cfg_ids(struct lvio_input *in)
     if (size < DEVIDS_LEN)
         return lvio_fail(in->dev, LVIO_E_CONFIG, "input: ID_DEVIDS of %u bytes, not %u", size,
                          DEVIDS_LEN);
-#define ID(f) le16_at(data + offsetof(struct lvio_virtio_input_devids, f))
-    in->ids = (struct lvio_input_ids){ID(bustype), ID(vendor), ID(product), ID(version)};
-#undef ID
+    struct lvio_virtio_input_devids ids;
+    memcpy(&ids, data, sizeof ids);
+    in->ids = (struct lvio_input_ids){lvio_le16_to_cpu(ids.bustype), lvio_le16_to_cpu(ids.vendor),
+                                      lvio_le16_to_cpu(ids.product),
+                                      lvio_le16_to_cpu(ids.version)};
     in->has_ids = true;
     return LVIO_OK;
 }
@@ -179,7 +161,9 @@ static int cfg_abs(struct lvio_input *in, uint8_t axis, struct lvio_input_absinf
                          "input: absolute axis %u is in EV_ABS, but its ABS_INFO has %u bytes, "
                          "not %u",
                          axis, size, ABSINFO_LEN);
-#define ABS(f) (int32_t)le32_at(data + offsetof(struct lvio_virtio_input_absinfo, f))
+    struct lvio_virtio_input_absinfo w;
+    memcpy(&w, data, sizeof w);
+#define ABS(f) (int32_t)lvio_le32_to_cpu(w.f)
     *abs = (struct lvio_input_absinfo){ABS(min), ABS(max), ABS(fuzz), ABS(flat), ABS(res)};
 #undef ABS
     if (abs->min > abs->max)
@@ -288,8 +272,10 @@ static int input_config_changed(struct lvio_input *in)
 static void event_push(struct lvio_input *in, const volatile uint8_t *buf)
 {
     uint8_t b[EVENT_LEN];
+    struct lvio_virtio_input_event w;
     for (unsigned i = 0; i < EVENT_LEN; i++)
         b[i] = buf[i];
+    memcpy(&w, b, sizeof w);
     in->events++;
     if (in->fifo_tail - in->fifo_head >= LVIO_INPUT_FIFO) {
         in->dropped++;
@@ -301,10 +287,8 @@ static void event_push(struct lvio_input *in, const volatile uint8_t *buf)
         in->overflowing = true;
         return;
     }
-    struct lvio_input_event *e = &in->fifo[in->fifo_tail++ % LVIO_INPUT_FIFO];
-    e->type = le16_at(b + offsetof(struct lvio_virtio_input_event, type));
-    e->code = le16_at(b + offsetof(struct lvio_virtio_input_event, code));
-    e->value = (int32_t)le32_at(b + offsetof(struct lvio_virtio_input_event, value));
+    in->fifo[in->fifo_tail++ % LVIO_INPUT_FIFO] = (struct lvio_input_event){
+        lvio_le16_to_cpu(w.type), lvio_le16_to_cpu(w.code), (int32_t)lvio_le32_to_cpu(w.value)};
 }
 
 /* Every event buffer back from the device, in the order it gave them
@@ -415,10 +399,9 @@ int lvio_input_poll(struct lvio_input *in, uint32_t isr)
 static void status_write(struct lvio_input *in, unsigned slot, uint16_t type, uint16_t code,
                          uint32_t value)
 {
-    uint8_t *buf = lvio_req_buf(&in->streqs, slot);
-    le16_put(buf + offsetof(struct lvio_virtio_input_event, type), type);
-    le16_put(buf + offsetof(struct lvio_virtio_input_event, code), code);
-    le32_put(buf + offsetof(struct lvio_virtio_input_event, value), value);
+    const struct lvio_virtio_input_event w = {lvio_cpu_to_le16(type), lvio_cpu_to_le16(code),
+                                              lvio_cpu_to_le32(value)};
+    memcpy(lvio_req_buf(&in->streqs, slot), &w, sizeof w);
 }
 
 int lvio_input_set_led(struct lvio_input *in, uint16_t led, bool on)

@@ -83,21 +83,25 @@ static struct {
             fz_die(__VA_ARGS__);                                               \
     } while (0)
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
+/* Little-endian stores and loads, as the device lays its fields out. */
 static void put16(uint8_t *p, uint16_t v)
 {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
+    v = lvio_cpu_to_le16(v);
+    memcpy(p, &v, sizeof v);
 }
 
 static void put32(uint8_t *p, uint32_t v)
 {
-    for (unsigned i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    v = lvio_cpu_to_le32(v);
+    memcpy(p, &v, sizeof v);
+}
+
+static struct lvio_virtio_input_event event_at(const uint8_t *p)
+{
+    struct lvio_virtio_input_event e;
+    memcpy(&e, p, sizeof e);
+    return (struct lvio_virtio_input_event){lvio_le16_to_cpu(e.type), lvio_le16_to_cpu(e.code),
+                                            lvio_le32_to_cpu(e.value)};
 }
 
 /* ---- the device: configuration ------------------------------------------------------ */
@@ -270,9 +274,9 @@ static uint32_t status_service(struct fz *f, struct fz_chain *c)
                    c->n && b->write ? "writable" : "readable", c->n ? b->len : 0);
         return 0;
     }
-    uint16_t type = (uint16_t)(b->cpu[0] | b->cpu[1] << 8);
-    uint16_t code = (uint16_t)(b->cpu[2] | b->cpu[3] << 8);
-    uint32_t value = rd32(b->cpu + 4);
+    const struct lvio_virtio_input_event e = event_at(b->cpu); /* in CPU order */
+    uint16_t type = e.type, code = e.code;
+    uint32_t value = e.value;
     unsigned k = S.seen / 2;
     bool led = S.seen % 2 == 0;
     if (!S.status_unsure && k < S.nled && k < 256) {

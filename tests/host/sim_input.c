@@ -20,18 +20,6 @@ static struct sim_input *input_of(struct sim *s)
     return (struct sim_input *)(void *)((char *)s - offsetof(struct sim_input, pci.s));
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (unsigned i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* ---- configuration ----------------------------------------------------------------- */
 
 static uint8_t string_size(const char *s, bool nul)
@@ -61,15 +49,16 @@ static void answer(struct sim_input *x)
         memcpy(u, s, n < LVIO_VIRTIO_INPUT_CFG_DATA ? n : LVIO_VIRTIO_INPUT_CFG_DATA);
         break;
     }
-    case LVIO_VIRTIO_INPUT_CFG_ID_DEVIDS:
+    case LVIO_VIRTIO_INPUT_CFG_ID_DEVIDS: {
         if (x->subsel || !x->has_ids)
             break;
-        put16(u + 0, x->ids.bustype);
-        put16(u + 2, x->ids.vendor);
-        put16(u + 4, x->ids.product);
-        put16(u + 6, x->ids.version);
-        size = 8;
+        const struct lvio_virtio_input_devids ids = {
+            lvio_cpu_to_le16(x->ids.bustype), lvio_cpu_to_le16(x->ids.vendor),
+            lvio_cpu_to_le16(x->ids.product), lvio_cpu_to_le16(x->ids.version)};
+        memcpy(u, &ids, sizeof ids);
+        size = sizeof ids;
         break;
+    }
     case LVIO_VIRTIO_INPUT_CFG_PROP_BITS:
         if (x->subsel)
             break;
@@ -85,8 +74,10 @@ static void answer(struct sim_input *x)
     case LVIO_VIRTIO_INPUT_CFG_ABS_INFO:
         if (x->subsel >= SIM_INPUT_AXES)
             break;
-        for (unsigned i = 0; i < 5; i++)
-            put32(u + 4 * i, (uint32_t)x->abs[x->subsel][i]);
+        for (unsigned i = 0; i < 5; i++) { /* min, max, fuzz, flat, res */
+            uint32_t v = lvio_cpu_to_le32((uint32_t)x->abs[x->subsel][i]);
+            memcpy(u + 4 * i, &v, sizeof v);
+        }
         size = x->abs_size[x->subsel];
         break;
     default:
@@ -148,7 +139,7 @@ static void deliver(struct sim_input *x, uint16_t head)
     x->pend_count--;
     if (!event_buf(s, head, &addr))
         return;
-    memcpy(b, e, EVENT_LEN); /* already in wire order */
+    memcpy(b, e, EVENT_LEN); /* already little-endian */
     sim_dev_write(s, addr, b, EVENT_LEN);
     x->delivered++;
     uint32_t len = EVENT_LEN;
@@ -184,10 +175,11 @@ static void status_read(struct sim_input *x, uint16_t head)
     }
     if (!sim_dev_read(s, addr, st.raw, sizeof st.raw))
         return;
-    st.type = (uint16_t)(st.raw[0] | st.raw[1] << 8);
-    st.code = (uint16_t)(st.raw[2] | st.raw[3] << 8);
-    st.value = (uint32_t)st.raw[4] | (uint32_t)st.raw[5] << 8 | (uint32_t)st.raw[6] << 16 |
-               (uint32_t)st.raw[7] << 24;
+    struct lvio_virtio_input_event e;
+    memcpy(&e, st.raw, sizeof e);
+    st.type = lvio_le16_to_cpu(e.type);
+    st.code = lvio_le16_to_cpu(e.code);
+    st.value = lvio_le32_to_cpu(e.value);
     st.buf_len = len;
     if (x->nstatus < SIM_INPUT_STATUS_LOG)
         x->status[x->nstatus] = st;
@@ -330,11 +322,8 @@ void sim_input_send(struct sim_input *x, uint16_t type, uint16_t code, int32_t v
         fail_msg("sim_input: more than %u events pending on the device", SIM_INPUT_PENDING);
     struct lvio_virtio_input_event *e =
         &x->pending[(x->pend_head + x->pend_count++) % SIM_INPUT_PENDING];
-    uint8_t b[EVENT_LEN];
-    put16(b, type);
-    put16(b + 2, code);
-    put32(b + 4, (uint32_t)value);
-    memcpy(e, b, EVENT_LEN);
+    *e = (struct lvio_virtio_input_event){lvio_cpu_to_le16(type), lvio_cpu_to_le16(code),
+                                          lvio_cpu_to_le32((uint32_t)value)};
     deliver_pending(x);
 }
 
