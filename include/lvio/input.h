@@ -155,7 +155,7 @@ struct lvio_input {
                                than 8: not events, not delivered */
     uint64_t status_sent;   /* events sent on the status queue */
     uint32_t leds;          /* bit n: LED n on, as last sent */
-    uint32_t config_changes;/* configuration change notices handled */
+    uint32_t config_changes;/* configuration change notices seen by poll */
 
     /* Driver state. */
     bool up;                /* queues live (false after teardown, or an init
@@ -203,12 +203,14 @@ int lvio_input_init(struct lvio_input *in, struct lvio_device *dev);
  * recorded, lvio_device_error), and every buffer goes back to the device;
  * status buffers the device has read are reclaimed. When `isr` has
  * LVIO_VIRTIO_ISR_CONFIG (as lvio_device_isr() returned it, or set by the
- * caller for a configuration vector) the absolute axes' ranges are read
- * again (counted in `config_changes`; an axis whose new answer is bad
- * keeps its old range). Returns the events now in the FIFO (0 or more),
- * LVIO_E_BROKEN (a queue broke: lvio_input_reset), LVIO_E_CONFIG (the
- * ranges could not be read again; the events were still taken),
- * LVIO_E_STATE (not up) or LVIO_E_INVAL. Not for an interrupt handler.
+ * caller for a configuration vector) the notice is counted in
+ * `config_changes` and nothing is read again: the configuration is read
+ * once, by init (QEMU's device raises a configuration change for every
+ * select written after DRIVER_OK, so a driver that re-read on each notice
+ * would cause the next; lvio_input_reset reads everything afresh).
+ * Returns the events now in the FIFO (0 or more), LVIO_E_BROKEN (a queue
+ * broke: lvio_input_reset), LVIO_E_STATE (not up) or LVIO_E_INVAL. Not for
+ * an interrupt handler.
  */
 int lvio_input_poll(struct lvio_input *in, uint32_t isr);
 

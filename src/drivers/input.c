@@ -243,28 +243,6 @@ static int input_read_config(struct lvio_input *in)
     return err;
 }
 
-/* A configuration change: the axes' ranges again, each kept as it was
- * when its new answer is bad. */
-static int input_config_changed(struct lvio_input *in)
-{
-    int err = LVIO_OK;
-    in->config_changes++;
-    for (unsigned a = 0; a < LVIO_INPUT_ABS_AXES; a++) {
-        struct lvio_input_absinfo abs;
-        if (!((in->abs_axes >> a) & 1u))
-            continue;
-        int e = cfg_abs(in, (uint8_t)a, &abs);
-        if (e == LVIO_OK && (abs.min != in->abs[a].min || abs.max != in->abs[a].max))
-            lvio_log(in->dev, LVIO_LOG_INFO, "input: absolute axis %u now %d..%d (was %d..%d)",
-                     a, (int)abs.min, (int)abs.max, (int)in->abs[a].min, (int)in->abs[a].max);
-        if (e == LVIO_OK)
-            in->abs[a] = abs;
-        else if (err == LVIO_OK)
-            err = e;
-    }
-    return err;
-}
-
 /* ---- events ------------------------------------------------------------------------ */
 
 /* The event in `buf` (read once, byte by byte) at the end of the FIFO, or
@@ -386,11 +364,12 @@ int lvio_input_poll(struct lvio_input *in, uint32_t isr)
     int e = status_reclaim(in);
     if (err == LVIO_OK)
         err = e;
-    if (isr & LVIO_VIRTIO_ISR_CONFIG) {
-        e = input_config_changed(in);
-        if (err == LVIO_OK)
-            err = e;
-    }
+    /* Counted, not read again: a device has no reason to change what it
+     * is after DRIVER_OK, and QEMU's raises a configuration change for
+     * every select the driver writes, so re-reading on each notice would
+     * make the next one, without end. */
+    if (isr & LVIO_VIRTIO_ISR_CONFIG)
+        in->config_changes++;
     return err < 0 ? err : (int)lvio_input_pending(in);
 }
 

@@ -14,7 +14,8 @@
  *
  * The device side checks what the driver does, while its view can be
  * trusted (it has not lied, its registers are not hostile): the only
- * configuration writes are select and subsel, a byte each; every event
+ * configuration writes are select and subsel, a byte each, and none after
+ * DRIVER_OK (each is a configuration change on QEMU's device); every event
  * chain is one writable buffer of at least 8 bytes; every status chain is
  * one readable buffer of 8 bytes holding, in turn, the EV_LED change of a
  * set_led that returned 0 (or was cut short by a broken queue) and EV_SYN.
@@ -215,6 +216,9 @@ static void input_config_write(struct fz *f, uint32_t off, unsigned width, uint3
         INPUT_RULE("input: %u-byte configuration write at %u", width, off);
         return;
     }
+    if (f->status & LVIO_VIRTIO_STATUS_DRIVER_OK)
+        INPUT_RULE("input: a configuration write after DRIVER_OK (on QEMU's device, a "
+                   "configuration change: a driver re-reading on each would never stop)");
     if (off == CFG(select))
         S.select = (uint8_t)v;
     else
@@ -401,7 +405,7 @@ static void op_poll(uint8_t arg)
     fz_call(&S.f, "lvio_input_poll");
     int rv = lvio_input_poll(&S.in, isr);
     if (rv < 0)
-        FZ_EXPECT("lvio_input_poll", rv, LVIO_E_BROKEN, LVIO_E_CONFIG, LVIO_E_STATE);
+        FZ_EXPECT("lvio_input_poll", rv, LVIO_E_BROKEN, LVIO_E_STATE);
     if ((rv == LVIO_E_STATE) == up)
         fz_die("lvio_input_poll returned %d with up %d", rv, up);
     if (rv >= 0 && (unsigned)rv != lvio_input_pending(&S.in))

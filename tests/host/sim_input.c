@@ -107,6 +107,10 @@ static void input_config_write(struct sim *s, uint32_t off, unsigned width, uint
         x->subsel = (uint8_t)v;
     }
     answer(x);
+    /* As QEMU's model does: after DRIVER_OK, a write is a configuration
+     * change (a notice and a new generation). */
+    if (s->status & LVIO_VIRTIO_STATUS_DRIVER_OK)
+        sim_input_config_change(x);
 }
 
 /* ---- the queues --------------------------------------------------------------------- */

@@ -16,7 +16,8 @@
  *
  * Only select and subsel may be written (one byte each); any other
  * configuration write is an error in sim.error, as are buffers of the
- * wrong shape on either queue.
+ * wrong shape on either queue. As QEMU's model, a write after DRIVER_OK
+ * raises a configuration change (sim_input_config_change).
  *
  * Usage: static struct sim_input X; sim_input_init(&X, SIM_INPUT_MMIO2,
  * SIM_INPUT_KEYBOARD); ...change fields...; sim_input_probe(&X, &dev);

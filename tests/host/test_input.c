@@ -772,14 +772,18 @@ static void test_broken_queue_and_reset(void **state)
     }
 }
 
-/* A configuration change reads the axes' ranges again; one whose new
- * answer is bad keeps the old range and the poll says so. */
+/* A configuration change is counted, nothing read again: QEMU's device
+ * raises one for every select written after DRIVER_OK (the sim does too),
+ * so a re-read would make the next notice, without end. A reset reads the
+ * new configuration. */
 static void test_config_change(void **state)
 {
     (void)state;
     for (unsigned t = 0; t < NTRANSPORTS; t++) {
         device(TRANSPORTS[t], SIM_INPUT_TABLET);
         start();
+        assert_int_equal(isr() & LVIO_VIRTIO_ISR_CONFIG, 0); /* init's selects: none */
+        unsigned writes = S.config_writes;
         X.abs[LVIO_ABS_X][1] = 1919;
         sim_input_send(&X, LVIO_EV_ABS, LVIO_ABS_X, 1000);
         sim_input_config_change(&X);
@@ -787,17 +791,13 @@ static void test_config_change(void **state)
         assert_true(bits & LVIO_VIRTIO_ISR_CONFIG);
         assert_int_equal(lvio_input_poll(&K, bits), 1);
         assert_int_equal(K.config_changes, 1);
-        assert_int_equal(lvio_input_abs(&K, LVIO_ABS_X)->max, 1919);
-        assert_int_equal(lvio_input_abs(&K, LVIO_ABS_Y)->max, 0x7fff);
+        assert_int_equal(S.config_writes, writes);
+        assert_int_equal(isr() & LVIO_VIRTIO_ISR_CONFIG, 0); /* no notice of its own */
+        assert_int_equal(lvio_input_abs(&K, LVIO_ABS_X)->max, 0x7fff);
         next_is(LVIO_EV_ABS, LVIO_ABS_X, 1000);
-        X.abs[LVIO_ABS_Y][0] = 5;
-        X.abs[LVIO_ABS_Y][1] = 4;
-        sim_input_send(&X, LVIO_EV_ABS, LVIO_ABS_Y, 3);
-        assert_int_equal(lvio_input_poll(&K, LVIO_VIRTIO_ISR_CONFIG), LVIO_E_CONFIG);
-        says("axis 1: min 5 above max 4");
-        assert_int_equal(lvio_input_abs(&K, LVIO_ABS_Y)->max, 0x7fff);
-        assert_int_equal(lvio_input_pending(&K), 1); /* the event was still taken */
-        next_is(LVIO_EV_ABS, LVIO_ABS_Y, 3);
+        assert_int_equal(lvio_input_reset(&K), 0);
+        assert_int_equal(lvio_input_abs(&K, LVIO_ABS_X)->max, 1919);
+        assert_int_equal(K.config_changes, 0);
         down();
     }
 }
