@@ -160,7 +160,8 @@ struct lvio_input {
     /* Driver state. */
     bool up;                /* queues live (false after teardown, or an init
                                or reset that failed) */
-    bool overflowing;       /* dropping since the FIFO last had room */
+    bool overflowing;       /* the FIFO overflowed and was warned about; cleared
+                               when the caller empties it */
     uint32_t fifo_head, fifo_tail;          /* free-running: tail - head queued */
     struct lvio_input_event fifo[LVIO_INPUT_FIFO];
     struct lvio_virtqueue eventq, statusq;

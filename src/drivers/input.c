@@ -9,10 +9,12 @@
  * its completion is taken; only then are its bytes read, once each, into
  * a copy that is checked and used.
  *
- * The configuration is read before the queues exist (5.8.5: the device is
- * queried, then the event queue populated), each answer through the select
- * protocol: select and subsel written, the size read, then size and union
- * read together under the generation counter.
+ * The configuration is read once, before the queues exist and before
+ * DRIVER_OK (5.8.5: the device is queried, then the event queue populated;
+ * and QEMU's device takes every select written after DRIVER_OK as a
+ * configuration change), each answer through the select protocol: select
+ * and subsel written, the size read, then size and union read together
+ * under the generation counter.
  *
  * Every field the device reads or writes is little-endian on every
  * transport (lvio/spec/virtio_input.h): converted with lvio_le*_to_cpu,

@@ -50,6 +50,30 @@ static void start(void)
     assert_int_equal(sim_input_buffers(&X), LVIO_INPUT_EVENT_BUFS);
 }
 
+/* The device's answer to (select, subsel) says `size`, whatever it holds. */
+static void force_size(uint8_t select, uint8_t subsel, uint8_t size)
+{
+    X.force_on = true;
+    X.force_select = select;
+    X.force_subsel = subsel;
+    X.force_size = size;
+}
+
+/* The driver took the device for `kind` (named `kind_name`) called `name`. */
+static void kind_is(enum lvio_input_kind kind, const char *kind_name, const char *name)
+{
+    assert_int_equal(K.kind, kind);
+    assert_string_equal(lvio_input_kind_name(K.kind), kind_name);
+    assert_string_equal(K.name, name);
+}
+
+/* A device of `model` on `t`, brought up as it is. */
+static void up(enum sim_input_transport t, enum sim_input_model m)
+{
+    device(t, m);
+    start();
+}
+
 static void says(const char *part)
 {
     if (!strstr(lvio_device_error(&D), part))
@@ -132,11 +156,8 @@ static void test_keyboard(void **state)
 {
     (void)state;
     for (unsigned t = 0; t < NTRANSPORTS; t++) {
-        device(TRANSPORTS[t], SIM_INPUT_KEYBOARD);
-        start();
-        assert_int_equal(K.kind, LVIO_INPUT_KEYBOARD);
-        assert_string_equal(lvio_input_kind_name(K.kind), "keyboard");
-        assert_string_equal(K.name, "QEMU Virtio Keyboard");
+        up(TRANSPORTS[t], SIM_INPUT_KEYBOARD);
+        kind_is(LVIO_INPUT_KEYBOARD, "keyboard", "QEMU Virtio Keyboard");
         assert_string_equal(K.serial, "");
         assert_true(K.has_ids);
         assert_int_equal(K.ids.bustype, 6);
@@ -166,11 +187,8 @@ static void test_mouse(void **state)
 {
     (void)state;
     for (unsigned t = 0; t < NTRANSPORTS; t++) {
-        device(TRANSPORTS[t], SIM_INPUT_MOUSE);
-        start();
-        assert_int_equal(K.kind, LVIO_INPUT_MOUSE);
-        assert_string_equal(lvio_input_kind_name(K.kind), "mouse");
-        assert_string_equal(K.name, "QEMU Virtio Mouse");
+        up(TRANSPORTS[t], SIM_INPUT_MOUSE);
+        kind_is(LVIO_INPUT_MOUSE, "mouse", "QEMU Virtio Mouse");
         assert_true(lvio_input_has_event(&K, LVIO_EV_REL, LVIO_REL_X));
         assert_true(lvio_input_has_event(&K, LVIO_EV_REL, LVIO_REL_WHEEL));
         assert_true(lvio_input_has_event(&K, LVIO_EV_KEY, LVIO_BTN_LEFT));
@@ -192,9 +210,7 @@ static void test_tablet(void **state)
         X.abs[LVIO_ABS_Y][3] = 4;
         X.abs[LVIO_ABS_Y][4] = 5;
         start();
-        assert_int_equal(K.kind, LVIO_INPUT_TABLET);
-        assert_string_equal(lvio_input_kind_name(K.kind), "tablet");
-        assert_string_equal(K.name, "QEMU Virtio Tablet");
+        kind_is(LVIO_INPUT_TABLET, "tablet", "QEMU Virtio Tablet");
         const struct lvio_input_absinfo *x = lvio_input_abs(&K, LVIO_ABS_X);
         const struct lvio_input_absinfo *y = lvio_input_abs(&K, LVIO_ABS_Y);
         assert_non_null(x);
@@ -219,11 +235,8 @@ static void test_tablet(void **state)
 static void test_classification(void **state)
 {
     (void)state;
-    device(SIM_INPUT_MMIO2, SIM_INPUT_NONE);
-    start();
-    assert_int_equal(K.kind, LVIO_INPUT_OTHER);
-    assert_string_equal(lvio_input_kind_name(K.kind), "other");
-    assert_string_equal(K.name, "");
+    up(SIM_INPUT_MMIO2, SIM_INPUT_NONE);
+    kind_is(LVIO_INPUT_OTHER, "other", "");
     assert_false(K.has_ids);
     assert_int_equal(K.ev_types, 0);
     down();
@@ -287,18 +300,14 @@ static void test_strings(void **state)
     /* A size past the string: the union's zero bytes end it. */
     device(SIM_INPUT_MMIO2, SIM_INPUT_KEYBOARD);
     strcpy(X.serial, "abc");
-    X.force_on = true;
-    X.force_select = LVIO_VIRTIO_INPUT_CFG_ID_SERIAL;
-    X.force_size = 100;
+    force_size(LVIO_VIRTIO_INPUT_CFG_ID_SERIAL, 0, 100);
     start();
     assert_string_equal(K.serial, "abc");
     down();
 
     /* A size shorter than the string: only that much. */
     device(SIM_INPUT_PCI, SIM_INPUT_KEYBOARD);
-    X.force_on = true;
-    X.force_select = LVIO_VIRTIO_INPUT_CFG_ID_NAME;
-    X.force_size = 4;
+    force_size(LVIO_VIRTIO_INPUT_CFG_ID_NAME, 0, 4);
     start();
     assert_string_equal(K.name, "QEMU");
     down();
@@ -333,10 +342,7 @@ static void test_bad_config(void **state)
     for (unsigned t = 0; t < NTRANSPORTS; t++)
         for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             device(TRANSPORTS[t], SIM_INPUT_TABLET);
-            X.force_on = true;
-            X.force_select = sizes[i].select;
-            X.force_subsel = sizes[i].subsel;
-            X.force_size = sizes[i].size;
+            force_size(sizes[i].select, sizes[i].subsel, sizes[i].size);
             start_fails(LVIO_E_CONFIG, sizes[i].says);
         }
     /* A name longer than the union says so by its size. */
@@ -365,8 +371,7 @@ static void test_bad_config(void **state)
 static void test_config_writes_are_select_and_subsel(void **state)
 {
     (void)state;
-    device(SIM_INPUT_PCI, SIM_INPUT_TABLET);
-    start();
+    up(SIM_INPUT_PCI, SIM_INPUT_TABLET);
     /* name, serial, ids, props, 32 types, 2 axes */
     assert_int_equal(X.selects, 4 + LVIO_INPUT_EV_TYPES + 2);
     assert_int_equal(S.config_writes, 2 * X.selects);
@@ -421,8 +426,7 @@ static void test_events_in_order(void **state)
 static void test_event_fields(void **state)
 {
     (void)state;
-    device(SIM_INPUT_MMIO1, SIM_INPUT_TABLET);
-    start();
+    up(SIM_INPUT_MMIO1, SIM_INPUT_TABLET);
     sim_input_send(&X, LVIO_EV_ABS, LVIO_ABS_X, 0x7fff);
     sim_input_send(&X, LVIO_EV_ABS, LVIO_ABS_Y, 0x12345678);
     sim_input_send(&X, LVIO_EV_REL, LVIO_REL_WHEEL, -1);
@@ -448,8 +452,7 @@ static void test_event_fields(void **state)
 static void test_fifo_full_drops(void **state)
 {
     (void)state;
-    device(SIM_INPUT_MMIO2, SIM_INPUT_KEYBOARD);
-    start();
+    up(SIM_INPUT_MMIO2, SIM_INPUT_KEYBOARD);
     clear_log();
     int32_t v = 0;
     for (unsigned round = 0; round < 6; round++) {
@@ -490,8 +493,7 @@ static void test_bad_used_length(void **state)
     (void)state;
     static const uint32_t lens[] = {0, 1, 7, 9, 16, 4096};
     for (unsigned t = 0; t < NTRANSPORTS; t++) {
-        device(TRANSPORTS[t], SIM_INPUT_KEYBOARD);
-        start();
+        up(TRANSPORTS[t], SIM_INPUT_KEYBOARD);
         for (unsigned i = 0; i < sizeof lens / sizeof lens[0]; i++) {
             X.bad_len = lens[i];
             X.bad_len_times = 1;
@@ -527,8 +529,7 @@ static void test_led_bytes(void **state)
     static const uint8_t scroll_on[8] = {0x11, 0, 2, 0, 1, 0, 0, 0};
     static const uint8_t syn[8] = {0};
     for (unsigned t = 0; t < NTRANSPORTS; t++) {
-        device(TRANSPORTS[t], SIM_INPUT_KEYBOARD);
-        start();
+        up(TRANSPORTS[t], SIM_INPUT_KEYBOARD);
         assert_int_equal(lvio_input_set_led(&K, LVIO_LED_CAPSL, true), 0);
         assert_int_equal(X.nstatus, 2);
         status_is(0, caps_on);
@@ -554,8 +555,7 @@ static void test_led_bytes(void **state)
 static void test_led_again(void **state)
 {
     (void)state;
-    device(SIM_INPUT_MMIO2, SIM_INPUT_KEYBOARD);
-    start();
+    up(SIM_INPUT_MMIO2, SIM_INPUT_KEYBOARD);
     X.hold_status = true;
     for (unsigned i = 0; i < LVIO_INPUT_STATUS_BUFS / 2; i++)
         assert_int_equal(lvio_input_set_led(&K, LVIO_LED_NUML, i % 2 == 0), 0);
@@ -584,13 +584,11 @@ static void test_led_again(void **state)
 static void test_led_refused(void **state)
 {
     (void)state;
-    device(SIM_INPUT_MMIO2, SIM_INPUT_MOUSE);
-    start();
+    up(SIM_INPUT_MMIO2, SIM_INPUT_MOUSE);
     assert_int_equal(lvio_input_set_led(&K, LVIO_LED_CAPSL, true), LVIO_E_UNSUPPORTED);
     says("no LED 1");
     down();
-    device(SIM_INPUT_MMIO2, SIM_INPUT_KEYBOARD);
-    start();
+    up(SIM_INPUT_MMIO2, SIM_INPUT_KEYBOARD);
     assert_int_equal(lvio_input_set_led(&K, 3, true), LVIO_E_UNSUPPORTED);
     assert_int_equal(lvio_input_set_led(&K, LVIO_LED_MAX + 1, true), LVIO_E_INVAL);
     assert_int_equal(lvio_input_set_led(&K, 0xffff, true), LVIO_E_INVAL);
@@ -724,8 +722,7 @@ static void test_teardown_gives_back_everything(void **state)
 static void test_reset_never_completes(void **state)
 {
     (void)state;
-    device(SIM_INPUT_MMIO2, SIM_INPUT_KEYBOARD);
-    start();
+    up(SIM_INPUT_MMIO2, SIM_INPUT_KEYBOARD);
     int pages = S.live_pages;
     S.reset_stuck = true;
     lvio_input_teardown(&K);
@@ -758,8 +755,7 @@ static void test_broken_queue_and_reset(void **state)
 {
     (void)state;
     for (unsigned t = 0; t < NTRANSPORTS; t++) {
-        device(TRANSPORTS[t], SIM_INPUT_KEYBOARD);
-        start();
+        up(TRANSPORTS[t], SIM_INPUT_KEYBOARD);
         S.bad_used_id = 200; /* not a chain in flight */
         sim_input_send(&X, LVIO_EV_KEY, LVIO_KEY_A, 1);
         assert_int_equal(lvio_input_poll(&K, isr()), LVIO_E_BROKEN);
@@ -780,8 +776,7 @@ static void test_config_change(void **state)
 {
     (void)state;
     for (unsigned t = 0; t < NTRANSPORTS; t++) {
-        device(TRANSPORTS[t], SIM_INPUT_TABLET);
-        start();
+        up(TRANSPORTS[t], SIM_INPUT_TABLET);
         assert_int_equal(isr() & LVIO_VIRTIO_ISR_CONFIG, 0); /* init's selects: none */
         unsigned writes = S.config_writes;
         X.abs[LVIO_ABS_X][1] = 1919;
@@ -807,8 +802,7 @@ static void test_config_change(void **state)
 static void test_used_buffer_interrupts(void **state)
 {
     (void)state;
-    device(SIM_INPUT_MMIO2, SIM_INPUT_MOUSE);
-    start();
+    up(SIM_INPUT_MMIO2, SIM_INPUT_MOUSE);
     assert_int_equal(isr(), 0);
     sim_input_send(&X, LVIO_EV_REL, LVIO_REL_X, 3);
     sim_input_send(&X, LVIO_EV_SYN, LVIO_SYN_REPORT, 0);
