@@ -32,8 +32,9 @@
  * When the caller is too slow and the FIFO is full, new events are
  * dropped and counted in `dropped` (one warning through the HAL log when
  * dropping starts, the next only after the caller has emptied the FIFO):
- * the device always gets its buffers back, so it never stalls. A caller that sees `dropped` grow has lost events and
- * should treat what it tracks (keys held, buttons) as unknown.
+ * the device always gets its buffers back, so it never stalls. A caller
+ * that sees `dropped` grow has lost events and should treat what it tracks
+ * (keys held, buttons) as unknown.
  *
  * Nothing the device says is believed without a check: each configuration
  * answer's size must fit the 128-byte union (LVIO_E_CONFIG otherwise),
