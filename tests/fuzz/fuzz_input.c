@@ -376,10 +376,14 @@ static void take(unsigned n)
             t->delivered = true;
             continue;
         }
-        if (S.untagged8 == 0)
+        if (S.untagged8 == 0) {
+            const char *why = !t            ? "unknown"
+                              : !t->good     ? "of a bad length"
+                              : t->delivered ? "handed out before"
+                                             : "of another event";
             fz_die("event %u/%u/%d handed out: no buffer the device completed with 8 bytes "
-                   "holds it (tag %s)", ev.type, ev.code, ev.value,
-                   !t ? "unknown" : !t->good ? "of a bad length" : t->delivered ? "handed out before" : "of another event");
+                   "holds it (tag %s)", ev.type, ev.code, ev.value, why);
+        }
         S.untagged8--;
     }
 }
