@@ -424,6 +424,85 @@ def blk_seeds():
                               u8(0) + many + blk_wait(3))
 
 
+# ---- fuzz_input -------------------------------------------------------------
+
+def input_header(flags=0, features=1 << 32, qev=64, qst=64, model=0):
+    """model: 0 keyboard, 1 mouse, 2 tablet, 3 nothing; | 4 a name without
+    its NUL, | 8 a serial."""
+    return (common(flags) + u64(features ^ (1 << 32)) + u16(qev ^ 64) + u8(qst ^ 64) +
+            u8(model))
+
+
+def in_step(n=1):
+    """The device acts n (1..32) times; with its tape empty, each time it
+    answers every chain it has."""
+    return u8(0 | (n - 1) << 3)
+
+
+def in_poll(isr_from_device=True, again=True, isr=0):
+    return u8(2) + u8((1 if isr_from_device else 0) | (2 if again else 0) | isr << 6)
+
+
+def in_take(n=None):
+    return u8(4 | (31 if n is None else (n - 1) // 8) << 3)
+
+
+def in_led(led, on):
+    return u8(5) + u8(led | (0x80 if on else 0))
+
+
+IN_RESET, IN_TEARDOWN = u8(6), u8(6 | 0x80)
+
+
+def in_lookup(ev_type, code):
+    return u8(7) + u8(ev_type) + u16(code)
+
+
+# A keyboard's configuration takes 72 answers (select, then subsel, for
+# name, serial, ids, properties and 32 event types): device bytes of 0
+# leave each as the model gives it.
+IN_CONFIG_AS_IS = bytes(72)
+
+
+def input_seeds():
+    every = (in_step() + in_poll() + in_take() + in_led(1, True) + in_step() + in_poll() +
+             in_led(1, False) + in_led(0, True) + in_led(2, True) + in_led(3, True) +
+             in_led(16, True) + in_step() + in_poll(isr=2) + in_take() + in_lookup(1, 30) +
+             in_lookup(3, 0) + in_lookup(0x11, 1) + IN_RESET + in_step() + in_poll() +
+             in_take(2) + IN_TEARDOWN + in_poll() + in_take())
+    for name, model in (("keyboard", 0), ("mouse", 1), ("tablet", 2), ("other", 3 | 4 | 8)):
+        yield name, seed(input_header(model=model) + every)
+    yield "legacy", seed(input_header(flags=1) + every)
+    yield "hostile-regs", seed(input_header(flags=2) + every)
+    yield "dma-16tib", seed(input_header(flags=4, model=2) + every)
+    yield "fifo-overflow", seed(input_header() + (in_step() + in_poll(again=False)) * 6 +
+                                in_take(16) + (in_step() + in_poll()) * 2 + in_take())
+    yield "small-queues", seed(input_header(qev=4, qst=1) + every)
+    yield "dead-teardown", seed(input_header(flags=IGNORE_RESETS) + every)
+    yield "dead-reset", seed(input_header(flags=IGNORE_2ND_RESET, model=2) + every)
+    # Events of every used length, held and completed out of order.
+    lengths = b"".join(u8(0) + u8(4) + u8(1) + u16(30 + i) + u16(i * 3) for i in range(8))
+    held = b"".join(u8(0) + u8(5) + u8(2) + u16(i) for i in range(6)) + (u8(4) + u8(3)) * 6
+    odd = (u8(0) + u8(6) + bytes(16) + u8(8)) + (u8(0) + u8(7)) * 2
+    yield "bad-lengths", seed(input_header() + in_step(8) + in_poll() + in_take(),
+                              IN_CONFIG_AS_IS + lengths)
+    yield "out-of-order", seed(input_header(model=1) + in_step(12) + in_poll() + in_take(),
+                               bytes(72) + held)
+    yield "untagged", seed(input_header() + in_step(3) + in_poll() + in_take(),
+                           IN_CONFIG_AS_IS + odd)
+    # Status buffers the device keeps: LVIO_E_AGAIN, then back.
+    keep = (u8(0x20) + u8(3)) * 8
+    yield "led-again", seed(input_header() + in_led(1, True) * 4 + in_step(8) +
+                            in_led(2, True) + in_poll() + in_step() + in_poll() +
+                            in_led(2, True), IN_CONFIG_AS_IS + keep)
+    # Answers the driver must refuse: a size past the union, garbage.
+    yield "config-size", seed(input_header(), u8(0) * 2 + u8(5) + u8(200))
+    yield "config-garbage", seed(input_header(model=2) + every,
+                                 u8(0) * 10 + u8(7) + u8(128) + bytes(range(128)))
+    yield "config-change", seed(input_header(model=2) + in_step() + in_poll(isr=2) + in_take(),
+                                bytes(76) + u8(7) + u8(3) + u8(0) + u16(0x8000))
+
+
 # ---- fuzz_gpu ---------------------------------------------------------------
 
 def gpu_header(flags=0, features=(1 << 32) | 2, q0=64, q1=16, scanouts=1):
@@ -678,6 +757,7 @@ TARGETS = {
     "gpu": gpu_seeds,
     "pci": pci_seeds,
     "blk": blk_seeds,
+    "input": input_seeds,
 }
 
 

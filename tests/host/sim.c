@@ -398,8 +398,7 @@ uint32_t sim_rng_handler(struct sim *s, uint16_t queue, uint16_t head)
 
 /* ---- ring model --------------------------------------------------------- */
 
-static void sim_push_used(struct sim *s, uint16_t queue, uint16_t head,
-                          uint32_t len)
+void sim_push_used(struct sim *s, uint16_t queue, uint16_t head, uint32_t len)
 {
     struct sim_queue *q = &s->q[queue];
     uint64_t elem = q->used + 4 + 8u * (q->used_idx % q->num);

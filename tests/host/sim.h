@@ -98,7 +98,7 @@ struct sim {
     uint8_t status;
     uint32_t isr;
     uint32_t generation;
-    uint8_t config[128];
+    uint8_t config[256];      /* the whole MMIO window (virtio-input's is 136) */
     sim_config_hook config_write; /* NULL: config writes store into config[] */
     void (*on_reset)(struct sim *s); /* device behaviour on a reset (status 0) */
     /* A used-buffer notification on `queue` is due. NULL: set the ISR's
@@ -162,6 +162,10 @@ void sim_init(struct sim *s, uint32_t version, uint32_t device_id);
 
 /* Run the device: consume available chains (called from the HAL's relax). */
 void sim_step(struct sim *s);
+
+/* Complete chain `head` of `queue` now, reporting `len` bytes written (a
+ * device model that keeps chains until it has something for them). */
+void sim_push_used(struct sim *s, uint16_t queue, uint16_t head, uint32_t len);
 
 /* Complete held chains, last taken first (out of order on purpose). */
 void sim_release_reversed(struct sim *s);
