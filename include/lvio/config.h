@@ -31,5 +31,8 @@
 #ifndef LVIO_WITH_BLK
 #define LVIO_WITH_BLK 1  /* src/drivers/blk.c */
 #endif
+#ifndef LVIO_WITH_CONSOLE
+#define LVIO_WITH_CONSOLE 1  /* src/drivers/console.c */
+#endif
 
 #endif

@@ -12,6 +12,7 @@
 #include "rng.h"
 #include "gpu.h"
 #include "blk.h"
+#include "console.h"
 #include "edid.h"
 
 #endif
