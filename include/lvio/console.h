@@ -167,6 +167,7 @@ struct lvio_console_port {
     struct lvio_reqs rx, tx;           /* their buffers: the request engine's slots */
     struct lvio_req_slot rx_slots[LVIO_CONSOLE_RX_SLOTS];
     struct lvio_req_slot tx_slots[LVIO_CONSOLE_TX_SLOTS];
+    uint32_t tx_len[LVIO_CONSOLE_TX_SLOTS]; /* bytes in each transmit buffer out */
     uint32_t rx_off;                   /* bytes of the oldest filled buffer read */
     uint8_t owed;                      /* control messages not sent yet */
     bool open_value;                   /* what the owed PORT_OPEN says */
@@ -208,7 +209,7 @@ struct lvio_console {
     struct lvio_req_slot c_tx_slots[LVIO_CONSOLE_CTRL_TX_SLOTS];
     uint8_t c_tx_replies[LVIO_CONSOLE_CTRL_TX_SLOTS]; /* messages the device may send
                                                          back for each one in flight */
-    bool owe_device_ready;
+    bool owe_device_ready;             /* DEVICE_READY not sent yet */
     struct lvio_console_event events[LVIO_CONSOLE_EVENTS];
     unsigned ev_head, ev_count;
 };
@@ -296,8 +297,9 @@ int lvio_console_write_nb(struct lvio_console *c, unsigned port, const void *buf
  * as the clock runs; a clock that stands still ends it after
  * LVIO_CLOCK_STALL_POLLS polls). Returns `len` (0 for len 0); the bytes
  * taken when the time ran out, or the port went away, after some were;
- * LVIO_E_TIMEOUT (none taken: the message names the port and its queue),
- * or what lvio_console_write_nb and lvio_console_poll return.
+ * LVIO_E_TIMEOUT (none taken: the message names the port and its queue;
+ * `timeout_ns` 0 only tries once: LVIO_E_AGAIN), or what
+ * lvio_console_write_nb and lvio_console_poll return.
  */
 int lvio_console_write(struct lvio_console *c, unsigned port, const void *buf, size_t len,
                        uint64_t timeout_ns);
