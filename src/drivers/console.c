@@ -450,12 +450,6 @@ static void ctrl_message(struct lvio_console *c, const uint8_t *buf, uint32_t le
     uint8_t msg[LVIO_CONSOLE_CTRL_BUF];
     struct lvio_virtio_console_control h;
     c->ctrl_messages++;
-    if (overlong) {
-        c->overlong++;
-        lvio_log(dev, LVIO_LOG_WARN, "console: a control message longer than its %u-byte "
-                 "buffer: dropped", LVIO_CONSOLE_CTRL_BUF);
-        return;
-    }
     if (len < HDR) {
         c->ctrl_short++;
         lvio_log(dev, LVIO_LOG_WARN, "console: a control message of %u bytes, shorter than "
@@ -466,6 +460,10 @@ static void ctrl_message(struct lvio_console *c, const uint8_t *buf, uint32_t le
     memcpy(&h, msg, HDR);
     uint32_t id = lvio_dev32_to_cpu(dev, h.id);
     uint16_t ev = lvio_dev16_to_cpu(dev, h.event), value = lvio_dev16_to_cpu(dev, h.value);
+    if (overlong) { /* QEMU reports the whole length of what it cut */
+        ctrl_drop(c, &c->overlong, "longer than its control buffer", ev, id);
+        return;
+    }
     lvio_log(dev, LVIO_LOG_DEBUG, "console: %s for port %u, value %u, %u bytes", ctrl_name(ev),
              id, value, len);
     switch (ev) {
