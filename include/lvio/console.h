@@ -107,7 +107,9 @@
 #define LVIO_CONSOLE_CTRL_BUF 128u
 #endif
 /* Control messages to the device in flight at most (more wait their turn
- * in the driver, never lost). */
+ * in the driver, never lost; but for the PORT_READY 0 that refuses a port
+ * past the storage, which is counted in ctrl_unsent when it finds no
+ * buffer). */
 #ifndef LVIO_CONSOLE_CTRL_TX_SLOTS
 #define LVIO_CONSOLE_CTRL_TX_SLOTS 16
 #endif
@@ -225,9 +227,11 @@ struct lvio_console {
  * memory is taken here: two buffer areas per usable port and the control
  * buffers; nothing is allocated later.
  * Returns 0, LVIO_E_INVAL (NULL, a failed probe, another device type, no
- * ports), LVIO_E_CONFIG, or another negative lvio_error of device
- * bring-up; on error the device is left FAILED and everything allocated is
- * freed (kept when a reset never completes: LVIO_E_DEAD).
+ * ports), LVIO_E_CONFIG, LVIO_E_BROKEN (the device broke a queue's rules
+ * already), or another negative lvio_error of device bring-up
+ * (LVIO_E_NOMEM, LVIO_E_QUEUE, ...); on error the device is left FAILED and
+ * everything allocated is freed (kept when a reset never completes:
+ * LVIO_E_DEAD).
  */
 int lvio_console_init(struct lvio_console *c, struct lvio_device *dev,
                       struct lvio_console_port *ports, unsigned nports);

@@ -432,6 +432,26 @@ static void test_add_past_storage(void **state)
     settle();
     assert_int_equal(K.ports_refused, 2);
     assert_true(C.port[5].refused);
+    /* Its host side opens: a message for a port without storage. */
+    sim_console_host_open(&C, 5, true);
+    settle();
+    assert_int_equal(K.ctrl_unknown_port, 1);
+    logged("PORT_OPEN for port 5: a port without storage: dropped");
+    down();
+    /* No control buffer free for the refusal: counted, not sent. */
+    device(SIM_CONSOLE_MMIO2, 6, true);
+    C.s->q[3].num_max = 1; /* one control message in flight */
+    C.ctrl_hold = true;     /* and the device sits on DEVICE_READY */
+    start_n(2);
+    sim_console_plug(&C, 4, "", false);
+    settle();
+    assert_int_equal(K.ports_refused, 1);
+    assert_int_equal(K.ctrl_unsent, 1);
+    logged("no control buffer free: PORT_READY 0 for port 4 not sent");
+    C.ctrl_hold = false;
+    sim_console_ctrl_release(&C);
+    settle();
+    assert_false(C.port[4].refused); /* told nothing: QEMU waits */
     down();
 }
 
@@ -609,12 +629,13 @@ static void test_tx_back_pressure(void **state)
     static uint8_t buf[LVIO_CONSOLE_TX_SLOTS * LVIO_CONSOLE_BUF_SIZE + 100];
     for (size_t i = 0; i < sizeof buf; i++)
         buf[i] = pattern(i, 9);
-    int n = lvio_console_write_nb(&K, 1, buf, sizeof buf);
+    C.s->tick = 1000000; /* 1 ms a clock read */
+    /* The blocking write takes what fits, then its time runs out. */
+    int n = lvio_console_write(&K, 1, buf, sizeof buf, 50000000);
     assert_int_equal(n, LVIO_CONSOLE_TX_SLOTS * LVIO_CONSOLE_BUF_SIZE);
     assert_int_equal(lvio_console_tx_pending(&K, 1), (size_t)n);
     assert_int_equal(lvio_console_write_nb(&K, 1, buf + n, 100), LVIO_E_AGAIN);
     assert_int_equal(lvio_console_write(&K, 1, buf + n, 100, 0), LVIO_E_AGAIN);
-    C.s->tick = 1000000; /* 1 ms a clock read */
     assert_int_equal(lvio_console_write(&K, 1, buf + n, 100, 50000000), LVIO_E_TIMEOUT);
     says("console: write to port 1");
     assert_int_equal(lvio_console_flush(&K, 1, 50000000), LVIO_E_TIMEOUT);
@@ -797,6 +818,65 @@ static void test_rx_overlong_dropped(void **state)
     char buf[8] = {0};
     assert_int_equal(read_all(1, (uint8_t *)buf, sizeof buf), 4);
     assert_string_equal(buf, "good");
+    down();
+}
+
+/* A queue the device breaks: every poll says so until a reset. */
+static void test_broken_queue_and_recovery(void **state)
+{
+    (void)state;
+    three_ports(SIM_CONSOLE_MMIO2, 4);
+    assert_int_equal(lvio_console_open(&K, 1, true), 0);
+    C.s->bad_used_id = 77; /* the next used entry names no chain */
+    sim_console_host_write(&C, 1, "x", 1);
+    assert_int_equal(lvio_console_poll(&K, 0), LVIO_E_BROKEN);
+    assert_int_equal(lvio_console_poll(&K, 0), LVIO_E_BROKEN);
+    assert_int_equal(lvio_console_read(&K, 1, (char[4]){0}, 4), LVIO_E_BROKEN);
+    says("queue 4");
+    C.s->error[0] = '\0';
+    assert_int_equal(lvio_console_reset(&K), 0);
+    settle();
+    assert_true(P[1].present);
+    assert_int_equal(lvio_console_open(&K, 1, true), 0);
+    sim_console_host_write(&C, 1, "y", 1);
+    char buf[4] = {0};
+    assert_int_equal(read_all(1, (uint8_t *)buf, sizeof buf), 1);
+    assert_string_equal(buf, "y"); /* "x" went with the broken queue */
+    down();
+}
+
+/* The device asks for a reset: the next poll with a configuration notice
+ * says so. */
+static void test_needs_reset(void **state)
+{
+    (void)state;
+    three_ports(SIM_CONSOLE_PCI, 4);
+    C.s->status |= LVIO_VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+    sim_console_config_change(&C);
+    assert_int_equal(lvio_console_poll(&K, lvio_device_isr(&D)), LVIO_E_NEEDS_RESET);
+    assert_int_equal(lvio_console_reset(&K), 0);
+    settle();
+    assert_true(P[0].present && P[1].present && P[2].present);
+    down();
+}
+
+/* Buffers the device gives back empty: nothing to read, posted again. */
+static void test_empty_completions(void **state)
+{
+    (void)state;
+    three_ports(SIM_CONSOLE_MMIO2, 4);
+    assert_int_equal(lvio_console_open(&K, 1, true), 0);
+    C.rx_used_len = 0;
+    sim_console_host_write(&C, 1, "gone", 4);
+    settle();
+    assert_int_equal(lvio_console_readable(&K, 1), 0);
+    assert_int_equal(C.port[1].nrx, LVIO_CONSOLE_RX_SLOTS); /* all posted again */
+    C.rx_used_len = -1;
+    sim_console_host_write(&C, 1, "here", 4);
+    char buf[8] = {0};
+    assert_int_equal(read_all(1, (uint8_t *)buf, sizeof buf), 4);
+    assert_string_equal(buf, "here");
+    assert_int_equal(P[1].rx_dropped, 0);
     down();
 }
 
@@ -1045,6 +1125,9 @@ int main(void)
         cmocka_unit_test(test_host_open_close),
         cmocka_unit_test(test_bad_control_messages),
         cmocka_unit_test(test_rx_overlong_dropped),
+        cmocka_unit_test(test_broken_queue_and_recovery),
+        cmocka_unit_test(test_needs_reset),
+        cmocka_unit_test(test_empty_completions),
         cmocka_unit_test(test_size_and_resize),
         cmocka_unit_test(test_emergency_write),
         cmocka_unit_test(test_event_fifo_full),
