@@ -68,9 +68,10 @@
  * only lvio_device_isr / lvio_device_msix_isr and hands the bits to
  * lvio_console_poll in thread context. Every call here on one console and
  * its ports is serialised by the caller (none may interrupt another),
- * with one exception: lvio_console_emerg_write touches only the
- * configuration register, no queue and no driver state, and may be called
- * at any time, from an interrupt handler or a panic too. Nothing is global:
+ * with one exception: lvio_console_emerg_write writes only the
+ * configuration register (it reads c->dev and c->emerg, changes no queue
+ * and no driver state), and may be called at any time, from an interrupt
+ * handler or a panic too. Nothing is global:
  * any number of consoles coexist.
  */
 #ifndef LVIO_CONSOLE_H
@@ -151,9 +152,13 @@ struct lvio_console_port {
     bool usable;                       /* has queues: id below min(nports, max_nr_ports) */
     bool present;                      /* added by the device and not removed since */
     bool is_console;                   /* nominated by CONSOLE_PORT */
-    bool host_open;                    /* the host side has it open */
+    bool host_open;                    /* the host side has it open (QEMU: a
+                                          virtconsole always, a virtserialport
+                                          while its chardev is connected) */
     bool guest_open;                   /* we told the device we have it open */
-    char name[LVIO_CONSOLE_NAME_MAX];  /* from PORT_NAME, NUL terminated; "" none */
+    char name[LVIO_CONSOLE_NAME_MAX];  /* from PORT_NAME, NUL terminated; "" none;
+                                          kept after PORT_REMOVE until the port
+                                          is added again */
     uint16_t cols, rows;               /* from RESIZE (port 0: or the configuration
                                           with F_SIZE); 0: unknown */
     /* Statistics. */
