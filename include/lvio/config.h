@@ -34,5 +34,8 @@
 #ifndef LVIO_WITH_INPUT
 #define LVIO_WITH_INPUT 1  /* src/drivers/input.c */
 #endif
+#ifndef LVIO_WITH_CONSOLE
+#define LVIO_WITH_CONSOLE 1  /* src/drivers/console.c */
+#endif
 
 #endif

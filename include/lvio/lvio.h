@@ -13,6 +13,7 @@
 #include "gpu.h"
 #include "blk.h"
 #include "input.h"
+#include "console.h"
 #include "edid.h"
 
 #endif

@@ -66,6 +66,9 @@ struct lvio_req_slot {
                           resp_len: how much of the response to believe */
     uint32_t seq;      /* DONE: when it was taken off the queue (see
                           lvio_reqs_next_done) */
+    bool overlong;     /* DONE: the device said it wrote more than resp_len
+                          (`len` is clamped to it): a driver that cares
+                          drops what it wrote */
     /* Set by the driver, on a LOST slot only: what else the device may
      * still read for this request. The engine gives it to `release` once,
      * when the device gives the slot back or at lvio_reqs_teardown, and

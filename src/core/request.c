@@ -89,9 +89,10 @@ unsigned lvio_reqs_count(const struct lvio_reqs *r, enum lvio_req_state state)
 }
 
 /* A completion: `token` is one of our slot records (the queue only gives
- * back tokens of chains in flight, which are ours). Returns 1 when a
- * request is answered, 0 for a lost one given back. */
-static int lvio_reqs_complete(struct lvio_reqs *r, void *token, uint32_t len)
+ * back tokens of chains in flight, which are ours); `overlong` when the
+ * queue clamped its length. Returns 1 when a request is answered, 0 for a
+ * lost one given back. */
+static int lvio_reqs_complete(struct lvio_reqs *r, void *token, uint32_t len, bool overlong)
 {
     struct lvio_req_slot *s = token;
     if (s < r->slots || s >= r->slots + r->nslots)
@@ -102,6 +103,7 @@ static int lvio_reqs_complete(struct lvio_reqs *r, void *token, uint32_t len)
     }
     s->state = LVIO_REQ_DONE;
     s->len = len; /* the queue clamped it to what the chain offered */
+    s->overlong = overlong;
     s->seq = r->seq++;
     return 1;
 }
@@ -113,8 +115,11 @@ int lvio_reqs_reap(struct lvio_reqs *r)
     int got, done = 0;
     if (!lvio_reqs_ready(r))
         return LVIO_E_INVAL;
-    while ((got = lvio_vq_get(r->vq, &token, &len)) == 1)
-        done += lvio_reqs_complete(r, token, len);
+    uint64_t clamped = r->vq->clamped;
+    while ((got = lvio_vq_get(r->vq, &token, &len)) == 1) {
+        done += lvio_reqs_complete(r, token, len, r->vq->clamped != clamped);
+        clamped = r->vq->clamped;
+    }
     return got < 0 ? got : done;
 }
 

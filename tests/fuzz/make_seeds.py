@@ -750,6 +750,129 @@ def pci_seeds():
     yield "ignores-all-resets", pci_seed(1 | 0x60, bars(b4=14), modern)
 
 
+# ---- fuzz_console -----------------------------------------------------------
+
+CON_F_SIZE, CON_F_MULTIPORT, CON_F_EMERG = 0, 1, 2
+CON_ADD, CON_REMOVE, CON_CONSOLE, CON_OPEN, CON_NAME, CON_RESIZE, CON_RAW, CON_HOLD = range(8)
+CON_CTRL_RX_STEP = u8(2 << 5)  # a device step serving the control receive queue
+
+
+def con_header(flags=0, features=0, qmax=8, cfg=None, nports=3):
+    """features: bits flipped in (VERSION_1, SIZE, MULTIPORT, EMERG_WRITE);
+    cfg: 12 bytes xor-ed into (cols 80, rows 25, max_nr_ports 3)."""
+    return (common(flags) + u64(features) + u16(qmax ^ 8) + bytes(cfg or bytes(12)) +
+            u8(nports - 1))
+
+
+def con_op(kind, port=0):
+    return u8(kind | port << 3)
+
+
+def con_poll(isr=1):
+    return con_op(0) + u8(isr)
+
+
+def con_read(port, n):
+    return con_op(1, port) + u16(n)
+
+
+def con_write_nb(port, n):
+    return con_op(2, port) + u16(n)
+
+
+def con_write(port, n, timeout=20):
+    return con_op(3, port) + u16(n) + u8(timeout)
+
+
+def con_flush(port, timeout=20):
+    return con_op(4, port) + u8(timeout)
+
+
+def con_device(steps):
+    return con_op(5) + u8(steps - 1)
+
+
+CON_EVENTS = con_op(6)
+
+
+def con_misc(which, arg=0, flag=False):
+    """which: 0 reset, 1 emergency write (arg: the byte), 2 port by name
+    (arg: whose name), 3 open (arg: the port; flag: open)."""
+    return u8(7 | which << 3 | (0x80 if flag else 0)) + (u8(arg) if which else b"")
+
+
+def con_msg(kind, port, *rest):
+    """A device step that writes one control message (fuzz_console.c's
+    ctrl_rx): kind, port, then what the kind takes."""
+    return CON_CTRL_RX_STEP + u8(kind) + u8(port) + b"".join(rest)
+
+
+def con_name(port, name):
+    return con_msg(CON_NAME, port, u8(len(name)), name)
+
+
+def con_data(port, how=0):
+    """A device step filling a receive buffer of `port` (0..2): how 0 all of
+    it, 1 a length from the tape, 2 past the buffer, 3 none."""
+    return u8((0 if port == 0 else 2 * port + 2) << 5) + u8(how)
+
+
+def con_take_tx(port):
+    return u8((1 if port == 0 else 2 * port + 3) << 5) + u8(0)
+
+
+def con_seeds():
+    bring_up = (con_msg(CON_ADD, 0) + con_msg(CON_ADD, 1) + con_msg(CON_ADD, 2) +
+                con_msg(CON_CONSOLE, 0) + con_name(1, b"echo") + con_msg(CON_OPEN, 1, u8(1)) +
+                con_name(2, b"org.qemu.guest_agent.0") + con_msg(CON_OPEN, 2, u8(1)))
+    talk = (con_device(8) + con_poll() + CON_EVENTS + con_misc(3, 1, True) +
+            con_misc(2, 1) + con_misc(2, 2) + con_device(6) + con_poll() + con_read(1, 3000) +
+            con_write_nb(1, 2000) + con_write(1, 5000) + con_flush(1) + con_device(4) +
+            con_poll() + con_read(1, 100) + con_read(0, 10) + con_misc(1, 0x41))
+    data = (con_data(1) * 3 + con_data(1, 1) + u16(100) + con_take_tx(1) * 4 +
+            con_msg(CON_ADD, 1))
+    yield "bring-up", seed(con_header() + talk, bring_up + data)
+    yield "legacy", seed(con_header(flags=1) + talk, bring_up + data)
+    yield "hostile-regs", seed(con_header(flags=2) + talk, bring_up + data)
+    yield "small-queues", seed(con_header(qmax=2, nports=4) + talk, bring_up + data)
+    # One port, no control queues: the device behaves (an empty device tape).
+    single = (con_write(0, 3000) + con_device(8) + con_poll() + con_read(0, 5000) +
+              con_flush(0) + con_misc(3, 0, True) + con_misc(1, 0x21))
+    yield "single-port", seed(con_header(features=1 << CON_F_MULTIPORT, nports=1) + single)
+    yield "single-port-size", seed(
+        con_header(features=(1 << CON_F_MULTIPORT) | (1 << CON_F_SIZE)) + single +
+        con_poll(3), u8(7) + u8(3) + u16(132) + u16(43))
+    # Everything wrong: short messages, ids past max_nr_ports and past the
+    # storage, a driver's events, an empty and a long name, a cut RESIZE,
+    # used lengths past the buffers.
+    bad = (con_msg(CON_ADD, 0) + con_msg(CON_ADD, 1) +
+           con_msg(CON_RAW, 1, u16(3), u16(0), u8(4)) +
+           con_msg(CON_RAW, 1, u16(6), u16(1), u8(0)) +
+           con_msg(CON_OPEN | 0x80, 0x80, u32(7), u8(1)) + con_msg(CON_ADD, 2) +
+           con_msg(CON_NAME, 1, u8(0)) + con_name(1, b"n" * 200) +
+           con_msg(CON_RAW, 1, u16(5), u16(0), u8(10), b"\x01\x02") +
+           con_msg(CON_ADD | 0x40, 1, u16(4000)) + con_msg(CON_RAW, 1, u16(0), u16(1), u8(8)) +
+           con_msg(CON_RESIZE, 1, u16(100), u16(30)) + con_msg(CON_CONSOLE, 2) +
+           con_data(1, 2) + u16(5) + con_data(1, 1) + u16(0) + con_data(1))
+    yield "bad-messages", seed(con_header(nports=2) + con_device(16) + con_poll() + CON_EVENTS +
+                               con_misc(3, 1, True) + con_device(4) + con_poll() +
+                               con_read(1, 4000) + con_read(4, 1), bad)
+    # A port removed with bytes both ways in flight, then added again.
+    hot = (con_msg(CON_ADD, 1) + con_msg(CON_OPEN, 1, u8(1)) + con_data(1) + con_data(1) +
+           con_msg(CON_REMOVE, 1) + con_take_tx(1) + con_msg(CON_ADD, 1) +
+           con_name(1, b"again") + con_data(1))
+    yield "hot-remove", seed(con_header() + con_device(3) + con_poll() + con_misc(3, 1, True) +
+                             con_read(1, 10) + con_write_nb(1, 3000) + con_device(8) +
+                             con_poll() + con_read(1, 2000) + con_write(1, 100) + con_poll() +
+                             con_read(1, 4000), hot)
+    # The device gives back nothing: writes and flushes time out, forever
+    # waits end; then a reset.
+    yield "silent", seed(con_header() + con_write(0, 9000, 5) + con_flush(0, FOREVER) +
+                         con_misc(0) + con_write(0, 10, FOREVER), dev_late(19))
+    yield "dead-reset", seed(con_header(flags=IGNORE_RESETS) + con_device(3) + con_poll() +
+                             con_misc(0) + con_poll() + con_read(1, 5), bring_up)
+
+
 TARGETS = {
     "virtqueue": virtqueue_seeds,
     "mmio": mmio_seeds,
@@ -758,6 +881,7 @@ TARGETS = {
     "pci": pci_seeds,
     "blk": blk_seeds,
     "input": input_seeds,
+    "console": con_seeds,
 }
 
 

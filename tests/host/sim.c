@@ -454,6 +454,10 @@ static void sim_consume(struct sim *s, uint16_t queue)
         uint32_t len = s->handler ? s->handler(s, queue, head) : 0;
         if (s->never_complete)
             continue;
+        if (s->take_this) {
+            s->take_this = false;
+            continue;
+        }
         if (s->hold_this) {
             s->hold_this = false;
             if (s->nheld < SIM_MAX_HELD)
@@ -484,6 +488,11 @@ void sim_step(struct sim *s)
     for (uint16_t i = 0; i < SIM_MAX_QUEUES; i++)
         if (sim_queue_live(s, &s->q[i]))
             sim_consume(s, i);
+}
+
+void sim_complete(struct sim *s, uint16_t queue, uint16_t head, uint32_t len)
+{
+    sim_push_used(s, queue, head, len);
 }
 
 void sim_release_reversed(struct sim *s)

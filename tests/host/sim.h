@@ -15,7 +15,7 @@
 
 #include "lvio/lvio.h"
 
-#define SIM_MAX_QUEUES 4
+#define SIM_MAX_QUEUES 16 /* a console of 7 ports uses them all */
 #define SIM_MAX_ALLOCS 64
 #define SIM_MAX_HELD 64
 #define SIM_DMA_BASE 0x40000000ull /* first device address handed out */
@@ -137,6 +137,8 @@ struct sim {
     struct sim_held held[SIM_MAX_HELD];
     unsigned nheld;
     bool hold_this;           /* set by a handler: hold this one chain */
+    bool take_this;           /* set by a handler: the chain is the handler's,
+                                 which completes it later (sim_complete) */
 
     /* Errors the model noticed in the driver's behaviour. */
     char error[256];
@@ -166,6 +168,9 @@ void sim_step(struct sim *s);
 /* Complete chain `head` of `queue` now, reporting `len` bytes written (a
  * device model that keeps chains until it has something for them). */
 void sim_push_used(struct sim *s, uint16_t queue, uint16_t head, uint32_t len);
+/* Put chain `head` of `queue` in the used ring with length `len`, and
+ * notify as the driver asked (a chain a handler took: take_this). */
+void sim_complete(struct sim *s, uint16_t queue, uint16_t head, uint32_t len);
 
 /* Complete held chains, last taken first (out of order on purpose). */
 void sim_release_reversed(struct sim *s);
