@@ -17,7 +17,7 @@
  *     while (lvio_input_next(&in, &ev))         // oldest first
  *         ...ev.type, ev.code, ev.value...
  *
- *     lvio_input_set_led(&in, LVIO_LED_CAPSL, true); // EV_LED, then EV_SYN
+ *     lvio_input_set_led(&in, LVIO_LED_CAPSL, true); // one EV_LED event
  *
  * Events. The driver keeps the event queue full itself: each of its
  * LVIO_INPUT_EVENT_BUFS buffers lives in the driver's own DMA page and
@@ -66,7 +66,7 @@
 #ifndef LVIO_INPUT_EVENT_BUFS
 #define LVIO_INPUT_EVENT_BUFS 64
 #endif
-/* Status buffers: an LED change takes two (EV_LED, EV_SYN). */
+/* Status buffers: an LED change takes one (EV_LED). */
 #ifndef LVIO_INPUT_STATUS_BUFS
 #define LVIO_INPUT_STATUS_BUFS 8
 #endif
@@ -146,7 +146,7 @@ struct lvio_input {
     uint64_t abs_axes;                      /* bit a: abs[a] is the device's */
     struct lvio_input_absinfo abs[LVIO_INPUT_ABS_AXES]; /* see lvio_input_abs */
     bool leds_usable;                       /* EV_LED offered and a status queue
-                                               that can carry a change */
+                                               to carry a change */
 
     /* Statistics, for the caller to read. */
     uint64_t events;        /* events the device sent (buffers back with 8
@@ -226,14 +226,15 @@ bool lvio_input_next(struct lvio_input *in, struct lvio_input_event *ev);
 unsigned lvio_input_pending(const struct lvio_input *in);
 
 /*
- * Turn LED `led` (LVIO_LED_NUML, LVIO_LED_CAPSL, ...) on or off: EV_LED
- * `led` 1 or 0, then EV_SYN SYN_REPORT 0, two buffers on the status queue
- * under one notify (both or neither), without waiting for the device.
+ * Turn LED `led` (LVIO_LED_NUML, LVIO_LED_CAPSL, ...) on or off: one
+ * EV_LED `led` 1 or 0 on the status queue (no EV_SYN after it: as the
+ * input core tells a device its LEDs; QEMU takes only EV_LED there),
+ * without waiting for the device.
  * Returns 0 (sent; `leds` updated), or:
  *   LVIO_E_AGAIN        the status buffers are all still with the device
  *                       (try again after a poll);
  *   LVIO_E_UNSUPPORTED  the device does not list that LED in EV_LED, or
- *                       its status queue is too small for a change;
+ *                       has no status queue entries;
  *   LVIO_E_INVAL        NULL, or `led` above LVIO_LED_MAX;
  *   LVIO_E_STATE        not up;
  *   LVIO_E_BROKEN       the status queue broke.
