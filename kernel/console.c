@@ -10,6 +10,7 @@
 static bool ready;
 static uint64_t uart_phys;
 static struct console_cost cost;
+static bool mid_line; /* the last character written was not a newline */
 
 void console_init(uint64_t phys)
 {
@@ -31,6 +32,7 @@ void console_putc(char c)
     logbuf_putc(c);
     t1 = cycles();
     cost.mirror_cycles += t1 - t0;
+    mid_line = c != '\n';
     if (!ready)
         return;
     if (c == '\n')
@@ -38,6 +40,12 @@ void console_putc(char c)
     arch_uart_tx(c);
     cost.chars++;
     cost.uart_cycles += cycles() - t1;
+}
+
+void console_fresh_line(void)
+{
+    if (mid_line)
+        console_putc('\n');
 }
 
 int console_getc(void)

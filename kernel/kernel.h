@@ -50,6 +50,8 @@ void console_putc(char c);
 void console_write(const char *s, size_t len);
 /* The next character received on the serial line, -1 when none waits. */
 int console_getc(void);
+/* A newline unless the console is at the start of a line. */
+void console_fresh_line(void);
 /* Use the architecture's UART at this physical address (x86_64: I/O port)
  * (called by kernel_start); kept as it was if that one cannot be reached. */
 void console_init(uint64_t uart_phys);

@@ -36,6 +36,7 @@ void shell_printf(struct shell_term *t, const char *fmt, ...)
 
 void shell_prompt(struct shell_term *t)
 {
+    t->prompted = true;
     put(t, "levitate> ");
 }
 
@@ -232,6 +233,21 @@ void shell_console_write(void *ctx, const char *s, size_t n)
 {
     (void)ctx;
     console_write(s, n);
+}
+
+void shell_notice(const char *fmt, ...)
+{
+    struct shell_term *t = &serial_term;
+    va_list ap;
+
+    console_fresh_line();
+    va_start(ap, fmt);
+    kvprintf(fmt, ap);
+    va_end(ap);
+    if (t->prompted) {
+        shell_prompt(t);
+        t->write(t->ctx, t->line, t->len);
+    }
 }
 
 struct shell_term *shell_serial(void)

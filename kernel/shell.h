@@ -21,6 +21,7 @@ struct shell_term {
     char line[SHELL_LINE];
     size_t len;
     bool after_cr; /* the last character was '\r': a '\n' next is the same Enter */
+    bool prompted; /* a prompt has been shown: the shell is up on it */
 };
 
 /* A terminal whose output goes to write(ctx, ...); no prompt yet. */
@@ -39,6 +40,11 @@ __attribute__((format(printf, 2, 3))) void shell_printf(struct shell_term *t, co
  * and the screen's console); shell_serial_poll takes what was received. */
 struct shell_term *shell_serial(void);
 void shell_serial_poll(void);
+
+/* A line of the kernel's own that comes while the shell waits (a button
+ * pressed, a port added): on a line of its own, then the serial line's
+ * prompt and what was typed so far, again. */
+__attribute__((format(printf, 1, 2))) void shell_notice(const char *fmt, ...);
 
 /* Output for terminals that print like kprintf: the serial line and the
  * screen's console (a keyboard's terminal uses it too). */

@@ -10,15 +10,17 @@
 # which are shown as a table and saved to build/bench.txt (the whole serial
 # log goes to build/bench.log). Then three more boots measure the block device
 # again with one thing changed (the other way of servicing it, INDIRECT_DESC
-# off, EVENT_IDX off), a second table (serial in build/bench-variant<n>.log).
-# Fails on: no bench lines, a FAIL verdict or no verdict, a PANIC, QEMU
+# off, EVENT_IDX off), a second table (serial in build/bench-variant<n>.log);
+# and a last boot, without poweroff, times the console's echo port and a
+# key's echo (scripts/bench-io.py), a third. Fails on: no bench lines, a FAIL verdict or no verdict, a PANIC, QEMU
 # failing, or the timeout.
 #
 #   BENCH_TIMEOUT=120       seconds before QEMU is killed
 #   LVIO_KERNEL=path.img    another image;  LVIO_QEMU=...  another QEMU
 #   QEMU_ARGS='-global virtio-mmio.force-legacy=false'   extra QEMU args (split on spaces)
 #   BENCH_APPEND=irq.off    more bootargs (irq.off: everything polled, to compare)
-#   BENCH_VARIANTS=0        only the first boot
+#   BENCH_VARIANTS=0        not the block device's variants
+#   BENCH_IO=0              not the echo port and key figures (scripts/bench-io.py)
 # All TCG (no KVM here): the numbers compare builds on one machine, nothing more.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -162,6 +164,20 @@ if [ "${BENCH_VARIANTS:-1}" != 0 ]; then
             "/100 req" "/100 req"
         printf '%s\n' "-------------------+-----------+-----------+-----------+-------------+------------"
         printf '%s\n' "${rows[@]}"
+    } >>"$out"
+fi
+
+# What needs the host on the other side: the echo port's throughput and a
+# key's way to the shell (scripts/bench-io.py boots once more, without
+# poweroff). BENCH_IO=0 skips it.
+if [ "${BENCH_IO:-1}" != 0 ]; then
+    io=$(LVIO_ARCH=$ARCH /usr/bin/python3 scripts/bench-io.py) || fail "scripts/bench-io.py failed"
+    {
+        echo
+        printf '%s\n' "$io" | awk '
+            { line = substr($0, 8); i = match(line, /: [0-9.]+ /)
+              printf "%-34s | %8s | %s\n", substr(line, 1, i - 1),
+                     substr(line, i + 2, RLENGTH - 3), substr(line, i + RLENGTH) }'
     } >>"$out"
 fi
 

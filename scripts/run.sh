@@ -32,6 +32,9 @@ fi
 # ---- default devices --------------------------------------------------------
 cmd+=(-device virtio-rng-$VIRTIO)
 cmd+=(-device virtio-gpu-$VIRTIO)
+# Type on the screen's shell, point with the tablet (virtio-input: a VIRTIO
+# 1.0 device, so its PCI form is modern).
+cmd+=(-device virtio-keyboard-$VIRTIO -device virtio-tablet-$VIRTIO)
 # ------------------------------------------------------------------------------
 
 shot=
