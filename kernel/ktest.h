@@ -109,8 +109,9 @@ struct kdev *kernel_devices(unsigned *n);
 struct kdev *kernel_first_device(const struct kdriver *drv);
 
 /* `size` zeroed bytes of driver state for `k` from the page pool (k->drv
- * is set to them), kept for the boot; NULL when out of memory. A second
- * call returns the same state. */
+ * is set to them), kept for the boot; NULL when out of memory, which is a
+ * failed test and the device's error line. A second call returns the same
+ * state. */
 void *kdev_state(struct kdev *k, size_t size);
 
 /* Without poweroff: follow display changes (the host resized a window). */

@@ -198,6 +198,8 @@ void *kdev_state(struct kdev *k, size_t size)
     uint64_t phys;
     if (!k->drv)
         k->drv = dma_alloc_pages((size + 4095) / 4096, &phys);
+    if (!expect(k->drv != NULL, "%s: no memory for the driver's state", k->dev.name))
+        report_error(k, "LVIO_E_NOMEM", "allocating the driver's state");
     return k->drv;
 }
 

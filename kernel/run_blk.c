@@ -471,10 +471,8 @@ static void run_blk(struct kdev *k)
     struct blk_state *st = kdev_state(k, sizeof *st);
     size_t pages;
     uint64_t phys;
-    if (!expect(st != NULL, "%s: no memory for the driver's state", k->dev.name)) {
-        report_error(k, "LVIO_E_NOMEM", "allocating the driver's state");
-        return;
-    }
+    if (!st)
+        return; /* said by kdev_state */
     st->rng = 0x9e3779b97f4a7c15ull ^ k->dev.phys;
     st->buf = dma_alloc_pages(BUF_PAGES, &phys);
     if (!expect(st->buf != NULL, "%s: no 4 MiB buffer", k->dev.name)) {
@@ -505,6 +503,18 @@ static void run_blk(struct kdev *k)
                k->dev.name, dma_pages_in_use() - pages);
     }
     dma_free_pages(st->buf, BUF_PAGES);
+    st->buf = NULL;
+}
+
+/* After bench or soak: the device down (nothing when its init failed),
+ * every request collected, the buffer given back. */
+static void blk_release(struct blk_state *st)
+{
+    lvio_blk_teardown(&st->blk);
+    while (lvio_blk_done(&st->blk))
+        ;
+    if (st->buf)
+        dma_free_pages(st->buf, BUF_PAGES);
     st->buf = NULL;
 }
 
@@ -673,13 +683,8 @@ static void bench_blk(struct kdev *k)
         bench_sequential(k, false);
         bench_sequential(k, true);
     }
-    lvio_blk_teardown(&st->blk);
-    while (lvio_blk_done(&st->blk))
-        ;
 out:
-    if (st->buf)
-        dma_free_pages(st->buf, BUF_PAGES);
-    st->buf = NULL;
+    blk_release(st);
 }
 
 /*
@@ -706,13 +711,8 @@ static void soak_blk(struct kdev *k)
                   check_words(st->buf, PATTERN_BASE, 0, 4096) == 4096;
         back = random_reads_depth32(k, total, st->blk.nqueues, pattern, &ns);
     }
-    lvio_blk_teardown(&st->blk);
-    while (lvio_blk_done(&st->blk))
-        ;
 out:
-    if (st->buf)
-        dma_free_pages(st->buf, BUF_PAGES);
-    st->buf = NULL;
+    blk_release(st);
     expect(dma_pages_in_use() == pages, "%s: soak: DMA pages in use %zu before, %zu after",
            k->dev.name, pages, dma_pages_in_use());
     kprintf("levitate: soak: blk %s: %u reads on %u queues in %llu ms, "
