@@ -600,10 +600,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned i = 0; i < NPORTS; i++)
         free(S.m[i].sent);
     memset(&S, 0, sizeof S);
-    fz_init(f, data, size);
-    fz_watch(f, &S.dev);
-    fz_read_common_header(f);
-    f->device_id = LVIO_VIRTIO_ID_CONSOLE;
+    fz_start(f, &S.dev, data, size, LVIO_VIRTIO_ID_CONSOLE);
     f->features = FEATURES ^ fz_u64(&f->h);
     uint16_t qmax = 8u ^ fz_u16(&f->h);
     for (unsigned i = 0; i < FZ_MAX_QUEUES; i++)

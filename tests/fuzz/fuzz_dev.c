@@ -1309,3 +1309,12 @@ size_t fz_shared_bytes(const struct fz *f, const uint8_t *p, size_t n)
     }
     return total;
 }
+
+void fz_start(struct fz *f, struct lvio_device *dev, const uint8_t *data, size_t size,
+              uint32_t device_id)
+{
+    fz_init(f, data, size);
+    fz_watch(f, dev);
+    fz_read_common_header(f);
+    f->device_id = device_id;
+}

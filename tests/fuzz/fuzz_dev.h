@@ -307,6 +307,10 @@ void fz_init(struct fz *f, const uint8_t *data, size_t size);
  * reset only; bits 5-7 % 3: share layout linear, scattered, by pattern),
  * DMA failure, share failure, and the share pattern (layout 2). */
 void fz_read_common_header(struct fz *f);
+/* Every target's start: fz_init, fz_watch(dev), the common header, and the
+ * device's id. */
+void fz_start(struct fz *f, struct lvio_device *dev, const uint8_t *data, size_t size,
+              uint32_t device_id);
 
 /* The device whose kept memory (dead device) fz_finish accepts. */
 void fz_watch(struct fz *f, const struct lvio_device *dev);

@@ -157,11 +157,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz *f = &S.f;
     memset(&S, 0, sizeof S);
-    fz_init(f, data, size);
-    fz_watch(f, &S.dev);
-    fz_read_common_header(f);
+    fz_start(f, &S.dev, data, size, 0);
     f->hostile_regs = true;
-    f->device_id = 4u ^ fz_u8(&f->h);
+    f->device_id = 4u ^ fz_u8(&f->h); /* any kind of device: from the tape */
     f->features = (1ull << LVIO_VIRTIO_F_VERSION_1) ^ fz_u64(&f->h);
     for (unsigned i = 0; i < NQ; i++)
         f->q[i].num_max = 256u ^ fz_u16(&f->h);

@@ -123,10 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz *f = &S.f;
     memset(&S, 0, sizeof S);
-    fz_init(f, data, size);
-    fz_watch(f, &S.dev);
-    fz_read_common_header(f);
-    f->device_id = LVIO_VIRTIO_ID_RNG;
+    fz_start(f, &S.dev, data, size, LVIO_VIRTIO_ID_RNG);
     f->features = (1ull << LVIO_VIRTIO_F_VERSION_1) ^ fz_u64(&f->h);
     f->q[0].num_max = 8u ^ fz_u16(&f->h);
     f->service = rng_service;

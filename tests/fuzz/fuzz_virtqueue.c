@@ -354,10 +354,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz *f = &S.f;
     memset(&S, 0, sizeof S);
-    fz_init(f, data, size);
-    fz_watch(f, &S.dev);
-    fz_read_common_header(f);
-    f->device_id = LVIO_VIRTIO_ID_CONSOLE;
+    fz_start(f, &S.dev, data, size, LVIO_VIRTIO_ID_CONSOLE);
     /* Offer the ring features: INDIRECT_DESC and EVENT_IDX, which the
      * driver takes unless refused, and RING_PACKED, which it must never
      * take. The harness's tape says which are offered and refused. */
