@@ -34,9 +34,10 @@ SIZE(virtqueue, struct lvio_virtqueue);
 SIZE(rng, struct lvio_rng);
 SIZE(gpu, struct lvio_gpu);
 SIZE(gpu_fb, struct lvio_gpu_fb);
-#if __has_include(<lvio/blk.h>)
 SIZE(blk, struct lvio_blk);
-#endif
+SIZE(input, struct lvio_input);
+SIZE(console, struct lvio_console);
+SIZE(console_port, struct lvio_console_port);
 C
 
 declare -A T D B S
@@ -87,7 +88,7 @@ done
     printf '%-20s' "struct"
     for a in $arches; do printf ' | %7s' "$a"; done
     printf '\n'
-    for s in device virtqueue rng gpu gpu_fb blk; do
+    for s in device virtqueue rng gpu gpu_fb blk input console console_port; do
         [ -n "${S[$s,${arches%% *}]:-}" ] || continue
         printf '%-20s' "lvio_$s"
         for a in $arches; do printf ' | %7s' "${S[$s,$a]}"; done
