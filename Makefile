@@ -66,10 +66,13 @@ $(HOSTB)/test_gfx: tests/host/test_gfx.c $(GFX_SRCS) kernel/gfx.h kernel/psf.h $
 	@mkdir -p $(@D)
 	$(HOST_CC) $(TEST_CFLAGS) -DFONT_PATH='"$(HOSTB)/font.psf"' -o $@ tests/host/test_gfx.c $(GFX_SRCS) -lcmocka
 
-# The kernel's keyboard layout.
+# The kernel's keyboard layout and IPv4 responder.
 $(HOSTB)/test_keymap: tests/host/test_keymap.c kernel/keymap.c kernel/keymap.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(TEST_CFLAGS) -o $@ tests/host/test_keymap.c kernel/keymap.c -lcmocka
+$(HOSTB)/test_netstack: tests/host/test_netstack.c kernel/netstack.c kernel/netstack.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(TEST_CFLAGS) -o $@ tests/host/test_netstack.c kernel/netstack.c -lcmocka
 
 check-host: deps-host deps-font $(HOST_TESTS)
 	@scripts/host-tests.sh $(HOST_TESTS)

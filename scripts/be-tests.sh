@@ -24,6 +24,7 @@ for t in tests/host/test_*.c; do
     case $n in
     test_fdt) srcs=(kernel/fdt.c) ;;
     test_keymap) srcs=(kernel/keymap.c) ;;
+    test_netstack) srcs=(kernel/netstack.c) ;;
     test_gfx) srcs=(kernel/gfx.c kernel/fbcon.c kernel/psf.c -DFONT_PATH="\"build/host/font.psf\"") ;;
     *) srcs=("${SIM[@]}" "${LIB[@]}") ;;
     esac
