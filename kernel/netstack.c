@@ -357,6 +357,22 @@ void netif_tick(struct netif *nif, uint64_t now_ns)
         dhcp_send(nif, nif->dhcp == NET_DHCP_DISCOVER ? DHCPDISCOVER : DHCPREQUEST, now_ns);
 }
 
+bool netif_udp_frame(struct netif *nif, uint8_t *f, size_t len, uint32_t ip, uint16_t sport,
+                     uint16_t dport)
+{
+    const size_t head = ETH_HLEN + IP_HLEN + UDP_HLEN;
+    const uint8_t *mac;
+
+    if (!nif->configured || len < head || len > NET_FRAME_MAX)
+        return false;
+    mac = arp_lookup(nif, next_hop(nif, ip));
+    eth_header(nif, f, mac ? mac : broadcast_mac, ETH_IPV4);
+    for (size_t i = head; i < len; i++)
+        f[i] = (uint8_t)(i - head);
+    udp_finish(f, nif->ip, ip, sport, dport, len - head);
+    return true;
+}
+
 /* ---- receiving ------------------------------------------------------------------ */
 
 static void arp_input(struct netif *nif, const uint8_t *f, size_t len, uint64_t now_ns)

@@ -83,6 +83,13 @@ void netif_tick(struct netif *nif, uint64_t now_ns);
  * known); ping_answered and ping_rtt_ns say how it went. */
 void netif_ping(struct netif *nif, uint32_t ip, uint64_t now_ns);
 
+/* A UDP frame of exactly `len` bytes (42..NET_FRAME_MAX, Ethernet header
+ * included; the payload counts up from 0) from our address and `sport` to
+ * `ip`:`dport`, addressed to its next hop's MAC when the ARP cache knows
+ * it, else to everyone; into f. False when there is no address yet. */
+bool netif_udp_frame(struct netif *nif, uint8_t *f, size_t len, uint32_t ip, uint16_t sport,
+                     uint16_t dport);
+
 const char *net_bad_name(enum net_bad why);
 /* "10.0.2.15" into buf (16 bytes). */
 const char *net_ip_str(uint32_t ip, char buf[16]);

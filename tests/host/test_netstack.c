@@ -378,13 +378,37 @@ static void test_ping(void **state)
     assert_false(N.ping_answered);
 }
 
+static void test_udp_frame(void **state)
+{
+    uint8_t f[NET_FRAME_MAX];
+    size_t n;
+    (void)state;
+    memset(&N, 0, sizeof N);
+    memcpy(N.mac, MAC, 6);
+    N.send = capture;
+    assert_false(netif_udp_frame(&N, f, 60, GW, 9, 9)); /* no address yet */
+    configured();
+    assert_false(netif_udp_frame(&N, f, 41, GW, 9, 9));
+    assert_false(netif_udp_frame(&N, f, NET_FRAME_MAX + 1, GW, 9, 9));
+    for (size_t len = 42; len <= NET_FRAME_MAX; len += len < 100 ? 1 : 473) {
+        assert_true(netif_udp_frame(&N, f, len, GW, 9, 10));
+        memcpy(sent[0], f, len);
+        sent_len[0] = len;
+        const uint8_t *u = check_ip(0, 17, &n);
+        assert_int_equal(n, len - 34);
+        assert_int_equal(g16(u), 9);
+        assert_int_equal(g16(u + 2), 10);
+        assert_memory_equal(f, "\xff\xff\xff\xff\xff\xff", 6); /* the gateway unknown */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dhcp),     cmocka_unit_test(test_fallback),
         cmocka_unit_test(test_arp),      cmocka_unit_test(test_icmp_echo),
         cmocka_unit_test(test_udp_echo), cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_ping),
+        cmocka_unit_test(test_ping),     cmocka_unit_test(test_udp_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
