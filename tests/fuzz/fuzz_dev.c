@@ -281,10 +281,16 @@ static uint64_t fz_share_addr(struct fz *f, const void *buf, size_t len, unsigne
             last = &f->shares[i];
     if (f->share_mode == 0)
         return (uint64_t)(uintptr_t)buf + FZ_SHARE_LINEAR;
-    if (f->share_mode == 2 && last && ((f->share_pattern >> (k % 64)) & 1))
-        return last->dev + last->len; /* contiguous with the last one */
     uint64_t dev = f->share_next + in_page;
-    f->share_next += ((in_page + len + LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE + 1) * LVIO_PAGE_SIZE;
+    if (f->share_mode == 2 && last && ((f->share_pattern >> (k % 64)) & 1))
+        dev = last->dev + last->len; /* contiguous with the last one */
+    /* The next scattered share starts past this one and a guard page, so
+     * no two live shares ever overlap in device addresses (a contiguous
+     * one may run past where the next scattered one would have gone). */
+    uint64_t end = (dev + len + LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE * LVIO_PAGE_SIZE +
+                   LVIO_PAGE_SIZE;
+    if (end > f->share_next)
+        f->share_next = end;
     return dev;
 }
 
