@@ -420,9 +420,11 @@ static void op_wait(unsigned i, uint64_t timeout)
     check_rv("lvio_blk_wait", rv, true);
     if (!back)
         fz_check_waited(&S.f, rv, timeout);
+    /* Still the driver's: nothing came (AGAIN), not up (STATE), or, for a
+     * look (timeout 0, which resets nothing), a queue that broke. */
     if (s->req.state_ == 0)
         check_back(&s->req);
-    else if (rv != LVIO_E_AGAIN && rv != LVIO_E_STATE)
+    else if (rv != LVIO_E_AGAIN && rv != LVIO_E_STATE && (timeout || rv != LVIO_E_BROKEN))
         fz_die("lvio_blk_wait returned %d with the request still the driver's", rv);
 }
 
