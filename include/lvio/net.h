@@ -156,6 +156,11 @@
 #ifndef LVIO_NET_TX_SEGS
 #define LVIO_NET_TX_SEGS 4
 #endif
+/* Control command buffers: one command (or two: set_rx_mode) waited for,
+ * an ANNOUNCE_ACK, and those a timed-out wait left with the device. */
+#ifndef LVIO_NET_CTRL_SLOTS
+#define LVIO_NET_CTRL_SLOTS 4
+#endif
 /* Bound on a control command's wait (struct lvio_net's timeout_ns). */
 #ifndef LVIO_NET_CTRL_TIMEOUT_NS
 #define LVIO_NET_CTRL_TIMEOUT_NS 1000000000ull
@@ -361,8 +366,8 @@ struct lvio_net {
     } q[LVIO_NET_MAX_PAIRS];
     struct lvio_virtqueue ctrlq;
     struct lvio_reqs ctrl_reqs;
-    struct lvio_req_slot ctrl_slots[4];
-    bool acking;                     /* an ANNOUNCE_ACK is with the device */
+    struct lvio_req_slot ctrl_slots[LVIO_NET_CTRL_SLOTS];
+    int ack_slot;                    /* the ANNOUNCE_ACK's slot, -1: none */
 };
 
 /*
