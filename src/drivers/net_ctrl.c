@@ -89,8 +89,9 @@ static int cmd_answer(struct lvio_net *n, unsigned slot, const struct net_cmd *c
 }
 
 /* Run `k` commands (1 or 2) as one batch and wait for them, bounded by
- * timeout_ns; each one's result into res[] (LVIO_E_TIMEOUT: not
- * answered). Returns the first error, with its message. */
+ * timeout_ns; each one's result into res[] (the wait's error: not
+ * answered). Returns the wait's error, else the first command's that
+ * failed, with its message. */
 static int cmd_run(struct lvio_net *n, const struct net_cmd *cmds, unsigned k, int *res)
 {
     unsigned slots[2];
@@ -106,18 +107,17 @@ static int cmd_run(struct lvio_net *n, const struct net_cmd *cmds, unsigned k, i
     err = lvio_reqs_submit(&n->ctrl_reqs, batch, k);
     if (err == LVIO_OK)
         err = lvio_reqs_wait(&n->ctrl_reqs, batch, k, n->timeout_ns);
-    if (err) {
+    if (err)
         lvio_snprintf(what, sizeof what, "%s", n->dev->errmsg);
-        err = lvio_fail(n->dev, err, "net: %s: %s", cmd_name(cmds[0].class_, cmds[0].cmd), what);
-    }
-    int first = err;
-    for (unsigned i = 0; i < k; i++) {
-        res[i] = err;
-        if (n->ctrl_slots[slots[i]].state == LVIO_REQ_DONE)
-            res[i] = cmd_answer(n, slots[i], &cmds[i]);
-        if (first == LVIO_OK)
-            first = res[i];
-    }
+    /* The last first, so that the message left is the first failure's. */
+    for (unsigned i = k; i-- > 0;)
+        res[i] = n->ctrl_slots[slots[i]].state == LVIO_REQ_DONE ? cmd_answer(n, slots[i], &cmds[i])
+                                                                : err;
+    if (err)
+        return lvio_fail(n->dev, err, "net: %s: %s", cmd_name(cmds[0].class_, cmds[0].cmd), what);
+    int first = LVIO_OK;
+    for (unsigned i = 0; i < k && first == LVIO_OK; i++)
+        first = res[i];
     return first;
 }
 
