@@ -312,16 +312,23 @@ static unsigned tx_descs(const struct lvio_net_txq *tx, unsigned nbufs)
     return lvio_vq_descs(&tx->vq, nbufs + 1u);
 }
 
-/* A free transmit slot with room for a frame of `nbufs` data buffers, or
- * -1 (counted as busy). */
-static int tx_slot(struct lvio_net *n, struct lvio_net_txq *tx, unsigned nbufs)
+/* A free transmit slot with room for a frame of `nbufs` data buffers
+ * into *slot: 0; LVIO_E_AGAIN (counted as busy) when there is none now;
+ * LVIO_E_INVAL when the queue is too small ever to carry it. */
+static int tx_slot(struct lvio_net *n, struct lvio_net_txq *tx, unsigned nbufs, unsigned *slot)
 {
-    if (lvio_vq_num_free(&tx->vq) >= tx_descs(tx, nbufs))
+    unsigned need = tx_descs(tx, nbufs);
+    if (need > tx->vq.size)
+        return lvio_fail(n->dev, LVIO_E_INVAL, "net: send: a frame of %u buffer(s) takes %u "
+                         "descriptors, the transmit queue has %u", nbufs, need, tx->vq.size);
+    if (lvio_vq_num_free(&tx->vq) >= need)
         for (unsigned s = 0; s < LVIO_NET_TX_SLOTS; s++)
-            if (tx->slots[s].state == LVIO_REQ_FREE)
-                return (int)s;
+            if (tx->slots[s].state == LVIO_REQ_FREE) {
+                *slot = s;
+                return LVIO_OK;
+            }
     n->stats.tx_busy++;
-    return -1;
+    return LVIO_E_AGAIN;
 }
 
 /* The header in front of a frame of `len` bytes, into `out` (hdr_len bytes). */
@@ -465,19 +472,19 @@ int lvio_net_send(struct lvio_net *n, unsigned q, const void *frame, size_t len,
     err = tx_reap(n, tx);
     if (err)
         return err;
-    int s = tx_slot(n, tx, split_header(n) ? 1u : 0u);
-    if (s < 0)
-        return LVIO_E_AGAIN;
-    uint8_t *b = lvio_req_buf(&tx->reqs, (unsigned)s);
+    unsigned s;
+    err = tx_slot(n, tx, split_header(n) ? 1u : 0u, &s);
+    if (err)
+        return err;
+    uint8_t *b = lvio_req_buf(&tx->reqs, s);
     err = tx_header(n, info, len, b);
     if (err)
         return err;
     memcpy(b + n->hdr_len, frame, len);
-    struct lvio_req r = {.slot = (unsigned)s, .req_len = n->hdr_len + (uint32_t)len};
+    struct lvio_req r = {.slot = s, .req_len = n->hdr_len + (uint32_t)len};
     if (split_header(n)) { /* the same bytes, as two buffers */
         r.req_len = n->hdr_len;
-        r.out = (struct lvio_sg){lvio_req_addr(&tx->reqs, (unsigned)s) + n->hdr_len,
-                                 (uint32_t)len};
+        r.out = (struct lvio_sg){lvio_req_addr(&tx->reqs, s) + n->hdr_len, (uint32_t)len};
     }
     err = lvio_reqs_submit(&tx->reqs, &r, 1);
     if (err)
@@ -535,10 +542,11 @@ int lvio_net_send_sg(struct lvio_net *n, unsigned q, const struct lvio_net_buf *
     err = tx_reap(n, tx);
     if (err)
         return err;
-    int s = tx_slot(n, tx, nbufs);
-    if (s < 0)
-        return LVIO_E_AGAIN;
-    err = tx_header(n, info, total, lvio_req_buf(&tx->reqs, (unsigned)s));
+    unsigned s;
+    err = tx_slot(n, tx, nbufs, &s);
+    if (err)
+        return err;
+    err = tx_header(n, info, total, lvio_req_buf(&tx->reqs, s));
     if (err)
         return err;
     struct lvio_net_tx_slot *t = &tx->tx[s];
@@ -560,7 +568,7 @@ int lvio_net_send_sg(struct lvio_net *n, unsigned q, const struct lvio_net_buf *
         t->nshared = (uint8_t)(i + 1);
         sg[i] = (struct lvio_sg){addr, bufs[i].len};
     }
-    struct lvio_req r = {.slot = (unsigned)s, .req_len = n->hdr_len, .outs = sg, .n_outs = nbufs};
+    struct lvio_req r = {.slot = s, .req_len = n->hdr_len, .outs = sg, .n_outs = nbufs};
     err = lvio_reqs_submit(&tx->reqs, &r, 1);
     if (err) {
         if (tx->slots[s].state == LVIO_REQ_FREE) { /* never reached the device */
@@ -757,7 +765,9 @@ static int net_read_config(struct lvio_net *n)
     return LVIO_OK;
 }
 
-/* An engine and its queue. */
+/* An engine and its queue, sized for `descs` descriptors a buffer (a
+ * frame, a command): a queue the device makes too small for one is
+ * refused. */
 static int setup_one(struct lvio_net *n, struct lvio_reqs *r, struct lvio_virtqueue *vq,
                      struct lvio_req_slot *slots, unsigned nslots, uint32_t size,
                      bool device_writes, uint16_t index, unsigned descs)
@@ -766,6 +776,9 @@ static int setup_one(struct lvio_net *n, struct lvio_reqs *r, struct lvio_virtqu
     uint32_t max = nslots * descs;
     if (err == LVIO_OK)
         err = lvio_vq_setup(vq, n->dev, index, (uint16_t)(max < 0x8000u ? max : 0x8000u));
+    if (err == LVIO_OK && vq->size < lvio_vq_descs(vq, descs))
+        err = lvio_fail(n->dev, LVIO_E_QUEUE, "net: queue %u has %u descriptor(s), one of its "
+                        "chains takes %u", index, vq->size, lvio_vq_descs(vq, descs));
     return err;
 }
 
@@ -773,18 +786,16 @@ static int setup_one(struct lvio_net *n, struct lvio_reqs *r, struct lvio_virtqu
  * (the device reset first). */
 static int net_setup_queues(struct lvio_net *n)
 {
-    bool indirect = lvio_net_has(n, LVIO_VIRTIO_F_INDIRECT_DESC);
     unsigned rx_bufs = n->rx_buf_size > BIG_BUF ? LVIO_NET_RX_BIG_BUFS : LVIO_NET_RX_BUFS;
     uint32_t tx_size = (n->hdr_len + n->tx_max + 7u) & ~7u;
     int err = LVIO_OK;
     for (unsigned q = 0; q < n->pairs && err == LVIO_OK; q++) {
         err = setup_one(n, &n->q[q].rx.reqs, &n->q[q].rx.vq, n->q[q].rx.slots, rx_bufs,
-                        n->rx_buf_size, true, LVIO_VIRTIO_NET_RX(q),
-                        rx_split(n) && !indirect ? 2u : 1u);
+                        n->rx_buf_size, true, LVIO_VIRTIO_NET_RX(q), rx_split(n) ? 2u : 1u);
         if (err == LVIO_OK)
             err = setup_one(n, &n->q[q].tx.reqs, &n->q[q].tx.vq, n->q[q].tx.slots,
                             LVIO_NET_TX_SLOTS, tx_size, false, LVIO_VIRTIO_NET_TX(q),
-                            indirect ? 1u : 1u + LVIO_NET_TX_SEGS);
+                            split_header(n) ? 2u : 1u);
     }
     if (err == LVIO_OK && n->ctrl)
         err = lvio_net_ctrl_setup(n);

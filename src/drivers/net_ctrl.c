@@ -51,6 +51,9 @@ int lvio_net_ctrl_setup(struct lvio_net *n)
                              LVIO_NET_CTRL_SLOT, LVIO_NET_CTRL_ACK);
     if (err == LVIO_OK)
         err = lvio_vq_setup(&n->ctrlq, n->dev, index, 4u * LVIO_NET_CTRL_SLOTS);
+    if (err == LVIO_OK && n->ctrlq.size < lvio_vq_descs(&n->ctrlq, 3))
+        err = lvio_fail(n->dev, LVIO_E_QUEUE, "net: control queue %u has %u descriptor(s), a "
+                        "command takes 3", index, n->ctrlq.size);
     return err;
 }
 
