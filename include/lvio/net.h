@@ -51,8 +51,12 @@
  * posted, in the driver's own DMA memory, of `rx_buf_size` bytes: a page
  * each with MRG_RXBUF (a frame then spans as many as it needs, up to
  * LVIO_NET_FRAME_SEGS); otherwise the header plus `rx_max` bytes (the
- * MTU's frame with a VLAN tag, or with large receive 65550 bytes, in
- * which case only LVIO_NET_RX_BIG_BUFS of them). A frame the device
+ * MTU's frame with a VLAN tag, or with large receive 65550 bytes), and
+ * when that is over 16 KiB only LVIO_NET_RX_BIG_BUFS of them. On a legacy
+ * device without ANY_LAYOUT (and without MRG_RXBUF) a buffer is offered
+ * as two descriptors, the header's and the frame's, as such a device
+ * wants (5.1.6.6); so is a frame sent, and a control command's parts.
+ * A frame the device
  * completes stays in its buffers, the driver's, until the caller has
  * taken it (lvio_net_recv, or lvio_net_peek then lvio_net_release); only
  * then do they go back to the device. So a device faster than the caller
@@ -139,12 +143,13 @@
 #define LVIO_NET_MAX_PAIRS 4
 #endif
 /* Receive buffers each receive queue keeps posted (at least
- * LVIO_NET_FRAME_SEGS + 1: a largest merged frame and one more). */
+ * LVIO_NET_FRAME_SEGS + 1: a largest merged frame and one more; below 255).
+ * With MRG_RXBUF they take a page each: 128 KiB of DMA memory a pair. */
 #ifndef LVIO_NET_RX_BUFS
 #define LVIO_NET_RX_BUFS 32
 #endif
-/* Of those, posted when each must hold a whole 65550-byte frame (large
- * receive without MRG_RXBUF: 17 pages each). */
+/* Of those, posted when each is over 16 KiB (large receive, or a large
+ * MTU, without MRG_RXBUF: a 65550-byte frame takes 17 pages). */
 #ifndef LVIO_NET_RX_BIG_BUFS
 #define LVIO_NET_RX_BIG_BUFS 8
 #endif
@@ -386,7 +391,9 @@ struct lvio_net {
  *   LVIO_E_TIMEOUT   it did not answer VQ_PAIRS_SET within timeout_ns
  *                    (LVIO_NET_CTRL_TIMEOUT_NS at init);
  *   LVIO_E_DEVICE    it answered with neither OK nor ERR, or no ack byte;
- *   LVIO_E_QUEUE     a queue missing or refused;
+ *   LVIO_E_QUEUE     a queue missing or refused, or too small for one of
+ *                    its chains (a command takes 3 descriptors without
+ *                    INDIRECT_DESC);
  *   another error of device bring-up (lvio_device_begin, lvio_vq_setup,
  *   lvio_reqs_init, lvio_device_driver_ok): LVIO_E_DEAD, LVIO_E_FEATURES,
  *   LVIO_E_UNSUPPORTED, LVIO_E_NEEDS_RESET, LVIO_E_NOMEM, LVIO_E_HAL,
@@ -421,8 +428,10 @@ int lvio_net_reset(struct lvio_net *n);
  * take the answer to an ANNOUNCE_ACK, and when `isr` has
  * LVIO_VIRTIO_ISR_CONFIG read the status (link, announce). Returns the
  * frames waiting on every pair (0 or more), LVIO_E_BROKEN (a queue broke:
- * the message names it; lvio_net_reset), LVIO_E_NEEDS_RESET, LVIO_E_STATE
- * (not up) or LVIO_E_INVAL. Not for an interrupt handler.
+ * the message names it; lvio_net_reset), LVIO_E_NEEDS_RESET,
+ * LVIO_E_CONFIG (the status kept changing while read: it is read again at
+ * the next notice), LVIO_E_STATE (not up) or LVIO_E_INVAL. Not for an
+ * interrupt handler.
  */
 int lvio_net_poll(struct lvio_net *n, uint32_t isr);
 
@@ -489,8 +498,11 @@ int lvio_net_send(struct lvio_net *n, unsigned q, const void *frame, size_t len,
  * copy: each is shared with the device in place (the HAL's share, device
  * reads) and stays the device's, unchanged and allocated, until
  * lvio_net_tx_done hands `token` back. Returns what lvio_net_send
- * returns, and LVIO_E_UNSUPPORTED when the HAL has no share, or an error
- * of share() (nothing stays shared after any error).
+ * returns (LVIO_E_INVAL also for an empty buffer, or more buffers than
+ * the transmit queue's descriptors can ever carry), LVIO_E_UNSUPPORTED
+ * when the HAL has no share, or an error of share() (nothing stays shared
+ * after any error but LVIO_E_BROKEN, whose buffers stay shared until the
+ * teardown: the device may read them).
  */
 int lvio_net_send_sg(struct lvio_net *n, unsigned q, const struct lvio_net_buf *bufs,
                      unsigned nbufs, const struct lvio_net_tx_info *info, void *token);
@@ -504,8 +516,8 @@ int lvio_net_send_sg(struct lvio_net *n, unsigned q, const struct lvio_net_buf *
  */
 int lvio_net_tx_done(struct lvio_net *n, unsigned q, void **token);
 
-/* Frames pair `q` can take now without LVIO_E_AGAIN, as of the last
- * reclaim (0 for NULL, no such pair, not up). */
+/* Frames of one buffer pair `q` can take now without LVIO_E_AGAIN, as of
+ * the last reclaim (0 for NULL, no such pair, not up). */
 unsigned lvio_net_tx_room(const struct lvio_net *n, unsigned q);
 
 /*
@@ -529,11 +541,11 @@ int lvio_net_set_rx_mode(struct lvio_net *n, bool promisc, bool allmulti);
  * Give the device the MAC address `mac` (the frames it filters for, the
  * source it may use): VIRTIO_NET_CTRL_MAC_ADDR_SET with CTRL_MAC_ADDR;
  * otherwise, on a legacy device, the configuration's mac written and read
- * back. `n->mac` follows what the device took. Returns 0, what
- * lvio_net_set_rx_mode returns for the command, LVIO_E_UNSUPPORTED (a
- * modern device without CTRL_MAC_ADDR), LVIO_E_DEVICE (a legacy device
- * that kept another address), or LVIO_E_INVAL (NULL; a multicast
- * address).
+ * back. `n->mac` (and `has_mac`) follow what the device took. Returns 0,
+ * what lvio_net_set_rx_mode returns for the command, LVIO_E_UNSUPPORTED
+ * (a modern device without CTRL_MAC_ADDR), LVIO_E_DEVICE (a legacy device
+ * that kept another address), LVIO_E_CONFIG (its configuration kept
+ * changing), or LVIO_E_INVAL (NULL; a multicast or all-zero address).
  */
 int lvio_net_set_mac(struct lvio_net *n, const uint8_t mac[6]);
 

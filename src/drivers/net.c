@@ -42,7 +42,7 @@
      (1ull << LVIO_VIRTIO_NET_F_MTU) | (1ull << LVIO_VIRTIO_NET_F_MRG_RXBUF) |              \
      (1ull << LVIO_VIRTIO_NET_F_CTRL_VQ) | (1ull << LVIO_VIRTIO_NET_F_CTRL_RX) |            \
      (1ull << LVIO_VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ull << LVIO_VIRTIO_NET_F_GUEST_ANNOUNCE) | \
-     (1ull << LVIO_VIRTIO_NET_F_MQ) | (1ull << LVIO_VIRTIO_F_ANY_LAYOUT))
+     (1ull << LVIO_VIRTIO_NET_F_MQ))
 #define CSUM_FEATURES \
     ((1ull << LVIO_VIRTIO_NET_F_CSUM) | (1ull << LVIO_VIRTIO_NET_F_GUEST_CSUM))
 #define BIG_RX_FEATURES                                                              \
@@ -698,8 +698,10 @@ static void net_free_queues(struct lvio_net *n)
 static int net_negotiate(struct lvio_net *n)
 {
     struct lvio_device *dev = n->dev;
+    /* ANY_LAYOUT is a legacy bit: VERSION_1 implies it (2.7.4). */
     uint64_t want = NET_FEATURES | (n->opts.csum ? CSUM_FEATURES : 0) |
-                    (n->opts.big_rx ? BIG_RX_FEATURES : 0);
+                    (n->opts.big_rx ? BIG_RX_FEATURES : 0) |
+                    (dev->legacy ? 1ull << LVIO_VIRTIO_F_ANY_LAYOUT : 0);
     uint64_t refused = dev->features_refused;
     dev->features_refused |= n->opts.refuse;
     int err = lvio_device_begin(dev, want);
