@@ -437,7 +437,7 @@ int lvio_net_release(struct lvio_net *n, unsigned q)
 int lvio_net_recv(struct lvio_net *n, unsigned q, void *buf, size_t len,
                   struct lvio_net_rx_info *info)
 {
-    struct lvio_net_frame f;
+    struct lvio_net_frame f = {.nsegs = 0};
     if (!buf && len)
         return LVIO_E_INVAL;
     int got = lvio_net_peek(n, q, &f);
@@ -448,8 +448,8 @@ int lvio_net_recv(struct lvio_net *n, unsigned q, void *buf, size_t len,
     if ((size_t)got > len)
         return lvio_fail(n->dev, LVIO_E_NOSPC, "net: receive: a %d-byte frame, a %zu-byte buffer "
                          "(the frame is kept)", got, len);
-    uint8_t *out = buf;
-    for (unsigned i = 0; i < f.nsegs; i++) {
+    uint8_t *out = buf; /* not NULL: got > 0 and got <= len */
+    for (unsigned i = 0; i < f.nsegs && out; i++) {
         memcpy(out, f.seg[i].data, f.seg[i].len);
         out += f.seg[i].len;
     }
@@ -472,7 +472,7 @@ int lvio_net_send(struct lvio_net *n, unsigned q, const void *frame, size_t len,
     err = tx_reap(n, tx);
     if (err)
         return err;
-    unsigned s;
+    unsigned s = 0; /* set by tx_slot */
     err = tx_slot(n, tx, split_header(n) ? 1u : 0u, &s);
     if (err)
         return err;
@@ -542,7 +542,7 @@ int lvio_net_send_sg(struct lvio_net *n, unsigned q, const struct lvio_net_buf *
     err = tx_reap(n, tx);
     if (err)
         return err;
-    unsigned s;
+    unsigned s = 0; /* set by tx_slot */
     err = tx_slot(n, tx, nbufs, &s);
     if (err)
         return err;

@@ -32,16 +32,20 @@ struct net_cmd {
 /* A command's name in the specification, for messages. */
 static const char *cmd_name(uint8_t class_, uint8_t cmd)
 {
-    switch (class_ << 8 | cmd) {
-    case LVIO_VIRTIO_NET_CTRL_RX << 8 | LVIO_VIRTIO_NET_CTRL_RX_PROMISC: return "RX_PROMISC";
-    case LVIO_VIRTIO_NET_CTRL_RX << 8 | LVIO_VIRTIO_NET_CTRL_RX_ALLMULTI: return "RX_ALLMULTI";
-    case LVIO_VIRTIO_NET_CTRL_MAC << 8 | LVIO_VIRTIO_NET_CTRL_MAC_ADDR_SET: return "MAC_ADDR_SET";
-    case LVIO_VIRTIO_NET_CTRL_ANNOUNCE << 8 | LVIO_VIRTIO_NET_CTRL_ANNOUNCE_ACK:
-        return "ANNOUNCE_ACK";
-    case LVIO_VIRTIO_NET_CTRL_MQ << 8 | LVIO_VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET:
-        return "MQ_VQ_PAIRS_SET";
-    default: return "a command";
-    }
+    static const struct {
+        uint8_t class_, cmd;
+        const char *name;
+    } names[] = {
+        {LVIO_VIRTIO_NET_CTRL_RX, LVIO_VIRTIO_NET_CTRL_RX_PROMISC, "RX_PROMISC"},
+        {LVIO_VIRTIO_NET_CTRL_RX, LVIO_VIRTIO_NET_CTRL_RX_ALLMULTI, "RX_ALLMULTI"},
+        {LVIO_VIRTIO_NET_CTRL_MAC, LVIO_VIRTIO_NET_CTRL_MAC_ADDR_SET, "MAC_ADDR_SET"},
+        {LVIO_VIRTIO_NET_CTRL_ANNOUNCE, LVIO_VIRTIO_NET_CTRL_ANNOUNCE_ACK, "ANNOUNCE_ACK"},
+        {LVIO_VIRTIO_NET_CTRL_MQ, LVIO_VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, "MQ_VQ_PAIRS_SET"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].class_ == class_ && names[i].cmd == cmd)
+            return names[i].name;
+    return "a command";
 }
 
 int lvio_net_ctrl_setup(struct lvio_net *n)
