@@ -356,10 +356,11 @@ static int tx_header(struct lvio_net *n, const struct lvio_net_tx_info *info, si
 
 /* ---- the pairs' calls: checks ----------------------------------------------------------------- */
 
-/* Pair `q` of a net device that is up; NULL with the error in *err otherwise. */
-static bool pair_ok(struct lvio_net *n, unsigned q, int *err)
+/* Pair `q` of a net device that is up, and the caller's `arg` not NULL:
+ * true; false with the error in *err otherwise. */
+static bool pair_ok(struct lvio_net *n, unsigned q, const void *arg, int *err)
 {
-    if (!n || !lvio_device_valid(n->dev) || q >= LVIO_NET_MAX_PAIRS) {
+    if (!n || !arg || !lvio_device_valid(n->dev) || q >= LVIO_NET_MAX_PAIRS) {
         *err = LVIO_E_INVAL;
         return false;
     }
@@ -390,9 +391,7 @@ unsigned lvio_net_pending(const struct lvio_net *n, unsigned q)
 int lvio_net_peek(struct lvio_net *n, unsigned q, struct lvio_net_frame *f)
 {
     int err;
-    if (!f)
-        return LVIO_E_INVAL;
-    if (!pair_ok(n, q, &err))
+    if (!pair_ok(n, q, f, &err))
         return err;
     struct lvio_net_rxq *rx = &n->q[q].rx;
     err = rx_take(n, q);
@@ -414,7 +413,7 @@ int lvio_net_peek(struct lvio_net *n, unsigned q, struct lvio_net_frame *f)
 int lvio_net_release(struct lvio_net *n, unsigned q)
 {
     int err;
-    if (!pair_ok(n, q, &err))
+    if (!pair_ok(n, q, n, &err))
         return err;
     struct lvio_net_rxq *rx = &n->q[q].rx;
     if (rx->fr_count == 0)
@@ -463,11 +462,11 @@ int lvio_net_send(struct lvio_net *n, unsigned q, const void *frame, size_t len,
                   const struct lvio_net_tx_info *info)
 {
     int err;
-    if (!pair_ok(n, q, &err))
+    if (!pair_ok(n, q, frame, &err))
         return err;
-    if (!frame || len < ETH_HLEN || len > n->tx_max)
-        return lvio_fail(n->dev, LVIO_E_INVAL, "net: send: a frame of %zu bytes%s (%u to %u)",
-                         len, frame ? "" : " at NULL", ETH_HLEN, n->tx_max);
+    if (len < ETH_HLEN || len > n->tx_max)
+        return lvio_fail(n->dev, LVIO_E_INVAL, "net: send: a frame of %zu bytes (%u to %u)",
+                         len, ETH_HLEN, n->tx_max);
     struct lvio_net_txq *tx = &n->q[q].tx;
     err = tx_reap(n, tx);
     if (err)
@@ -533,7 +532,7 @@ int lvio_net_send_sg(struct lvio_net *n, unsigned q, const struct lvio_net_buf *
 {
     int err;
     size_t total;
-    if (!pair_ok(n, q, &err))
+    if (!pair_ok(n, q, n, &err))
         return err;
     err = sg_check(n, bufs, nbufs, &total);
     if (err)
@@ -587,9 +586,7 @@ int lvio_net_send_sg(struct lvio_net *n, unsigned q, const struct lvio_net_buf *
 int lvio_net_tx_done(struct lvio_net *n, unsigned q, void **token)
 {
     int err;
-    if (!token)
-        return LVIO_E_INVAL;
-    if (!pair_ok(n, q, &err))
+    if (!pair_ok(n, q, token, &err))
         return err;
     struct lvio_net_txq *tx = &n->q[q].tx;
     err = tx_reap(n, tx);
@@ -657,20 +654,6 @@ int lvio_net_poll(struct lvio_net *n, uint32_t isr)
     for (unsigned q = 0; q < n->pairs; q++)
         frames += n->q[q].rx.fr_count;
     return (int)frames;
-}
-
-bool lvio_net_link_up(const struct lvio_net *n)
-{
-    return n && n->up && n->link_up;
-}
-
-uint32_t lvio_net_events(struct lvio_net *n)
-{
-    if (!n)
-        return 0;
-    uint32_t ev = n->events;
-    n->events = 0;
-    return ev;
 }
 
 /* ---- setup -------------------------------------------------------------------------------- */

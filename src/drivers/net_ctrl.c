@@ -284,6 +284,20 @@ int lvio_net_status(struct lvio_net *n, bool notice)
     return LVIO_OK;
 }
 
+bool lvio_net_link_up(const struct lvio_net *n)
+{
+    return n && n->up && n->link_up;
+}
+
+uint32_t lvio_net_events(struct lvio_net *n)
+{
+    if (!n)
+        return 0;
+    uint32_t ev = n->events;
+    n->events = 0;
+    return ev;
+}
+
 #else
 typedef int lvio_net_ctrl_left_out; /* ISO C wants a declaration */
 #endif

@@ -38,7 +38,9 @@
  * STATUS, MRG_RXBUF, CTRL_VQ, CTRL_RX, CTRL_MAC_ADDR, GUEST_ANNOUNCE, MQ,
  * CSUM, GUEST_CSUM) (8), QueueNumMax ^ 32 (2), the 12 configuration bytes
  * ^ (52:54:00:12:34:56, LINK_UP, 2 pairs, mtu 1500), the options (1 + 8),
- * then operations interleaved with the device's decisions.
+ * then operations interleaved with the device's decisions. Values the
+ * device reads and writes are little-endian (a legacy device's are in the
+ * host's order: the same where the fuzzer runs).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,16 +112,7 @@ static const uint64_t FEATURES =
     (1ull << LVIO_VIRTIO_F_VERSION_1) | NF(MAC) | NF(STATUS) | NF(MRG_RXBUF) | NF(CTRL_VQ) |
     NF(CTRL_RX) | NF(CTRL_MAC_ADDR) | NF(GUEST_ANNOUNCE) | NF(MQ) | NF(CSUM) | NF(GUEST_CSUM);
 
-static bool trusted(void)
-{
-    return !S.f.lied && !S.f.hostile_regs;
-}
-
-#define RULE(...)                                                              \
-    do {                                                                       \
-        if (trusted())                                                         \
-            fz_die(__VA_ARGS__);                                               \
-    } while (0)
+#define RULE(...) FZ_TRUSTED_RULE(&S.f, __VA_ARGS__)
 
 static bool negotiated(unsigned bit)
 {
@@ -143,19 +136,7 @@ static uint16_t ctrl_queue(void)
     return negotiated(LVIO_VIRTIO_NET_F_MQ) ? (uint16_t)(2u * max) : 2u;
 }
 
-/* Values in the device's order (modern: little-endian; legacy: the
- * host's, little-endian here too). */
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
+/* Byte `i` of the harness's frame from `seed`. */
 static uint8_t frame_byte(uint32_t seed, uint32_t i)
 {
     return (uint8_t)(seed * 7u + i * 13u + (i >> 8));
@@ -217,20 +198,20 @@ static void make_header(struct fz *f, uint8_t *h, uint16_t nbufs, uint32_t dlen)
     case 1: h[0] = LVIO_VIRTIO_NET_HDR_F_DATA_VALID; break;
     case 2:
         h[0] = LVIO_VIRTIO_NET_HDR_F_NEEDS_CSUM;
-        put16(h + 6, (uint16_t)(fz_u8(&f->t) % (dlen + 1)));
-        put16(h + 8, fz_u8(&f->t) % 20u);
+        fz_put_le16(h + 6, (uint16_t)(fz_u8(&f->t) % (dlen + 1)));
+        fz_put_le16(h + 8, fz_u8(&f->t) % 20u);
         break;
     case 3:
         h[0] = LVIO_VIRTIO_NET_HDR_F_NEEDS_CSUM;
         h[1] = (uint8_t)(fz_u8(&f->t) % 6u);
-        put16(h + 4, fz_u16(&f->t));
-        put16(h + 6, 34);
-        put16(h + 8, 16);
+        fz_put_le16(h + 4, fz_u16(&f->t));
+        fz_put_le16(h + 6, 34);
+        fz_put_le16(h + 8, 16);
         break;
     case 4: fz_bytes(&f->t, h, 10); break;
     default: break;
     }
-    put16(h + 10, nbufs);
+    fz_put_le16(h + 10, nbufs);
 }
 
 /* End of a truthful frame's buffers: record it. */
@@ -299,7 +280,7 @@ static uint32_t net_rx(struct fz *f, struct fz_chain *c, unsigned pair)
     switch (k % 8) {
     case 5: used = fz_u16(&f->t) % (room + 1); m->truthful = false; break;   /* short */
     case 6: used = room + 1 + fz_u16(&f->t); m->truthful = false; break;     /* past it */
-    case 7: put16(h + 10, fz_u16(&f->t) % 24u); m->truthful &= !mrg; break; /* num_buffers */
+    case 7: fz_put_le16(h + 10, fz_u16(&f->t) % 24u); m->truthful &= !mrg; break; /* num_buffers */
     default: break;
     }
     if (!mrg)
@@ -344,7 +325,7 @@ static uint32_t net_tx(struct fz *f, struct fz_chain *c, unsigned pair)
         RULE("legacy transmit chain without ANY_LAYOUT: first buffer %u bytes", c->buf[0].len);
     if (len < hl)
         RULE("transmit chain of %u bytes, shorter than the header", len);
-    if (!m->lost && trusted()) {
+    if (!m->lost && fz_trusted(&S.f)) {
         if (m->n == 0)
             fz_die("pair %u transmits a frame nobody sent", pair);
         const struct txframe *t = &m->fr[m->head];
@@ -358,16 +339,11 @@ static uint32_t net_tx(struct fz *f, struct fz_chain *c, unsigned pair)
                 fz_die("pair %u: byte %u of the frame sent differs", pair, i);
         uint8_t want = t->csum ? LVIO_VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
         if (buf[0] != want || buf[1] != 0 ||
-            (t->csum && (get16(buf + 6) != t->start || get16(buf + 8) != t->off)))
+            (t->csum && (fz_get_le16(buf + 6) != t->start || fz_get_le16(buf + 8) != t->off)))
             fz_die("pair %u: header flags 0x%x gso 0x%x start %u offset %u", pair, buf[0],
-                   buf[1], get16(buf + 6), get16(buf + 8));
+                   buf[1], fz_get_le16(buf + 6), fz_get_le16(buf + 8));
     }
-    if (fz_empty(&f->t))
-        return 0;
-    uint8_t k = fz_u8(&f->t);
-    if (k % 4 == 1)
-        f->hold_this = true;
-    return k % 4 == 2 ? fz_u16(&f->t) : 0;
+    return fz_read_answer(f);
 }
 
 /* A control command: checked, answered as the tape says. */
@@ -402,7 +378,7 @@ static uint32_t net_ctrl(struct fz *f, struct fz_chain *c)
                   cmd[1] == LVIO_VIRTIO_NET_CTRL_ANNOUNCE_ACK && data == 0) ||
                  (cmd[0] == LVIO_VIRTIO_NET_CTRL_MQ &&
                   cmd[1] == LVIO_VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && data == 2 &&
-                  get16(cmd + 2) >= 2 && get16(cmd + 2) <= PAIRS);
+                  fz_get_le16(cmd + 2) >= 2 && fz_get_le16(cmd + 2) <= PAIRS);
     if (!known)
         RULE("control command %u/%u with %u bytes of data", cmd[0], cmd[1], data);
     uint8_t k = fz_empty(&f->t) ? 0 : fz_u8(&f->t);
@@ -450,7 +426,7 @@ static void net_reset(struct fz *f)
 static void net_config_write(struct fz *f, uint32_t off, unsigned width, uint32_t v)
 {
     if (width == 0) {
-        put16(f->config + 6, fz_u16(&f->t));
+        fz_put_le16(f->config + 6, fz_u16(&f->t));
         return;
     }
     if (off + width > 6)
@@ -469,7 +445,7 @@ static void check_frame(unsigned pair, const struct lvio_net_frame *fr, const ui
     if ((uint32_t)n > S.net.rx_max || (uint32_t)n > LVIO_NET_FRAME_MAX)
         fz_die("a frame of %d bytes, rx_max %u", n, S.net.rx_max);
     S.handed++;
-    if (!m->truthful || !trusted())
+    if (!m->truthful || !fz_trusted(&S.f))
         return;
     for (unsigned j = m->next; j < m->nfr; j++) {
         const struct rxframe *e = &m->fr[j];

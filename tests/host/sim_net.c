@@ -541,16 +541,12 @@ void sim_net_apply(struct sim_net *n)
     put16(n, cfg + CFG(mtu), n->mtu);
 }
 
-void sim_net_init(struct sim_net *n, enum sim_net_bus bus, uint64_t features, uint16_t max_pairs)
+void sim_net_init(struct sim_net *n, enum sim_bus bus, uint64_t features, uint16_t max_pairs)
 {
     static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
     memset(n, 0, sizeof *n);
     n->bus = bus;
-    if (bus == SIM_NET_PCI || bus == SIM_NET_PCI_LEGACY)
-        sim_pci_init(&n->u.pci, bus == SIM_NET_PCI ? SIM_PCI_MODERN : SIM_PCI_LEGACY,
-                     LVIO_VIRTIO_ID_NET);
-    else
-        sim_init(&n->u.sim, bus == SIM_NET_MMIO1 ? 1 : 2, LVIO_VIRTIO_ID_NET);
+    sim_dev_init(&n->u, bus, LVIO_VIRTIO_ID_NET);
     n->s = &n->u.sim;
     n->s->handler = net_handler;
     n->s->on_reset = net_reset;
@@ -569,7 +565,7 @@ void sim_net_init(struct sim_net *n, enum sim_net_bus bus, uint64_t features, ui
     n->promisc = true;
     n->curr_pairs = 1;
     lies_done(n);
-    bool pci_legacy = bus == SIM_NET_PCI_LEGACY;
+    bool pci_legacy = bus == SIM_BUS_PCI_LEGACY;
     for (unsigned q = 0; q < SIM_MAX_QUEUES; q++)
         n->s->q[q].num_max = q > 2u * max_pairs ? 0 : q == 2u * max_pairs ? 64
                              : pci_legacy ? 256 : 1024;
@@ -588,20 +584,12 @@ void sim_net_offer(struct sim_net *n, unsigned bit, bool on)
 
 void sim_net_probe(struct sim_net *n, struct lvio_device *dev)
 {
-    if (n->bus == SIM_NET_PCI || n->bus == SIM_NET_PCI_LEGACY)
-        assert_int_equal(sim_pci_probe(&n->u.pci, dev), 0);
-    else
-        sim_probe(n->s, dev);
+    sim_dev_probe(&n->u, n->bus, dev);
 }
 
 void sim_net_config_change(struct sim_net *n)
 {
-    if (n->bus == SIM_NET_PCI || n->bus == SIM_NET_PCI_LEGACY) {
-        sim_pci_config_change(&n->u.pci);
-    } else {
-        n->s->generation++;
-        n->s->isr |= LVIO_VIRTIO_MMIO_INT_CONFIG;
-    }
+    sim_dev_config_change(&n->u, n->bus);
 }
 
 void sim_net_link(struct sim_net *n, bool up)

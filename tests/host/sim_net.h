@@ -52,13 +52,6 @@
 #define SIM_NET_LOG 256       /* control commands kept */
 #define SIM_NET_FRAME 70000   /* bytes of one frame at most */
 
-enum sim_net_bus {
-    SIM_NET_MMIO1,      /* virtio-mmio Version 1 (legacy) */
-    SIM_NET_MMIO2,      /* virtio-mmio Version 2 */
-    SIM_NET_PCI,        /* modern virtio-pci */
-    SIM_NET_PCI_LEGACY, /* legacy virtio-pci (I/O BAR) */
-};
-
 /* How the control queue answers. */
 enum sim_net_ctrl_mode {
     SIM_NET_CTRL_QEMU,      /* as QEMU does */
@@ -100,12 +93,9 @@ struct sim_net_pending {
 };
 
 struct sim_net {
-    union {
-        struct sim sim;
-        struct sim_pci pci;
-    } u;                /* first: the handler finds this struct from its sim */
+    union sim_dev u;    /* first: the handler finds this struct from its sim */
     struct sim *s;      /* &u.sim, whichever bus */
-    enum sim_net_bus bus;
+    enum sim_bus bus;
 
     /* Configuration (sim_net_apply writes it). */
     uint8_t mac[6];
@@ -155,7 +145,7 @@ struct sim_net {
  * VERSION_1 is added for modern buses, ANY_LAYOUT for legacy ones) with
  * `max_pairs` pairs (MQ offered when above 1), MAC 52:54:00:12:34:56, the
  * link up, mtu 1500. */
-void sim_net_init(struct sim_net *n, enum sim_net_bus bus, uint64_t features, uint16_t max_pairs);
+void sim_net_init(struct sim_net *n, enum sim_bus bus, uint64_t features, uint16_t max_pairs);
 
 /* Offer (or not) a feature bit. */
 void sim_net_offer(struct sim_net *n, unsigned bit, bool on);

@@ -36,8 +36,8 @@ static struct sim_net S;
 static struct lvio_device D;
 static struct lvio_net N;
 
-static const enum sim_net_bus BUSES[] = {SIM_NET_MMIO2, SIM_NET_MMIO1, SIM_NET_PCI,
-                                         SIM_NET_PCI_LEGACY};
+static const enum sim_bus BUSES[] = {SIM_BUS_MMIO2, SIM_BUS_MMIO1, SIM_BUS_PCI,
+                                         SIM_BUS_PCI_LEGACY};
 static const char *const BUS_NAMES[] = {"mmio v2", "mmio v1", "pci", "pci legacy"};
 static const uint8_t OUR_MAC[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 
@@ -45,7 +45,7 @@ static uint8_t FRAME[MAXF], GOT[MAXF];
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void device(enum sim_net_bus bus, uint64_t features, uint16_t pairs)
+static void device(enum sim_bus bus, uint64_t features, uint16_t pairs)
 {
     sim_net_fini(&S);
     sim_free_dma(S.s ? S.s : &S.u.sim);
@@ -175,7 +175,7 @@ static void test_header_length(void **state)
     (void)state;
     for (unsigned b = 0; b < 4; b++) {
         for (int mrg = 0; mrg < 2; mrg++) {
-            bool legacy = BUSES[b] == SIM_NET_MMIO1 || BUSES[b] == SIM_NET_PCI_LEGACY;
+            bool legacy = BUSES[b] == SIM_BUS_MMIO1 || BUSES[b] == SIM_BUS_PCI_LEGACY;
             uint32_t want = legacy && !mrg ? 10 : 12;
             print_message("  %s, MRG_RXBUF %s: %u bytes\n", BUS_NAMES[b], mrg ? "on" : "off",
                           want);
@@ -202,7 +202,7 @@ static void test_header_length(void **state)
 
 /* ---- frames both ways --------------------------------------------------------------------- */
 
-static void frames_both_ways(enum sim_net_bus bus, uint64_t extra, const struct lvio_net_opts *o)
+static void frames_both_ways(enum sim_bus bus, uint64_t extra, const struct lvio_net_opts *o)
 {
     device(bus, F(MAC) | F(STATUS) | F(CTRL_VQ) | F(CTRL_RX) | extra, 1);
     start(o);
@@ -253,7 +253,7 @@ static void test_legacy_split_layout(void **state)
 {
     (void)state;
     for (unsigned b = 0; b < 4; b += 1) {
-        if (BUSES[b] != SIM_NET_MMIO1 && BUSES[b] != SIM_NET_PCI_LEGACY)
+        if (BUSES[b] != SIM_BUS_MMIO1 && BUSES[b] != SIM_BUS_PCI_LEGACY)
             continue;
         for (int ring = 0; ring < 2; ring++) {
             device(BUSES[b], F(MAC) | F(CTRL_VQ) | F(CTRL_RX) | (ring ? RING : 0), 1);
@@ -345,7 +345,7 @@ static void test_big_rx_without_mrg(void **state)
 {
     (void)state;
     struct lvio_net_opts o = {.big_rx = true};
-    device(SIM_NET_MMIO2, F(MAC) | F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_UFO),
+    device(SIM_BUS_MMIO2, F(MAC) | F(GUEST_CSUM) | F(GUEST_TSO4) | F(GUEST_TSO6) | F(GUEST_UFO),
            1);
     start(&o);
     assert_true(N.big_rx);
@@ -362,7 +362,7 @@ static void test_big_rx_without_mrg(void **state)
     assert_int_equal(info.gso_type, LVIO_VIRTIO_NET_HDR_GSO_UDP);
     down();
     /* Not asked for: none of it, and the offered features refused. */
-    device(SIM_NET_MMIO2, F(MAC) | F(GUEST_CSUM) | F(GUEST_TSO4), 1);
+    device(SIM_BUS_MMIO2, F(MAC) | F(GUEST_CSUM) | F(GUEST_TSO4), 1);
     start(NULL);
     assert_false(N.big_rx);
     assert_false(N.csum_rx);
@@ -459,7 +459,7 @@ static void test_lies(void **state)
 static void test_lie_num_buffers_short(void **state)
 {
     (void)state;
-    device(SIM_NET_MMIO2, F(MAC) | F(MRG_RXBUF), 1);
+    device(SIM_BUS_MMIO2, F(MAC) | F(MRG_RXBUF), 1);
     start(NULL);
     S.lie_num_buffers = 1;
     host_send(0, 4200, 1, NULL); /* 4084 + 116 */
@@ -481,7 +481,7 @@ static void test_rx_backpressure(void **state)
 {
     (void)state;
     for (int mrg = 0; mrg < 2; mrg++) {
-        device(SIM_NET_PCI, F(MAC) | (mrg ? F(MRG_RXBUF) : 0), 1);
+        device(SIM_BUS_PCI, F(MAC) | (mrg ? F(MRG_RXBUF) : 0), 1);
         start(NULL);
         for (uint32_t k = 0; k < 300; k++)
             host_send(0, 60 + k % 1400, k, NULL);
@@ -506,7 +506,7 @@ static void test_rx_backpressure(void **state)
 static void test_tx_backpressure(void **state)
 {
     (void)state;
-    device(SIM_NET_MMIO2, F(MAC), 1);
+    device(SIM_BUS_MMIO2, F(MAC), 1);
     start(NULL);
     S.tx_hold = true;
     uint32_t k = 0;
@@ -542,7 +542,7 @@ static void test_checksums(void **state)
 {
     (void)state;
     struct lvio_net_opts o = {.csum = true};
-    device(SIM_NET_PCI, F(MAC) | F(CSUM) | F(GUEST_CSUM), 1);
+    device(SIM_BUS_PCI, F(MAC) | F(CSUM) | F(GUEST_CSUM), 1);
     start(&o);
     assert_true(N.csum_tx);
     assert_true(N.csum_rx);
@@ -583,7 +583,7 @@ static void test_checksums(void **state)
     says("unknown flags");
     down();
     /* Not asked for: DATA_VALID is not reported, a partial checksum dropped. */
-    device(SIM_NET_PCI, F(MAC) | F(CSUM) | F(GUEST_CSUM), 1);
+    device(SIM_BUS_PCI, F(MAC) | F(CSUM) | F(GUEST_CSUM), 1);
     start(NULL);
     assert_false(N.csum_tx);
     host_send(0, 100, 1, &valid);
@@ -633,7 +633,7 @@ static void test_link(void **state)
         assert_false(lvio_net_link_up(&N));
     }
     /* Without STATUS the link is up, whatever the configuration says. */
-    device(SIM_NET_MMIO2, F(MAC), 1);
+    device(SIM_BUS_MMIO2, F(MAC), 1);
     S.status = 0;
     start(NULL);
     assert_true(lvio_net_link_up(&N));
@@ -646,7 +646,7 @@ static void test_link(void **state)
 static void test_announce(void **state)
 {
     (void)state;
-    device(SIM_NET_PCI, QEMU_FEATURES, 1);
+    device(SIM_BUS_PCI, QEMU_FEATURES, 1);
     start(NULL);
     sim_net_announce(&S);
     settle();
@@ -677,7 +677,7 @@ static void test_announce(void **state)
     assert_int_equal(N.stats.announce_errors, 1);
     down();
     /* Without GUEST_ANNOUNCE the bit is not answered. */
-    device(SIM_NET_PCI, F(MAC) | F(STATUS) | F(CTRL_VQ), 1);
+    device(SIM_BUS_PCI, F(MAC) | F(STATUS) | F(CTRL_VQ), 1);
     start(NULL);
     sim_net_announce(&S);
     settle();
@@ -693,7 +693,7 @@ static void test_rx_mode(void **state)
     (void)state;
     uint8_t other[6] = {0x52, 0x54, 0, 0, 0, 9}, bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     uint8_t multi[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
-    device(SIM_NET_MMIO2, QEMU_FEATURES, 1);
+    device(SIM_BUS_MMIO2, QEMU_FEATURES, 1);
     start(NULL);
     assert_true(S.promisc); /* QEMU's device starts promiscuous */
     assert_int_equal(lvio_net_set_rx_mode(&N, false, false), 0);
@@ -747,12 +747,12 @@ static void test_rx_mode(void **state)
     assert_int_equal(lvio_reqs_count(&N.ctrl_reqs, LVIO_REQ_FREE), LVIO_NET_CTRL_SLOTS);
     down();
     /* Without CTRL_RX, or without a control queue. */
-    device(SIM_NET_MMIO2, F(MAC) | F(CTRL_VQ), 1);
+    device(SIM_BUS_MMIO2, F(MAC) | F(CTRL_VQ), 1);
     start(NULL);
     assert_int_equal(lvio_net_set_rx_mode(&N, false, false), LVIO_E_UNSUPPORTED);
     says("no such command");
     down();
-    device(SIM_NET_MMIO2, F(MAC) | F(CTRL_RX), 1);
+    device(SIM_BUS_MMIO2, F(MAC) | F(CTRL_RX), 1);
     start(NULL);
     assert_false(N.ctrl);
     assert_int_equal(N.features & F(CTRL_RX), 0);
@@ -785,7 +785,7 @@ static void test_set_mac(void **state)
         says("all zero");
         down();
         /* Without CTRL_MAC_ADDR: the configuration on a legacy device. */
-        bool legacy = BUSES[b] == SIM_NET_MMIO1 || BUSES[b] == SIM_NET_PCI_LEGACY;
+        bool legacy = BUSES[b] == SIM_BUS_MMIO1 || BUSES[b] == SIM_BUS_PCI_LEGACY;
         device(BUSES[b], F(MAC) | F(CTRL_VQ), 1);
         start(NULL);
         assert_int_equal(lvio_net_set_mac(&N, mac), legacy ? 0 : LVIO_E_UNSUPPORTED);
@@ -798,7 +798,7 @@ static void test_set_mac(void **state)
         down();
     }
     /* A legacy device that keeps its address. */
-    device(SIM_NET_MMIO1, F(MAC) | F(CTRL_VQ), 1);
+    device(SIM_BUS_MMIO1, F(MAC) | F(CTRL_VQ), 1);
     start(NULL);
     S.s->driver_features |= 1ull << LVIO_VIRTIO_F_VERSION_1; /* the model then keeps it */
     assert_int_equal(lvio_net_set_mac(&N, mac), LVIO_E_DEVICE);
@@ -852,30 +852,30 @@ static void test_multiqueue(void **state)
         down();
     }
     /* More than the device has: its maximum. One wanted: no command. */
-    device(SIM_NET_MMIO2, QEMU_FEATURES, 2);
+    device(SIM_BUS_MMIO2, QEMU_FEATURES, 2);
     struct lvio_net_opts o = {.queue_pairs = 8};
     start(&o);
     assert_int_equal(N.pairs, 2);
     down();
-    device(SIM_NET_MMIO2, QEMU_FEATURES, 2);
+    device(SIM_BUS_MMIO2, QEMU_FEATURES, 2);
     start(NULL);
     assert_int_equal(N.pairs, 1);
     assert_int_equal(S.nlog, 0);
     down();
     /* The device refuses VQ_PAIRS_SET, or does not answer: init fails. */
-    device(SIM_NET_PCI, QEMU_FEATURES, 2);
+    device(SIM_BUS_PCI, QEMU_FEATURES, 2);
     S.ctrl_mode = SIM_NET_CTRL_ERR;
     o.queue_pairs = 2;
     assert_int_equal(try_start(&o), LVIO_E_REFUSED);
     says("MQ_VQ_PAIRS_SET");
     assert_true(S.s->status == 0 || (S.s->status & LVIO_VIRTIO_STATUS_FAILED));
     assert_int_equal(S.s->live_pages, 0);
-    device(SIM_NET_PCI, QEMU_FEATURES, 2);
+    device(SIM_BUS_PCI, QEMU_FEATURES, 2);
     S.ctrl_mode = SIM_NET_CTRL_HOLD;
     assert_int_equal(try_start(&o), LVIO_E_TIMEOUT);
     assert_int_equal(S.s->live_pages, 0);
     /* max_virtqueue_pairs 0 with MQ. */
-    device(SIM_NET_PCI, QEMU_FEATURES, 2);
+    device(SIM_BUS_PCI, QEMU_FEATURES, 2);
     S.max_pairs = 0;
     assert_int_equal(try_start(&o), LVIO_E_CONFIG);
     says("max_virtqueue_pairs 0");
@@ -888,7 +888,7 @@ static void test_send_sg(void **state)
 {
     (void)state;
     static uint8_t a[14], b[1000], c[300];
-    device(SIM_NET_MMIO2, F(MAC) | F(CSUM), 1);
+    device(SIM_BUS_MMIO2, F(MAC) | F(CSUM), 1);
     struct lvio_net_opts o = {.csum = true};
     start(&o);
     make_frame(FRAME, 1314, 5, OUR_MAC);
@@ -943,7 +943,7 @@ static void test_send_sg(void **state)
     assert_int_equal(S.s->live_shares, 3);
     down();
     /* No share in the HAL. */
-    device(SIM_NET_MMIO2, F(MAC), 1);
+    device(SIM_BUS_MMIO2, F(MAC), 1);
     S.s->hal.share = NULL;
     start(NULL);
     assert_int_equal(lvio_net_send_sg(&N, 0, bufs, 3, NULL, NULL), LVIO_E_UNSUPPORTED);
@@ -955,7 +955,7 @@ static void test_send_sg(void **state)
 static void test_recv_calls(void **state)
 {
     (void)state;
-    device(SIM_NET_MMIO2, F(MAC) | F(MRG_RXBUF), 1);
+    device(SIM_BUS_MMIO2, F(MAC) | F(MRG_RXBUF), 1);
     start(NULL);
     host_send(0, 1000, 1, NULL);
     settle();
@@ -993,7 +993,7 @@ static void test_recv_calls(void **state)
 static void test_mtu(void **state)
 {
     (void)state;
-    device(SIM_NET_PCI, F(MAC) | F(MTU), 1);
+    device(SIM_BUS_PCI, F(MAC) | F(MTU), 1);
     S.mtu = 9000;
     start(NULL);
     assert_int_equal(N.mtu, 9000);
@@ -1012,19 +1012,19 @@ static void test_mtu(void **state)
     expect_sent(0, 0, 9018, 2);
     down();
     /* Refused: 1500. An mtu below 68: a configuration error. */
-    device(SIM_NET_PCI, F(MAC) | F(MTU), 1);
+    device(SIM_BUS_PCI, F(MAC) | F(MTU), 1);
     S.mtu = 9000;
     struct lvio_net_opts o = {.refuse = F(MTU)};
     start(&o);
     assert_int_equal(N.mtu, 1500);
     down();
-    device(SIM_NET_PCI, F(MAC) | F(MTU), 1);
+    device(SIM_BUS_PCI, F(MAC) | F(MTU), 1);
     S.mtu = 67;
     assert_int_equal(try_start(NULL), LVIO_E_CONFIG);
     says("mtu 67, below 68");
     assert_int_equal(S.s->live_pages, 0);
     /* No MAC: zeros until set. */
-    device(SIM_NET_MMIO2, F(CTRL_VQ) | F(CTRL_MAC_ADDR), 1);
+    device(SIM_BUS_MMIO2, F(CTRL_VQ) | F(CTRL_MAC_ADDR), 1);
     start(NULL);
     assert_false(N.has_mac);
     uint8_t mac[6] = {0x02, 1, 2, 3, 4, 5};
@@ -1037,7 +1037,7 @@ static void test_mtu(void **state)
 static void test_refuse(void **state)
 {
     (void)state;
-    device(SIM_NET_PCI, QEMU_FEATURES, 1);
+    device(SIM_BUS_PCI, QEMU_FEATURES, 1);
     struct lvio_net_opts o = {.refuse = F(MRG_RXBUF) | (1ull << LVIO_VIRTIO_F_EVENT_IDX)};
     start(&o);
     assert_false(N.mrg_rxbuf);
@@ -1081,7 +1081,7 @@ static void test_bad_args(void **state)
     says("not a network device");
     memset(&S, 0, sizeof S);
     /* Sends and receives with bad arguments on a live device. */
-    device(SIM_NET_MMIO2, F(MAC), 1);
+    device(SIM_BUS_MMIO2, F(MAC), 1);
     start(NULL);
     assert_int_equal(lvio_net_send(&N, 0, NULL, 60, NULL), LVIO_E_INVAL);
     assert_int_equal(lvio_net_send(&N, 1, FRAME, 60, NULL), LVIO_E_INVAL);
@@ -1096,7 +1096,7 @@ static void test_init_failures(void **state)
     (void)state;
     /* Every allocation failing in turn: an error, nothing left. */
     for (int k = 0; k < 12; k++) {
-        device(SIM_NET_PCI, QEMU_FEATURES, 2);
+        device(SIM_BUS_PCI, QEMU_FEATURES, 2);
         S.s->fail_alloc_after = k;
         struct lvio_net_opts o = {.queue_pairs = 2};
         int err = try_start(&o);
@@ -1109,17 +1109,17 @@ static void test_init_failures(void **state)
         assert_false(N.up);
     }
     /* A queue the device refuses. */
-    device(SIM_NET_MMIO2, QEMU_FEATURES, 1);
+    device(SIM_BUS_MMIO2, QEMU_FEATURES, 1);
     S.s->refuse_queue = true;
     assert_int_equal(try_start(NULL), LVIO_E_QUEUE);
     assert_int_equal(S.s->live_pages, 0);
     /* The control queue missing. */
-    device(SIM_NET_MMIO2, QEMU_FEATURES, 1);
+    device(SIM_BUS_MMIO2, QEMU_FEATURES, 1);
     S.s->q[2].num_max = 0;
     assert_int_equal(try_start(NULL), LVIO_E_QUEUE);
     assert_int_equal(S.s->live_pages, 0);
     /* Features refused by the device. */
-    device(SIM_NET_MMIO2, QEMU_FEATURES, 1);
+    device(SIM_BUS_MMIO2, QEMU_FEATURES, 1);
     S.s->refuse_features = true;
     assert_int_equal(try_start(NULL), LVIO_E_FEATURES);
 }
@@ -1160,7 +1160,7 @@ static void test_reset_never_completes(void **state)
 {
     (void)state;
     static uint8_t buf[100];
-    device(SIM_NET_MMIO2, QEMU_FEATURES, 1);
+    device(SIM_BUS_MMIO2, QEMU_FEATURES, 1);
     start(NULL);
     S.tx_hold = true;
     struct lvio_net_buf b = {buf, 100};
