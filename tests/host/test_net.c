@@ -1178,6 +1178,45 @@ static void test_reset_never_completes(void **state)
     S.s->error[0] = '\0';
 }
 
+/* MSI-X: each queue its vector, the configuration's for the link; the
+ * bits lvio_device_msix_isr gives for the messages sent are all a poll needs. */
+static uint32_t msix_bits(unsigned *seen)
+{
+    uint32_t isr = 0;
+    for (uint16_t v = 0; v < S.u.pci.msix_size; v++) {
+        unsigned n = sim_pci_msgs_for(&S.u.pci, v);
+        if (n != seen[v])
+            isr |= lvio_device_msix_isr(&D, v);
+        seen[v] = n;
+    }
+    return isr;
+}
+
+static void test_msix(void **state)
+{
+    (void)state;
+    unsigned seen[SIM_PCI_MSIX_MAX] = {0};
+    device(SIM_BUS_PCI, QEMU_FEATURES, 1);
+    S.u.pci.s.hal.msix_route = sim_pci_msix_route;
+    start(NULL);
+    assert_int_equal(D.irq_mode, LVIO_IRQ_MSIX);
+    assert_int_equal(lvio_device_msix_vectors(&D), 4); /* configuration, 3 queues */
+    (void)msix_bits(seen);
+    host_send(0, 200, 1, NULL);
+    uint32_t isr = msix_bits(seen);
+    assert_int_equal(isr, LVIO_VIRTIO_ISR_QUEUE);
+    assert_int_equal(lvio_net_poll(&N, isr), 1);
+    expect_frame(0, 200, 1, NULL);
+    sim_net_link(&S, false);
+    isr = msix_bits(seen);
+    assert_int_equal(isr, LVIO_VIRTIO_ISR_CONFIG);
+    assert_int_equal(lvio_net_poll(&N, isr), 0);
+    assert_false(lvio_net_link_up(&N));
+    assert_int_equal(lvio_net_events(&N), LVIO_NET_EV_LINK);
+    assert_int_equal(S.u.pci.s.isr, 0); /* nothing through the ISR status */
+    down();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1204,6 +1243,7 @@ int main(void)
         cmocka_unit_test_teardown(test_init_failures, teardown_all),
         cmocka_unit_test_teardown(test_reset_recovers, teardown_all),
         cmocka_unit_test_teardown(test_reset_never_completes, teardown_all),
+        cmocka_unit_test_teardown(test_msix, teardown_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
