@@ -16,7 +16,7 @@
  *     ...interrupt: bits = lvio_device_isr(&dev) (or lvio_device_msix_isr)...
  *     lvio_net_poll(&net, bits);                    // thread context: frames in,
  *                                                   // sent buffers back, link
- *     uint8_t frame[LVIO_NET_FRAME_MAX];
+ *     static uint8_t frame[LVIO_NET_FRAME_MAX];     // or net.rx_max bytes
  *     struct lvio_net_rx_info info;
  *     int len;
  *     while ((len = lvio_net_recv(&net, 0, frame, sizeof frame, &info)) >= 0)
@@ -55,12 +55,12 @@
  * when that is over 16 KiB only LVIO_NET_RX_BIG_BUFS of them. On a legacy
  * device without ANY_LAYOUT (and without MRG_RXBUF) a buffer is offered
  * as two descriptors, the header's and the frame's, as such a device
- * wants (5.1.6.6); so is a frame sent, and a control command's parts.
- * A frame the device
- * completes stays in its buffers, the driver's, until the caller has
- * taken it (lvio_net_recv, or lvio_net_peek then lvio_net_release); only
- * then do they go back to the device. So a device faster than the caller
- * runs out of buffers and waits: back-pressure, no frame overwritten.
+ * wants (5.1.6.6); so is a frame sent, and a control command's parts. A
+ * frame the device completes stays in its buffers, the driver's, until
+ * the caller has taken it (lvio_net_recv, or lvio_net_peek then
+ * lvio_net_release); only then do they go back to the device. So a
+ * device faster than the caller runs out of buffers and waits:
+ * back-pressure, no frame overwritten.
  * What the device does then is its own choice (QEMU holds the frame and
  * stops reading its backend until buffers come; a backend such as slirp
  * queues a bounded number and drops the rest): `stats.rx_starved` counts
@@ -123,8 +123,9 @@
  * serialised by the caller: none may run at the same time as another, or
  * interrupt it. (A kernel with a CPU per pair takes one lock around the
  * calls; each is short and never waits, but for init, reset, teardown and
- * the control commands.) lvio_net_link_up and the names read only the
- * struct. Nothing is global: any number of devices coexist.
+ * the control commands.) lvio_net_link_up, lvio_net_pending and
+ * lvio_net_tx_room only read the struct. Nothing is global: any number of
+ * devices coexist.
  */
 #ifndef LVIO_NET_H
 #define LVIO_NET_H
@@ -138,7 +139,7 @@
 #include "virtio.h"
 #include "virtqueue.h"
 
-/* Queue pairs struct lvio_net has room for (each about 20 KiB of it). */
+/* Queue pairs struct lvio_net has room for (each about 24 KiB of it). */
 #ifndef LVIO_NET_MAX_PAIRS
 #define LVIO_NET_MAX_PAIRS 4
 #endif
@@ -198,8 +199,8 @@
 struct lvio_net_rx_info {
     uint32_t len;         /* the frame's bytes (no virtio-net header) */
     uint16_t flags;       /* LVIO_NET_RX_* */
-    uint8_t gso_type;     /* LVIO_VIRTIO_NET_HDR_GSO_* (its ECN bit
-                             included); NONE without LVIO_NET_RX_GSO */
+    uint8_t gso_type;     /* LVIO_VIRTIO_NET_HDR_GSO_TCPV4, _TCPV6 or _UDP
+                             (as negotiated) with LVIO_NET_RX_GSO; else NONE */
     uint8_t nbufs;        /* receive buffers it came in (1 without MRG_RXBUF) */
     uint16_t gso_size;    /* LVIO_NET_RX_GSO: the segment size */
     uint16_t gso_hdr_len; /* LVIO_NET_RX_GSO: the header bytes, as the
@@ -270,15 +271,16 @@ struct lvio_net_stats {
                                         plus an Ethernet header */
     uint64_t rx_overlong;            /* dropped: used length longer than
                                         the buffer posted */
-    uint64_t rx_too_big;             /* dropped: longer than rx_max (GSO:
-                                        65550) */
+    uint64_t rx_too_big;             /* dropped: longer than the MTU allows
+                                        (mtu + 18) without GSO, 65550 with */
     uint64_t rx_bad_num_buffers;     /* dropped: num_buffers 0, too many,
                                         or more than were completed */
     uint64_t rx_bad_header;          /* dropped: a header asking for what
                                         was not negotiated */
-    uint64_t rx_starved;             /* polls that found a receive queue
-                                        with no buffer posted (the caller
-                                        holds them all) */
+    uint64_t rx_starved;             /* times a receive queue was left with
+                                        no buffer posted (each holds a frame
+                                        not taken): once until buffers go
+                                        back */
     uint64_t tx_busy;                /* sends refused with LVIO_E_AGAIN */
     uint32_t link_changes;           /* link_up changed */
     uint32_t announces;              /* ANNOUNCE requests seen */
