@@ -38,6 +38,7 @@ SIZE(blk, struct lvio_blk);
 SIZE(input, struct lvio_input);
 SIZE(console, struct lvio_console);
 SIZE(console_port, struct lvio_console_port);
+SIZE(net, struct lvio_net);
 C
 
 declare -A T D B S
@@ -88,7 +89,7 @@ done
     printf '%-20s' "struct"
     for a in $arches; do printf ' | %7s' "$a"; done
     printf '\n'
-    for s in device virtqueue rng gpu gpu_fb blk input console console_port; do
+    for s in device virtqueue rng gpu gpu_fb blk input console console_port net; do
         [ -n "${S[$s,${arches%% *}]:-}" ] || continue
         printf '%-20s' "lvio_$s"
         for a in $arches; do printf ' | %7s' "${S[$s,$a]}"; done

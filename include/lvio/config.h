@@ -37,5 +37,8 @@
 #ifndef LVIO_WITH_CONSOLE
 #define LVIO_WITH_CONSOLE 1  /* src/drivers/console.c */
 #endif
+#ifndef LVIO_WITH_NET
+#define LVIO_WITH_NET 1  /* src/drivers/net.c */
+#endif
 
 #endif

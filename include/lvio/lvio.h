@@ -14,6 +14,7 @@
 #include "blk.h"
 #include "input.h"
 #include "console.h"
+#include "net.h"
 #include "edid.h"
 
 #endif

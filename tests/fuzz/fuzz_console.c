@@ -287,12 +287,7 @@ static uint32_t data_tx(struct fz *f, struct fz_chain *c, int port)
                  b->len);
         m->tx_pos += b->len;
     }
-    if (fz_empty(&f->t))
-        return 0;
-    uint8_t k = fz_u8(&f->t);
-    if (k % 4 == 1)
-        f->hold_this = true;
-    return k % 4 == 2 ? fz_u16(&f->t) : 0;
+    return fz_read_answer(f);
 }
 
 static uint32_t console_service(struct fz *f, struct fz_chain *c)

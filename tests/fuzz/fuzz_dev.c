@@ -1324,3 +1324,13 @@ void fz_start(struct fz *f, struct lvio_device *dev, const uint8_t *data, size_t
     fz_read_common_header(f);
     f->device_id = device_id;
 }
+
+uint32_t fz_read_answer(struct fz *f)
+{
+    if (fz_empty(&f->t))
+        return 0;
+    uint8_t k = fz_u8(&f->t);
+    if (k % 4 == 1)
+        f->hold_this = true;
+    return k % 4 == 2 ? fz_u16(&f->t) : 0;
+}

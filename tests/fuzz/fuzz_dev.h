@@ -346,6 +346,35 @@ void fz_finish(struct fz *f);
 /* Abort with a message: a property was violated. */
 void fz_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
+/* The device's view of what the driver gave it can be trusted: it has not
+ * lied about a chain and its registers are not hostile. FZ_TRUSTED_RULE aborts
+ * with a message only then (a rule of what the driver must give). */
+static inline bool fz_trusted(const struct fz *f)
+{
+    return !f->lied && !f->hostile_regs;
+}
+#define FZ_TRUSTED_RULE(f, ...)                                                \
+    do {                                                                       \
+        if (fz_trusted(f))                                                     \
+            fz_die(__VA_ARGS__);                                               \
+    } while (0)
+
+/* How the device answers a chain it only reads (a frame, data sent), as
+ * the tape says: at once with length 0 (also once the tape ran out), held
+ * to be answered later (f->hold_this), or with any length. */
+uint32_t fz_read_answer(struct fz *f);
+
+/* A little-endian 16-bit value in a buffer of the device's. */
+static inline void fz_put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline uint16_t fz_get_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
 /* Harness-owned DMA buffer (not counted as the library's). */
 void *fz_harness_dma(struct fz *f, size_t pages, uint64_t *dev);
 

@@ -872,6 +872,120 @@ def con_seeds():
     yield "dead-reset", seed(con_header(flags=IGNORE_RESETS) + con_device(3) + con_poll() +
                              con_misc(0) + con_poll() + con_read(1, 5), bring_up)
 
+# ---- fuzz_net ---------------------------------------------------------------
+
+NET_F_MRG_RXBUF, NET_F_CTRL_VQ, NET_F_MQ, NET_F_CSUM = 15, 17, 22, 0
+NET_VERSION_1 = 32
+
+
+def net_header(flags=0, features=0, qmax=32, cfg=None, pairs=1, csum=False, big_rx=False,
+               refuse=0):
+    """features: bits flipped in (VERSION_1, MAC, STATUS, MRG_RXBUF, CTRL_VQ, CTRL_RX,
+    CTRL_MAC_ADDR, GUEST_ANNOUNCE, MQ, CSUM, GUEST_CSUM); cfg: 12 bytes xor-ed into
+    (52:54:00:12:34:56, LINK_UP, 2 pairs, mtu 1500)."""
+    opts = (pairs % 4) | (4 if csum else 0) | (8 if big_rx else 0)
+    return (common(flags) + u64(features) + u16(qmax ^ 32) + bytes(cfg or bytes(12)) +
+            u8(opts) + u64(refuse))
+
+
+def net_op(kind, pair=0):
+    return u8(kind | pair << 3)
+
+
+def net_poll(isr=1, pair=0):
+    return net_op(0, pair) + u8(isr)
+
+
+def net_recv(pair, n):
+    return net_op(1, pair) + u16(n)
+
+
+def net_peek_release(pair):
+    return net_op(2, pair)
+
+
+def net_send(pair, n, k=4):
+    """k: 1 checksum offload asked (offset k >> 4), 2 an unknown flag, 4 no info."""
+    return net_op(3, pair) + u16(n) + u8(k)
+
+
+def net_send_sg(pair, n, k=0):
+    """k % 8: the harness's frame; (k >> 3) % 5 + 1 buffers."""
+    return net_op(4, pair) + u8(k) + u16(n)
+
+
+def net_tx_done(pair):
+    return net_op(5, pair)
+
+
+def net_rx_mode(promisc, allmulti):
+    return u8(6 | (1 | (2 if promisc else 0) | (4 if allmulti else 0)) << 3)
+
+
+def net_set_mac(mac, timeout=20):
+    return u8(6 | 2 << 3) + bytes(mac) + u8(timeout)
+
+
+def net_misc(which, arg=None):
+    """which: 0 reset, 1 events and link, 2 the device acts (arg: steps), 3 peek only
+    (arg: the pair)."""
+    return u8(7 | which << 3) + (u8(arg) if arg is not None else b"")
+
+
+def net_device(steps):
+    return net_misc(2, steps - 1)
+
+
+def net_serve(queue, *rest):
+    """A device step serving the next chain of `queue` (or the next live one after it)."""
+    return u8(queue << 5) + b"".join(rest)
+
+
+def net_seeds():
+    talk = (net_device(8) + net_poll() + net_recv(0, 2000) + net_recv(0, 30) +
+            net_peek_release(0) + net_misc(3, 0) + net_recv(0, 2000) + net_send(0, 60) +
+            net_send(0, 1514, 1 | 6 << 4) + net_send_sg(0, 300, 8) + net_send_sg(0, 900, 17) +
+            net_device(6) + net_poll(1) + net_tx_done(0) + net_tx_done(0) +
+            net_rx_mode(False, True) + net_set_mac(b"\x02\x00\x00\x00\x00\x07") +
+            net_misc(1) + net_poll(2) + net_misc(0) + net_device(4) + net_poll() +
+            net_recv(0, 2000) + net_send(0, 100))
+    yield "bring-up", seed(net_header() + talk)
+    yield "legacy", seed(net_header(flags=1) + talk)
+    yield "no-mrg", seed(net_header(features=1 << NET_F_MRG_RXBUF) + talk)
+    yield "legacy-no-mrg", seed(net_header(flags=1, features=1 << NET_F_MRG_RXBUF) + talk)
+    yield "no-ctrl", seed(net_header(features=1 << NET_F_CTRL_VQ) + talk)
+    yield "hostile-regs", seed(net_header(flags=2) + talk)
+    yield "small-queues", seed(net_header(qmax=4) + talk)
+    yield "csum-big-rx", seed(net_header(csum=True, big_rx=True) + talk +
+                              net_send(0, 200, 1 | 6 << 4))
+    mq = (net_device(8) + net_poll() + net_recv(0, 2000) + net_recv(1, 2000) +
+          net_send(1, 80) + net_send(0, 80) + net_send(3, 80) + net_device(4) + net_poll() +
+          net_recv(1, 2000) + net_peek_release(1))
+    yield "multiqueue", seed(net_header(pairs=2, features=1 << NET_F_MRG_RXBUF) + mq)
+    # Frames the device lies about: short, past the buffer, num_buffers, merged.
+    lies = (net_serve(0, u8(5), u8(0), u16(3)) + net_serve(0, u8(6), u8(0), u16(9), u16(7)) +
+            net_serve(0, u8(7), u16(100), u8(0), u16(5)) + net_serve(0, u8(0x10 | 0x20), u16(0),
+            u8(3), u8(1), u16(0x1234), u16(99)) + net_serve(0, u8(0), u16(0), u8(2), u8(30),
+            u8(6), u16(200)) + net_serve(0, u8(0x08), u16(64), u8(1)))
+    yield "lies", seed(net_header(csum=True, big_rx=True) + net_device(12) + net_poll() +
+                       net_recv(0, 70000) + net_recv(0, 70000) + net_peek_release(0) +
+                       net_recv(0, 70000) + net_device(4) + net_poll() + net_recv(0, 10),
+                       lies)
+    # Control answers: ERR, another value, no ack byte, held.
+    ctrl = b"".join(net_serve(4, u8(k)) for k in (1, 2, 3, 4)) + u8(2) + u8(7)
+    yield "ctrl-answers", seed(net_header() + net_rx_mode(True, False) + net_rx_mode(False,
+                               False) + net_set_mac(b"\x02\x01\x02\x03\x04\x05", 5) +
+                               net_rx_mode(True, True) + net_device(4) + net_rx_mode(True,
+                               True), ctrl)
+    # The link goes down and up, an announcement asked for.
+    link = (u8(7) + u8(3) + u16(0) + u8(7) + u8(3) + u16(3) + u8(7) + u8(3) + u16(1))
+    yield "link", seed(net_header() + net_device(3) + net_poll(2) + net_misc(1) +
+                       net_send(0, 60) + net_poll(2) + net_misc(1) + net_poll(3) +
+                       net_misc(1), link)
+    yield "dead-reset", seed(net_header(flags=IGNORE_RESETS) + net_send_sg(0, 500) +
+                             net_device(3) + net_poll() + net_misc(0) + net_poll() +
+                             net_recv(0, 100))
+
 
 TARGETS = {
     "virtqueue": virtqueue_seeds,
@@ -882,6 +996,7 @@ TARGETS = {
     "blk": blk_seeds,
     "input": input_seeds,
     "console": con_seeds,
+    "net": net_seeds,
 }
 
 

@@ -1029,3 +1029,31 @@ int sim_pci_find_access(const struct sim_pci *p, unsigned from, bool write, uint
             return (int)i;
     return -1;
 }
+
+/* ---- a device model on any bus ------------------------------------------------------ */
+
+void sim_dev_init(union sim_dev *d, enum sim_bus bus, uint32_t device_id)
+{
+    if (bus == SIM_BUS_PCI || bus == SIM_BUS_PCI_LEGACY)
+        sim_pci_init(&d->pci, bus == SIM_BUS_PCI ? SIM_PCI_MODERN : SIM_PCI_LEGACY, device_id);
+    else
+        sim_init(&d->sim, bus == SIM_BUS_MMIO1 ? 1 : 2, device_id);
+}
+
+void sim_dev_probe(union sim_dev *d, enum sim_bus bus, struct lvio_device *dev)
+{
+    if (bus == SIM_BUS_PCI || bus == SIM_BUS_PCI_LEGACY)
+        assert_int_equal(sim_pci_probe(&d->pci, dev), 0);
+    else
+        sim_probe(&d->sim, dev);
+}
+
+void sim_dev_config_change(union sim_dev *d, enum sim_bus bus)
+{
+    if (bus == SIM_BUS_PCI || bus == SIM_BUS_PCI_LEGACY) {
+        sim_pci_config_change(&d->pci);
+    } else {
+        d->sim.generation++;
+        d->sim.isr |= LVIO_VIRTIO_MMIO_INT_CONFIG;
+    }
+}

@@ -192,6 +192,27 @@ struct sim_pci {
     unsigned nlog;
 };
 
+/* The bus a device model sits on, and its simulator either way (the sim
+ * first in both): for device models that run on all four (sim_net). */
+enum sim_bus {
+    SIM_BUS_MMIO1,      /* virtio-mmio Version 1 (legacy) */
+    SIM_BUS_MMIO2,      /* virtio-mmio Version 2 */
+    SIM_BUS_PCI,        /* modern virtio-pci */
+    SIM_BUS_PCI_LEGACY, /* legacy virtio-pci (I/O BAR) */
+};
+union sim_dev {
+    struct sim sim;
+    struct sim_pci pci;
+};
+
+/* A fresh simulator of device type `device_id` on `bus`. */
+void sim_dev_init(union sim_dev *d, enum sim_bus bus, uint32_t device_id);
+/* Probe it (lvio_mmio_probe or lvio_pci_probe); asserts success. */
+void sim_dev_probe(union sim_dev *d, enum sim_bus bus, struct lvio_device *dev);
+/* A configuration change notice: MMIO's ISR bit (and the generation), or
+ * sim_pci_config_change. */
+void sim_dev_config_change(union sim_dev *d, enum sim_bus bus);
+
 /* A fresh function of `kind` for virtio device type `device_id`: QEMU's
  * layout, decoding and bus mastering enabled, reset state. */
 void sim_pci_init(struct sim_pci *p, enum sim_pci_kind kind, uint32_t device_id);
