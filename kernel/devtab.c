@@ -5,7 +5,7 @@
  */
 #include "ktest.h"
 
-#define KERNEL_DRIVERS(X) X(rng) X(gpu) X(blk) X(input) X(console)
+#define KERNEL_DRIVERS(X) X(rng) X(gpu) X(blk) X(input) X(console) X(net)
 
 #define KDRIVER_DECLARE(n) extern const struct kdriver kdriver_##n;
 #define KDRIVER_ENTRY(n) &kdriver_##n,

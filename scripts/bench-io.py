@@ -16,6 +16,18 @@ prints `bench: <name>: <value> <unit>` lines:
   trip, the virtio-input event and its interrupt, the kernel's main loop
   taking it, the shell's echo through the UART).
 
+Then it boots once more with a virtio-net-pci whose other end is this
+script (`-netdev socket,udp=`: one Ethernet frame per UDP datagram):
+
+- net UDP echo round trip: median and 99th percentile of 500 64-byte
+  datagrams to the kernel's port 7, from sending to the echo's arrival.
+- net receive: 20 000 frames of 60 (the minimum, 64 on the wire) and of
+  1514 bytes sent as fast as the socket takes them; the kernel's own rate
+  (`net`: frames taken over the time from the first to the last) and the
+  frames it never saw (QEMU drops what finds no buffer).
+- net transmit: `net send 20000 <bytes>` in the kernel (its rate, notifies
+  and interrupts per frame) and the frames that reached this end.
+
 Exit status 1, with the reason on stderr, when a figure cannot be taken.
 """
 
@@ -25,7 +37,9 @@ import os
 import select
 import socket
 import statistics
+import struct
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -36,7 +50,152 @@ import qemu as lq  # noqa: E402
 ECHO = "org.levitate.echo"
 
 
+def drain(s: socket.socket, quiet: float = 0.5) -> int:
+    """Datagrams until none came for `quiet` seconds: how many."""
+    n = 0
+    s.settimeout(quiet)
+    while True:
+        try:
+            s.recvfrom(65536)
+            n += 1
+        except socket.timeout:
+            return n
+
+
+class Counter(threading.Thread):
+    """Counts the datagrams arriving on `sock` while the kernel sends (so
+    the socket's buffer never overflows on our side)."""
+
+    def __init__(self, sock: socket.socket):
+        super().__init__(daemon=True)
+        self.sock, self.n, self.stop = sock, 0, False
+
+    def run(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                self.sock.recvfrom(65536)
+                self.n += 1
+            except socket.timeout:
+                pass
+
+    def finish(self, quiet: float = 0.5) -> int:
+        last, same = -1, 0.0
+        while same < quiet:  # until nothing came for `quiet` seconds
+            time.sleep(0.1)
+            same = same + 0.1 if self.n == last else 0.0
+            last = self.n
+        self.stop = True
+        self.join()
+        return self.n
+
+
+def shell(q, cmd: str, pattern: str, timeout=60):
+    at = q.mark()
+    q.send(cmd + "\r")
+    return q.wait_for(pattern, since=at, timeout=timeout)
+
+
+def csum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    v = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while v >> 16:
+        v = (v & 0xFFFF) + (v >> 16)
+    return ~v & 0xFFFF
+
+
+def udp_frame(payload: bytes, dport: int, sport: int = 40000) -> bytes:
+    """Ethernet + IPv4 + UDP from 10.0.2.2 to the kernel's 10.0.2.15."""
+    src, dst = socket.inet_aton("10.0.2.2"), socket.inet_aton("10.0.2.15")
+    u = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    c = csum(src + dst + struct.pack("!BBH", 0, 17, len(u)) + u) or 0xFFFF
+    u = u[:6] + struct.pack("!H", c) + u[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), 0, 0x4000, 64, 17, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return bytes.fromhex("525400123456") + bytes.fromhex("020000000001") + b"\x08\x00" + ip + u
+
+
+def net_bench() -> int:
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    qport = probe.getsockname()[1]
+    probe.close()
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    q = lq.Qemu(["-netdev", f"socket,id=n0,udp=127.0.0.1:{peer.getsockname()[1]},"
+                 f"localaddr=127.0.0.1:{qport}", "-device", "virtio-net-pci,netdev=n0"],
+                append="", qmp=False, serial_input=True, timeout=60)
+    to = ("127.0.0.1", qport)
+    try:
+        q.start()
+        q.wait_for(r"^levitate: net \S+: ip 10\.0\.2\.15$")
+        q.wait_for(r"^levitate> ")
+        drain(peer, 0.2)  # ARP and the gateway ping from the boot
+
+        # Round trips.
+        rtts = []
+        peer.settimeout(2)
+        frame = udp_frame(bytes(64), 7)
+        for _ in range(500):
+            t0 = time.monotonic()
+            peer.sendto(frame, to)
+            while True:
+                f, _ = peer.recvfrom(65536)
+                if len(f) >= 38 and f[23] == 17 and f[34:36] == b"\x00\x07":
+                    break
+            rtts.append(time.monotonic() - t0)
+        rtts.sort()
+        print(f"bench: net UDP echo round trip, median: {statistics.median(rtts) * 1e6:.1f} us")
+        print(f"bench: net UDP echo round trip, p99: {rtts[len(rtts) * 99 // 100] * 1e6:.1f} us")
+
+        for size in (60, 1514):
+            # Receive: to the discard port, counted and not answered.
+            frame = udp_frame(bytes(size - 42), 9)
+            shell(q, "net clear", r"^levitate> ")
+            t0 = time.monotonic()
+            for _ in range(20000):
+                peer.sendto(frame, to)
+            host_rate = 20000 / (time.monotonic() - t0)
+            time.sleep(1)
+            m = shell(q, "net", r"since clear: (\d+) frames in \d+ us: (\d+) frames/s")
+            got, rate = int(m[1]), int(m[2])
+            print(f"bench: net receive {size}-byte frames: {rate} frames/s")
+            print(f"bench: net receive {size}-byte frames, sent by the host: {host_rate:.0f} "
+                  f"frames/s")
+            print(f"bench: net receive {size}-byte frames, lost of 20000: {20000 - got} frames")
+            # Transmit.
+            drain(peer, 0.2)
+            counter = Counter(peer)
+            counter.start()
+            m = shell(q, f"net send 20000 {size}",
+                      r"sent (\d+) frames of \d+ bytes in \d+ us: (\d+) frames/s, (\d+) "
+                      r"notifies, (\d+) interrupts")
+            sent, rate, notifies, irqs = (int(m[i]) for i in range(1, 5))
+            arrived = counter.finish()
+            print(f"bench: net transmit {size}-byte frames: {rate} frames/s")
+            print(f"bench: net transmit {size}-byte frames, notifies per 100: "
+                  f"{notifies * 100 / max(sent, 1):.1f} notifies")
+            print(f"bench: net transmit {size}-byte frames, interrupts per 100: "
+                  f"{irqs * 100 / max(sent, 1):.1f} interrupts")
+            print(f"bench: net transmit {size}-byte frames, not arrived of {sent}: "
+                  f"{sent - arrived} frames")
+        return 0
+    except (lq.BootTimeout, OSError) as e:
+        print(f"bench-io: net: {e}", file=sys.stderr)
+        return 1
+    finally:
+        q.kill()
+        peer.close()
+
+
 def main() -> int:
+    rc = console_bench()
+    return rc or net_bench()
+
+
+def console_bench() -> int:
     suffix = "pci"
     q = lq.Qemu([], append="", qmp=True, serial_input=True, timeout=60)
     # The devices once the run's temp dir exists: the socket lives in it.

@@ -781,6 +781,10 @@ static int net_setup_queues(struct lvio_net *n)
             err = setup_one(n, &n->q[q].tx.reqs, &n->q[q].tx.vq, n->q[q].tx.slots,
                             LVIO_NET_TX_SLOTS, tx_size, false, LVIO_VIRTIO_NET_TX(q),
                             split_header(n) ? 2u : 1u);
+        /* Sent buffers are reclaimed by the next send or poll: the device
+         * need not interrupt for them (a hint it may ignore). */
+        if (err == LVIO_OK)
+            lvio_vq_disable_cb(&n->q[q].tx.vq);
     }
     if (err == LVIO_OK && n->ctrl)
         err = lvio_net_ctrl_setup(n);
