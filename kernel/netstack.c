@@ -357,6 +357,12 @@ void netif_tick(struct netif *nif, uint64_t now_ns)
         dhcp_send(nif, nif->dhcp == NET_DHCP_DISCOVER ? DHCPDISCOVER : DHCPREQUEST, now_ns);
 }
 
+void netif_announce(struct netif *nif)
+{
+    if (nif->configured)
+        arp_send(nif, 1, broadcast_mac, (const uint8_t[6]){0}, nif->ip); /* sender = target */
+}
+
 bool netif_udp_frame(struct netif *nif, uint8_t *f, size_t len, uint32_t ip, uint16_t sport,
                      uint16_t dport)
 {

@@ -83,6 +83,9 @@ void netif_tick(struct netif *nif, uint64_t now_ns);
  * known); ping_answered and ping_rtt_ns say how it went. */
 void netif_ping(struct netif *nif, uint32_t ip, uint64_t now_ns);
 
+/* A gratuitous ARP for our address (after the device asked for an
+ * announcement, e.g. when the VM moved): nothing without an address. */
+void netif_announce(struct netif *nif);
 /* A UDP frame of exactly `len` bytes (42..NET_FRAME_MAX, Ethernet header
  * included; the payload counts up from 0) from our address and `sport` to
  * `ip`:`dport`, addressed to its next hop's MAC when the ARP cache knows

@@ -76,6 +76,8 @@ static int pump(struct net_state *st)
     if (ev & LVIO_NET_EV_LINK)
         shell_notice("levitate: net %s: link %s\n", st->k->dev.name,
                      n->link_up ? "up" : "down");
+    if (ev & LVIO_NET_EV_ANNOUNCE) /* the driver has acknowledged it */
+        netif_announce(&st->nif);
     return LVIO_OK;
 }
 

@@ -402,6 +402,26 @@ static void test_udp_frame(void **state)
     }
 }
 
+static void test_announce(void **state)
+{
+    (void)state;
+    memset(&N, 0, sizeof N);
+    memcpy(N.mac, MAC, 6);
+    N.send = capture;
+    netif_announce(&N); /* no address: nothing */
+    assert_int_equal(nsent, 0);
+    configured();
+    netif_announce(&N);
+    assert_int_equal(nsent, 1);
+    const uint8_t *a = sent[0] + 14;
+    assert_memory_equal(sent[0], "\xff\xff\xff\xff\xff\xff", 6);
+    assert_int_equal(g16(sent[0] + 12), 0x0806);
+    assert_int_equal(g16(a + 6), 1);
+    assert_memory_equal(a + 8, MAC, 6);
+    assert_int_equal(g32(a + 14), OURS);
+    assert_int_equal(g32(a + 24), OURS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_arp),      cmocka_unit_test(test_icmp_echo),
         cmocka_unit_test(test_udp_echo), cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_ping),     cmocka_unit_test(test_udp_frame),
+        cmocka_unit_test(test_announce),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
