@@ -103,6 +103,10 @@ struct kdriver {
 };
 extern const struct kdriver *const kernel_drivers[]; /* NULL-terminated */
 
+/* Up, down (every DMA page must come back: a test), up again, the second
+ * bring-up staying: `up` returns 0 or an lvio error, which is returned. */
+int kdev_up_twice(struct kdev *k, int (*up)(struct kdev *k), void (*down)(struct kdev *k));
+
 /* Every device found, and how many (main.c). */
 struct kdev *kernel_devices(unsigned *n);
 /* The first device `drv` drives that ran (k->drv set), or NULL. */

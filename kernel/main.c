@@ -159,6 +159,20 @@ static struct kdev *first_of(const struct kdriver *drv, bool ran)
     return NULL;
 }
 
+int kdev_up_twice(struct kdev *k, int (*up)(struct kdev *k), void (*down)(struct kdev *k))
+{
+    size_t pages = dma_pages_in_use();
+    int rc = up(k);
+
+    if (rc == LVIO_OK) {
+        down(k);
+        expect(dma_pages_in_use() == pages, "%s: %zu DMA pages leaked by teardown",
+               k->dev.name, dma_pages_in_use() - pages);
+        rc = up(k);
+    }
+    return rc;
+}
+
 struct kdev *kernel_devices(unsigned *n)
 {
     *n = n_devices;

@@ -216,11 +216,24 @@ static unsigned present_ports(const struct con_state *st)
     return n;
 }
 
+static int console_up(struct kdev *k)
+{
+    struct con_state *state = k->drv;
+
+    return lvio_console_init(&state->con, &k->dev, state->ports, MAX_PORTS);
+}
+
+static void console_down(struct kdev *k)
+{
+    struct con_state *state = k->drv;
+
+    lvio_console_teardown(&state->con);
+}
+
 static void run_console(struct kdev *k)
 {
     struct con_state *st = kdev_state(k, sizeof *st);
     char names[200], how[24];
-    size_t pages;
     int rc;
 
     if (!st)
@@ -229,15 +242,7 @@ static void run_console(struct kdev *k)
     for (unsigned i = 0; i < MAX_PORTS; i++)
         st->ps[i] = (struct port_state){.st = st, .id = i};
 
-    /* Up, down (every page back), up again: the second bring-up stays. */
-    pages = dma_pages_in_use();
-    rc = lvio_console_init(&st->con, &k->dev, st->ports, MAX_PORTS);
-    if (rc == LVIO_OK) {
-        lvio_console_teardown(&st->con);
-        expect(dma_pages_in_use() == pages, "%s: %zu DMA pages leaked by teardown",
-               k->dev.name, dma_pages_in_use() - pages);
-        rc = lvio_console_init(&st->con, &k->dev, st->ports, MAX_PORTS);
-    }
+    rc = kdev_up_twice(k, console_up, console_down); /* every page back between */
     if (!expect(rc == LVIO_OK, "%s: console init: %s", k->dev.name, lvio_errname(rc))) {
         report_error(k, lvio_errname(rc), "initialising");
         k->drv = NULL; /* nothing for idle or the shell */

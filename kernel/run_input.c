@@ -170,25 +170,30 @@ static void describe(const struct lvio_input *in, char *out, size_t size)
                   in->ids.vendor, in->ids.product, in->ids.version);
 }
 
+static int input_up(struct kdev *k)
+{
+    struct input_state *state = k->drv;
+
+    return lvio_input_init(&state->in, &k->dev);
+}
+
+static void input_down(struct kdev *k)
+{
+    struct input_state *state = k->drv;
+
+    lvio_input_teardown(&state->in);
+}
+
 static void run_input(struct kdev *k)
 {
     struct input_state *st = kdev_state(k, sizeof *st);
     char name[LVIO_INPUT_STRING_MAX + 1], more[120], how[24];
-    size_t pages;
     int rc;
 
     if (!st)
         return; /* said by kdev_state */
     st->k = k;
-    /* Up, down (every page back), up again: the second bring-up stays. */
-    pages = dma_pages_in_use();
-    rc = lvio_input_init(&st->in, &k->dev);
-    if (rc == LVIO_OK) {
-        lvio_input_teardown(&st->in);
-        expect(dma_pages_in_use() == pages, "%s: %zu DMA pages leaked by teardown",
-               k->dev.name, dma_pages_in_use() - pages);
-        rc = lvio_input_init(&st->in, &k->dev);
-    }
+    rc = kdev_up_twice(k, input_up, input_down); /* every page back between */
     if (!expect(rc == LVIO_OK, "%s: input init: %s", k->dev.name, lvio_errname(rc))) {
         report_error(k, lvio_errname(rc), "initialising");
         k->drv = NULL;

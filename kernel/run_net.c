@@ -121,26 +121,31 @@ static bool ping_done(const struct netif *nif)
     return nif->ping_answered;
 }
 
+static int net_up(struct kdev *k)
+{
+    struct net_state *state = k->drv;
+    const struct lvio_net_opts opts = {.queue_pairs = LVIO_NET_MAX_PAIRS};
+
+    return lvio_net_init(&state->net, &k->dev, &opts);
+}
+
+static void net_down(struct kdev *k)
+{
+    struct net_state *state = k->drv;
+
+    lvio_net_teardown(&state->net);
+}
+
 static void run_net(struct kdev *k)
 {
     struct net_state *st = kdev_state(k, sizeof *st);
-    const struct lvio_net_opts opts = {.queue_pairs = LVIO_NET_MAX_PAIRS};
     char mac[18], ip[16], mask[16], gw[16], server[16], how[24];
-    size_t pages;
     int rc;
 
     if (!st)
         return; /* said by kdev_state */
     st->k = k;
-    /* Up, down (every page back), up again: the second bring-up stays. */
-    pages = dma_pages_in_use();
-    rc = lvio_net_init(&st->net, &k->dev, &opts);
-    if (rc == LVIO_OK) {
-        lvio_net_teardown(&st->net);
-        expect(dma_pages_in_use() == pages, "%s: %zu DMA pages leaked by teardown",
-               k->dev.name, dma_pages_in_use() - pages);
-        rc = lvio_net_init(&st->net, &k->dev, &opts);
-    }
+    rc = kdev_up_twice(k, net_up, net_down); /* every page back between */
     if (!expect(rc == LVIO_OK, "%s: net init: %s", k->dev.name, lvio_errname(rc))) {
         report_error(k, lvio_errname(rc), "initialising");
         k->drv = NULL;

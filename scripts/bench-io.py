@@ -96,13 +96,7 @@ def shell(q, cmd: str, pattern: str, timeout=60):
     return q.wait_for(pattern, since=at, timeout=timeout)
 
 
-def csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    v = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while v >> 16:
-        v = (v & 0xFFFF) + (v >> 16)
-    return ~v & 0xFFFF
+csum = lq.inet_csum
 
 
 def udp_frame(payload: bytes, dport: int, sport: int = 40000) -> bytes:

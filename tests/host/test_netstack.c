@@ -104,12 +104,18 @@ static const uint8_t *check_ip(unsigned i, uint8_t proto, size_t *n)
     return ip + 20;
 }
 
-static void configured(void)
+/* A new interface, nothing sent yet. */
+static void fresh(void)
 {
     memset(&N, 0, sizeof N);
     memcpy(N.mac, MAC, 6);
     N.send = capture;
     nsent = 0;
+}
+
+static void configured(void)
+{
+    fresh();
     netif_start(&N, 0, 1000 * MS);
     netif_tick(&N, 1000 * MS); /* no DHCP here: the fallback */
     assert_true(N.configured);
@@ -141,10 +147,7 @@ static void test_dhcp(void **state)
     uint8_t f[NET_FRAME_MAX];
     size_t n;
     (void)state;
-    memset(&N, 0, sizeof N);
-    memcpy(N.mac, MAC, 6);
-    N.send = capture;
-    nsent = 0;
+    fresh();
     netif_start(&N, 5 * MS, 1000 * MS);
     assert_int_equal(nsent, 1);
     const uint8_t *u = check_ip(0, 17, &n), *d = u + 8;
@@ -383,9 +386,7 @@ static void test_udp_frame(void **state)
     uint8_t f[NET_FRAME_MAX];
     size_t n;
     (void)state;
-    memset(&N, 0, sizeof N);
-    memcpy(N.mac, MAC, 6);
-    N.send = capture;
+    fresh();
     assert_false(netif_udp_frame(&N, f, 60, GW, 9, 9)); /* no address yet */
     configured();
     assert_false(netif_udp_frame(&N, f, 41, GW, 9, 9));
@@ -405,9 +406,7 @@ static void test_udp_frame(void **state)
 static void test_announce(void **state)
 {
     (void)state;
-    memset(&N, 0, sizeof N);
-    memcpy(N.mac, MAC, 6);
-    N.send = capture;
+    fresh();
     netif_announce(&N); /* no address: nothing */
     assert_int_equal(nsent, 0);
     configured();

@@ -402,6 +402,17 @@ class BootResult:
 # Running QEMU
 
 
+def inet_csum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of `data`: 0 over a packet whose
+    checksum field is right."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
 def qemu_binary() -> str:
     return os.environ.get("LVIO_QEMU", QEMU)
 

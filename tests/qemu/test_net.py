@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from qemu import MODERN_MMIO
+from qemu import MODERN_MMIO, inet_csum
 
 pytestmark = pytest.mark.arch("aarch64", "riscv64", "x86_64")
 
@@ -112,13 +112,7 @@ def test_user_network(qemu, transport):
 # A raw Ethernet peer
 
 
-def csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+csum = inet_csum
 
 
 def eth(dst: bytes, typ: int, payload: bytes) -> bytes:
