@@ -270,8 +270,6 @@ static void run_console(struct kdev *k)
         k->drv = NULL;
         return;
     }
-    expect(!st->con.multiport || present_ports(st) > 0 || st->con.max_nr_ports > 0,
-           "%s: multiport console without ports", k->dev.name);
     port_names(st, names, sizeof names);
     kprintf("lvio: console %s: ok v%u, %u ports (%s), max %u, %s\n", k->dev.name,
             (unsigned)k->dev.version, present_ports(st), names, (unsigned)st->con.max_nr_ports,
