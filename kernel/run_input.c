@@ -105,7 +105,7 @@ static void key(struct input_state *st, const struct lvio_input_event *ev)
             shell_notice("levitate: input %s: Caps Lock LED: %s\n", st->k->dev.name,
                     lvio_errname(rc));
     }
-    if (c >= 0)
+    if (c >= 0 && st->term.write) /* only a keyboard has a terminal */
         shell_input(&st->term, (char)c);
 }
 
