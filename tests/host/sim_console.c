@@ -467,16 +467,16 @@ void sim_console_apply(struct sim_console *c)
     put32(c, cfg + CFG(max_nr_ports), c->max_nr_ports);
 }
 
-void sim_console_init(struct sim_console *c, enum sim_console_bus bus, uint32_t max_ports,
+void sim_console_init(struct sim_console *c, enum sim_bus bus, uint32_t max_ports,
                       bool mp)
 {
     memset(c, 0, sizeof *c);
     c->bus = bus;
-    if (bus == SIM_CONSOLE_PCI || bus == SIM_CONSOLE_PCI_LEGACY)
-        sim_pci_init(&c->u.pci, bus == SIM_CONSOLE_PCI ? SIM_PCI_MODERN : SIM_PCI_LEGACY,
+    if (bus == SIM_BUS_PCI || bus == SIM_BUS_PCI_LEGACY)
+        sim_pci_init(&c->u.pci, bus == SIM_BUS_PCI ? SIM_PCI_MODERN : SIM_PCI_LEGACY,
                      LVIO_VIRTIO_ID_CONSOLE);
     else
-        sim_init(&c->u.sim, bus == SIM_CONSOLE_MMIO1 ? 1 : 2, LVIO_VIRTIO_ID_CONSOLE);
+        sim_init(&c->u.sim, bus == SIM_BUS_MMIO1 ? 1 : 2, LVIO_VIRTIO_ID_CONSOLE);
     c->s = &c->u.sim;
     c->s->handler = console_handler;
     c->s->on_reset = console_reset;
@@ -512,7 +512,7 @@ void sim_console_offer(struct sim_console *c, unsigned bit, bool on)
 
 void sim_console_probe(struct sim_console *c, struct lvio_device *dev)
 {
-    if (c->bus == SIM_CONSOLE_PCI || c->bus == SIM_CONSOLE_PCI_LEGACY)
+    if (c->bus == SIM_BUS_PCI || c->bus == SIM_BUS_PCI_LEGACY)
         assert_int_equal(sim_pci_probe(&c->u.pci, dev), 0);
     else
         sim_probe(c->s, dev);
@@ -520,7 +520,7 @@ void sim_console_probe(struct sim_console *c, struct lvio_device *dev)
 
 void sim_console_config_change(struct sim_console *c)
 {
-    if (c->bus == SIM_CONSOLE_PCI || c->bus == SIM_CONSOLE_PCI_LEGACY) {
+    if (c->bus == SIM_BUS_PCI || c->bus == SIM_BUS_PCI_LEGACY) {
         sim_pci_config_change(&c->u.pci);
     } else {
         c->s->generation++;

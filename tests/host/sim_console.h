@@ -32,7 +32,7 @@
  * PORT_OPEN of a port only after its PORT_READY; any breach is noted in
  * sim.error. Every control message the guest sent is logged in order.
  *
- * Usage: struct sim_console C; sim_console_init(&C, SIM_CONSOLE_MMIO2, 4,
+ * Usage: struct sim_console C; sim_console_init(&C, SIM_BUS_MMIO2, 4,
  * true); sim_console_plug(&C, 0, "", true); ...; sim_console_probe(&C,
  * &dev); lvio_console_init(...); ... sim_console_fini(&C).
  */
@@ -49,13 +49,6 @@
 #define SIM_CONSOLE_LOG 1024   /* guest control messages kept */
 #define SIM_CONSOLE_PENDING 64 /* control messages kept for want of a buffer */
 #define SIM_CONSOLE_MSG 256    /* bytes of one control message at most */
-
-enum sim_console_bus {
-    SIM_CONSOLE_MMIO1,      /* virtio-mmio Version 1 (legacy) */
-    SIM_CONSOLE_MMIO2,      /* virtio-mmio Version 2 */
-    SIM_CONSOLE_PCI,        /* modern virtio-pci */
-    SIM_CONSOLE_PCI_LEGACY, /* legacy virtio-pci (I/O BAR) */
-};
 
 /* A control message the guest sent. */
 struct sim_console_msg {
@@ -107,7 +100,7 @@ struct sim_console {
         struct sim_pci pci;
     } u;                /* first: the handler finds this struct from its sim */
     struct sim *s;      /* &u.sim, whichever bus */
-    enum sim_console_bus bus;
+    enum sim_bus bus;
 
     /* Configuration (sim_console_apply writes it). */
     uint16_t cols, rows;
@@ -151,7 +144,7 @@ struct sim_console {
 
 /* A fresh console on `bus`: MULTIPORT offered when `multiport` (with
  * max_nr_ports `max_ports`), EMERG_WRITE offered, no port plugged. */
-void sim_console_init(struct sim_console *c, enum sim_console_bus bus, uint32_t max_ports,
+void sim_console_init(struct sim_console *c, enum sim_bus bus, uint32_t max_ports,
                       bool multiport);
 
 /* Offer (or not) a LVIO_VIRTIO_CONSOLE_F_* feature. */

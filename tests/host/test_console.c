@@ -35,8 +35,8 @@ static struct lvio_device D;
 static struct lvio_console K;
 static struct lvio_console_port P[NPORTS];
 
-static const enum sim_console_bus BUSES[] = {SIM_CONSOLE_MMIO2, SIM_CONSOLE_MMIO1,
-                                             SIM_CONSOLE_PCI, SIM_CONSOLE_PCI_LEGACY};
+static const enum sim_bus BUSES[] = {SIM_BUS_MMIO2, SIM_BUS_MMIO1,
+                                             SIM_BUS_PCI, SIM_BUS_PCI_LEGACY};
 static const char *const BUS_NAMES[] = {"mmio v2", "mmio v1", "pci", "pci legacy"};
 
 /* Events taken so far by take_events(). */
@@ -45,7 +45,7 @@ static unsigned NEVS;
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void device(enum sim_console_bus bus, uint32_t max_ports, bool multiport)
+static void device(enum sim_bus bus, uint32_t max_ports, bool multiport)
 {
     sim_console_fini(&C);
     sim_free_dma(C.s ? C.s : &C.u.sim);
@@ -162,7 +162,7 @@ static size_t read_all(unsigned port, uint8_t *buf, size_t max)
 
 /* A multiport console of `max` ports with port 0 a console, port 1
  * "echo" (host open), port 2 "data"; started and settled. */
-static void three_ports(enum sim_console_bus bus, uint32_t max)
+static void three_ports(enum sim_bus bus, uint32_t max)
 {
     device(bus, max, true);
     sim_console_plug(&C, 0, "", true);
@@ -292,7 +292,7 @@ static void test_reply_orders(void **state)
 {
     (void)state;
     for (uint8_t order = 0; order < 3; order++) {
-        device(SIM_CONSOLE_MMIO2, 4, true);
+        device(SIM_BUS_MMIO2, 4, true);
         C.reply_order = order;
         sim_console_plug(&C, 0, "console0", true);
         sim_console_host_open(&C, 0, true);
@@ -385,7 +385,7 @@ static void test_hot_add_remove(void **state)
 static void test_add_before_device_ready(void **state)
 {
     (void)state;
-    device(SIM_CONSOLE_MMIO2, 4, true);
+    device(SIM_BUS_MMIO2, 4, true);
     sim_console_plug(&C, 0, "", true);
     C.ctrl_hold = true;
     start();
@@ -412,7 +412,7 @@ static void test_add_before_device_ready(void **state)
 static void test_add_past_storage(void **state)
 {
     (void)state;
-    device(SIM_CONSOLE_PCI, 6, true);
+    device(SIM_BUS_PCI, 6, true);
     sim_console_plug(&C, 0, "", true);
     sim_console_plug(&C, 3, "far", false);
     sim_console_host_open(&C, 3, true);
@@ -439,7 +439,7 @@ static void test_add_past_storage(void **state)
     logged("PORT_OPEN for port 5: a port without storage: dropped");
     down();
     /* No control buffer free for the refusal: counted, not sent. */
-    device(SIM_CONSOLE_MMIO2, 6, true);
+    device(SIM_BUS_MMIO2, 6, true);
     C.s->q[3].num_max = 1; /* one control message in flight */
     C.ctrl_hold = true;     /* and the device sits on DEVICE_READY */
     start_n(2);
@@ -461,7 +461,7 @@ static void test_add_past_storage(void **state)
 static void test_no_control_message_dropped(void **state)
 {
     (void)state;
-    device(SIM_CONSOLE_MMIO2, NPORTS, true);
+    device(SIM_BUS_MMIO2, NPORTS, true);
     C.s->q[2].num_max = 8; /* 8 control receive buffers: room for 2 ports' answers */
     for (unsigned i = 0; i < NPORTS; i++) {
         char name[32];
@@ -501,7 +501,7 @@ static void name_msg(uint32_t id, const char *name, size_t n, int64_t used)
 static void test_names(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_MMIO2, 4);
+    three_ports(SIM_BUS_MMIO2, 4);
     char name[LVIO_CONSOLE_NAME_MAX + 8];
     /* Without the NUL, and exactly as long as fits. */
     memset(name, 'n', sizeof name);
@@ -624,7 +624,7 @@ static void test_mib_both_ways(void **state)
 static void test_tx_back_pressure(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_MMIO2, 4);
+    three_ports(SIM_BUS_MMIO2, 4);
     C.tx_hold = true;
     static uint8_t buf[LVIO_CONSOLE_TX_SLOTS * LVIO_CONSOLE_BUF_SIZE + 100];
     for (size_t i = 0; i < sizeof buf; i++)
@@ -668,7 +668,7 @@ static void test_tx_back_pressure(void **state)
 static void test_remove_with_data_in_flight(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_PCI, 4);
+    three_ports(SIM_BUS_PCI, 4);
     assert_int_equal(lvio_console_open(&K, 1, true), 0);
     sim_console_host_write(&C, 1, "unread bytes", 12);
     settle();
@@ -714,7 +714,7 @@ static void test_remove_with_data_in_flight(void **state)
 static void test_host_open_close(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_MMIO1, 4);
+    three_ports(SIM_BUS_MMIO1, 4);
     unsigned from = NEVS;
     sim_console_host_open(&C, 2, true);
     sim_console_host_open(&C, 2, false);
@@ -754,7 +754,7 @@ static void raw(uint32_t id, uint16_t ev, uint16_t value, uint32_t len, int64_t 
 static void test_bad_control_messages(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_MMIO2, 4);
+    three_ports(SIM_BUS_MMIO2, 4);
     struct lvio_console_port before[3];
     memcpy(before, P, sizeof before);
     clear_log();
@@ -804,7 +804,7 @@ static void test_bad_control_messages(void **state)
 static void test_rx_overlong_dropped(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_MMIO2, 4);
+    three_ports(SIM_BUS_MMIO2, 4);
     assert_int_equal(lvio_console_open(&K, 1, true), 0);
     C.rx_used_len = LVIO_CONSOLE_BUF_SIZE + 1;
     sim_console_host_write(&C, 1, "bad", 3);
@@ -825,7 +825,7 @@ static void test_rx_overlong_dropped(void **state)
 static void test_broken_queue_and_recovery(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_MMIO2, 4);
+    three_ports(SIM_BUS_MMIO2, 4);
     assert_int_equal(lvio_console_open(&K, 1, true), 0);
     C.s->bad_used_id = 77; /* the next used entry names no chain */
     sim_console_host_write(&C, 1, "x", 1);
@@ -850,7 +850,7 @@ static void test_broken_queue_and_recovery(void **state)
 static void test_needs_reset(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_PCI, 4);
+    three_ports(SIM_BUS_PCI, 4);
     C.s->status |= LVIO_VIRTIO_STATUS_DEVICE_NEEDS_RESET;
     sim_console_config_change(&C);
     assert_int_equal(lvio_console_poll(&K, lvio_device_isr(&D)), LVIO_E_NEEDS_RESET);
@@ -864,7 +864,7 @@ static void test_needs_reset(void **state)
 static void test_empty_completions(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_MMIO2, 4);
+    three_ports(SIM_BUS_MMIO2, 4);
     assert_int_equal(lvio_console_open(&K, 1, true), 0);
     C.rx_used_len = 0;
     sim_console_host_write(&C, 1, "gone", 4);
@@ -885,7 +885,7 @@ static void test_empty_completions(void **state)
 static void test_size_and_resize(void **state)
 {
     (void)state;
-    device(SIM_CONSOLE_MMIO2, 4, true);
+    device(SIM_BUS_MMIO2, 4, true);
     sim_console_offer(&C, E(F_SIZE), true);
     C.cols = 80;
     C.rows = 25;
@@ -940,7 +940,7 @@ static void test_emergency_write(void **state)
         assert_string_equal(got, s);
         down();
     }
-    device(SIM_CONSOLE_MMIO2, 1, false);
+    device(SIM_BUS_MMIO2, 1, false);
     sim_console_offer(&C, E(F_EMERG_WRITE), false);
     start();
     assert_int_equal(lvio_console_emerg_write(&K, 'x'), LVIO_E_UNSUPPORTED);
@@ -954,7 +954,7 @@ static void test_emergency_write(void **state)
 static void test_event_fifo_full(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_MMIO2, 4);
+    three_ports(SIM_BUS_MMIO2, 4);
     for (unsigned i = 0; i < LVIO_CONSOLE_EVENTS; i++) {
         sim_console_host_open(&C, 2, i % 2 == 0);
         assert_true(lvio_console_poll(&K, 0) >= 0);
@@ -980,7 +980,7 @@ static void test_event_fifo_full(void **state)
 static void test_reset_brings_ports_back(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_PCI, 4);
+    three_ports(SIM_BUS_PCI, 4);
     assert_int_equal(lvio_console_open(&K, 1, true), 0);
     sim_console_host_write(&C, 1, "before", 6);
     settle();
@@ -1016,7 +1016,7 @@ static void test_teardown_gives_everything_back(void **state)
 static void test_dead_device_keeps_memory(void **state)
 {
     (void)state;
-    three_ports(SIM_CONSOLE_MMIO2, 4);
+    three_ports(SIM_BUS_MMIO2, 4);
     C.s->reset_stuck = true;
     lvio_console_teardown(&K);
     assert_true(D.dead);
@@ -1030,7 +1030,7 @@ static void test_dead_device_keeps_memory(void **state)
 static void test_init_failures(void **state)
 {
     (void)state;
-    device(SIM_CONSOLE_MMIO2, 0, true); /* max_nr_ports 0 */
+    device(SIM_BUS_MMIO2, 0, true); /* max_nr_ports 0 */
     sim_console_apply(&C);
     sim_console_probe(&C, &D);
     assert_int_equal(lvio_console_init(&K, &D, P, NPORTS), LVIO_E_CONFIG);
@@ -1039,7 +1039,7 @@ static void test_init_failures(void **state)
     assert_int_equal(C.s->live_pages, 0);
     /* Out of DMA memory at each allocation in turn. */
     for (int k = 0; k <= 20; k++) {
-        device(SIM_CONSOLE_MMIO2, 4, true);
+        device(SIM_BUS_MMIO2, 4, true);
         sim_console_plug(&C, 0, "", true);
         sim_console_apply(&C);
         sim_console_probe(&C, &D);
@@ -1055,7 +1055,7 @@ static void test_init_failures(void **state)
         assert_int_equal(C.s->live_pages, 0);
     }
     /* A queue the device does not have. */
-    device(SIM_CONSOLE_MMIO2, 4, true);
+    device(SIM_BUS_MMIO2, 4, true);
     C.s->q[7].num_max = 0;
     sim_console_apply(&C);
     sim_console_probe(&C, &D);
@@ -1068,7 +1068,7 @@ static void test_bad_arguments(void **state)
 {
     (void)state;
     struct lvio_device unprobed = {0};
-    device(SIM_CONSOLE_MMIO2, 4, true);
+    device(SIM_BUS_MMIO2, 4, true);
     sim_console_probe(&C, &D);
     assert_int_equal(lvio_console_init(NULL, &D, P, 1), LVIO_E_INVAL);
     assert_int_equal(lvio_console_init(&K, NULL, P, 1), LVIO_E_INVAL);
@@ -1093,7 +1093,7 @@ static void test_bad_arguments(void **state)
     lvio_console_teardown(NULL);
     assert_string_equal(lvio_console_event_name(EV(RESIZED)), "resized");
     assert_string_equal(lvio_console_event_name(0), "unknown");
-    three_ports(SIM_CONSOLE_MMIO2, 4);
+    three_ports(SIM_BUS_MMIO2, 4);
     assert_int_equal(lvio_console_read(&K, NPORTS, buf, 1), LVIO_E_INVAL);
     assert_int_equal(lvio_console_read(&K, 1, NULL, 1), LVIO_E_INVAL);
     assert_int_equal(lvio_console_read(&K, 1, buf, (size_t)INT32_MAX + 1), LVIO_E_INVAL);
