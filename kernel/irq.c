@@ -99,13 +99,21 @@ void irq_handle(unsigned irq)
  * perhaps after that look) makes it return at once, for one more look;
  * otherwise the CPU sleeps.
  */
+static bool work_found; /* cpu_busy() since the last cpu_relax() */
+
+void cpu_busy(void)
+{
+    work_found = true;
+}
+
 void cpu_relax(void)
 {
     static uint64_t seen, wait_start, last_call;
     uint64_t now = time_ns();
 
-    if (now - last_call > CPU_RELAX_GAP_US * 1000ull)
+    if (now - last_call > CPU_RELAX_GAP_US * 1000ull || work_found)
         wait_start = now;
+    work_found = false;
     last_call = now;
     if (!ready || now - wait_start < CPU_RELAX_SPIN_US * 1000ull) {
         arch_pause();

@@ -86,6 +86,10 @@ uint64_t irq_count(unsigned irq);
 #define CPU_RELAX_SPIN_US 100
 #define CPU_RELAX_GAP_US 20
 void cpu_relax(void);
+/* Something was found to do (a poller that turned its device's interrupts
+ * off while work keeps coming): the next cpu_relax() starts its wait
+ * afresh, pausing CPU_RELAX_SPIN_US before it may sleep. */
+void cpu_busy(void);
 
 /* ---- the architecture's part (arch/<arch>/), used by irq.c ------------ */
 

@@ -47,8 +47,8 @@
  * arrives on is the device's choice (QEMU: the backend's queue, e.g. a
  * tap's); a frame may be sent on any pair.
  *
- * Receiving. Each pair's receive queue keeps LVIO_NET_RX_BUFS buffers
- * posted, in the driver's own DMA memory, of `rx_buf_size` bytes: a page
+ * Receiving. Each pair's receive queue keeps opts->rx_bufs buffers
+ * (LVIO_NET_RX_BUFS_DEFAULT when 0) posted, in the driver's own DMA memory, of `rx_buf_size` bytes: a page
  * each with MRG_RXBUF (a frame then spans as many as it needs, up to
  * LVIO_NET_FRAME_SEGS); otherwise the header plus `rx_max` bytes (the
  * MTU's frame with a VLAN tag, or with large receive 65550 bytes), and
@@ -143,11 +143,17 @@
 #ifndef LVIO_NET_MAX_PAIRS
 #define LVIO_NET_MAX_PAIRS 4
 #endif
-/* Receive buffers each receive queue keeps posted (at least
- * LVIO_NET_FRAME_SEGS + 1: a largest merged frame and one more; below 255).
- * With MRG_RXBUF they take a page each: 128 KiB of DMA memory a pair. */
+/* Receive buffers a receive queue has room for (at least
+ * LVIO_NET_FRAME_SEGS + 1: a largest merged frame and one more; at most
+ * 1024): what opts->rx_bufs may ask for. Each costs about 48 bytes of
+ * struct lvio_net a pair, posted or not. */
 #ifndef LVIO_NET_RX_BUFS
-#define LVIO_NET_RX_BUFS 32
+#define LVIO_NET_RX_BUFS 256
+#endif
+/* Receive buffers posted when opts->rx_bufs is 0. With MRG_RXBUF they take
+ * a page each: 128 KiB of DMA memory a pair. */
+#ifndef LVIO_NET_RX_BUFS_DEFAULT
+#define LVIO_NET_RX_BUFS_DEFAULT 32
 #endif
 /* Of those, posted when each is over 16 KiB (large receive, or a large
  * MTU, without MRG_RXBUF: a 65550-byte frame takes 17 pages). */
@@ -251,6 +257,11 @@ struct lvio_net_opts {
     unsigned queue_pairs; /* pairs wanted: 0 or 1 one; more needs MQ, and is
                              capped by max_virtqueue_pairs and
                              LVIO_NET_MAX_PAIRS */
+    unsigned rx_bufs;     /* receive buffers per queue: 0 is
+                             LVIO_NET_RX_BUFS_DEFAULT; LVIO_NET_FRAME_SEGS + 1
+                             to LVIO_NET_RX_BUFS (more is LVIO_E_INVAL). More
+                             ride out longer stalls of the caller without the
+                             device running dry (a page each with MRG_RXBUF) */
     bool csum;            /* checksum offload both ways (CSUM, GUEST_CSUM) */
     bool big_rx;          /* large receive (GUEST_TSO4/6, GUEST_UFO): the
                              caller takes frames up to 65550 bytes */
@@ -295,7 +306,7 @@ struct lvio_net_rxq {
     struct lvio_virtqueue vq;
     struct lvio_reqs reqs;           /* its buffers: the engine's slots */
     struct lvio_req_slot slots[LVIO_NET_RX_BUFS];
-    uint8_t bufs[LVIO_NET_RX_BUFS];  /* slots of the frames kept, in order */
+    uint16_t bufs[LVIO_NET_RX_BUFS]; /* slots of the frames kept, in order */
     unsigned buf_head, buf_count;
     struct lvio_net_rx_info frames[LVIO_NET_RX_BUFS]; /* the frames kept */
     unsigned fr_head, fr_count;
@@ -436,6 +447,17 @@ int lvio_net_reset(struct lvio_net *n);
  * interrupt handler.
  */
 int lvio_net_poll(struct lvio_net *n, uint32_t isr);
+
+/*
+ * Interrupts for received frames, on every pair: `on` false asks the device
+ * not to interrupt when it completes a receive buffer (a hint: with
+ * EVENT_IDX it may still interrupt once), for a caller that polls while
+ * frames keep coming and so need not pay an interrupt for each; `on` true
+ * asks for them again. Returns 1 when, turning them on, a completion had
+ * already arrived (it may never interrupt: poll once more), 0 otherwise,
+ * or LVIO_E_STATE (not up) / LVIO_E_INVAL.
+ */
+int lvio_net_rx_notify(struct lvio_net *n, bool on);
 
 /* Frames waiting on pair `q` (0 for NULL, no such pair, not up). Takes
  * nothing from the device: lvio_net_poll (or a recv) does that. */

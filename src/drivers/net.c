@@ -34,8 +34,8 @@
 #define POST_BATCH 8u
 /* A receive buffer above this takes LVIO_NET_RX_BIG_BUFS, not RX_BUFS. */
 #define BIG_BUF (4u * LVIO_PAGE_SIZE)
-/* No slot (struct lvio_net_rxq's bufs use 8 bits). */
-#define NO_SLOT 0xffu
+/* No slot (struct lvio_net_rxq's bufs use 16 bits). */
+#define NO_SLOT 0xffffu
 
 #define NET_FEATURES                                                                         \
     ((1ull << LVIO_VIRTIO_NET_F_MAC) | (1ull << LVIO_VIRTIO_NET_F_STATUS) |                 \
@@ -60,8 +60,12 @@
 
 _Static_assert(LVIO_NET_MAX_PAIRS >= 1 && LVIO_NET_MAX_PAIRS <= 0x7fff,
                "1 to 0x7fff pairs (queue indexes are 16 bits)");
-_Static_assert(LVIO_NET_RX_BUFS > LVIO_NET_FRAME_SEGS && LVIO_NET_RX_BUFS < NO_SLOT,
-               "receive buffers: room for a largest merged frame and one more, 8-bit indexes");
+_Static_assert(LVIO_NET_RX_BUFS > LVIO_NET_FRAME_SEGS && LVIO_NET_RX_BUFS <= 1024,
+               "receive buffers: room for a largest merged frame and one more; the order of "
+               "completions is kept on the stack");
+_Static_assert(LVIO_NET_RX_BUFS_DEFAULT > LVIO_NET_FRAME_SEGS &&
+                   LVIO_NET_RX_BUFS_DEFAULT <= LVIO_NET_RX_BUFS,
+               "default receive buffers: LVIO_NET_FRAME_SEGS + 1 to LVIO_NET_RX_BUFS");
 _Static_assert(LVIO_NET_RX_BIG_BUFS >= 1 && LVIO_NET_RX_BIG_BUFS <= LVIO_NET_RX_BUFS,
                "big receive buffers: 1 to LVIO_NET_RX_BUFS");
 _Static_assert(LVIO_NET_TX_SLOTS >= 1 && LVIO_NET_TX_SLOTS <= 65535, "transmit buffers");
@@ -128,13 +132,31 @@ static int rx_post(struct lvio_net *n, struct lvio_net_rxq *rx, bool kick)
     return err;
 }
 
-/* Post what is free, and note a queue the caller has left without a
- * buffer (once, until buffers go back). */
+/* Buffers of a receive queue that are free (neither with the device, nor
+ * completed and not looked at, nor holding a frame kept), counted without
+ * a pass over the slots. */
+static unsigned rx_free(const struct lvio_net_rxq *rx)
+{
+    unsigned held = lvio_vq_in_flight(&rx->vq) + rx->buf_count + (rx->reqs.seq - rx->seq);
+    return held < rx->reqs.nslots ? rx->reqs.nslots - held : 0;
+}
+
+/* Whether to give buffers back now: they go in batches, under one notify
+ * (a whole batch is free, or half the queue's buffers are, or no frame
+ * kept is left to hand out: the caller is about to wait); else later. */
+static bool rx_refill_due(const struct lvio_net_rxq *rx)
+{
+    unsigned nfree = rx_free(rx);
+    return nfree && (nfree >= POST_BATCH || nfree * 2 >= rx->reqs.nslots || rx->fr_count == 0);
+}
+
+/* Post what is free when it is due, and note a queue the caller has left
+ * without a buffer (once, until buffers go back). */
 static int rx_refill(struct lvio_net *n, unsigned q)
 {
     struct lvio_net_rxq *rx = &n->q[q].rx;
-    int err = rx_post(n, rx, true);
-    bool starved = lvio_reqs_count(&rx->reqs, LVIO_REQ_BUSY) == 0;
+    int err = rx_refill_due(rx) ? rx_post(n, rx, true) : LVIO_OK;
+    bool starved = lvio_vq_in_flight(&rx->vq) == 0;
     if (starved && !rx->starved && err == LVIO_OK) {
         n->stats.rx_starved++;
         lvio_log(n->dev, LVIO_LOG_INFO, "net: receive queue %u: every buffer holds a frame not "
@@ -146,7 +168,7 @@ static int rx_refill(struct lvio_net *n, unsigned q)
 
 /* Drop buffers order[0..k): free again (posted by the next refill),
  * counted in *counter, logged with why. */
-static void rx_drop(struct lvio_net *n, unsigned q, const uint8_t *order, unsigned k,
+static void rx_drop(struct lvio_net *n, unsigned q, const uint16_t *order, unsigned k,
                     uint64_t *counter, const char *why)
 {
     struct lvio_net_rxq *rx = &n->q[q].rx;
@@ -208,7 +230,7 @@ static uint64_t *rx_check(struct lvio_net *n, const struct lvio_virtio_net_hdr *
 /* The frame starting at completion order[0] (`avail` completions taken
  * and not yet looked at): kept for the caller, or dropped. Returns the
  * completions it took, 1 or more. */
-static unsigned rx_frame(struct lvio_net *n, unsigned q, const uint8_t *order, unsigned avail)
+static unsigned rx_frame(struct lvio_net *n, unsigned q, const uint16_t *order, unsigned avail)
 {
     struct lvio_net_rxq *rx = &n->q[q].rx;
     const struct lvio_req_slot *head = &rx->slots[order[0]];
@@ -262,22 +284,28 @@ static unsigned rx_frame(struct lvio_net *n, unsigned q, const uint8_t *order, u
     return nb;
 }
 
-/* Take the queue's completions, in the device's order, as frames. */
+/* Take the queue's completions, in the device's order, as frames (one
+ * pass over the slots for all that came since the last look). */
 static int rx_take(struct lvio_net *n, unsigned q)
 {
     struct lvio_net_rxq *rx = &n->q[q].rx;
-    uint8_t order[LVIO_NET_RX_BUFS];
+    uint16_t order[LVIO_NET_RX_BUFS];
     int err = lvio_reqs_reap(&rx->reqs);
     uint32_t fresh = rx->reqs.seq - rx->seq; /* completions not looked at yet */
-    unsigned count = 0;
-    memset(order, NO_SLOT, sizeof order);
-    for (unsigned s = 0; s < rx->reqs.nslots; s++) {
+    unsigned count = 0, slots = rx->reqs.nslots;
+    if (fresh == 0)
+        return err < 0 ? err : LVIO_OK;
+    if (fresh > slots) /* the engine counts only what it took: cannot be */
+        fresh = slots;
+    for (unsigned i = 0; i < fresh; i++)
+        order[i] = NO_SLOT;
+    for (unsigned s = 0; s < slots; s++) {
         uint32_t age = rx->slots[s].seq - rx->seq;
-        if (rx->slots[s].state == LVIO_REQ_DONE && age < fresh && age < LVIO_NET_RX_BUFS)
-            order[age] = (uint8_t)s;
+        if (rx->slots[s].state == LVIO_REQ_DONE && age < fresh)
+            order[age] = (uint16_t)s;
     }
     rx->seq = rx->reqs.seq;
-    for (unsigned i = 0; i < LVIO_NET_RX_BUFS; i++) /* close gaps: there are none, but */
+    for (unsigned i = 0; i < fresh; i++) /* close gaps: there are none, but */
         if (order[i] != NO_SLOT)
             order[count++] = order[i];
     for (unsigned i = 0; i < count;)
@@ -288,10 +316,13 @@ static int rx_take(struct lvio_net *n, unsigned q)
 /* ---- transmitting --------------------------------------------------------------------------- */
 
 /* Transmit buffers the device is done with: free again, or (send_sg)
- * unshared and kept until the caller takes the token. */
+ * unshared and kept until the caller takes the token. Interrupts for them,
+ * asked for while the queue was full, are off again once some came. */
 static int tx_reap(struct lvio_net *n, struct lvio_net_txq *tx)
 {
     int err = lvio_reqs_reap(&tx->reqs);
+    if (err > 0 && !tx->vq.cb_off)
+        lvio_vq_disable_cb(&tx->vq);
     for (unsigned s = 0; s < LVIO_NET_TX_SLOTS; s++) {
         struct lvio_net_tx_slot *t = &tx->tx[s];
         if (tx->slots[s].state != LVIO_REQ_DONE)
@@ -327,6 +358,10 @@ static int tx_slot(struct lvio_net *n, struct lvio_net_txq *tx, unsigned nbufs, 
                 *slot = s;
                 return LVIO_OK;
             }
+    /* Full: the device is asked to interrupt when it has sent the next
+     * frame, so that a caller waiting for room (asleep until an
+     * interrupt) is woken; tx_reap turns that off again. */
+    lvio_vq_enable_cb(&tx->vq);
     n->stats.tx_busy++;
     return LVIO_E_AGAIN;
 }
@@ -394,7 +429,7 @@ int lvio_net_peek(struct lvio_net *n, unsigned q, struct lvio_net_frame *f)
     if (!pair_ok(n, q, f, &err))
         return err;
     struct lvio_net_rxq *rx = &n->q[q].rx;
-    err = rx_take(n, q);
+    err = rx->fr_count ? LVIO_OK : rx_take(n, q); /* the kept ones first */
     if (rx->fr_count == 0) {
         int e = rx_refill(n, q); /* what a check dropped */
         return err < 0 ? err : e < 0 ? e : LVIO_E_AGAIN;
@@ -656,6 +691,22 @@ int lvio_net_poll(struct lvio_net *n, uint32_t isr)
     return (int)frames;
 }
 
+int lvio_net_rx_notify(struct lvio_net *n, bool on)
+{
+    if (!n || !lvio_device_valid(n->dev))
+        return LVIO_E_INVAL;
+    if (!n->up)
+        return LVIO_E_STATE;
+    int raced = 0;
+    for (unsigned q = 0; q < n->pairs; q++) {
+        if (!on)
+            lvio_vq_disable_cb(&n->q[q].rx.vq);
+        else if (lvio_vq_enable_cb(&n->q[q].rx.vq))
+            raced = 1;
+    }
+    return raced;
+}
+
 /* ---- setup -------------------------------------------------------------------------------- */
 
 /* Every queue and engine set up so far: memory back (or kept, dead), and
@@ -758,9 +809,11 @@ static int setup_one(struct lvio_net *n, struct lvio_reqs *r, struct lvio_virtqu
                      bool device_writes, uint16_t index, unsigned descs)
 {
     int err = lvio_reqs_init(r, n->dev, vq, slots, nslots, size, device_writes ? 0 : size);
-    uint32_t max = nslots * descs;
+    uint32_t max = 1; /* a power of two (the ring's size) with room for them all */
+    while (max < nslots * descs && max < 0x8000u)
+        max *= 2;
     if (err == LVIO_OK)
-        err = lvio_vq_setup(vq, n->dev, index, (uint16_t)(max < 0x8000u ? max : 0x8000u));
+        err = lvio_vq_setup(vq, n->dev, index, (uint16_t)max);
     if (err == LVIO_OK && vq->size < lvio_vq_descs(vq, descs))
         err = lvio_fail(n->dev, LVIO_E_QUEUE, "net: queue %u has %u descriptor(s), one of its "
                         "chains takes %u", index, vq->size, lvio_vq_descs(vq, descs));
@@ -771,7 +824,9 @@ static int setup_one(struct lvio_net *n, struct lvio_reqs *r, struct lvio_virtqu
  * (the device reset first). */
 static int net_setup_queues(struct lvio_net *n)
 {
-    unsigned rx_bufs = n->rx_buf_size > BIG_BUF ? LVIO_NET_RX_BIG_BUFS : LVIO_NET_RX_BUFS;
+    unsigned rx_bufs = n->opts.rx_bufs ? n->opts.rx_bufs : LVIO_NET_RX_BUFS_DEFAULT;
+    if (n->rx_buf_size > BIG_BUF && rx_bufs > LVIO_NET_RX_BIG_BUFS)
+        rx_bufs = LVIO_NET_RX_BIG_BUFS;
     uint32_t tx_size = (n->hdr_len + n->tx_max + 7u) & ~7u;
     int err = LVIO_OK;
     for (unsigned q = 0; q < n->pairs && err == LVIO_OK; q++) {
@@ -854,6 +909,10 @@ int lvio_net_init(struct lvio_net *n, struct lvio_device *dev, const struct lvio
     if (dev->device_id != LVIO_VIRTIO_ID_NET)
         return lvio_fail(dev, LVIO_E_INVAL, "net: device id %u is not a network device",
                          dev->device_id);
+    if (opts && opts->rx_bufs && (opts->rx_bufs <= LVIO_NET_FRAME_SEGS ||
+                                  opts->rx_bufs > LVIO_NET_RX_BUFS))
+        return lvio_fail(dev, LVIO_E_INVAL, "net: %u receive buffers asked (%u to %u)",
+                         opts->rx_bufs, LVIO_NET_FRAME_SEGS + 1, LVIO_NET_RX_BUFS);
     net_clear(n, dev, opts ? opts : &none, 0);
     return net_bring_up(n);
 }

@@ -486,8 +486,8 @@ static void test_rx_backpressure(void **state)
         for (uint32_t k = 0; k < 300; k++)
             host_send(0, 60 + k % 1400, k, NULL);
         settle();
-        assert_int_equal(lvio_net_pending(&N, 0), LVIO_NET_RX_BUFS);
-        assert_int_equal(sim_net_host_pending(&S), 300 - LVIO_NET_RX_BUFS);
+        assert_int_equal(lvio_net_pending(&N, 0), LVIO_NET_RX_BUFS_DEFAULT);
+        assert_int_equal(sim_net_host_pending(&S), 300 - LVIO_NET_RX_BUFS_DEFAULT);
         assert_int_equal(N.stats.rx_starved, 1);
         for (uint32_t k = 0; k < 300; k++) {
             if (k % 7 == 0)
@@ -501,6 +501,105 @@ static void test_rx_backpressure(void **state)
         assert_int_equal(N.stats.rx_packets, 300);
         down();
     }
+}
+
+/* opts.rx_bufs: as many buffers posted as asked, the frames beyond them
+ * held by the device and delivered in order as buffers go back; out of
+ * range refused by name. */
+static void test_rx_bufs(void **state)
+{
+    (void)state;
+    for (int mrg = 0; mrg < 2; mrg++) {
+        const struct lvio_net_opts o = {.rx_bufs = 200};
+        device(SIM_BUS_PCI, F(MAC) | (mrg ? F(MRG_RXBUF) : 0), 1);
+        start(&o);
+        assert_int_equal(sim_net_rx_posted(&S, 0), 200);
+        for (uint32_t k = 0; k < 250; k++)
+            host_send(0, 60 + k % 1400, k, NULL);
+        settle();
+        assert_int_equal(lvio_net_pending(&N, 0), 200);
+        assert_int_equal(sim_net_host_pending(&S), 50);
+        for (uint32_t k = 0; k < 250; k++) {
+            if (lvio_net_pending(&N, 0) == 0)
+                settle();
+            expect_frame(0, 60 + k % 1400, k, NULL);
+        }
+        no_frame(0);
+        assert_int_equal(sim_net_rx_posted(&S, 0), 200);
+        down();
+    }
+    const unsigned bad[] = {LVIO_NET_FRAME_SEGS, LVIO_NET_RX_BUFS + 1};
+    for (unsigned i = 0; i < 2; i++) {
+        const struct lvio_net_opts o = {.rx_bufs = bad[i]};
+        device(SIM_BUS_MMIO2, F(MAC), 1);
+        assert_int_equal(try_start(&o), LVIO_E_INVAL);
+        says("receive buffers asked");
+        assert_int_equal(S.s->live_pages, 0);
+    }
+}
+
+/* Buffers go back in batches: a frame taken frees its buffer, but the
+ * device gets them POST_BATCH (8) at a time under one notify, or all at
+ * once when the caller has taken every frame kept. */
+static void test_rx_refill_batched(void **state)
+{
+    (void)state;
+    device(SIM_BUS_PCI, F(MAC) | F(MRG_RXBUF) | RING, 1);
+    start(NULL);
+    for (uint32_t k = 0; k < 50; k++)
+        host_send(0, 100, k, NULL);
+    settle();
+    assert_int_equal(lvio_net_pending(&N, 0), LVIO_NET_RX_BUFS_DEFAULT);
+    assert_int_equal(sim_net_rx_posted(&S, 0), 0);
+    for (uint32_t k = 0; k < 7; k++)
+        expect_frame(0, 100, k, NULL);
+    assert_int_equal(sim_net_rx_posted(&S, 0), 0); /* 7 free, not posted yet */
+    assert_int_equal(sim_net_host_pending(&S), 50 - LVIO_NET_RX_BUFS_DEFAULT);
+    expect_frame(0, 100, 7, NULL); /* the eighth: a batch goes back */
+    assert_int_equal(sim_net_host_pending(&S), 50 - LVIO_NET_RX_BUFS_DEFAULT - 8);
+    for (uint32_t k = 8; k < 50; k++) {
+        if (lvio_net_pending(&N, 0) == 0)
+            settle();
+        expect_frame(0, 100, k, NULL);
+    }
+    assert_int_equal(sim_net_rx_posted(&S, 0), LVIO_NET_RX_BUFS_DEFAULT);
+    down();
+}
+
+/* lvio_net_rx_notify: off, frames arrive without an interrupt each (one at
+ * most with EVENT_IDX) and are found by polling; on again says whether one
+ * is already there, and interrupts come back. */
+static void test_rx_notify(void **state)
+{
+    (void)state;
+    for (int ring = 0; ring < 2; ring++) {
+        device(SIM_BUS_PCI, F(MAC) | (ring ? RING : 0), 1);
+        sim_net_offer(&S, LVIO_VIRTIO_F_EVENT_IDX, ring);
+        start(NULL);
+        assert_int_equal(lvio_net_rx_notify(&N, false), 0);
+        uint32_t irq0 = S.s->interrupts;
+        for (uint32_t k = 0; k < 10; k++)
+            host_send(0, 80, k, NULL);
+        assert_true(S.s->interrupts - irq0 <= (ring ? 1u : 0u));
+        for (uint32_t k = 0; k < 10; k++) {
+            if (lvio_net_pending(&N, 0) == 0)
+                settle();
+            expect_frame(0, 80, k, NULL);
+        }
+        host_send(0, 80, 10, NULL); /* came while off: on again says so */
+        assert_int_equal(lvio_net_rx_notify(&N, true), 1);
+        settle();
+        expect_frame(0, 80, 10, NULL);
+        assert_int_equal(lvio_net_rx_notify(&N, true), 0);
+        irq0 = S.s->interrupts;
+        host_send(0, 80, 11, NULL);
+        assert_int_equal(S.s->interrupts - irq0, 1);
+        settle();
+        expect_frame(0, 80, 11, NULL);
+        down();
+        assert_int_equal(lvio_net_rx_notify(&N, true), LVIO_E_STATE);
+    }
+    assert_int_equal(lvio_net_rx_notify(NULL, true), LVIO_E_INVAL);
 }
 
 static void test_tx_backpressure(void **state)
@@ -520,15 +619,21 @@ static void test_tx_backpressure(void **state)
     assert_int_equal(k, LVIO_NET_TX_SLOTS);
     assert_int_equal(N.stats.tx_busy, 1);
     assert_int_equal(lvio_net_tx_room(&N, 0), 0);
+    uint32_t irq0 = S.s->interrupts;
     sim_net_tx_release(&S, 0);
+    /* Full, the driver asked to be told when the device sent something: a
+     * caller asleep until an interrupt wakes up to send more. */
+    assert_true(S.s->interrupts > irq0);
     assert_int_equal(lvio_net_tx_room(&N, 0), 0); /* not reclaimed yet */
     settle();
     assert_int_equal(lvio_net_tx_room(&N, 0), LVIO_NET_TX_SLOTS);
     S.tx_hold = false;
+    irq0 = S.s->interrupts; /* with room again, sent frames interrupt no more */
     for (uint32_t j = 0; j < 100; j++, k++) {
         make_frame(FRAME, 100 + k % 1400, k, OUR_MAC);
         assert_int_equal(lvio_net_send(&N, 0, FRAME, 100 + k % 1400, NULL), 0);
     }
+    assert_int_equal(S.s->interrupts, irq0);
     for (uint32_t j = 0; j < k; j++)
         expect_sent(j, 0, j < LVIO_NET_TX_SLOTS ? 100 + j : 100 + j % 1400, j);
     /* Without polling: each send reclaims what the device has read. */
@@ -999,7 +1104,7 @@ static void test_mtu(void **state)
     assert_int_equal(N.mtu, 9000);
     assert_int_equal(N.tx_max, 9018);
     assert_int_equal(N.rx_max, 9018);
-    assert_int_equal(sim_net_rx_posted(&S, 0), LVIO_NET_RX_BUFS);
+    assert_int_equal(sim_net_rx_posted(&S, 0), LVIO_NET_RX_BUFS_DEFAULT);
     host_send(0, 9018, 1, NULL);
     settle();
     expect_frame(0, 9018, 1, NULL);
@@ -1228,6 +1333,9 @@ int main(void)
         cmocka_unit_test_teardown(test_lies, teardown_all),
         cmocka_unit_test_teardown(test_lie_num_buffers_short, teardown_all),
         cmocka_unit_test_teardown(test_rx_backpressure, teardown_all),
+        cmocka_unit_test_teardown(test_rx_bufs, teardown_all),
+        cmocka_unit_test_teardown(test_rx_refill_batched, teardown_all),
+        cmocka_unit_test_teardown(test_rx_notify, teardown_all),
         cmocka_unit_test_teardown(test_tx_backpressure, teardown_all),
         cmocka_unit_test_teardown(test_checksums, teardown_all),
         cmocka_unit_test_teardown(test_link, teardown_all),
