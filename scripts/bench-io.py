@@ -23,8 +23,10 @@ script (`-netdev socket,udp=`: one Ethernet frame per UDP datagram):
   datagrams to the kernel's port 7, from sending to the echo's arrival.
 - net receive: 20 000 frames of 60 (the minimum, 64 on the wire) and of
   1514 bytes sent as fast as the socket takes them; the kernel's own rate
-  (`net`: frames taken over the time from the first to the last) and the
-  frames it never saw (QEMU drops what finds no buffer).
+  (`net`: frames taken over the time from the first to the last: what it
+  sustains), its interrupts per 100 frames, and the frames it never saw
+  (QEMU drops what finds no buffer). Then 2 seconds each paced at 50, 75
+  and 90 % of that rate: the frames lost at each.
 - net transmit: `net send 20000 <bytes>` in the kernel (its rate, notifies
   and interrupts per frame) and the frames that reached this end.
 
@@ -110,6 +112,39 @@ def udp_frame(payload: bytes, dport: int, sport: int = 40000) -> bytes:
     return bytes.fromhex("525400123456") + bytes.fromhex("020000000001") + b"\x08\x00" + ip + u
 
 
+def paced(peer: socket.socket, to, frame: bytes, rate: float, seconds: float) -> int:
+    """Send `frame` at `rate` per second for `seconds`, in small bursts
+    every half millisecond: how many were sent."""
+    sent, t0 = 0, time.monotonic()
+    while True:
+        now = time.monotonic() - t0
+        if now >= seconds:
+            return sent
+        due = int(now * rate)
+        while sent < due:
+            peer.sendto(frame, to)
+            sent += 1
+        time.sleep(0.0005)
+
+
+def udp_drops(port: int) -> int:
+    """Datagrams the host dropped at the UDP socket bound to 127.0.0.1:`port`
+    (QEMU's end: its receive buffer was full), from /proc/net/udp."""
+    want = f"0100007F:{port:04X}"
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == want:
+                return int(fields[-1])
+    return 0
+
+
+NET_RX = (r"interrupts (\d+)\n.*since clear: (\d+) frames in \d+ us: (\d+) frames/s")
+
+
+STARVED = r"\n.*starved (\d+)"
+
+
 def net_bench() -> int:
     peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     peer.bind(("127.0.0.1", 0))
@@ -148,17 +183,33 @@ def net_bench() -> int:
             # Receive: to the discard port, counted and not answered.
             frame = udp_frame(bytes(size - 42), 9)
             shell(q, "net clear", r"^levitate> ")
+            irq0 = int(shell(q, "net", NET_RX)[1])
             t0 = time.monotonic()
             for _ in range(20000):
                 peer.sendto(frame, to)
             host_rate = 20000 / (time.monotonic() - t0)
             time.sleep(1)
-            m = shell(q, "net", r"since clear: (\d+) frames in \d+ us: (\d+) frames/s")
-            got, rate = int(m[1]), int(m[2])
+            m = shell(q, "net", NET_RX)
+            irqs, got, rate = int(m[1]) - irq0, int(m[2]), int(m[3])
             print(f"bench: net receive {size}-byte frames: {rate} frames/s")
             print(f"bench: net receive {size}-byte frames, sent by the host: {host_rate:.0f} "
                   f"frames/s")
             print(f"bench: net receive {size}-byte frames, lost of 20000: {20000 - got} frames")
+            print(f"bench: net receive {size}-byte frames, interrupts per 100: "
+                  f"{irqs * 100 / max(got, 1):.1f} interrupts")
+            for pct in (50, 75, 90):
+                shell(q, "net clear", r"^levitate> ")
+                m = shell(q, "net", NET_RX + STARVED)
+                irq0, starved0, drops0 = int(m[1]), int(m[4]), udp_drops(qport)
+                sent = paced(peer, to, frame, rate * pct / 100, 2.0)
+                time.sleep(0.5)
+                m = shell(q, "net", NET_RX + STARVED)
+                irqs, got = int(m[1]) - irq0, int(m[2])
+                print(f"bench: net receive {size}-byte frames paced at {pct}% of that "
+                      f"({rate * pct // 100} frames/s), lost of {sent}: {sent - got} frames "
+                      f"(QEMU's socket dropped {udp_drops(qport) - drops0}, the kernel left "
+                      f"the card without buffers {int(m[4]) - starved0} times), "
+                      f"{irqs * 100 / max(got, 1):.1f} interrupts per 100")
             # Transmit.
             drain(peer, 0.2)
             counter = Counter(peer)
