@@ -81,20 +81,31 @@ static void rx_interrupts(struct net_state *st, unsigned frames)
 static int pump(struct net_state *st)
 {
     struct lvio_net *n = &st->net;
-    struct lvio_net_rx_info info;
+    struct lvio_net_frame f;
     int rc = lvio_net_poll(n, kdev_take_isr(st->k)), len;
     unsigned frames = 0;
 
     if (rc < 0)
         return rc;
     for (unsigned q = 0; q < n->pairs; q++)
-        while ((len = lvio_net_recv(n, q, st->frame, sizeof st->frame, &info)) >= 0) {
+        while ((len = lvio_net_peek(n, q, &f)) >= 0) {
             uint64_t now = time_ns();
+            const uint8_t *data = f.seg[0].data;
             frames++;
             if (st->window_frames++ == 0)
                 st->window_first_ns = now;
             st->window_last_ns = now;
-            netif_input(&st->nif, st->frame, (size_t)len, now);
+            if (f.nsegs > 1) { /* merged buffers: put together (else read in place) */
+                size_t at = 0;
+                for (unsigned i = 0; i < f.nsegs && at + f.seg[i].len <= sizeof st->frame; i++) {
+                    memcpy(st->frame + at, f.seg[i].data, f.seg[i].len);
+                    at += f.seg[i].len;
+                }
+                data = st->frame;
+                len = (int)at;
+            }
+            netif_input(&st->nif, data, (size_t)len, now);
+            (void)lvio_net_release(n, q); /* a refill that failed shows at the next look */
         }
     rx_interrupts(st, frames);
     netif_tick(&st->nif, time_ns());
