@@ -28,6 +28,8 @@ struct net_state {
     uint8_t frame[LVIO_NET_FRAME_MAX];
     uint64_t send_failed;
     bool rx_quiet;             /* receive interrupts off: frames keep coming */
+    unsigned pair;             /* where the responder's answers go: the pair
+                                  the frame it answers came on */
     /* Frames taken since `net clear`, and when the first and last came
      * (the shell's receive rate). */
     uint64_t window_frames, window_first_ns, window_last_ns;
@@ -38,19 +40,19 @@ static struct net_state *net_of(struct kdev *k)
     return k->drv;
 }
 
-/* The responder's frames out, on pair 0; a full ring is waited for,
+/* The responder's frames out, on the pair of the frame answered; a full ring is waited for,
  * briefly (the device sends at its own pace), by taking the device's
  * completions; then the frame is dropped and counted. */
 static int send_frame(void *ctx, const void *frame, size_t len)
 {
     struct net_state *st = ctx;
-    int rc = lvio_net_send(&st->net, 0, frame, len, NULL);
+    int rc = lvio_net_send(&st->net, st->pair, frame, len, NULL);
     uint64_t end = rc == LVIO_E_AGAIN ? time_ns() + SEND_WAIT_NS : 0;
 
     while (rc == LVIO_E_AGAIN && time_ns() < end) {
         cpu_relax();
         lvio_net_poll(&st->net, 0);
-        rc = lvio_net_send(&st->net, 0, frame, len, NULL);
+        rc = lvio_net_send(&st->net, st->pair, frame, len, NULL);
     }
     if (rc != LVIO_OK)
         st->send_failed++;
@@ -104,7 +106,9 @@ static int pump(struct net_state *st)
                 data = st->frame;
                 len = (int)at;
             }
+            st->pair = q;
             netif_input(&st->nif, data, (size_t)len, now);
+            st->pair = 0;
             (void)lvio_net_release(n, q); /* a refill that failed shows at the next look */
         }
     rx_interrupts(st, frames);
@@ -296,6 +300,15 @@ static void net_show(struct shell_term *t, struct kdev *k, struct net_state *st)
                  (unsigned long long)st->window_frames, (unsigned long long)(window / 1000),
                  (unsigned long long)(window ? (st->window_frames - 1) * 1000000000ull / window
                                              : 0));
+    if (st->net.pairs > 1) { /* which pairs the device delivered on */
+        shell_printf(t, "  frames per pair: rx");
+        for (unsigned q = 0; q < st->net.pairs; q++)
+            shell_printf(t, " %llu", (unsigned long long)st->net.q[q].rx.packets);
+        shell_printf(t, ", tx");
+        for (unsigned q = 0; q < st->net.pairs; q++)
+            shell_printf(t, " %llu", (unsigned long long)st->net.q[q].tx.packets);
+        shell_printf(t, "\n");
+    }
     shell_printf(t, "  driver drops: short %llu, overlong %llu, too big %llu, num_buffers %llu, "
                  "header %llu, starved %llu\n",
                  (unsigned long long)s->rx_short, (unsigned long long)s->rx_overlong,

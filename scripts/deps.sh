@@ -9,7 +9,8 @@
 #   host   cmocka (libcmocka-dev), gcc
 #   qemu   qemu-system-aarch64, qemu-system-riscv64 (qemu-system-misc),
 #          qemu-system-x86_64 (qemu-system-x86), qemu-img (qemu-utils: the
-#          block tests' qcow2 images), pytest and PIL for /usr/bin/python3
+#          block tests' qcow2 images), pytest and PIL for /usr/bin/python3,
+#          ip (iproute2: the multiqueue net test's tap device, when root)
 #   font   a Terminus PSF console font (console-setup-linux)
 #   static clang-tidy and cppcheck (make check-static)
 #   fuzz   libFuzzer's runtime for clang 14 (make fuzz, make check-fuzz)
@@ -50,7 +51,7 @@ checks_for_group() {
         ;;
     qemu)
         echo "cmd:qemu-system-aarch64:qemu-system-arm cmd:qemu-system-riscv64:qemu-system-misc"
-        echo "cmd:qemu-system-x86_64:qemu-system-x86 cmd:qemu-img:qemu-utils"
+        echo "cmd:qemu-system-x86_64:qemu-system-x86 cmd:qemu-img:qemu-utils cmd:ip:iproute2"
         echo "py:pytest:python3-pytest py:PIL:python3-pil"
         ;;
     font)

@@ -22,6 +22,7 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import time
 
 import pytest
@@ -301,3 +302,48 @@ def test_two_cards(qemu, peer):
     q.wait_for(r"dhcp from 10\.0\.2\.2")
     q.wait_for(r"no DHCP answer in 1000 ms")
     udp_echo(port, (1, 1000))
+
+
+# ---------------------------------------------------------------------------
+# Several queue pairs for real: a multiqueue tap on the host (needs root and
+# /dev/net/tun; skipped, saying why, without them). The host's tap spreads
+# flows over its queues, so datagrams from 64 source ports arrive on every
+# pair, and the kernel answers each on the pair it came on.
+
+@pytest.fixture
+def tap():
+    name = f"lvt{os.getpid() % 1000000}"
+    r = subprocess.run(["ip", "tuntap", "add", "dev", name, "mode", "tap", "multi_queue"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"no multiqueue tap here: {r.stderr.strip()}")
+    yield name
+    subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+def test_multiqueue_tap(qemu, tap):
+    q = boot(qemu, ["-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no,queues=4",
+                    "-device", "virtio-net-pci,netdev=n0,mq=on,vectors=10"])
+    m = NET_RE.search(q.serial)
+    assert m and m["pairs"] == "4", q.serial
+    q.wait_for(r"^levitate: net \S+: ip 10\.0\.2\.15$")
+    # Only host routes (/32): nothing else on the host's network changes.
+    for cmd in (["ip", "addr", "add", "10.0.2.2/32", "dev", tap], ["ip", "link", "set", tap, "up"],
+                ["ip", "route", "add", "10.0.2.15/32", "dev", tap]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    for port in range(41000, 41064):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("10.0.2.2", port))
+            s.settimeout(5)
+            data = b"pair test %d" % port
+            s.sendto(data, ("10.0.2.15", 7))
+            assert s.recvfrom(2048)[0] == data, f"the echo to port {port} differs"
+        finally:
+            s.close()
+    at = q.mark()
+    q.send("net\r")
+    m = q.wait_for(r"frames per pair: rx ([\d ]+), tx ([\d ]+)\n", since=at, timeout=30)
+    rx, tx = ([int(x) for x in m[i].split()] for i in (1, 2))
+    assert len(rx) == 4 and all(rx), f"frames received per pair: {rx}"
+    assert len(tx) == 4 and all(tx), f"frames sent per pair: {tx}"
