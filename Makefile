@@ -29,7 +29,7 @@ TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 $(SAN) -Iinclude -Isrc -Ike
 
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOSTB)/%,$(wildcard tests/host/test_*.c))
 
-.PHONY: all host run test bench lib size check-package check-host check-lib check-static check-be check-qemu deps-build deps-cross deps-host deps-font deps-qemu deps-static deps-be clean
+.PHONY: all host run test bench lib size check-package check-host check-lib check-static check-be check-qemu deps-build deps-cross deps-host deps-font deps-qemu deps-gl deps-static deps-be clean
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),host)
@@ -142,15 +142,15 @@ check-be: deps-be deps-font $(HOSTB)/font.psf
 KERNEL_RUN_ARCH := $(if $(filter-out host,$(ARCH)),$(ARCH),aarch64)
 QEMU_ARCHES := aarch64 riscv64 x86_64
 
-check-qemu: deps-qemu
+check-qemu: deps-qemu deps-gl
 	@for a in $(QEMU_ARCHES); do $(MAKE) --no-print-directory ARCH=$$a || exit 1; done
 	QEMU_ARCHES="$(QEMU_ARCHES)" scripts/qemu-tests.sh
 
-run: deps-qemu
+run: deps-qemu deps-gl
 	$(MAKE) ARCH=$(KERNEL_RUN_ARCH)
 	ARCH=$(KERNEL_RUN_ARCH) scripts/run.sh
 
-test: deps-host deps-qemu
+test: deps-host deps-qemu deps-gl
 	$(MAKE) check-lib
 	$(MAKE) check-package
 	$(MAKE) check-static
@@ -160,7 +160,7 @@ test: deps-host deps-qemu
 	$(MAKE) check-qemu
 	@scripts/summary.sh
 
-bench: deps-qemu
+bench: deps-qemu deps-gl
 	$(MAKE) ARCH=$(KERNEL_RUN_ARCH)
 	ARCH=$(KERNEL_RUN_ARCH) scripts/bench.sh
 
@@ -178,6 +178,9 @@ deps-be:
 	@scripts/deps.sh be
 deps-qemu:
 	@scripts/deps.sh build qemu
+# Headless GL for virtio-gpu-gl (3D): Xvfb and QEMU's GTK display.
+deps-gl:
+	@scripts/deps.sh gl
 
 clean:
 	rm -rf $(BUILD)
