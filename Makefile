@@ -73,6 +73,10 @@ $(HOSTB)/test_keymap: tests/host/test_keymap.c kernel/keymap.c kernel/keymap.h
 $(HOSTB)/test_netstack: tests/host/test_netstack.c kernel/netstack.c kernel/netstack.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(TEST_CFLAGS) -o $@ tests/host/test_netstack.c kernel/netstack.c -lcmocka
+# The kernel's virgl command encoder (GPU 3D), dword by dword.
+$(HOSTB)/test_virgl: tests/host/test_virgl.c kernel/virgl.c kernel/virgl.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(TEST_CFLAGS) -o $@ tests/host/test_virgl.c kernel/virgl.c -lcmocka
 
 check-host: deps-host deps-font $(HOST_TESTS)
 	@scripts/host-tests.sh $(HOST_TESTS)
