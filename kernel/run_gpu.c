@@ -12,6 +12,8 @@
 #include "gfx.h"
 #include "ktest.h"
 
+#include <lvio/gpu3d.h>
+
 #define MAX_GPUS 4
 #define FB_FORMAT LVIO_VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM /* 0x00RRGGBB words */
 #define CURSOR_FORMAT LVIO_VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM
@@ -349,7 +351,8 @@ static void run_gpu(struct kdev *k)
     struct gpu_state *g = &gpus[n_gpus];
     struct lvio_gpu *gpu = &g->gpu;
     g->k = k;
-    rc = lvio_gpu_init(gpu, &k->dev);
+    /* 3D when the device offers it (run_gpu3d.c), unless told not to. */
+    rc = lvio_gpu_init_with(gpu, &k->dev, kernel_bootarg("virgl.off") ? 0 : LVIO_GPU_WANT_VIRGL);
     if (!expect(rc == LVIO_OK, "%s: gpu init: %s", k->dev.name, lvio_gpu_errname(gpu, rc))) {
         report_error(k, lvio_gpu_errname(gpu, rc), "initialising");
         return;
@@ -375,11 +378,29 @@ static void run_gpu(struct kdev *k)
     rc = lvio_gpu_poll_events(gpu);
     expect(rc >= 0, "gpu: display events: %s", lvio_gpu_errname(gpu, rc));
 
-    kprintf("lvio: gpu %s: ok v%u, %u scanout%s: %s, edid %s, %s\n", k->dev.name,
+    char virgl[40] = "";
+    const struct lvio_gpu_capset *cs = gpu3d_capset(gpu);
+    if (cs)
+        ksnprintf(virgl, sizeof virgl, ", virgl capset %u v%u", cs->id, cs->max_version);
+    else if (gpu->has_virgl)
+        ksnprintf(virgl, sizeof virgl, ", virgl");
+    kprintf("lvio: gpu %s: ok v%u, %u scanout%s: %s, edid %s%s, %s\n", k->dev.name,
             (unsigned)k->dev.version, enabled, enabled == 1 ? "" : "s", modes,
-            gpu->has_edid ? "on" : "off", kdev_service(k, how, sizeof how));
+            gpu->has_edid ? "on" : "off", virgl, kdev_service(k, how, sizeof how));
     if (opt_dump)
         lvio_dump(&k->dev);
+    gpu3d_run(k, gpu);
+}
+
+void gpu_show_card(struct kdev *k)
+{
+    struct gpu_state *g = k->drv;
+
+    if (!g || !g->screens[0].fb[0].gpu)
+        return;
+    int rc = lvio_gpu_show(&g->gpu, 0, &g->screens[0].fb[0]);
+    expect(rc == LVIO_OK, "%s: test card back on scanout 0: %s", k->dev.name,
+           lvio_gpu_errname(&g->gpu, rc));
 }
 
 /* ---- display changes ------------------------------------------------------ */
@@ -586,6 +607,7 @@ static void bench_gpu(struct kdev *k)
     if (rc != LVIO_OK)
         kprintf("bench: gpu failed: %s: %s\n", lvio_gpu_errname(&g->gpu, rc),
                 lvio_device_error(&g->k->dev));
+    gpu3d_bench(&g->gpu);
 }
 
 const struct kdriver kdriver_gpu = {
