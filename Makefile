@@ -4,7 +4,8 @@
 #   make ARCH=riscv64    the same for riscv64: build/riscv64/levitate.img
 #   make ARCH=x86_64     the same for x86_64 (PVH ELF): build/x86_64/levitate.elf
 #   make run             boot the kernel in QEMU with the default devices
-#                        (ARCH=riscv64 / x86_64 for theirs; aarch64 by default)
+#                        (ARCH=riscv64 / x86_64 for theirs; aarch64 by default;
+#                        GPU=gl: a virtio-gpu-gl, 3D, on a GL display)
 #   make test            everything: library builds, static analysis, host tests
 #                        (also big-endian), fuzz corpus replay, QEMU tests
 #   make lib ARCH=<arch> the library alone, with the architecture's flags: build/<arch>/liblvio.a
@@ -15,6 +16,7 @@
 # Missing Debian packages are installed by scripts/deps.sh (as root) or named.
 
 ARCH ?= host
+GPU ?= 2d
 BUILD := build
 HOSTB := $(BUILD)/host
 
@@ -152,7 +154,7 @@ check-qemu: deps-qemu deps-gl
 
 run: deps-qemu deps-gl
 	$(MAKE) ARCH=$(KERNEL_RUN_ARCH)
-	ARCH=$(KERNEL_RUN_ARCH) scripts/run.sh
+	ARCH=$(KERNEL_RUN_ARCH) GPU=$(GPU) scripts/run.sh
 
 test: deps-host deps-qemu deps-gl
 	$(MAKE) check-lib
