@@ -122,6 +122,7 @@ struct lvio_gpu_fb {
     uint32_t stride;            /* bytes per row: width * 4 */
     uint8_t *pixels;            /* the caller's memory */
     size_t size;                /* bytes shared with the device */
+    uint32_t dir;               /* enum lvio_dma_dir they are shared for */
     /* The scatter-gather list as the device gets it: DMA pages the device
      * may rewrite; the driver writes them and never reads them back. */
     struct lvio_virtio_gpu_mem_entry *entries;
