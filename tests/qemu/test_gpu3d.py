@@ -20,7 +20,11 @@ QEMU runs with `-display gtk,gl=on` on the session's Xvfb (conftest.py's
   - the GL devices have no `virgl` property: a GL device without 3D is the
     kernel's choice (bootarg `virgl.off`), and then it is a 2D GPU as any;
   - virtio-gpu-gl-pci, like virtio-gpu-pci, is modern-only (no legacy PCI);
-  - `-display egl-headless` needs a DRM render node (none here): GTK it is.
+  - `-display egl-headless` needs a DRM render node (none here): GTK it is;
+  - x86_64's microvm (its only virtio-mmio machine) never reaches the kernel
+    with a graphical display (gtk or sdl, with or without gl, -nodefaults,
+    qboot or bios-microvm: the vCPU halts in the firmware, nothing on the
+    serial line), so on x86_64 the GL GPU is tested on q35's PCI only.
 
 Few boots: one per transport (cached: the line tests and the two-context
 tests share it), each powers off by itself; not repeated per GIC.
@@ -39,8 +43,7 @@ V = lq.VIRTIO  # the default machine's transport for virtio-*-<V> (x86_64: pci)
 
 # transport id -> (QEMU args, the gpu line's transport, its version, the archs)
 TRANSPORTS = {
-    "legacy-mmio": (["-device", "virtio-gpu-gl-device"], "mmio", 1,
-                    ("aarch64", "riscv64", "x86_64")),
+    "legacy-mmio": (["-device", "virtio-gpu-gl-device"], "mmio", 1, ("aarch64", "riscv64")),
     "modern-mmio": (MODERN_MMIO + ["-device", "virtio-gpu-gl-device"], "mmio", 2,
                     ("aarch64",)),
     "pci": (["-device", "virtio-gpu-gl-pci"], "pci", 2, ("aarch64", "riscv64", "x86_64")),
