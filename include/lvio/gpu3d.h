@@ -285,7 +285,8 @@ int lvio_gpu_res3d_flush(struct lvio_gpu_res3d *res, const struct lvio_gpu_rect 
  * shared, and must stay unchanged, until the submit is answered (see the
  * top of this header): lvio_gpu_memory_busy(gpu, cmds, bytes) is true
  * until then. Does not wait. Returns 0; LVIO_E_INVAL (arguments, a stale
- * context, or a buffer that takes more than LVIO_GPU_SUBMIT_RUNS runs);
+ * context, a buffer that takes more than LVIO_GPU_SUBMIT_RUNS runs, or one
+ * of which any byte is still busy: lvio_gpu_memory_busy);
  * LVIO_E_UNSUPPORTED (no share() in the HAL); LVIO_E_AGAIN (already
  * LVIO_GPU_SUBMITS_IN_FLIGHT submits in flight, or no free slot, or the
  * queue has not the descriptors free: wait for a fence, then submit

@@ -67,13 +67,12 @@ static int need_virgl(struct lvio_gpu *gpu, const char *what)
 static int capset_info(struct lvio_gpu *gpu, uint32_t index)
 {
     struct lvio_gpu_batch b = {.n = 0};
-    unsigned slot;
-    int err = lvio_gpu_slots_take(gpu, &slot, 1);
-    if (err)
-        return err;
+    int err;
     struct lvio_virtio_gpu_get_capset_info *req = lvio_gpu_cmd_resp(
-        gpu, &b, slot, LVIO_VIRTIO_GPU_CMD_GET_CAPSET_INFO, sizeof *req,
-        LVIO_VIRTIO_GPU_RESP_OK_CAPSET_INFO, sizeof(struct lvio_virtio_gpu_resp_capset_info));
+        gpu, &b, LVIO_VIRTIO_GPU_CMD_GET_CAPSET_INFO, sizeof *req,
+        LVIO_VIRTIO_GPU_RESP_OK_CAPSET_INFO, sizeof(struct lvio_virtio_gpu_resp_capset_info), &err);
+    if (!req)
+        return err;
     req->capset_index = lvio_cpu_to_le32(index);
     err = lvio_gpu_run(gpu, &b);
     if (err)
@@ -326,15 +325,11 @@ int lvio_gpu_res3d_create(struct lvio_gpu *gpu, struct lvio_gpu_res3d *res,
     memset(res, 0, sizeof *res);
     res->info = *info;
     struct lvio_gpu_fb *fb = &res->fb;
-    fb->gpu = gpu;
+    /* Shared both ways: TRANSFER_FROM_HOST_3D writes it. */
+    lvio_gpu_backing_init(fb, gpu, backing, size, LVIO_DMA_BIDIRECTIONAL, runs, max_runs);
     fb->width = info->width;
     fb->height = info->height;
     fb->format = info->format;
-    fb->pixels = backing;
-    fb->size = size;
-    fb->dir = LVIO_DMA_BIDIRECTIONAL; /* TRANSFER_FROM_HOST_3D writes it */
-    fb->runs = runs ? runs : fb->inline_runs;
-    fb->max_runs = runs ? max_runs : LVIO_GPU_FB_INLINE_RUNS;
     struct lvio_virtio_gpu_resource_create_3d req = {
         .hdr = hdr3d(LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, 0),
         .target = lvio_cpu_to_le32(info->target),

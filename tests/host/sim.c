@@ -786,3 +786,28 @@ void sim_probe(struct sim *s, struct lvio_device *dev)
 {
     assert_int_equal(lvio_mmio_probe(dev, &s->hal, SIM_MMIO_PHYS, 0x200), 0);
 }
+
+static void *sim_page_allocs[16];
+
+uint8_t *sim_pages(size_t n)
+{
+    for (size_t i = 0; i < sizeof sim_page_allocs / sizeof sim_page_allocs[0]; i++) {
+        if (sim_page_allocs[i])
+            continue;
+        uint8_t *p = aligned_alloc(LVIO_PAGE_SIZE, n * LVIO_PAGE_SIZE);
+        assert_non_null(p);
+        memset(p, 0, n * LVIO_PAGE_SIZE);
+        sim_page_allocs[i] = p;
+        return p;
+    }
+    fail_msg("sim: more than 16 page allocations live");
+    return NULL;
+}
+
+void sim_pages_release(void)
+{
+    for (size_t i = 0; i < sizeof sim_page_allocs / sizeof sim_page_allocs[0]; i++) {
+        free(sim_page_allocs[i]);
+        sim_page_allocs[i] = NULL;
+    }
+}

@@ -210,6 +210,12 @@ uint32_t sim_rng_handler(struct sim *s, uint16_t queue, uint16_t head);
  * device, or a failed test left), so the sanitizers see no leak. */
 void sim_free_dma(struct sim *s);
 
+/* `n` zeroed pages of caller memory for a test (page-aligned host memory,
+ * at most 16 allocations live), all freed by sim_pages_release (call it
+ * when a test starts, so a failed one leaks nothing). */
+uint8_t *sim_pages(size_t n);
+void sim_pages_release(void);
+
 /* Probe the simulated device; asserts success. */
 void sim_probe(struct sim *s, struct lvio_device *dev);
 

@@ -735,3 +735,14 @@ void sim_gpu_clear_log(struct sim_gpu *g)
     g->nlog = 0;
     memset(g->log, 0, sizeof g->log);
 }
+
+void sim_gpu_down(struct sim_gpu *g, struct lvio_gpu *gpu)
+{
+    assert_string_equal(g->sim.error, "");
+    lvio_gpu_teardown(gpu);
+    assert_int_equal(g->sim.status, 0);
+    assert_int_equal(g->sim.live_pages, 0);
+    assert_int_equal(g->sim.live_shares, 0);
+    assert_int_equal(g->sim.unshares, g->sim.shares_made);
+    sim_gpu_fini(g);
+}

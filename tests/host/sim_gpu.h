@@ -190,6 +190,12 @@ struct sim_gpu {
  * disabled; F_EDID offered. */
 void sim_gpu_init(struct sim_gpu *g, uint32_t version, uint32_t num_scanouts);
 
+/* The end of a test: the model saw nothing wrong, lvio_gpu_teardown(gpu)
+ * resets the device and gives every page and share back; then
+ * sim_gpu_fini. */
+struct lvio_gpu;
+void sim_gpu_down(struct sim_gpu *g, struct lvio_gpu *gpu);
+
 /* Free the device's resources (host copies, backing lists). */
 void sim_gpu_fini(struct sim_gpu *g);
 

@@ -17,6 +17,7 @@
 
 #include "lvio/gpu3d.h"
 #include "sim_gpu.h"
+#include "sim_pci.h"
 
 #define CMD(x) LVIO_VIRTIO_GPU_CMD_##x
 #define RESP(x) LVIO_VIRTIO_GPU_RESP_##x
@@ -32,38 +33,12 @@ static struct lvio_gpu GPU;
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static void *page_allocs[16];
-
-static void pages_release(void)
-{
-    for (size_t i = 0; i < sizeof page_allocs / sizeof page_allocs[0]; i++) {
-        free(page_allocs[i]);
-        page_allocs[i] = NULL;
-    }
-}
-
-/* `n` zeroed pages of caller memory, freed by the next start(). */
-static uint8_t *pages(size_t n)
-{
-    uint8_t *p = aligned_alloc(LVIO_PAGE_SIZE, n * LVIO_PAGE_SIZE);
-    assert_non_null(p);
-    memset(p, 0, n * LVIO_PAGE_SIZE);
-    for (size_t i = 0; i < sizeof page_allocs / sizeof page_allocs[0]; i++) {
-        if (!page_allocs[i]) {
-            page_allocs[i] = p;
-            return p;
-        }
-    }
-    fail_msg("test: too many page allocations");
-    return NULL;
-}
-
 /* A simulated GPU (MMIO v2) offering `offer` 3D bits, probed. */
 static void start(uint64_t offer)
 {
     sim_gpu_fini(&G);
     sim_free_dma(&G.sim);
-    pages_release();
+    sim_pages_release();
     sim_gpu_init(&G, 2, 1);
     sim_gpu_offer_3d(&G, offer);
     sim_probe(&G.sim, &D);
@@ -87,13 +62,7 @@ static void up3d(void)
 
 static void down(void)
 {
-    assert_string_equal(G.sim.error, "");
-    lvio_gpu_teardown(&GPU);
-    assert_int_equal(G.sim.status, 0);
-    assert_int_equal(G.sim.live_pages, 0);
-    assert_int_equal(G.sim.live_shares, 0);
-    assert_int_equal(G.sim.unshares, G.sim.shares_made);
-    sim_gpu_fini(&G);
+    sim_gpu_down(&G, &GPU);
 }
 
 static uint32_t get32(const uint8_t *p)
@@ -319,7 +288,7 @@ static void test_contexts(void **state)
     assert_string_equal(sim_gpu_context(&G, a.id)->name, "first");
     assert_int_equal(sim_gpu_context(&G, b.id)->nlen, 0);
 
-    uint8_t *px = pages(2);
+    uint8_t *px = sim_pages(2);
     struct lvio_gpu_res3d res;
     res_ok(&res, &TEX, px, 64 * 32 * 4);
     assert_int_equal(lvio_gpu_ctx_attach(&a, res.fb.resource_id), LVIO_OK);
@@ -404,7 +373,7 @@ static void test_res3d_create_bytes(void **state)
 {
     (void)state;
     up3d();
-    uint8_t *px = pages(4);
+    uint8_t *px = sim_pages(4);
     struct lvio_gpu_res3d_info info = {.target = 3, .format = 67, .bind = 0x40002,
                                        .width = 16, .height = 8, .depth = 4,
                                        .array_size = 2, .last_level = 3, .nr_samples = 1,
@@ -457,7 +426,7 @@ static void test_transfers_both_ways(void **state)
         up3d();
         G.sim.share_run = scatter; /* 1: every page its own device address */
         static struct lvio_gpu_run runs[16];
-        uint8_t *px = pages(3);
+        uint8_t *px = sim_pages(3);
         size_t size = 64 * 32 * 4;
         for (size_t i = 0; i < size; i++)
             px[i] = (uint8_t)(i * 3 + 1);
@@ -523,7 +492,7 @@ static void test_res3d_scanout(void **state)
 {
     (void)state;
     up3d();
-    uint8_t *px = pages(2);
+    uint8_t *px = sim_pages(2);
     struct lvio_gpu_res3d res;
     res_ok(&res, &TEX, px, 64 * 32 * 4);
     sim_gpu_clear_log(&G);
@@ -559,7 +528,7 @@ static void test_submit_split_across_pages(void **state)
     G.sim.share_run = 1; /* no two pages contiguous for the device */
     struct lvio_gpu_ctx ctx;
     ctx_ok(&ctx, "split");
-    uint8_t *buf = pages(4);
+    uint8_t *buf = sim_pages(4);
     uint8_t *cmds = buf + 100 * 4;   /* starts inside the first page */
     size_t bytes = 2 * LVIO_PAGE_SIZE + 400; /* touches four pages */
     for (size_t i = 0; i < bytes; i++)
@@ -600,7 +569,7 @@ static void test_submit_is_non_blocking(void **state)
     G.fence_mode = SIM_GPU_FENCE_LATER;
     struct lvio_gpu_ctx ctx;
     ctx_ok(&ctx, "nb");
-    uint32_t *cmds = (uint32_t *)pages(1);
+    uint32_t *cmds = (uint32_t *)sim_pages(1);
     cmds[0] = 0x12345678;
     uint64_t f = submit_ok(&ctx, cmds, 4);
     assert_int_equal(G.npending, 1);
@@ -634,7 +603,7 @@ static void test_fences_in_order(void **state)
     G.fence_mode = SIM_GPU_FENCE_LATER;
     struct lvio_gpu_ctx ctx;
     ctx_ok(&ctx, "order");
-    uint8_t *buf = pages(1);
+    uint8_t *buf = sim_pages(1);
     uint64_t f[3];
     for (int i = 0; i < 3; i++)
         f[i] = submit_ok(&ctx, buf + 64 * i, 64);
@@ -661,7 +630,7 @@ static void test_fences_out_of_order(void **state)
     struct lvio_gpu_ctx a, b;
     ctx_ok(&a, "a");
     ctx_ok(&b, "b");
-    uint8_t *buf = pages(1);
+    uint8_t *buf = sim_pages(1);
     uint64_t a1 = submit_ok(&a, buf, 16);
     uint64_t a2 = submit_ok(&a, buf + 16, 16);
     uint64_t b3 = submit_ok(&b, buf + 32, 16);
@@ -690,7 +659,7 @@ static void test_fence_never(void **state)
     G.fence_mode = SIM_GPU_FENCE_LATER;
     struct lvio_gpu_ctx ctx;
     ctx_ok(&ctx, "never");
-    uint8_t *buf = pages(1);
+    uint8_t *buf = sim_pages(1);
     uint64_t f = submit_ok(&ctx, buf, 256);
     char want[64];
     snprintf(want, sizeof want, "fence %llu of context %u", (unsigned long long)f, ctx.id);
@@ -721,7 +690,7 @@ static void test_fence_stale_after_reset(void **state)
     G.fence_mode = SIM_GPU_FENCE_LATER;
     struct lvio_gpu_ctx ctx;
     ctx_ok(&ctx, "stale");
-    uint8_t *buf = pages(1);
+    uint8_t *buf = sim_pages(1);
     uint64_t f = submit_ok(&ctx, buf, 64);
     assert_int_equal(lvio_gpu_reset(&GPU), LVIO_OK);
     assert_int_equal(ctx.in_flight, 0);
@@ -741,7 +710,7 @@ static void test_fence_answer_checked(void **state)
         G.fence_echo_fault = fault;
         struct lvio_gpu_ctx ctx;
         ctx_ok(&ctx, "echo");
-        uint8_t *buf = pages(1);
+        uint8_t *buf = sim_pages(1);
         uint64_t f = submit_ok(&ctx, buf, 64);
         int err = lvio_gpu_fence_wait(&ctx, f, SHORT_TIMEOUT);
         assert_int_equal(err, LVIO_E_DEVICE);
@@ -756,7 +725,7 @@ static void test_fence_answer_checked(void **state)
     up3d();
     struct lvio_gpu_ctx ctx;
     ctx_ok(&ctx, "refused");
-    uint8_t *buf = pages(1);
+    uint8_t *buf = sim_pages(1);
     memset(sim_gpu_context(&G, ctx.id), 0, sizeof(struct sim_gpu_ctx));
     uint64_t f = submit_ok(&ctx, buf, 64);
     int err = lvio_gpu_fence_wait(&ctx, f, SHORT_TIMEOUT);
@@ -781,13 +750,16 @@ static void test_submit_limits(void **state)
     G.fence_mode = SIM_GPU_FENCE_LATER;
     struct lvio_gpu_ctx ctx;
     ctx_ok(&ctx, "limits");
-    uint8_t *buf = pages(12);
+    uint8_t *buf = sim_pages(12);
     uint64_t f = 0;
     for (unsigned i = 0; i < LVIO_GPU_SUBMITS_IN_FLIGHT; i++)
         f = submit_ok(&ctx, buf + 64 * i, 64);
-    assert_int_equal(lvio_gpu_ctx_submit(&ctx, buf, 64, &f), LVIO_E_AGAIN);
+    assert_int_equal(lvio_gpu_ctx_submit(&ctx, buf + 64 * 8, 64, &f), LVIO_E_AGAIN);
     assert_non_null(strstr(lvio_device_error(&D), "wait for a fence"));
     assert_int_equal(f, LVIO_GPU_SUBMITS_IN_FLIGHT); /* untouched */
+    /* A buffer still with the device is not given to it again. */
+    assert_int_equal(lvio_gpu_ctx_submit(&ctx, buf + 32, 64, &f), LVIO_E_INVAL);
+    assert_non_null(strstr(lvio_device_error(&D), "still with the device"));
     /* 2D work still finds slots. */
     struct lvio_gpu_fb fb;
     assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 16, 16, BGRX, buf + 8 * LVIO_PAGE_SIZE,
@@ -826,11 +798,11 @@ static void test_render_and_read_back(void **state)
     G.fence_auto = 20;
     struct lvio_gpu_ctx ctx;
     ctx_ok(&ctx, "render");
-    uint8_t *px = pages(2);
+    uint8_t *px = sim_pages(2);
     struct lvio_gpu_res3d rt;
     res_ok(&rt, &TEX, px, 64 * 32 * 4);
     assert_int_equal(lvio_gpu_ctx_attach(&ctx, rt.fb.resource_id), LVIO_OK);
-    uint32_t *cmds = (uint32_t *)pages(1);
+    uint32_t *cmds = (uint32_t *)sim_pages(1);
     cmds[0] = FILL;
     cmds[1] = rt.fb.resource_id;
     cmds[2] = 0xff00ff00u;
@@ -855,7 +827,7 @@ static void test_blob_guest(void **state)
     up3d();
     G.sim.share_run = 1;
     static struct lvio_gpu_run runs[8];
-    uint8_t *mem = pages(3);
+    uint8_t *mem = sim_pages(3);
     struct lvio_gpu_blob blob;
     struct lvio_gpu_blob_info info = {.mem = LVIO_VIRTIO_GPU_BLOB_MEM_GUEST,
                                       .flags = LVIO_VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE |
@@ -937,7 +909,7 @@ static void test_blob_host3d(void **state)
     assert_int_equal(lvio_gpu_ctx_attach(&ctx, blob.fb.resource_id), LVIO_OK);
     assert_int_equal(lvio_gpu_blob_destroy(&blob), LVIO_OK);
     /* Memory given with HOST3D, or missing with GUEST: refused. */
-    uint8_t *mem = pages(1);
+    uint8_t *mem = sim_pages(1);
     assert_int_equal(lvio_gpu_blob_create(&GPU, &blob, &ctx, &info, mem, NULL, 0), LVIO_E_INVAL);
     info.mem = LVIO_VIRTIO_GPU_BLOB_MEM_HOST3D_GUEST;
     assert_int_equal(lvio_gpu_blob_create(&GPU, &blob, &ctx, &info, NULL, NULL, 0), LVIO_E_INVAL);
@@ -953,7 +925,7 @@ static void test_blob_errors(void **state)
 {
     (void)state;
     up3d();
-    uint8_t *mem = pages(2);
+    uint8_t *mem = sim_pages(2);
     struct lvio_gpu_blob blob;
     struct lvio_gpu_blob_info info = {.mem = LVIO_VIRTIO_GPU_BLOB_MEM_GUEST, .size = 4096};
     assert_int_equal(lvio_gpu_blob_create(&GPU, &blob, NULL, &info, mem, NULL, 0), LVIO_OK);
@@ -1008,7 +980,7 @@ static void test_resource_uuid(void **state)
     (void)state;
     up3d();
     G.uuid_seed = 0x40;
-    uint8_t *px = pages(2);
+    uint8_t *px = sim_pages(2);
     struct lvio_gpu_res3d res;
     res_ok(&res, &TEX, px, 64 * 32 * 4);
     uint8_t uuid[16];
@@ -1056,6 +1028,36 @@ static void test_device_shm(void **state)
     down();
 }
 
+/* PCI: VIRTIO_PCI_CAP_SHARED_MEMORY_CFG capabilities, 64-bit offset and
+ * length, checked against their BAR. */
+static void test_device_shm_pci(void **state)
+{
+    (void)state;
+    static struct sim_pci p;
+    struct lvio_device dev;
+    sim_pci_init(&p, SIM_PCI_MODERN, LVIO_VIRTIO_ID_GPU);
+    p.fn.bar[4] = (struct lvio_pci_bar){0x8000000000ull, 0x400000000ull, false}; /* 16 GiB */
+    struct sim_pci_cap shm = {.pos = 0xc0, .id = LVIO_PCI_CAP_ID_VNDR, .cap_len = 24,
+                              .cfg_type = LVIO_VIRTIO_PCI_CAP_SHARED_MEMORY_CFG, .bar = 4,
+                              .offset = 0x1000, .length = 0, .length_hi = 2, .shmid = 1};
+    p.caps[p.ncaps++] = shm;
+    shm.pos = 0xd8; /* id 2: past the BAR's end, left out */
+    shm.shmid = 2;
+    shm.offset_hi = 4;
+    p.caps[p.ncaps++] = shm;
+    sim_pci_build(&p);
+    assert_int_equal(sim_pci_probe(&p, &dev), LVIO_OK);
+    uint64_t addr = 0, len = 0;
+    assert_int_equal(lvio_device_shm(&dev, 1, &addr, &len), LVIO_OK);
+    assert_int_equal(addr, 0x8000001000ull);
+    assert_int_equal(len, 0x200000000ull);
+    assert_int_equal(lvio_device_shm(&dev, 2, &addr, &len), LVIO_E_NODEV);
+    assert_non_null(strstr(p.s.log, "not inside a memory BAR"));
+    assert_int_equal(lvio_device_shm(&dev, 0, &addr, &len), LVIO_E_NODEV);
+    assert_string_equal(p.s.error, "");
+    sim_free_dma(&p.s);
+}
+
 static void test_cmd_names(void **state)
 {
     (void)state;
@@ -1076,7 +1078,7 @@ static void test_2d_path_with_virgl(void **state)
 {
     (void)state;
     up3d();
-    uint8_t *px = pages(2);
+    uint8_t *px = sim_pages(2);
     memset(px, 0x5a, 64 * 16 * 4);
     struct lvio_gpu_fb fb;
     assert_int_equal(lvio_gpu_fb_create(&GPU, &fb, 64, 16, BGRX, px, 64 * 16 * 4, NULL, 0),
@@ -1115,12 +1117,13 @@ int main(void)
         cmocka_unit_test(test_blob_errors),
         cmocka_unit_test(test_resource_uuid),
         cmocka_unit_test(test_device_shm),
+        cmocka_unit_test(test_device_shm_pci),
         cmocka_unit_test(test_cmd_names),
         cmocka_unit_test(test_2d_path_with_virgl),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     sim_gpu_fini(&G);
     sim_free_dma(&G.sim);
-    pages_release();
+    sim_pages_release();
     return failed;
 }
