@@ -225,17 +225,19 @@ int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev);
 /*
  * lvio_gpu_init, negotiating also what `want` (LVIO_GPU_WANT_* bits) asks
  * for, of what the device offers: VIRGL, CONTEXT_INIT, RESOURCE_UUID and
- * RESOURCE_BLOB are each accepted only when asked for and offered
- * (CONTEXT_INIT only together with VIRGL, which it extends), and
- * gpu->has_virgl etc. say what was. With VIRGL the driver then reads
+ * RESOURCE_BLOB are each accepted only when asked for and offered, and
+ * gpu->has_virgl etc. say what was (contexts need VIRGL; CONTEXT_INIT
+ * only adds a capset to them). With VIRGL the driver then reads
  * num_capsets from the configuration and GET_CAPSET_INFO for every index
  * into gpu->capsets; with RESOURCE_BLOB it looks up the host-visible
  * shared memory region (gpu->shm_addr, shm_len). `want` 0 is exactly
  * lvio_gpu_init: a 2D GPU, whatever the device offers. Bits the library
  * does not know, or any bit when it was built without LVIO_WITH_GPU3D, are
  * LVIO_E_INVAL. Returns what lvio_gpu_init returns; also LVIO_E_DEVICE or
- * LVIO_E_REFUSED when a capset's info is malformed or refused, and
- * LVIO_E_CONFIG for a num_capsets of 0 with VIRGL.
+ * LVIO_E_REFUSED when a capset's info is malformed or refused (its index
+ * named). A num_capsets above LVIO_GPU_MAX_CAPSETS, or of 0, is a
+ * warning in the log, not an error; a host-visible region the transport
+ * cannot describe leaves gpu->shm_len 0 (blobs then cannot be mapped).
  */
 int lvio_gpu_init_with(struct lvio_gpu *gpu, struct lvio_device *dev, uint32_t want);
 

@@ -285,12 +285,15 @@ int lvio_gpu_res3d_flush(struct lvio_gpu_res3d *res, const struct lvio_gpu_rect 
  * shared, and must stay unchanged, until the submit is answered (see the
  * top of this header): lvio_gpu_memory_busy(gpu, cmds, bytes) is true
  * until then. Does not wait. Returns 0; LVIO_E_INVAL (arguments, a stale
- * context); LVIO_E_UNSUPPORTED (no share() in the HAL); LVIO_E_NOSPC (the
- * buffer takes more than LVIO_GPU_SUBMIT_RUNS runs); LVIO_E_AGAIN (already
+ * context, a buffer that takes more than LVIO_GPU_SUBMIT_RUNS runs, or one
+ * of which any byte is still busy: lvio_gpu_memory_busy);
+ * LVIO_E_UNSUPPORTED (no share() in the HAL); LVIO_E_AGAIN (already
  * LVIO_GPU_SUBMITS_IN_FLIGHT submits in flight, or no free slot, or the
  * queue has not the descriptors free: wait for a fence, then submit
- * again); LVIO_E_HAL (share() failed); LVIO_E_BROKEN. On error nothing was
- * sent, nothing stays shared and no fence was used.
+ * again); share()'s own error (LVIO_E_HAL when it gave none); LVIO_E_BROKEN.
+ * On error nothing was sent, nothing stays shared and no fence was used,
+ * with one exception: LVIO_E_BROKEN after the chain was added keeps the
+ * buffer shared (lvio_gpu_memory_busy) until lvio_gpu_reset.
  */
 int lvio_gpu_ctx_submit(struct lvio_gpu_ctx *ctx, const void *cmds, size_t bytes,
                         uint64_t *fence);

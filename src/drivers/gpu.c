@@ -125,9 +125,13 @@ void *lvio_gpu_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot
                         lvio_req_resp(&gpu->cmds, slot));
 }
 
-void *lvio_gpu_cmd_resp(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot,
-                        uint32_t type, uint32_t req_len, uint32_t resp_type, uint32_t resp_len)
+void *lvio_gpu_cmd_resp(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, uint32_t type,
+                        uint32_t req_len, uint32_t resp_type, uint32_t resp_len, int *err)
 {
+    unsigned slot;
+    *err = lvio_gpu_slots_take(gpu, &slot, 1);
+    if (*err)
+        return NULL;
     return gpu_cmd_init(gpu, b, slot, type, req_len, resp_type, resp_len,
                         lvio_req_resp(&gpu->cmds, slot));
 }

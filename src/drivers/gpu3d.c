@@ -67,13 +67,12 @@ static int need_virgl(struct lvio_gpu *gpu, const char *what)
 static int capset_info(struct lvio_gpu *gpu, uint32_t index)
 {
     struct lvio_gpu_batch b = {.n = 0};
-    unsigned slot;
-    int err = lvio_gpu_slots_take(gpu, &slot, 1);
-    if (err)
-        return err;
+    int err;
     struct lvio_virtio_gpu_get_capset_info *req = lvio_gpu_cmd_resp(
-        gpu, &b, slot, LVIO_VIRTIO_GPU_CMD_GET_CAPSET_INFO, sizeof *req,
-        LVIO_VIRTIO_GPU_RESP_OK_CAPSET_INFO, sizeof(struct lvio_virtio_gpu_resp_capset_info));
+        gpu, &b, LVIO_VIRTIO_GPU_CMD_GET_CAPSET_INFO, sizeof *req,
+        LVIO_VIRTIO_GPU_RESP_OK_CAPSET_INFO, sizeof(struct lvio_virtio_gpu_resp_capset_info), &err);
+    if (!req)
+        return err;
     req->capset_index = lvio_cpu_to_le32(index);
     err = lvio_gpu_run(gpu, &b);
     if (err)
@@ -138,11 +137,13 @@ const struct lvio_gpu_capset *lvio_gpu_capset_find(const struct lvio_gpu *gpu, u
 
 /* The capset answer in the query page: `got` bytes of it the device says
  * it wrote; its data copied into buf, read once. */
-static int capset_copy(struct lvio_gpu *gpu, const struct lvio_gpu_capset *c, uint32_t got,
-                       void *buf, size_t room, size_t *len)
+static int capset_copy(struct lvio_gpu *gpu, const struct lvio_gpu_capset *c,
+                       const struct lvio_req_slot *s, void *buf, size_t room, size_t *len)
 {
     uint32_t hdr = sizeof(struct lvio_virtio_gpu_ctrl_hdr);
-    uint32_t data = got - hdr; /* gpu_check made sure got >= hdr */
+    /* gpu_check made sure len >= hdr; a device that said it wrote more
+     * than the max_size offered had its length clamped (overlong) */
+    uint32_t data = s->overlong ? c->max_size + 1 : s->len - hdr;
     if (data == 0 || data > c->max_size || data > room) {
         gpu->last_cmd = LVIO_VIRTIO_GPU_CMD_GET_CAPSET;
         gpu->last_resp = 0;
@@ -152,8 +153,8 @@ static int capset_copy(struct lvio_gpu *gpu, const struct lvio_gpu_capset *c, ui
                          c->id);
     if (data > c->max_size)
         return lvio_fail(gpu->dev, LVIO_E_DEVICE,
-                         "gpu GET_CAPSET: capset %u of %u bytes, its info said at most %u",
-                         c->id, data, c->max_size);
+                         "gpu GET_CAPSET: capset %u of more bytes than its info's at most %u",
+                         c->id, c->max_size);
     if (data > room)
         return lvio_fail(gpu->dev, LVIO_E_NOSPC,
                          "gpu GET_CAPSET: capset %u is %u bytes, room for %zu given", c->id,
@@ -195,7 +196,7 @@ int lvio_gpu_get_capset(struct lvio_gpu *gpu, uint32_t id, uint32_t version, voi
     if (err)
         return err;
     /* The slot is free again, but its len (what the device wrote) stays. */
-    return capset_copy(gpu, c, gpu->cmd_slots[slot].len, buf, room, len);
+    return capset_copy(gpu, c, &gpu->cmd_slots[slot], buf, room, len);
 }
 
 /* ---- contexts -------------------------------------------------------------------- */
@@ -324,15 +325,11 @@ int lvio_gpu_res3d_create(struct lvio_gpu *gpu, struct lvio_gpu_res3d *res,
     memset(res, 0, sizeof *res);
     res->info = *info;
     struct lvio_gpu_fb *fb = &res->fb;
-    fb->gpu = gpu;
+    /* Shared both ways: TRANSFER_FROM_HOST_3D writes it. */
+    lvio_gpu_backing_init(fb, gpu, backing, size, LVIO_DMA_BIDIRECTIONAL, runs, max_runs);
     fb->width = info->width;
     fb->height = info->height;
     fb->format = info->format;
-    fb->pixels = backing;
-    fb->size = size;
-    fb->dir = LVIO_DMA_BIDIRECTIONAL; /* TRANSFER_FROM_HOST_3D writes it */
-    fb->runs = runs ? runs : fb->inline_runs;
-    fb->max_runs = runs ? max_runs : LVIO_GPU_FB_INLINE_RUNS;
     struct lvio_virtio_gpu_resource_create_3d req = {
         .hdr = hdr3d(LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, 0),
         .target = lvio_cpu_to_le32(info->target),

@@ -69,12 +69,8 @@ int lvio_gpu_blob_create(struct lvio_gpu *gpu, struct lvio_gpu_blob *blob,
     blob->info = *info;
     blob->ctx_id = ctx ? ctx->id : 0;
     struct lvio_gpu_fb *fb = &blob->fb;
-    fb->gpu = gpu;
-    fb->pixels = mem;
-    fb->size = mem ? (size_t)info->size : 0;
-    fb->dir = LVIO_DMA_BIDIRECTIONAL;
-    fb->runs = runs ? runs : fb->inline_runs;
-    fb->max_runs = runs ? max_runs : LVIO_GPU_FB_INLINE_RUNS;
+    lvio_gpu_backing_init(fb, gpu, mem, mem ? (size_t)info->size : 0, LVIO_DMA_BIDIRECTIONAL,
+                          runs, max_runs);
     struct lvio_virtio_gpu_resource_create_blob req = {
         .hdr = {.type = lvio_cpu_to_le32(LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB),
                 .ctx_id = lvio_cpu_to_le32(blob->ctx_id)},
@@ -107,18 +103,17 @@ int lvio_gpu_blob_map(struct lvio_gpu_blob *blob, uint64_t offset, uint64_t *add
                       uint32_t *map_info)
 {
     struct lvio_gpu_batch b = {.n = 0};
-    unsigned slot;
     if (!blob_usable(blob))
         return LVIO_E_INVAL;
     struct lvio_gpu *gpu = blob->fb.gpu;
     int err = map_check(blob, offset);
-    if (err == LVIO_OK)
-        err = lvio_gpu_slots_take(gpu, &slot, 1);
     if (err)
         return err;
     struct lvio_virtio_gpu_resource_map_blob *req = lvio_gpu_cmd_resp(
-        gpu, &b, slot, LVIO_VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB, sizeof *req,
-        LVIO_VIRTIO_GPU_RESP_OK_MAP_INFO, sizeof(struct lvio_virtio_gpu_resp_map_info));
+        gpu, &b, LVIO_VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB, sizeof *req,
+        LVIO_VIRTIO_GPU_RESP_OK_MAP_INFO, sizeof(struct lvio_virtio_gpu_resp_map_info), &err);
+    if (!req)
+        return err;
     req->hdr.ctx_id = lvio_cpu_to_le32(blob->ctx_id);
     req->resource_id = lvio_cpu_to_le32(blob->fb.resource_id);
     req->offset = lvio_cpu_to_le64(offset);
@@ -185,18 +180,18 @@ int lvio_gpu_blob_destroy(struct lvio_gpu_blob *blob)
 int lvio_gpu_resource_uuid(struct lvio_gpu *gpu, uint32_t resource_id, uint8_t uuid[16])
 {
     struct lvio_gpu_batch b = {.n = 0};
-    unsigned slot;
+    int err;
     if (!gpu || !gpu->cmds.mem || !uuid || resource_id == 0)
         return LVIO_E_INVAL;
     if (!gpu->has_resource_uuid)
         return lvio_fail(gpu->dev, LVIO_E_UNSUPPORTED,
                          "gpu: RESOURCE_ASSIGN_UUID needs VIRTIO_GPU_F_RESOURCE_UUID");
-    int err = lvio_gpu_slots_take(gpu, &slot, 1);
-    if (err)
-        return err;
     struct lvio_virtio_gpu_resource_assign_uuid *req = lvio_gpu_cmd_resp(
-        gpu, &b, slot, LVIO_VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID, sizeof *req,
-        LVIO_VIRTIO_GPU_RESP_OK_RESOURCE_UUID, sizeof(struct lvio_virtio_gpu_resp_resource_uuid));
+        gpu, &b, LVIO_VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID, sizeof *req,
+        LVIO_VIRTIO_GPU_RESP_OK_RESOURCE_UUID, sizeof(struct lvio_virtio_gpu_resp_resource_uuid),
+        &err);
+    if (!req)
+        return err;
     req->resource_id = lvio_cpu_to_le32(resource_id);
     err = lvio_gpu_run(gpu, &b);
     if (err)

@@ -142,6 +142,10 @@ static int submit_check_args(const struct lvio_gpu_ctx *ctx, const void *cmds, s
     if (!dev->hal->share)
         return lvio_fail(dev, LVIO_E_UNSUPPORTED,
                          "gpu: the HAL has no share(), needed for command buffers");
+    if (lvio_gpu_memory_busy(ctx->gpu, cmds, bytes))
+        return lvio_fail(dev, LVIO_E_INVAL,
+                         "gpu SUBMIT_3D: the buffer at %p is still with the device (an earlier "
+                         "submit or command not answered yet)", cmds);
     return LVIO_OK;
 }
 
@@ -161,12 +165,8 @@ static int submit_prepare(struct lvio_gpu_ctx *ctx, struct lvio_gpu_batch *b, un
 {
     struct lvio_gpu *gpu = ctx->gpu;
     struct lvio_gpu_fb *rec = &gpu->slots[slot].held;
-    memset(rec, 0, sizeof *rec);
-    rec->gpu = gpu;
-    rec->pixels = (uint8_t *)(uintptr_t)cmds; /* only ever read, by the device */
-    rec->size = bytes;
-    rec->dir = LVIO_DMA_TO_DEVICE;
-    rec->runs = rec->inline_runs;
+    /* only ever read, by the device */
+    lvio_gpu_backing_init(rec, gpu, (void *)(uintptr_t)cmds, bytes, LVIO_DMA_TO_DEVICE, NULL, 0);
     rec->max_runs = LVIO_GPU_SUBMIT_RUNS;
     int err = lvio_gpu_backing_share(rec);
     if (err)
@@ -281,7 +281,7 @@ static int fence_wait_raw(struct lvio_gpu_ctx *ctx, uint64_t fence, uint64_t tim
                      "gpu: fence %llu of context %u not signalled after %llu ms%s: %u of its "
                      "submits up to it still with the device (its last fence %llu)",
                      (unsigned long long)fence, ctx->id,
-                     (unsigned long long)(lvio_deadline_elapsed(&d, hal) / 1000000u),
+                     (unsigned long long)lvio_div64(lvio_deadline_elapsed(&d, hal), 1000000u),
                      lvio_deadline_why(&d), pending(ctx, fence),
                      (unsigned long long)ctx->last_fence);
 }

@@ -110,6 +110,18 @@ static int fb_share_room(struct lvio_gpu_fb *fb, size_t at, uint32_t max_entries
                      at, fb->size, fb->max_runs, (size_t)LVIO_GPU_FB_RUNS(fb->size));
 }
 
+void lvio_gpu_backing_init(struct lvio_gpu_fb *fb, struct lvio_gpu *gpu, void *mem, size_t size,
+                           enum lvio_dma_dir dir, struct lvio_gpu_run *runs, uint32_t max_runs)
+{
+    memset(fb, 0, sizeof *fb);
+    fb->gpu = gpu;
+    fb->pixels = mem;
+    fb->size = size;
+    fb->dir = dir;
+    fb->runs = runs ? runs : fb->inline_runs;
+    fb->max_runs = runs ? max_runs : LVIO_GPU_FB_INLINE_RUNS;
+}
+
 int lvio_gpu_backing_share(struct lvio_gpu_fb *fb)
 {
     struct lvio_device *dev = fb->gpu->dev;
@@ -342,17 +354,12 @@ int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t wi
     int err = fb_check_args(gpu, fb, width, height, format, pixels, size, runs, max_runs);
     if (err)
         return err;
-    memset(fb, 0, sizeof *fb);
-    fb->gpu = gpu;
+    lvio_gpu_backing_init(fb, gpu, pixels, (size_t)width * BYTES_PER_PIXEL * height,
+                          LVIO_DMA_TO_DEVICE, runs, max_runs);
     fb->width = width;
     fb->height = height;
     fb->format = format;
     fb->stride = width * BYTES_PER_PIXEL;
-    fb->pixels = pixels;
-    fb->size = (size_t)fb->stride * height;
-    fb->dir = LVIO_DMA_TO_DEVICE;
-    fb->runs = runs ? runs : fb->inline_runs;
-    fb->max_runs = runs ? max_runs : LVIO_GPU_FB_INLINE_RUNS;
 
     struct lvio_virtio_gpu_resource_create_2d create = {
         .hdr.type = lvio_cpu_to_le32(LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D),

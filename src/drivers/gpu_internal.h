@@ -85,10 +85,11 @@ static inline int lvio_gpu_slots_take(struct lvio_gpu *gpu, unsigned *slots, uns
 void *lvio_gpu_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot,
                    uint32_t type, uint32_t req_len);
 
-/* Append to `b` a command whose success response is `resp_type` of
- * `resp_len` bytes (at most the slot's), answered in the slot. */
-void *lvio_gpu_cmd_resp(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot,
-                        uint32_t type, uint32_t req_len, uint32_t resp_type, uint32_t resp_len);
+/* Start a batch of one command whose success response is `resp_type` of
+ * `resp_len` bytes (at most the slot's), answered in the slot; NULL with
+ * *err when no slot is free. */
+void *lvio_gpu_cmd_resp(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, uint32_t type,
+                        uint32_t req_len, uint32_t resp_type, uint32_t resp_len, int *err);
 
 /* Start a query (the batch of it alone) whose answer, `resp_len` bytes of
  * `resp_type` at most a page, goes to the query page (b->cmd[0].resp).
@@ -113,13 +114,16 @@ void lvio_gpu_flush_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned
 
 /*
  * Backings (gpu_fb.c), for every kind of resource and for submits: `fb`
- * is the record (gpu, pixels, size, dir, runs and max_runs set by the
- * caller). lvio_gpu_backing_share shares it page by page into fb->runs
+ * is the record. lvio_gpu_backing_init zeroes it and sets what is to be
+ * shared (`runs` NULL: its inline runs, else max_runs of the caller's).
+ * lvio_gpu_backing_share shares it page by page into fb->runs
  * (nr_entries of them), nothing else: on error nothing stays shared.
  * lvio_gpu_backing_release unshares it and gives back its DMA list, if
  * any. lvio_gpu_backing_to_slot hands it to lost command `slot`, which
  * keeps it until the device gives the chain back or is reset.
  */
+void lvio_gpu_backing_init(struct lvio_gpu_fb *fb, struct lvio_gpu *gpu, void *mem, size_t size,
+                           enum lvio_dma_dir dir, struct lvio_gpu_run *runs, uint32_t max_runs);
 int lvio_gpu_backing_share(struct lvio_gpu_fb *fb);
 void lvio_gpu_backing_release(struct lvio_gpu_fb *fb);
 void lvio_gpu_backing_to_slot(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, unsigned slot);
