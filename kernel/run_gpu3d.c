@@ -84,8 +84,8 @@ struct draw {
     const char *name;
     struct lvio_gpu_ctx ctx;
     struct lvio_gpu_res3d rt, vb;
-    uint32_t *px;               /* the target's backing: 0x00RRGGBB words */
-    uint32_t *vb_mem;           /* the vertex buffer's backing (a page) */
+    lvio_le32 *px;              /* the target's backing: B, G, R, X bytes */
+    lvio_le32 *vb_mem;          /* the vertex buffer's backing (a page) */
     lvio_le32 *cmds;            /* the command buffer */
     struct virgl_enc enc;
     uint32_t clear, tri;        /* colours, 0xRRGGBB */
@@ -139,20 +139,20 @@ static void rgba_bits(uint32_t rgb, uint32_t out[4])
 }
 
 /* The triangle: base (-0.5, -0.5) .. (0.5, -0.5), apex (0, 0.5), all of
- * colour `rgb`. */
-static void triangle(uint32_t rgb, uint32_t *v)
+ * colour `rgb`; as the device reads vertex buffers, little-endian. */
+static void triangle(uint32_t rgb, lvio_le32 *v)
 {
     static const int32_t xy[VERTICES][2] = {{-1, -1}, {1, -1}, {0, 1}}; /* halves */
     uint32_t c[4];
 
     rgba_bits(rgb, c);
     for (unsigned i = 0; i < VERTICES; i++, v += VERTEX_DWORDS) {
-        v[0] = virgl_f32(xy[i][0], 2);
-        v[1] = virgl_f32(xy[i][1], 2);
+        v[0] = lvio_cpu_to_le32(virgl_f32(xy[i][0], 2));
+        v[1] = lvio_cpu_to_le32(virgl_f32(xy[i][1], 2));
         v[2] = 0;
-        v[3] = virgl_f32(1, 1);
+        v[3] = lvio_cpu_to_le32(virgl_f32(1, 1));
         for (unsigned j = 0; j < 4; j++)
-            v[4 + j] = c[j];
+            v[4 + j] = lvio_cpu_to_le32(c[j]);
     }
 }
 
@@ -214,7 +214,7 @@ static int draw_create(struct gpu3d *s, struct draw *d)
 }
 
 /* The pipeline, as one stream. */
-static int encode_pipeline(struct draw *d, uint32_t *vertices)
+static int encode_pipeline(struct draw *d, const lvio_le32 *vertices)
 {
     static const struct virgl_vertex_element ve[2] = {
         {0, 0, 0, VIRGL_FORMAT_R32G32B32A32_FLOAT},
@@ -285,7 +285,7 @@ static int wait(struct gpu3d *s, struct draw *d, uint64_t fence, const char *wha
 /* Set up `d` and submit its pipeline (fenced; *fence to wait for). */
 static int draw_start(struct gpu3d *s, struct draw *d, uint64_t *fence)
 {
-    uint32_t v[VERTEX_DWORDS * VERTICES];
+    lvio_le32 v[VERTEX_DWORDS * VERTICES];
     int rc = draw_create(s, d);
 
     if (rc != LVIO_OK)
@@ -331,7 +331,7 @@ static bool close_to(uint32_t got, uint32_t want)
  */
 static uint32_t pixel(const struct draw *d, unsigned x, unsigned y)
 {
-    return d->px[y * RT_W + x] & 0xffffff;
+    return lvio_le32_to_cpu(d->px[y * RT_W + x]) & 0xffffff;
 }
 
 /* Every point checked, the first wrong one reported; true when all good.
