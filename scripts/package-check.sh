@@ -41,12 +41,21 @@ syms=$(llvm-nm "$tmp/out/rng/liblvio.a")
 grep -q ' T lvio_rng_init$' <<<"$syms" || fail "LVIO_DRIVERS=rng: no lvio_rng_init"
 ! grep -q ' T lvio_gpu_' <<<"$syms" || fail "LVIO_DRIVERS=rng: gpu code in the archive"
 
-for f in gpu gpu_fb gpu_edid; do
+for f in gpu gpu_fb gpu_edid gpu3d gpu3d_submit gpu3d_blob; do
     clang -std=c11 -Wall -Wextra -Werror -pedantic -ffreestanding -DLVIO_WITH_GPU=0 \
         -I"$lib/include" -c "$lib/src/drivers/$f.c" -o "$tmp/out/$f.o" || fail "$f.c with LVIO_WITH_GPU=0"
     [ "$(llvm-size "$tmp/out/$f.o" | awk 'NR == 2 { print $1 + $2 + $3 }')" = 0 ] ||
         fail "$f.c with LVIO_WITH_GPU=0 is not empty"
 done
+
+# The 3D part left out alone (LVIO_DRIVERS without gpu3d): the 2D driver
+# stays, none of the 3D calls.
+make -s -f "$lib/lvio.mk" LVIO_OUT="$tmp/out/gpu2d" LVIO_CC=clang LVIO_AR=llvm-ar \
+    LVIO_DRIVERS=gpu LVIO_CFLAGS="-std=c11 -O2 -Wall -Wextra -Werror -ffreestanding" \
+    "$tmp/out/gpu2d/liblvio.a" >/dev/null || fail "lvio.mk with LVIO_DRIVERS=gpu"
+syms=$(llvm-nm "$tmp/out/gpu2d/liblvio.a")
+grep -q ' T lvio_gpu_init_with$' <<<"$syms" || fail "LVIO_DRIVERS=gpu: no lvio_gpu_init_with"
+! grep -q ' T lvio_gpu_ctx_submit$' <<<"$syms" || fail "LVIO_DRIVERS=gpu: gpu3d code in the archive"
 
 if command -v cmake >/dev/null; then
     cat >"$tmp/kernel/CMakeLists.txt" <<CMAKE

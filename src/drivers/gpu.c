@@ -651,12 +651,12 @@ int lvio_gpu_poll(struct lvio_gpu *gpu, uint32_t isr)
     if (!gpu || !gpu->cmds.mem)
         return LVIO_E_INVAL;
     int r = lvio_reqs_reap(&gpu->cmds);
+    if (r >= 0) {
 #if LVIO_WITH_GPU3D
-    if (r >= 0)
         lvio_gpu3d_reap(gpu); /* answered submits: their fences */
 #endif
-    if (r >= 0)
         r = cursor_reap(gpu);
+    }
     if (r < 0)
         return r;
     return (isr & LVIO_VIRTIO_ISR_CONFIG) ? lvio_gpu_poll_events(gpu) : 0;
