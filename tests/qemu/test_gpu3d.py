@@ -19,7 +19,8 @@ QEMU runs with `-display gtk,gl=on` on the session's Xvfb (conftest.py's
     (VIRGL) version 1;
   - the GL devices have no `virgl` property: a GL device without 3D is the
     kernel's choice (bootarg `virgl.off`), and then it is a 2D GPU as any;
-  - virtio-gpu-gl-pci, like virtio-gpu-pci, is modern-only (no legacy PCI);
+  - virtio-gpu-gl-pci, like virtio-gpu-pci, is modern-only: with
+    `disable-modern=on,disable-legacy=off` it is still v2 (no legacy PCI to test);
   - `-display egl-headless` needs a DRM render node (none here): GTK it is;
   - x86_64's microvm (its only virtio-mmio machine) never reaches the kernel
     with a graphical display (gtk or sdl, with or without gl, -nodefaults,
