@@ -137,6 +137,9 @@ struct lvio_gpu_capset;
 const struct lvio_gpu_capset *gpu3d_capset(const struct lvio_gpu *gpu);
 void gpu3d_run(struct kdev *k, struct lvio_gpu *gpu);
 void gpu3d_bench(struct lvio_gpu *gpu);
+/* A fresh frame of the GPU's first 3D context (clear + triangle) shown on
+ * scanout 0: 0, LVIO_E_NODEV (no 3D on it), or the library's error. */
+int gpu3d_show(struct lvio_gpu *gpu);
 /* One `bench: <name>: <value> <unit>` line; the value is given in tenths. */
 void bench_line(const char *name, uint64_t tenths, const char *unit);
 /* Nanoseconds since cycles() read c0. */

@@ -11,6 +11,7 @@
  */
 #include "gfx.h"
 #include "ktest.h"
+#include "shell.h"
 
 #include <lvio/gpu3d.h>
 
@@ -392,15 +393,44 @@ static void run_gpu(struct kdev *k)
     gpu3d_run(k, gpu);
 }
 
+/* Scanout 0 of the GPU shows its test card (and console) again. */
+static int show_card(struct gpu_state *g)
+{
+    if (!g || !g->screens[0].fb[0].gpu)
+        return LVIO_E_NODEV;
+    return lvio_gpu_show(&g->gpu, 0, &g->screens[0].fb[0]);
+}
+
 void gpu_show_card(struct kdev *k)
 {
     struct gpu_state *g = k->drv;
+    int rc = show_card(g);
 
-    if (!g || !g->screens[0].fb[0].gpu)
+    if (rc != LVIO_E_NODEV)
+        expect(rc == LVIO_OK, "%s: test card back on scanout 0: %s", k->dev.name,
+               lvio_gpu_errname(&g->gpu, rc));
+}
+
+/* The shell's `gpu 3d` (the first GPU's 3D frame on its screen) and `gpu
+ * card` (the test card and console back). */
+static void shell_gpu(struct kdev *k, struct shell_term *t, int argc, char **argv)
+{
+    struct gpu_state *g = k->drv;
+    int rc;
+
+    if (argc == 2 && strcmp(argv[1], "3d") == 0) {
+        rc = gpu3d_show(&g->gpu);
+        if (rc == LVIO_E_NODEV)
+            shell_printf(t, "gpu %s: no 3D (a virtio-gpu-gl with VIRGL has it)\n", k->dev.name);
+    } else if (argc == 2 && strcmp(argv[1], "card") == 0) {
+        rc = show_card(g);
+    } else {
+        shell_printf(t, "usage: gpu 3d | gpu card\n");
         return;
-    int rc = lvio_gpu_show(&g->gpu, 0, &g->screens[0].fb[0]);
-    expect(rc == LVIO_OK, "%s: test card back on scanout 0: %s", k->dev.name,
-           lvio_gpu_errname(&g->gpu, rc));
+    }
+    if (rc != LVIO_OK && rc != LVIO_E_NODEV)
+        shell_printf(t, "gpu %s: %s: %s\n", k->dev.name, lvio_gpu_errname(&g->gpu, rc),
+                     lvio_device_error(&k->dev));
 }
 
 /* ---- display changes ------------------------------------------------------ */
@@ -613,4 +643,6 @@ static void bench_gpu(struct kdev *k)
 const struct kdriver kdriver_gpu = {
     .device_id = LVIO_VIRTIO_ID_GPU, .name = "gpu",
     .run = run_gpu, .soak = soak_gpu, .bench = bench_gpu,
+    .shell = shell_gpu,
+    .shell_help = "gpu 3d | gpu card: the first GPU's 3D triangle on its screen, or the test card",
 };

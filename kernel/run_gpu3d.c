@@ -513,6 +513,24 @@ card:
     gpu_show_card(k);
 }
 
+/* ---- the shell's `gpu 3d` ------------------------------------------------------ */
+
+int gpu3d_show(struct lvio_gpu *gpu)
+{
+    struct draw *d = NULL;
+    uint64_t fence;
+
+    for (unsigned i = 0; i < n_g3 && !d; i++)
+        if (g3[i].gpu == gpu && g3[i].d[0].live)
+            d = &g3[i].d[0];
+    if (!d)
+        return LVIO_E_NODEV;
+    int rc = encode_frame(d);
+    rc = rc ? rc : lvio_gpu_ctx_submit(&d->ctx, d->cmds, d->enc.len * 4, &fence);
+    rc = rc ? rc : lvio_gpu_fence_wait(&d->ctx, fence, gpu->timeout_ns);
+    return rc ? rc : lvio_gpu_res3d_show(gpu, 0, &d->rt);
+}
+
 /* ---- make bench ---------------------------------------------------------------- */
 
 static void sort64(uint64_t *v, unsigned n)
