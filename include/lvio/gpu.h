@@ -279,7 +279,8 @@ int lvio_gpu_preferred_mode(const struct lvio_gpu *gpu, unsigned scanout,
 /*
  * After an interrupt (or now and then, polling): take the device's
  * completions off both queues (commands that timed out and came back late
- * give back what they held) and, when `isr` has LVIO_VIRTIO_ISR_CONFIG (as
+ * give back what they held; answered SUBMIT_3Ds signal their fences and
+ * give their command buffers back, lvio/gpu3d.h) and, when `isr` has LVIO_VIRTIO_ISR_CONFIG (as
  * lvio_device_isr() returned it, or set by the caller for a configuration
  * vector), handle display events as lvio_gpu_poll_events does. Returns 1
  * when the modes were re-read, 0, or a negative lvio_error. Not for an

@@ -70,6 +70,12 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 static uint64_t get64(const uint8_t *p)
 {
     return get32(p) | (uint64_t)get32(p + 4) << 32;
@@ -802,10 +808,10 @@ static void test_render_and_read_back(void **state)
     struct lvio_gpu_res3d rt;
     res_ok(&rt, &TEX, px, 64 * 32 * 4);
     assert_int_equal(lvio_gpu_ctx_attach(&ctx, rt.fb.resource_id), LVIO_OK);
-    uint32_t *cmds = (uint32_t *)sim_pages(1);
-    cmds[0] = FILL;
-    cmds[1] = rt.fb.resource_id;
-    cmds[2] = 0xff00ff00u;
+    uint8_t *cmds = sim_pages(1); /* dwords as the renderer reads them: little-endian */
+    put32(cmds, FILL);
+    put32(cmds + 4, rt.fb.resource_id);
+    put32(cmds + 8, 0xff00ff00u);
     uint64_t f = submit_ok(&ctx, cmds, 12);
     assert_int_equal(lvio_gpu_fence_wait(&ctx, f, 1000000000ull), LVIO_OK);
     struct lvio_gpu_transfer t = {.box = {0, 0, 0, 64, 32, 1}, .stride = 256};
