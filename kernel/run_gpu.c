@@ -428,7 +428,10 @@ static void shell_gpu(struct kdev *k, struct shell_term *t, int argc, char **arg
         shell_printf(t, "usage: gpu 3d | gpu card\n");
         return;
     }
-    if (rc != LVIO_OK && rc != LVIO_E_NODEV)
+    if (rc == LVIO_OK)
+        shell_printf(t, "gpu %s: scanout 0 shows the %s\n", k->dev.name,
+                     argv[1][0] == '3' ? "3D triangle" : "test card");
+    else if (rc != LVIO_E_NODEV)
         shell_printf(t, "gpu %s: %s: %s\n", k->dev.name, lvio_gpu_errname(&g->gpu, rc),
                      lvio_device_error(&k->dev));
 }
