@@ -107,8 +107,9 @@
 
 /*
  * The capset `id` (LVIO_VIRTIO_GPU_CAPSET_*) among gpu->capsets, as
- * GET_CAPSET_INFO reported it at init; NULL when the device has none of
- * that id (or no VIRGL, or gpu NULL).
+ * GET_CAPSET_INFO reported it at init (the first, should the device report
+ * an id twice: lvio_gpu_get_capset uses that one); NULL when the device
+ * has none of that id (or no VIRGL, or gpu NULL).
  */
 const struct lvio_gpu_capset *lvio_gpu_capset_find(const struct lvio_gpu *gpu, uint32_t id);
 

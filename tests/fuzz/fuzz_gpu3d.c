@@ -498,8 +498,11 @@ static void op_capset(void)
     int rv = lvio_gpu_get_capset(&S.gpu, id, version, buf, room, &len);
     FZ_EXPECT("lvio_gpu_get_capset", rv, COMMAND_ERRORS, LVIO_E_NOSPC, LVIO_E_UNSUPPORTED);
     fz_check_waited(&S.f, rv, S.gpu.timeout_ns);
-    if (rv == LVIO_OK && (len == 0 || len > room || !c || len > c->max_size))
-        fz_die("capset of %zu bytes in room for %zu", len, room);
+    /* A device may report an id twice: the driver reads the first's. */
+    const struct lvio_gpu_capset *used = lvio_gpu_capset_find(&S.gpu, id);
+    if (rv == LVIO_OK && (len == 0 || len > room || !used || len > used->max_size))
+        fz_die("capset %u of %zu bytes in room for %zu (max_size %u)", id, len, room,
+               used ? used->max_size : 0);
 }
 
 static void op_reset(void)
