@@ -213,6 +213,14 @@ static int draw_create(struct gpu3d *s, struct draw *d)
     return LVIO_OK;
 }
 
+/* The command buffer may be written: no submit of it is still with the
+ * device (lvio/gpu3d.h: the buffer stays the device's until answered). */
+static int cmds_writable(const struct draw *d)
+{
+    return lvio_gpu_memory_busy(d->ctx.gpu, d->cmds, CMD_PAGES * 4096) ? LVIO_E_AGAIN
+                                                                        : LVIO_OK;
+}
+
 /* The pipeline, as one stream. */
 static int encode_pipeline(struct draw *d, const lvio_le32 *vertices)
 {
@@ -223,10 +231,10 @@ static int encode_pipeline(struct draw *d, const lvio_le32 *vertices)
     const struct virgl_vertex_buffer vb = {VERTEX_DWORDS * 4, 0, d->vb.fb.resource_id};
     const uint32_t cbuf = H_SURFACE;
     struct virgl_enc *e = &d->enc;
-    int rc = LVIO_OK;
+    int rc = cmds_writable(d);
 
     virgl_reset(e);
-    if (d->inline_vertices)
+    if (rc == LVIO_OK && d->inline_vertices)
         rc = virgl_inline_write_buffer(e, d->vb.fb.resource_id, 0, vertices, VBUF_BYTES);
     rc = rc ? rc : virgl_create_surface(e, H_SURFACE, d->rt.fb.resource_id,
                                         VIRGL_FORMAT_B8G8R8X8_UNORM, 0, 0, 0);
@@ -252,10 +260,13 @@ static int encode_pipeline(struct draw *d, const lvio_le32 *vertices)
 static int encode_frame(struct draw *d)
 {
     uint32_t rgba[4];
+    int rc = cmds_writable(d);
 
+    if (rc != LVIO_OK)
+        return rc;
     virgl_reset(&d->enc);
     rgba_bits(d->clear, rgba);
-    int rc = virgl_clear(&d->enc, VIRGL_CLEAR_COLOR0, rgba);
+    rc = virgl_clear(&d->enc, VIRGL_CLEAR_COLOR0, rgba);
     return rc ? rc : virgl_draw_arrays(&d->enc, VIRGL_PRIM_TRIANGLES, 0, VERTICES);
 }
 
@@ -463,10 +474,15 @@ static int two_contexts(struct gpu3d *s)
     int rc = encode_frame(a);
 
     rc = rc ? g3_fail(s, rc, "encoding a frame") : submit(s, a, &fa, "a frame");
-    rc = rc ? rc : draw_start(s, b, &fb);
-    rc = rc ? rc : wait(s, b, fb, "the second context's pipeline");
     if (rc != LVIO_OK)
         return rc;
+    rc = draw_start(s, b, &fb);
+    rc = rc ? rc : wait(s, b, fb, "the second context's pipeline");
+    if (rc != LVIO_OK) {
+        /* Reported; the first context's frame is let finish (its buffer). */
+        lvio_gpu_fence_wait(&a->ctx, fa, s->gpu->timeout_ns);
+        return rc;
+    }
     rc = encode_frame(b);
     rc = rc ? g3_fail(s, rc, "encoding a frame") : submit(s, b, &fb, "a frame");
     rc = rc ? rc : wait(s, a, fa, "a frame");
@@ -569,6 +585,9 @@ void gpu3d_bench(struct lvio_gpu *gpu)
     unsigned i, drawn = 0;
 
     for (i = 0; i < BENCH_N && rc == LVIO_OK; i++) {
+        rc = cmds_writable(d);
+        if (rc != LVIO_OK)
+            break;
         virgl_reset(&d->enc);
         d->enc.buf[0] = lvio_cpu_to_le32(VIRGL_CCMD_NOP);
         d->enc.len = 1;
