@@ -4,7 +4,8 @@
 #   make ARCH=riscv64    the same for riscv64: build/riscv64/levitate.img
 #   make ARCH=x86_64     the same for x86_64 (PVH ELF): build/x86_64/levitate.elf
 #   make run             boot the kernel in QEMU with the default devices
-#                        (ARCH=riscv64 / x86_64 for theirs; aarch64 by default)
+#                        (ARCH=riscv64 / x86_64 for theirs; aarch64 by default;
+#                        GPU=gl: a virtio-gpu-gl, 3D, on a GL display)
 #   make test            everything: library builds, static analysis, host tests
 #                        (also big-endian), fuzz corpus replay, QEMU tests
 #   make lib ARCH=<arch> the library alone, with the architecture's flags: build/<arch>/liblvio.a
@@ -15,6 +16,7 @@
 # Missing Debian packages are installed by scripts/deps.sh (as root) or named.
 
 ARCH ?= host
+GPU ?= 2d
 BUILD := build
 HOSTB := $(BUILD)/host
 
@@ -29,7 +31,7 @@ TEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 $(SAN) -Iinclude -Isrc -Ike
 
 HOST_TESTS := $(patsubst tests/host/%.c,$(HOSTB)/%,$(wildcard tests/host/test_*.c))
 
-.PHONY: all host run test bench lib size check-package check-host check-lib check-static check-be check-qemu deps-build deps-cross deps-host deps-font deps-qemu deps-static deps-be clean
+.PHONY: all host run test bench lib size check-package check-host check-lib check-static check-be check-qemu deps-build deps-cross deps-host deps-font deps-qemu deps-gl deps-static deps-be clean
 .DEFAULT_GOAL := all
 
 ifeq ($(ARCH),host)
@@ -73,6 +75,10 @@ $(HOSTB)/test_keymap: tests/host/test_keymap.c kernel/keymap.c kernel/keymap.h
 $(HOSTB)/test_netstack: tests/host/test_netstack.c kernel/netstack.c kernel/netstack.h
 	@mkdir -p $(@D)
 	$(HOST_CC) $(TEST_CFLAGS) -o $@ tests/host/test_netstack.c kernel/netstack.c -lcmocka
+# The kernel's virgl command encoder (GPU 3D), dword by dword.
+$(HOSTB)/test_virgl: tests/host/test_virgl.c kernel/virgl.c kernel/virgl.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(TEST_CFLAGS) -o $@ tests/host/test_virgl.c kernel/virgl.c -lcmocka
 
 check-host: deps-host deps-font $(HOST_TESTS)
 	@scripts/host-tests.sh $(HOST_TESTS)
@@ -142,15 +148,15 @@ check-be: deps-be deps-font $(HOSTB)/font.psf
 KERNEL_RUN_ARCH := $(if $(filter-out host,$(ARCH)),$(ARCH),aarch64)
 QEMU_ARCHES := aarch64 riscv64 x86_64
 
-check-qemu: deps-qemu
+check-qemu: deps-qemu deps-gl
 	@for a in $(QEMU_ARCHES); do $(MAKE) --no-print-directory ARCH=$$a || exit 1; done
 	QEMU_ARCHES="$(QEMU_ARCHES)" scripts/qemu-tests.sh
 
-run: deps-qemu
+run: deps-qemu deps-gl
 	$(MAKE) ARCH=$(KERNEL_RUN_ARCH)
-	ARCH=$(KERNEL_RUN_ARCH) scripts/run.sh
+	ARCH=$(KERNEL_RUN_ARCH) GPU=$(GPU) scripts/run.sh
 
-test: deps-host deps-qemu
+test: deps-host deps-qemu deps-gl
 	$(MAKE) check-lib
 	$(MAKE) check-package
 	$(MAKE) check-static
@@ -160,7 +166,7 @@ test: deps-host deps-qemu
 	$(MAKE) check-qemu
 	@scripts/summary.sh
 
-bench: deps-qemu
+bench: deps-qemu deps-gl
 	$(MAKE) ARCH=$(KERNEL_RUN_ARCH)
 	ARCH=$(KERNEL_RUN_ARCH) scripts/bench.sh
 
@@ -178,6 +184,9 @@ deps-be:
 	@scripts/deps.sh be
 deps-qemu:
 	@scripts/deps.sh build qemu
+# Headless GL for virtio-gpu-gl (3D): Xvfb and QEMU's GTK display.
+deps-gl:
+	@scripts/deps.sh gl
 
 clean:
 	rm -rf $(BUILD)

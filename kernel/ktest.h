@@ -126,6 +126,20 @@ void gpu_idle(void);
 bool gpu_pointer(unsigned *x, unsigned *y);
 void gpu_pointer_set(int64_t x, int64_t y);
 bool gpu_screen_size(unsigned *w, unsigned *h);
+/* Show the test card on the GPU's scanout 0 again (after 3D drew there). */
+void gpu_show_card(struct kdev *k);
+/* GPU 3D (run_gpu3d.c), for a GPU that negotiated VIRGL (else they do
+ * nothing): the VIRGL capset the ok line names (NULL: none); the in-guest
+ * 3D tests and their `levitate: gpu3d` lines (after the gpu's ok line, k->drv
+ * set); the `bench: gpu3d` figures. */
+struct lvio_gpu;
+struct lvio_gpu_capset;
+const struct lvio_gpu_capset *gpu3d_capset(const struct lvio_gpu *gpu);
+void gpu3d_run(struct kdev *k, struct lvio_gpu *gpu);
+void gpu3d_bench(struct lvio_gpu *gpu);
+/* A fresh frame of the GPU's first 3D context (clear + triangle) shown on
+ * scanout 0: 0, LVIO_E_NODEV (no 3D on it), or the library's error. */
+int gpu3d_show(struct lvio_gpu *gpu);
 /* One `bench: <name>: <value> <unit>` line; the value is given in tenths. */
 void bench_line(const char *name, uint64_t tenths, const char *unit);
 /* Nanoseconds since cycles() read c0. */

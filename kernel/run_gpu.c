@@ -11,6 +11,9 @@
  */
 #include "gfx.h"
 #include "ktest.h"
+#include "shell.h"
+
+#include <lvio/gpu3d.h>
 
 #define MAX_GPUS 4
 #define FB_FORMAT LVIO_VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM /* 0x00RRGGBB words */
@@ -349,7 +352,8 @@ static void run_gpu(struct kdev *k)
     struct gpu_state *g = &gpus[n_gpus];
     struct lvio_gpu *gpu = &g->gpu;
     g->k = k;
-    rc = lvio_gpu_init(gpu, &k->dev);
+    /* 3D when the device offers it (run_gpu3d.c), unless told not to. */
+    rc = lvio_gpu_init_with(gpu, &k->dev, kernel_bootarg("virgl.off") ? 0 : LVIO_GPU_WANT_VIRGL);
     if (!expect(rc == LVIO_OK, "%s: gpu init: %s", k->dev.name, lvio_gpu_errname(gpu, rc))) {
         report_error(k, lvio_gpu_errname(gpu, rc), "initialising");
         return;
@@ -375,11 +379,61 @@ static void run_gpu(struct kdev *k)
     rc = lvio_gpu_poll_events(gpu);
     expect(rc >= 0, "gpu: display events: %s", lvio_gpu_errname(gpu, rc));
 
-    kprintf("lvio: gpu %s: ok v%u, %u scanout%s: %s, edid %s, %s\n", k->dev.name,
+    char virgl[40] = "";
+    const struct lvio_gpu_capset *cs = gpu3d_capset(gpu);
+    if (cs)
+        ksnprintf(virgl, sizeof virgl, ", virgl capset %u v%u", cs->id, cs->max_version);
+    else if (gpu->has_virgl)
+        ksnprintf(virgl, sizeof virgl, ", virgl");
+    kprintf("lvio: gpu %s: ok v%u, %u scanout%s: %s, edid %s%s, %s\n", k->dev.name,
             (unsigned)k->dev.version, enabled, enabled == 1 ? "" : "s", modes,
-            gpu->has_edid ? "on" : "off", kdev_service(k, how, sizeof how));
+            gpu->has_edid ? "on" : "off", virgl, kdev_service(k, how, sizeof how));
     if (opt_dump)
         lvio_dump(&k->dev);
+    gpu3d_run(k, gpu);
+}
+
+/* Scanout 0 of the GPU shows its test card (and console) again. */
+static int show_card(struct gpu_state *g)
+{
+    if (!g || !g->screens[0].fb[0].gpu)
+        return LVIO_E_NODEV;
+    return lvio_gpu_show(&g->gpu, 0, &g->screens[0].fb[0]);
+}
+
+void gpu_show_card(struct kdev *k)
+{
+    struct gpu_state *g = k->drv;
+    int rc = show_card(g);
+
+    if (rc != LVIO_E_NODEV)
+        expect(rc == LVIO_OK, "%s: test card back on scanout 0: %s", k->dev.name,
+               lvio_gpu_errname(&g->gpu, rc));
+}
+
+/* The shell's `gpu 3d` (the first GPU's 3D frame on its screen) and `gpu
+ * card` (the test card and console back). */
+static void shell_gpu(struct kdev *k, struct shell_term *t, int argc, char **argv)
+{
+    struct gpu_state *g = k->drv;
+    int rc;
+
+    if (argc == 2 && strcmp(argv[1], "3d") == 0) {
+        rc = gpu3d_show(&g->gpu);
+        if (rc == LVIO_E_NODEV)
+            shell_printf(t, "gpu %s: no 3D (a virtio-gpu-gl with VIRGL has it)\n", k->dev.name);
+    } else if (argc == 2 && strcmp(argv[1], "card") == 0) {
+        rc = show_card(g);
+    } else {
+        shell_printf(t, "usage: gpu 3d | gpu card\n");
+        return;
+    }
+    if (rc == LVIO_OK)
+        shell_printf(t, "gpu %s: scanout 0 shows the %s\n", k->dev.name,
+                     argv[1][0] == '3' ? "3D triangle" : "test card");
+    else if (rc != LVIO_E_NODEV)
+        shell_printf(t, "gpu %s: %s: %s\n", k->dev.name, lvio_gpu_errname(&g->gpu, rc),
+                     lvio_device_error(&k->dev));
 }
 
 /* ---- display changes ------------------------------------------------------ */
@@ -586,9 +640,12 @@ static void bench_gpu(struct kdev *k)
     if (rc != LVIO_OK)
         kprintf("bench: gpu failed: %s: %s\n", lvio_gpu_errname(&g->gpu, rc),
                 lvio_device_error(&g->k->dev));
+    gpu3d_bench(&g->gpu);
 }
 
 const struct kdriver kdriver_gpu = {
     .device_id = LVIO_VIRTIO_ID_GPU, .name = "gpu",
     .run = run_gpu, .soak = soak_gpu, .bench = bench_gpu,
+    .shell = shell_gpu,
+    .shell_help = "gpu 3d | gpu card: the first GPU's 3D triangle on its screen, or the test card",
 };

@@ -25,6 +25,7 @@ for t in tests/host/test_*.c; do
     test_fdt) srcs=(kernel/fdt.c) ;;
     test_keymap) srcs=(kernel/keymap.c) ;;
     test_netstack) srcs=(kernel/netstack.c) ;;
+    test_virgl) srcs=(kernel/virgl.c) ;;
     test_gfx) srcs=(kernel/gfx.c kernel/fbcon.c kernel/psf.c -DFONT_PATH="\"build/host/font.psf\"") ;;
     *) srcs=("${SIM[@]}" "${LIB[@]}") ;;
     esac

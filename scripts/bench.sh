@@ -12,7 +12,8 @@
 # again with one thing changed (the other way of servicing it, INDIRECT_DESC
 # off, EVENT_IDX off), a second table (serial in build/bench-variant<n>.log);
 # and a last boot, without poweroff, times the console's echo port and a
-# key's echo (scripts/bench-io.py), a third. Fails on: no bench lines, a FAIL verdict or no verdict, a PANIC, QEMU
+# key's echo (scripts/bench-io.py), a third; before that a boot with a
+# virtio-gpu-gl on a GL display gives the GPU 3D figures (`bench: gpu3d`). Fails on: no bench lines, a FAIL verdict or no verdict, a PANIC, QEMU
 # failing, or the timeout.
 #
 #   BENCH_TIMEOUT=120       seconds before QEMU is killed
@@ -21,6 +22,7 @@
 #   BENCH_APPEND=irq.off    more bootargs (irq.off: everything polled, to compare)
 #   BENCH_VARIANTS=0        not the block device's variants
 #   BENCH_IO=0              not the echo port and key figures (scripts/bench-io.py)
+#   BENCH_GL=0              not the GPU 3D figures (a virtio-gpu-gl boot under Xvfb)
 # All TCG (no KVM here): the numbers compare builds on one machine, nothing more.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -70,12 +72,20 @@ boot() {
     fi
     cmd+=(${extra[@]+"${extra[@]}"} -append "poweroff bench${append:+ $append}")
 
+    run_logged "$blog" "${cmd[@]}"
+}
+
+# Run "$@" (a QEMU command line, or one wrapped) with the timeout, its
+# output into log $1, and fail as above.
+run_logged() {
+    local blog=$1 rc verdict
+    shift
     printf 'bench:'
-    printf ' %q' "${cmd[@]}"
+    printf ' %q' "$@"
     printf '\n'
     log=$blog
     # QEMU's stderr goes to the log too; the serial is CRLF.
-    timeout -k 5 "$limit" "${cmd[@]}" </dev/null 2>&1 | tr -d '\r' >"$blog"
+    timeout -k 5 "$limit" "$@" </dev/null 2>&1 | tr -d '\r' >"$blog"
     rc=${PIPESTATUS[0]}
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         fail "QEMU did not power off within ${limit} s (killed; BENCH_TIMEOUT=$limit)"
@@ -165,6 +175,34 @@ if [ "${BENCH_VARIANTS:-1}" != 0 ]; then
         printf '%s\n' "-------------------+-----------+-----------+-----------+-------------+------------"
         printf '%s\n' "${rows[@]}"
     } >>"$out"
+fi
+
+# GPU 3D: one more boot with a virtio-gpu-gl (virgl) alone on QEMU's GL
+# display (GTK with OpenGL on an Xvfb of its own, xvfb-run; Mesa's llvmpipe
+# renders): the kernel's `bench: gpu3d` lines, a table of their own (serial
+# in build/bench-gl.log). BENCH_GL=0 skips it.
+if [ "${BENCH_GL:-1}" != 0 ]; then
+    first=$log
+    command -v xvfb-run >/dev/null || fail "xvfb-run not found: run scripts/deps.sh gl (or BENCH_GL=0)"
+    glcmd=(xvfb-run -a -s "-nolisten tcp -screen 0 1280x1024x24"
+           "${QEMU_CMD[@]}" -nic none -display gtk,gl=on
+           -serial stdio -monitor none -no-reboot -kernel "$img"
+           -device virtio-gpu-gl-$VIRTIO -append "poweroff bench${BENCH_APPEND:+ $BENCH_APPEND}")
+    run_logged build/bench-gl.log "${glcmd[@]}"
+    gl=$(grep -E '^bench: gpu3d .+: [-+]?[0-9][0-9.eE+-]* [^ ].*$' build/bench-gl.log)
+    [ -n "$gl" ] || fail "no 'bench: gpu3d' lines: did the GL device get VIRGL? (build/bench-gl.log)"
+    {
+        echo
+        printf '%-40s | %9s | %s\n' "gpu3d (virtio-gpu-gl-$VIRTIO, llvmpipe)" "value" "unit"
+        printf '%s\n' "-----------------------------------------+-----------+------"
+        printf '%s\n' "$gl" | awk '
+            { line = substr($0, 8); i = match(line, /: [-+]?[0-9][0-9.eE+-]* /)
+              rest = substr(line, i + 2); sp = index(rest, " ")
+              printf "%-40s | %9s | %s\n", substr(line, 1, i - 1), substr(rest, 1, sp - 1),
+                     substr(rest, sp + 1) }'
+    } >>"$out"
+    bench="$bench"$'\n'"$gl"
+    log=$first
 fi
 
 # What needs the host on the other side: the echo port's throughput and a

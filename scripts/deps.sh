@@ -11,6 +11,9 @@
 #          qemu-system-x86_64 (qemu-system-x86), qemu-img (qemu-utils: the
 #          block tests' qcow2 images), pytest and PIL for /usr/bin/python3,
 #          ip (iproute2: the multiqueue net test's tap device, when root)
+#   gl     headless GL for virtio-gpu-gl (3D, virgl): Xvfb (xvfb), xauth, and
+#          QEMU's GTK display with its virtio-gpu-gl device modules
+#          (qemu-system-gui); Mesa's llvmpipe (libgl1-mesa-dri) renders
 #   font   a Terminus PSF console font (console-setup-linux)
 #   static clang-tidy and cppcheck (make check-static)
 #   fuzz   libFuzzer's runtime for clang 14 (make fuzz, make check-fuzz)
@@ -34,6 +37,9 @@ set -u
 
 PY=/usr/bin/python3
 FONT_GLOB='/usr/share/consolefonts/Uni2-Terminus16.psf.gz'
+QEMU_GTK_GLOB='/usr/lib/*/qemu/ui-gtk.so'
+QEMU_GL_GLOB='/usr/lib/*/qemu/hw-display-virtio-gpu-gl.so'
+DRI_GLOB='/usr/lib/*/dri/swrast_dri.so'
 FUZZER_GLOB='/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a'
 
 checks_for_group() {
@@ -54,6 +60,10 @@ checks_for_group() {
         echo "cmd:qemu-system-x86_64:qemu-system-x86 cmd:qemu-img:qemu-utils cmd:ip:iproute2"
         echo "py:pytest:python3-pytest py:PIL:python3-pil"
         ;;
+    gl)
+        echo "cmd:Xvfb:xvfb cmd:xauth:xauth glob:$QEMU_GTK_GLOB:qemu-system-gui"
+        echo "glob:$QEMU_GL_GLOB:qemu-system-gui glob:$DRI_GLOB:libgl1-mesa-dri"
+        ;;
     font)
         echo "glob:$FONT_GLOB:console-setup-linux"
         ;;
@@ -70,7 +80,7 @@ checks_for_group() {
         echo "file:/usr/include/cmocka.h:libcmocka-dev"
         ;;
     *)
-        echo "deps: unknown group '$1' (groups: build cross host qemu font static be fuzz)" >&2
+        echo "deps: unknown group '$1' (groups: build cross host qemu gl font static be fuzz)" >&2
         return 1
         ;;
     esac

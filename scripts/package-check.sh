@@ -6,7 +6,8 @@
 #  - with lvio.mk from another directory, for each kernel architecture with
 #    its flags from kernel/arch/<arch>/arch.mk, warning-free;
 #  - with LVIO_DRIVERS=rng: the archive has the rng and no gpu;
-#  - with -DLVIO_WITH_GPU=0 over every source: the gpu objects are empty;
+#  - with -DLVIO_WITH_GPU=0 over every source: the gpu objects (2D and 3D)
+#    are empty; with LVIO_DRIVERS=gpu the 2D driver has no 3D calls;
 #  - with lvio.cmake in a CMake project (host compiler), rng only.
 # Prints one line (also build/summary-package.txt); exits non-zero on the first failure.
 set -eu
@@ -34,19 +35,31 @@ for a in aarch64 riscv64 x86_64; do
     n=$((n + 1))
 done
 
-make -s -f "$lib/lvio.mk" LVIO_OUT="$tmp/out/rng" LVIO_CC=clang LVIO_AR=llvm-ar \
-    LVIO_DRIVERS=rng LVIO_CFLAGS="-std=c11 -O2 -Wall -Wextra -Werror -ffreestanding" \
-    "$tmp/out/rng/liblvio.a" >/dev/null || fail "lvio.mk with LVIO_DRIVERS=rng"
-syms=$(llvm-nm "$tmp/out/rng/liblvio.a")
+# drivers_archive NAME DRIVERS: lvio.mk's archive of only those drivers;
+# prints its symbols.
+drivers_archive() {
+    make -s -f "$lib/lvio.mk" LVIO_OUT="$tmp/out/$1" LVIO_CC=clang LVIO_AR=llvm-ar \
+        LVIO_DRIVERS="$2" LVIO_CFLAGS="-std=c11 -O2 -Wall -Wextra -Werror -ffreestanding" \
+        "$tmp/out/$1/liblvio.a" >/dev/null || fail "lvio.mk with LVIO_DRIVERS=$2"
+    llvm-nm "$tmp/out/$1/liblvio.a"
+}
+
+syms=$(drivers_archive rng rng)
 grep -q ' T lvio_rng_init$' <<<"$syms" || fail "LVIO_DRIVERS=rng: no lvio_rng_init"
 ! grep -q ' T lvio_gpu_' <<<"$syms" || fail "LVIO_DRIVERS=rng: gpu code in the archive"
 
-for f in gpu gpu_fb gpu_edid; do
+for f in gpu gpu_fb gpu_edid gpu3d gpu3d_submit gpu3d_blob; do
     clang -std=c11 -Wall -Wextra -Werror -pedantic -ffreestanding -DLVIO_WITH_GPU=0 \
         -I"$lib/include" -c "$lib/src/drivers/$f.c" -o "$tmp/out/$f.o" || fail "$f.c with LVIO_WITH_GPU=0"
     [ "$(llvm-size "$tmp/out/$f.o" | awk 'NR == 2 { print $1 + $2 + $3 }')" = 0 ] ||
         fail "$f.c with LVIO_WITH_GPU=0 is not empty"
 done
+
+# The 3D part left out alone (LVIO_DRIVERS without gpu3d): the 2D driver
+# stays, none of the 3D calls.
+syms=$(drivers_archive gpu2d gpu)
+grep -q ' T lvio_gpu_init_with$' <<<"$syms" || fail "LVIO_DRIVERS=gpu: no lvio_gpu_init_with"
+! grep -q ' T lvio_gpu_ctx_submit$' <<<"$syms" || fail "LVIO_DRIVERS=gpu: gpu3d code in the archive"
 
 if command -v cmake >/dev/null; then
     cat >"$tmp/kernel/CMakeLists.txt" <<CMAKE

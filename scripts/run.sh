@@ -12,6 +12,13 @@
 # is QEMU's monitor), logs the serial to build/run.log, and once the kernel's
 # verdict is there saves the GPU's screen to build/screen.png
 # (scripts/screenshot.py over QMP at build/qmp.sock). With $DISPLAY: a window.
+#
+#   GPU=gl scripts/run.sh        (make run GPU=gl) the GPU is virtio-gpu-gl-<V>:
+#                                3D (virgl), the kernel's gpu3d test; QEMU's
+#                                display is GTK with OpenGL (-display gtk,gl=on),
+#                                in a window with $DISPLAY, else on an Xvfb of
+#                                its own (xvfb-run; scripts/deps.sh gl). QEMU
+#                                cannot screendump a GL scanout: no screen.png.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -31,14 +38,30 @@ fi
 
 # ---- default devices --------------------------------------------------------
 cmd+=(-device virtio-rng-$VIRTIO)
-cmd+=(-device virtio-gpu-$VIRTIO)
+gpu=${GPU:-2d}
+case "$gpu" in
+2d) cmd+=(-device virtio-gpu-$VIRTIO) ;;
+gl) cmd+=(-device virtio-gpu-gl-$VIRTIO -display gtk,gl=on) ;;
+*) echo "run: GPU=$gpu: say 2d (the default) or gl" >&2; exit 1 ;;
+esac
 # Type on the screen's shell, point with the tablet (virtio-input: a VIRTIO
 # 1.0 device, so its PCI form is modern).
 cmd+=(-device virtio-keyboard-$VIRTIO -device virtio-tablet-$VIRTIO)
 # ------------------------------------------------------------------------------
 
 shot=
-if [ -z "${DISPLAY:-}" ]; then
+wrap=()
+if [ "$gpu" = gl ] && [ -z "${DISPLAY:-}" ]; then
+    # Headless GL: the GTK display on an X server in memory, serial and
+    # monitor on this terminal as below.
+    command -v xvfb-run >/dev/null || { echo "run: xvfb-run not found: run scripts/deps.sh gl" >&2; exit 1; }
+    mkdir -p build
+    rm -f build/run.log
+    wrap=(xvfb-run -a -s "-nolisten tcp -screen 0 1280x1024x24")
+    cmd+=(-chardev stdio,id=con0,mux=on,logfile=build/run.log
+          -serial chardev:con0 -mon chardev=con0,mode=readline)
+    echo "run: GL display on Xvfb; the serial is here and in build/run.log (no screenshot: QEMU cannot screendump a GL scanout)"
+elif [ -z "${DISPLAY:-}" ]; then
     # Headless: serial and QEMU's monitor (Ctrl-A C) on this terminal, as
     # -nographic's mon:stdio would be, but spelled out: a -qmp option would
     # otherwise turn the default into a plain stdio serial without Ctrl-A.
@@ -65,10 +88,10 @@ fi
 cmd+=(${extra[@]+"${extra[@]}"} "$@")
 
 printf 'run:'
-printf ' %q' "${cmd[@]}"
+printf ' %q' ${wrap[@]+"${wrap[@]}"} "${cmd[@]}"
 printf '\n(quit: Ctrl-A X)\n'
 if [ -z "$shot" ]; then
-    exec "${cmd[@]}"
+    exec ${wrap[@]+"${wrap[@]}"} "${cmd[@]}"
 fi
 
 # The screenshot helper waits for QMP, then for the verdict in the serial log,

@@ -28,6 +28,12 @@
 #ifndef LVIO_WITH_GPU
 #define LVIO_WITH_GPU 1  /* src/drivers/gpu.c, gpu_fb.c, gpu_edid.c */
 #endif
+#ifndef LVIO_WITH_GPU3D
+#define LVIO_WITH_GPU3D LVIO_WITH_GPU  /* src/drivers/gpu3d.c, gpu3d_submit.c, gpu3d_blob.c */
+#endif
+#if LVIO_WITH_GPU3D && !LVIO_WITH_GPU
+#error "LVIO_WITH_GPU3D needs LVIO_WITH_GPU"
+#endif
 #ifndef LVIO_WITH_BLK
 #define LVIO_WITH_BLK 1  /* src/drivers/blk.c */
 #endif

@@ -63,6 +63,28 @@
  * touches (memory that is not contiguous for the device at all). */
 #define LVIO_GPU_FB_RUNS(size) (((size) + 2 * (size_t)LVIO_PAGE_SIZE - 1) / LVIO_PAGE_SIZE)
 
+/* What lvio_gpu_init_with may negotiate (its `want`): each feature is
+ * accepted only when asked for here and offered by the device; what was
+ * negotiated is in gpu->has_virgl and the others. The 3D calls are in
+ * lvio/gpu3d.h (built with LVIO_WITH_GPU3D; without it they are never
+ * negotiated). */
+#define LVIO_GPU_WANT_VIRGL         (1u << 0)  /* VIRTIO_GPU_F_VIRGL: contexts, 3D */
+#define LVIO_GPU_WANT_CONTEXT_INIT  (1u << 1)  /* F_CONTEXT_INIT: a capset per context */
+#define LVIO_GPU_WANT_RESOURCE_UUID (1u << 2)  /* F_RESOURCE_UUID: RESOURCE_ASSIGN_UUID */
+#define LVIO_GPU_WANT_RESOURCE_BLOB (1u << 3)  /* F_RESOURCE_BLOB: blob resources */
+#define LVIO_GPU_WANT_ALL 0xfu
+
+/* Capability sets the driver keeps the GET_CAPSET_INFO of (the first
+ * LVIO_GPU_MAX_CAPSETS of num_capsets; QEMU offers two). */
+#define LVIO_GPU_MAX_CAPSETS 16
+
+/* One capability set as GET_CAPSET_INFO reported it. */
+struct lvio_gpu_capset {
+    uint32_t id;                /* LVIO_VIRTIO_GPU_CAPSET_* */
+    uint32_t max_version;
+    uint32_t max_size;          /* bytes of GET_CAPSET's answer at most */
+};
+
 /* A rectangle in pixels. */
 struct lvio_gpu_rect {
     uint32_t x, y, width, height;
@@ -100,6 +122,7 @@ struct lvio_gpu_fb {
     uint32_t stride;            /* bytes per row: width * 4 */
     uint8_t *pixels;            /* the caller's memory */
     size_t size;                /* bytes shared with the device */
+    uint32_t dir;               /* enum lvio_dma_dir they are shared for */
     /* The scatter-gather list as the device gets it: DMA pages the device
      * may rewrite; the driver writes them and never reads them back. */
     struct lvio_virtio_gpu_mem_entry *entries;
@@ -116,15 +139,25 @@ struct lvio_gpu_fb {
 
 /* The driver's own record of a command slot, next to the request
  * engine's (private). */
+struct lvio_gpu_ctx;
 struct lvio_gpu_slot {
     uint32_t reads;             /* resource whose backing the command reads
-                                   (ATTACH_BACKING, TRANSFER_TO_HOST_2D), or 0 */
+                                   (ATTACH_BACKING, TRANSFER_TO_HOST_2D, the
+                                   3D transfers), or 0 */
     /* A lost command that reads a backing (its own ATTACH_BACKING, or a
      * TRANSFER_TO_HOST_2D of a framebuffer destroyed meanwhile): the
      * backing list and the pixel shares, kept until the device gives the
      * chain back (or is reset), since the device may still read them. The
-     * engine slot's `held` points here while it keeps them. */
+     * engine slot's `held` points here while it keeps them. For a
+     * SUBMIT_3D in flight: the shares of the caller's command buffer
+     * (pixels, size, runs), from the submit until its answer is taken or
+     * the device is reset. */
     struct lvio_gpu_fb held;
+    /* A SUBMIT_3D in flight (gpu3d_submit.c): its fence (0 for any other
+     * command), its context's id, and the context (NULL once destroyed). */
+    uint64_t fence;
+    uint32_t ctx_id;
+    struct lvio_gpu_ctx *ctx;
 };
 
 struct lvio_gpu {
@@ -144,6 +177,21 @@ struct lvio_gpu {
     uint64_t query_addr;
     bool has_edid;              /* VIRTIO_GPU_F_EDID negotiated */
     uint32_t num_scanouts;      /* from the configuration, 1..16 */
+    uint32_t want;              /* LVIO_GPU_WANT_* asked for (kept by reset) */
+    bool has_virgl;             /* VIRTIO_GPU_F_VIRGL negotiated */
+    bool has_context_init;      /* VIRTIO_GPU_F_CONTEXT_INIT negotiated */
+    bool has_resource_uuid;     /* VIRTIO_GPU_F_RESOURCE_UUID negotiated */
+    bool has_resource_blob;     /* VIRTIO_GPU_F_RESOURCE_BLOB negotiated */
+    /* With VIRGL: GET_CAPSET_INFO of every capset index the configuration
+     * names (num_capsets of them, at most LVIO_GPU_MAX_CAPSETS), in index
+     * order; 0 without VIRGL. */
+    uint32_t num_capsets;
+    struct lvio_gpu_capset capsets[LVIO_GPU_MAX_CAPSETS];
+    /* With RESOURCE_BLOB: the host-visible shared memory region (shmid 1)
+     * where mapped blobs appear, as the transport describes it (a device
+     * address, and bytes); 0 and 0 when the device has none. */
+    uint64_t shm_addr;
+    uint64_t shm_len;
 
     /* Set by lvio_gpu_query() (called by init and on display events). */
     struct lvio_gpu_scanout scanouts[LVIO_VIRTIO_GPU_MAX_SCANOUTS];
@@ -158,6 +206,11 @@ struct lvio_gpu {
     uint32_t last_resp;         /* response type of the last failure */
     uint32_t epoch;             /* bumped by lvio_gpu_reset: older
                                    framebuffers no longer exist on the device */
+    uint32_t next_ctx_id;       /* context ids are per GPU, never 0 */
+    uint64_t last_fence;        /* the last fence id given to a submit: one
+                                   counter per GPU, as the device's fences
+                                   are one timeline (QEMU answers fenced
+                                   commands in fence-id order) */
 };
 
 /*
@@ -168,6 +221,25 @@ struct lvio_gpu {
  * is left FAILED and everything allocated is freed.
  */
 int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev);
+
+/*
+ * lvio_gpu_init, negotiating also what `want` (LVIO_GPU_WANT_* bits) asks
+ * for, of what the device offers: VIRGL, CONTEXT_INIT, RESOURCE_UUID and
+ * RESOURCE_BLOB are each accepted only when asked for and offered, and
+ * gpu->has_virgl etc. say what was (contexts need VIRGL; CONTEXT_INIT
+ * only adds a capset to them). With VIRGL the driver then reads
+ * num_capsets from the configuration and GET_CAPSET_INFO for every index
+ * into gpu->capsets; with RESOURCE_BLOB it looks up the host-visible
+ * shared memory region (gpu->shm_addr, shm_len). `want` 0 is exactly
+ * lvio_gpu_init: a 2D GPU, whatever the device offers. Bits the library
+ * does not know, or any bit when it was built without LVIO_WITH_GPU3D, are
+ * LVIO_E_INVAL. Returns what lvio_gpu_init returns; also LVIO_E_DEVICE or
+ * LVIO_E_REFUSED when a capset's info is malformed or refused (its index
+ * named). A num_capsets above LVIO_GPU_MAX_CAPSETS, or of 0, is a
+ * warning in the log, not an error; a host-visible region the transport
+ * cannot describe leaves gpu->shm_len 0 (blobs then cannot be mapped).
+ */
+int lvio_gpu_init_with(struct lvio_gpu *gpu, struct lvio_device *dev, uint32_t want);
 
 /* Reset the device and free the driver's DMA pages. Destroy framebuffers
  * before (their memory is the caller's; lvio_gpu_fb_destroy after teardown
@@ -181,8 +253,11 @@ void lvio_gpu_teardown(struct lvio_gpu *gpu);
  * returned) and bring it up again on the same device, modes re-read.
  * Framebuffers created before are stale: present/show/cursor refuse them
  * with LVIO_E_INVAL, lvio_gpu_fb_destroy only releases their memory; create
- * new ones. Returns what lvio_gpu_init returns; LVIO_E_INVAL if the GPU was
- * never initialised.
+ * new ones. The same for 3D contexts, resources and blobs (lvio/gpu3d.h):
+ * submits still in flight end with the reset, their command buffers
+ * unshared. The same `want` is negotiated again. Returns what
+ * lvio_gpu_init_with returns; LVIO_E_INVAL if the GPU was never
+ * initialised.
  */
 int lvio_gpu_reset(struct lvio_gpu *gpu);
 
@@ -204,7 +279,8 @@ int lvio_gpu_preferred_mode(const struct lvio_gpu *gpu, unsigned scanout,
 /*
  * After an interrupt (or now and then, polling): take the device's
  * completions off both queues (commands that timed out and came back late
- * give back what they held) and, when `isr` has LVIO_VIRTIO_ISR_CONFIG (as
+ * give back what they held; answered SUBMIT_3Ds signal their fences and
+ * give their command buffers back, lvio/gpu3d.h) and, when `isr` has LVIO_VIRTIO_ISR_CONFIG (as
  * lvio_device_isr() returned it, or set by the caller for a configuration
  * vector), handle display events as lvio_gpu_poll_events does. Returns 1
  * when the modes were re-read, 0, or a negative lvio_error. Not for an
@@ -263,8 +339,10 @@ int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb);
 /*
  * True while the driver keeps any of [mem, mem + len) shared because a
  * command that timed out may still read it (see lvio_gpu_fb_create and
- * lvio_gpu_fb_destroy), or keeps using it as the `runs` record of such a
- * framebuffer: do not free or reuse that memory yet. False once
+ * lvio_gpu_fb_destroy), or because a SUBMIT_3D of it has not been
+ * answered yet (the command buffer of lvio_gpu_ctx_submit), or keeps using
+ * it as the `runs` record of such a framebuffer: do not free or reuse that
+ * memory yet. False once
  * the device has answered, or after lvio_gpu_reset / lvio_gpu_teardown.
  * Always true once the device is dead (a reset never completed,
  * LVIO_E_DEAD): it may still read any memory it was ever given, and the
@@ -303,7 +381,8 @@ int lvio_gpu_cursor_move(struct lvio_gpu *gpu, unsigned scanout, uint32_t x, uin
  * "unknown" for others. */
 const char *lvio_gpu_resp_name(uint32_t type);
 
-/* The spec name of a command type: "RESOURCE_CREATE_2D", ...; "unknown". */
+/* The spec name of a command type: "RESOURCE_CREATE_2D", "CTX_CREATE",
+ * "SUBMIT_3D", "RESOURCE_MAP_BLOB", ...; "unknown". */
 const char *lvio_gpu_cmd_name(uint32_t type);
 
 /*

@@ -11,6 +11,7 @@
 #include "pci.h"
 #include "rng.h"
 #include "gpu.h"
+#include "gpu3d.h"
 #include "blk.h"
 #include "input.h"
 #include "console.h"

@@ -43,6 +43,17 @@ struct lvio_pci_msix {
                                     in use or before lvio_device_begin */
 };
 
+/* Shared memory regions of a PCI device the transport keeps (the first
+ * ones its capabilities name). */
+#define LVIO_PCI_SHM_MAX 4u
+
+/* One shared memory region (private to the PCI transport). */
+struct lvio_pci_shm {
+    uint64_t addr;          /* CPU physical address: the BAR's + offset */
+    uint64_t len;           /* bytes, within the BAR */
+    uint8_t id;             /* its shmid */
+};
+
 union lvio_transport_state {
     struct {
         volatile uint8_t *regs; /* mapped by the HAL */
@@ -62,6 +73,10 @@ union lvio_transport_state {
         struct lvio_pci_region legacy;
         uint32_t legacy_cfg;
         struct lvio_pci_msix msix;
+        /* VIRTIO_PCI_CAP_SHARED_MEMORY_CFG regions that lie inside an
+         * assigned memory BAR (lvio_device_shm) */
+        struct lvio_pci_shm shm[LVIO_PCI_SHM_MAX];
+        uint8_t nshm;
     } pci;
 };
 

@@ -276,6 +276,19 @@ int lvio_config_read64(struct lvio_device *dev, uint32_t offset, uint64_t *value
 int lvio_config_write(struct lvio_device *dev, uint32_t offset, const void *buf,
                       uint32_t len);
 
+/*
+ * Shared memory region `id` of the device (VIRTIO 1.2, 2.10): where it is
+ * for the device and the CPU alike (a physical address in the device's
+ * BAR, or MMIO's SHMBase), into *addr, and its bytes into *len. PCI: the
+ * VIRTIO_PCI_CAP_SHARED_MEMORY_CFG capability with that id (64-bit offset
+ * and length) in a memory BAR; MMIO Version 2: SHMSel, SHMLen and SHMBase,
+ * a region being absent when its length reads all ones. Returns 0,
+ * LVIO_E_NODEV (no such region, or a transport without them: legacy),
+ * LVIO_E_CONFIG (a region that lies outside its BAR) or LVIO_E_INVAL.
+ * The region is not mapped: the caller maps what it uses.
+ */
+int lvio_device_shm(struct lvio_device *dev, uint8_t id, uint64_t *addr, uint64_t *len);
+
 /* Install (or remove with NULL) a hook told of every register write,
  * status change, notify and completion on this device. Returns 0 or
  * LVIO_E_INVAL (dev NULL). */

@@ -119,6 +119,9 @@ struct lvio_transport_ops {
     unsigned (*msix_vectors)(const struct lvio_device *dev);
     /* Transport part of lvio_dump(). */
     void (*dump)(struct lvio_device *dev);
+    /* Shared memory region `id` (lvio_device_shm); NULL: the transport
+     * has none (LVIO_E_NODEV). */
+    int (*shm)(struct lvio_device *dev, uint8_t id, uint64_t *addr, uint64_t *len);
 };
 
 /* --- register access through the HAL (or plain volatile accesses) --- */

@@ -79,6 +79,15 @@ void lvio_device_fail(struct lvio_device *dev)
         lvio_set_status(dev, (uint8_t)(dev->status | LVIO_VIRTIO_STATUS_FAILED));
 }
 
+int lvio_device_shm(struct lvio_device *dev, uint8_t id, uint64_t *addr, uint64_t *len)
+{
+    if (!lvio_device_valid(dev) || !addr || !len)
+        return LVIO_E_INVAL;
+    if (!dev->ops->shm)
+        return LVIO_E_NODEV;
+    return dev->ops->shm(dev, id, addr, len);
+}
+
 int lvio_device_check(struct lvio_device *dev)
 {
     if (!lvio_device_valid(dev))

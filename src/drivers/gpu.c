@@ -62,6 +62,14 @@ const char *lvio_gpu_cmd_name(uint32_t type)
     if (type >= LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO &&
         type - LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO < sizeof cmd2d / sizeof cmd2d[0])
         return cmd2d[type - LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO];
+    static const char *const cmd3d[] = {
+        "CTX_CREATE", "CTX_DESTROY", "CTX_ATTACH_RESOURCE", "CTX_DETACH_RESOURCE",
+        "RESOURCE_CREATE_3D", "TRANSFER_TO_HOST_3D", "TRANSFER_FROM_HOST_3D", "SUBMIT_3D",
+        "RESOURCE_MAP_BLOB", "RESOURCE_UNMAP_BLOB"};
+
+    if (type >= LVIO_VIRTIO_GPU_CMD_CTX_CREATE &&
+        type - LVIO_VIRTIO_GPU_CMD_CTX_CREATE < sizeof cmd3d / sizeof cmd3d[0])
+        return cmd3d[type - LVIO_VIRTIO_GPU_CMD_CTX_CREATE];
     if (type == LVIO_VIRTIO_GPU_CMD_UPDATE_CURSOR)
         return "UPDATE_CURSOR";
     if (type == LVIO_VIRTIO_GPU_CMD_MOVE_CURSOR)
@@ -77,13 +85,6 @@ const char *lvio_gpu_errname(const struct lvio_gpu *gpu, int err)
 }
 
 /* ---- commands ------------------------------------------------------------------ */
-
-/* A little-endian word the device wrote, read once (it may change it at
- * any time: only the value read is checked and used). */
-static uint32_t dev_le32(const lvio_le32 *p)
-{
-    return lvio_le32_to_cpu(*(const volatile lvio_le32 *)p);
-}
 
 /*
  * Append to `b` a command in free slot `slot`: zero its request, write the
@@ -102,6 +103,7 @@ static void *gpu_cmd_init(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsign
     memset(resp, 0, resp_len);
     hdr->type = lvio_cpu_to_le32(type);
     gpu->slots[slot].reads = 0;
+    gpu->slots[slot].fence = 0;
     *q = (struct lvio_req){.slot = slot, .req_len = req_len};
     if (resp == gpu->query)
         q->in = (struct lvio_sg){gpu->query_addr, resp_len};
@@ -123,6 +125,17 @@ void *lvio_gpu_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot
                         lvio_req_resp(&gpu->cmds, slot));
 }
 
+void *lvio_gpu_cmd_resp(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, uint32_t type,
+                        uint32_t req_len, uint32_t resp_type, uint32_t resp_len, int *err)
+{
+    unsigned slot;
+    *err = lvio_gpu_slots_take(gpu, &slot, 1);
+    if (*err)
+        return NULL;
+    return gpu_cmd_init(gpu, b, slot, type, req_len, resp_type, resp_len,
+                        lvio_req_resp(&gpu->cmds, slot));
+}
+
 /* A lost query holds the query page: the device may still write it. */
 static bool gpu_query_busy(const struct lvio_gpu *gpu)
 {
@@ -134,8 +147,8 @@ static bool gpu_query_busy(const struct lvio_gpu *gpu)
 
 /* Start a query (the batch of it alone): its answer goes to the query
  * page. NULL with *err when no slot or the page is not free. */
-static void *gpu_query_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, uint32_t type,
-                           uint32_t req_len, uint32_t resp_type, uint32_t resp_len, int *err)
+void *lvio_gpu_query_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, uint32_t type,
+                         uint32_t req_len, uint32_t resp_type, uint32_t resp_len, int *err)
 {
     unsigned slot;
     *err = lvio_gpu_slots_take(gpu, &slot, 1);
@@ -161,7 +174,7 @@ static int gpu_check(struct lvio_gpu *gpu, const struct lvio_gpu_batch *b, unsig
 {
     const struct lvio_virtio_gpu_ctrl_hdr *hdr = b->cmd[i].resp;
     uint32_t len = gpu->cmd_slots[b->req[i].slot].len;
-    uint32_t type = dev_le32(&hdr->type);
+    uint32_t type = lvio_gpu_dev_le32(&hdr->type);
     const char *cmd = lvio_gpu_cmd_name(b->cmd[i].type);
 
     lvio_reqs_put(&gpu->cmds, b->req[i].slot);
@@ -252,6 +265,9 @@ int lvio_gpu_run(struct lvio_gpu *gpu, const struct lvio_gpu_batch *b)
  * held is released first: the device was reset, or never given them). */
 static void gpu_free(struct lvio_gpu *gpu)
 {
+#if LVIO_WITH_GPU3D
+    lvio_gpu3d_forget(gpu); /* submits in flight: their shares go with the slots */
+#endif
     lvio_reqs_teardown(&gpu->cursor);
     lvio_reqs_teardown(&gpu->cmds); /* its release compares with gpu->query */
     if (gpu->query)
@@ -312,6 +328,10 @@ static int gpu_setup(struct lvio_gpu *gpu)
     if (err)
         goto teardown_queues;
     err = lvio_gpu_query(gpu);
+#if LVIO_WITH_GPU3D
+    if (err == LVIO_OK)
+        err = lvio_gpu3d_setup(gpu);
+#endif
     if (err)
         goto teardown_queues;
     return LVIO_OK;
@@ -329,26 +349,62 @@ free_mem:
     return err;
 }
 
-int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev)
+/* The device features `want` asks for (F_EDID always). */
+static uint64_t gpu_wanted_features(uint32_t want)
+{
+    uint64_t f = 1ull << LVIO_VIRTIO_GPU_F_EDID;
+    if (want & LVIO_GPU_WANT_VIRGL)
+        f |= 1ull << LVIO_VIRTIO_GPU_F_VIRGL;
+    if (want & LVIO_GPU_WANT_CONTEXT_INIT)
+        f |= 1ull << LVIO_VIRTIO_GPU_F_CONTEXT_INIT;
+    if (want & LVIO_GPU_WANT_RESOURCE_UUID)
+        f |= 1ull << LVIO_VIRTIO_GPU_F_RESOURCE_UUID;
+    if (want & LVIO_GPU_WANT_RESOURCE_BLOB)
+        f |= 1ull << LVIO_VIRTIO_GPU_F_RESOURCE_BLOB;
+    return f;
+}
+
+int lvio_gpu_init_with(struct lvio_gpu *gpu, struct lvio_device *dev, uint32_t want)
 {
     if (!gpu || !lvio_device_valid(dev))
         return LVIO_E_INVAL;
     if (dev->device_id != LVIO_VIRTIO_ID_GPU)
         return lvio_fail(dev, LVIO_E_INVAL, "gpu: device id %u is not a gpu", dev->device_id);
+#if LVIO_WITH_GPU3D
+    if (want & ~LVIO_GPU_WANT_ALL)
+        return lvio_fail(dev, LVIO_E_INVAL, "gpu: want 0x%x has unknown bits", want);
+#else
+    if (want)
+        return lvio_fail(dev, LVIO_E_INVAL, "gpu: want 0x%x, built without LVIO_WITH_GPU3D",
+                         want);
+#endif
     memset(gpu, 0, sizeof *gpu);
     gpu->dev = dev;
+    gpu->want = want;
     gpu->timeout_ns = LVIO_GPU_TIMEOUT_NS;
     gpu->next_resource_id = 1;
-    int err = lvio_device_begin(dev, 1ull << LVIO_VIRTIO_GPU_F_EDID);
+    gpu->next_ctx_id = 1;
+    int err = lvio_device_begin(dev, gpu_wanted_features(want));
     if (err)
         return err;
-    gpu->has_edid = lvio_has_feature(dev->features_accepted, LVIO_VIRTIO_GPU_F_EDID);
+    uint64_t acc = dev->features_accepted;
+    gpu->has_edid = lvio_has_feature(acc, LVIO_VIRTIO_GPU_F_EDID);
+    gpu->has_virgl = lvio_has_feature(acc, LVIO_VIRTIO_GPU_F_VIRGL);
+    gpu->has_context_init = lvio_has_feature(acc, LVIO_VIRTIO_GPU_F_CONTEXT_INIT);
+    gpu->has_resource_uuid = lvio_has_feature(acc, LVIO_VIRTIO_GPU_F_RESOURCE_UUID);
+    gpu->has_resource_blob = lvio_has_feature(acc, LVIO_VIRTIO_GPU_F_RESOURCE_BLOB);
     err = gpu_setup(gpu);
     if (err) {
         gpu->num_scanouts = 0; /* what the device said is not to be used */
+        gpu->num_capsets = 0;
         lvio_device_fail(dev);
     }
     return err;
+}
+
+int lvio_gpu_init(struct lvio_gpu *gpu, struct lvio_device *dev)
+{
+    return lvio_gpu_init_with(gpu, dev, 0);
 }
 
 int lvio_gpu_reset(struct lvio_gpu *gpu)
@@ -358,8 +414,9 @@ int lvio_gpu_reset(struct lvio_gpu *gpu)
     struct lvio_device *dev = gpu->dev;
     uint32_t epoch = gpu->epoch + 1;
     uint64_t timeout = gpu->timeout_ns;
+    uint32_t want = gpu->want;
     lvio_gpu_teardown(gpu);
-    int err = lvio_gpu_init(gpu, dev);
+    int err = lvio_gpu_init_with(gpu, dev, want);
     gpu->dev = dev;
     gpu->epoch = epoch; /* even on failure: old framebuffers are gone */
     if (err == LVIO_OK)
@@ -383,9 +440,10 @@ static int gpu_get_display_info(struct lvio_gpu *gpu)
 {
     struct lvio_gpu_batch b = {.n = 0};
     int err;
-    if (!gpu_query_cmd(gpu, &b, LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO,
-                       sizeof(struct lvio_virtio_gpu_ctrl_hdr), LVIO_VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
-                       sizeof(struct lvio_virtio_gpu_resp_display_info), &err))
+    if (!lvio_gpu_query_cmd(gpu, &b, LVIO_VIRTIO_GPU_CMD_GET_DISPLAY_INFO,
+                            sizeof(struct lvio_virtio_gpu_ctrl_hdr),
+                            LVIO_VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+                            sizeof(struct lvio_virtio_gpu_resp_display_info), &err))
         return err;
     err = lvio_gpu_run(gpu, &b);
     if (err)
@@ -395,12 +453,12 @@ static int gpu_get_display_info(struct lvio_gpu *gpu)
     for (unsigned i = 0; i < LVIO_VIRTIO_GPU_MAX_SCANOUTS; i++) {
         struct lvio_gpu_scanout *s = &gpu->scanouts[i];
         const struct lvio_virtio_gpu_display_one *m = &info->pmodes[i];
-        s->enabled = i < gpu->num_scanouts && dev_le32(&m->enabled) != 0;
-        s->rect.x = dev_le32(&m->r.x);
-        s->rect.y = dev_le32(&m->r.y);
-        s->rect.width = dev_le32(&m->r.width);
-        s->rect.height = dev_le32(&m->r.height);
-        s->flags = dev_le32(&m->flags);
+        s->enabled = i < gpu->num_scanouts && lvio_gpu_dev_le32(&m->enabled) != 0;
+        s->rect.x = lvio_gpu_dev_le32(&m->r.x);
+        s->rect.y = lvio_gpu_dev_le32(&m->r.y);
+        s->rect.width = lvio_gpu_dev_le32(&m->r.width);
+        s->rect.height = lvio_gpu_dev_le32(&m->r.height);
+        s->flags = lvio_gpu_dev_le32(&m->flags);
         s->edid_width = s->edid_height = 0;
         if (s->enabled && (s->rect.width == 0 || s->rect.height == 0 ||
                            s->rect.width > LVIO_GPU_MAX_DIM || s->rect.height > LVIO_GPU_MAX_DIM)) {
@@ -420,8 +478,9 @@ static int gpu_get_edid(struct lvio_gpu *gpu, unsigned scanout)
     uint32_t w, h;
     int err;
     struct lvio_virtio_gpu_get_edid *req =
-        gpu_query_cmd(gpu, &b, LVIO_VIRTIO_GPU_CMD_GET_EDID, sizeof *req,
-                      LVIO_VIRTIO_GPU_RESP_OK_EDID, sizeof(struct lvio_virtio_gpu_resp_edid), &err);
+        lvio_gpu_query_cmd(gpu, &b, LVIO_VIRTIO_GPU_CMD_GET_EDID, sizeof *req,
+                           LVIO_VIRTIO_GPU_RESP_OK_EDID, sizeof(struct lvio_virtio_gpu_resp_edid),
+                           &err);
     if (!req)
         return err;
     req->scanout = lvio_cpu_to_le32(scanout);
@@ -437,7 +496,7 @@ static int gpu_get_edid(struct lvio_gpu *gpu, unsigned scanout)
     /* The base block is copied out of the response once; the checksum and
      * the timing are read from the copy, which the device cannot change. */
     const struct lvio_virtio_gpu_resp_edid *resp = b.cmd[0].resp;
-    uint32_t size = dev_le32(&resp->size);
+    uint32_t size = lvio_gpu_dev_le32(&resp->size);
     uint8_t edid[LVIO_EDID_BLOCK_SIZE];
     const char *why = "size out of range";
     for (unsigned i = 0; i < LVIO_EDID_BLOCK_SIZE; i++)
@@ -592,8 +651,12 @@ int lvio_gpu_poll(struct lvio_gpu *gpu, uint32_t isr)
     if (!gpu || !gpu->cmds.mem)
         return LVIO_E_INVAL;
     int r = lvio_reqs_reap(&gpu->cmds);
-    if (r >= 0)
+    if (r >= 0) {
+#if LVIO_WITH_GPU3D
+        lvio_gpu3d_reap(gpu); /* answered submits: their fences */
+#endif
         r = cursor_reap(gpu);
+    }
     if (r < 0)
         return r;
     return (isr & LVIO_VIRTIO_ISR_CONFIG) ? lvio_gpu_poll_events(gpu) : 0;

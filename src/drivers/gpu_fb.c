@@ -56,7 +56,7 @@ static void fb_unshare(struct lvio_gpu_fb *fb, size_t shared)
 
     while ((size_t)(p - fb->pixels) < shared && e < fb->nr_entries) {
         size_t n = piece_len(p, fb->pixels + shared);
-        lvio_unshare_give_back(dev, p, n, LVIO_DMA_TO_DEVICE, fb->runs[e].addr + in_run);
+        lvio_unshare_give_back(dev, p, n, (enum lvio_dma_dir)fb->dir, fb->runs[e].addr + in_run);
         p += n;
         in_run += n;
         if (in_run >= fb->runs[e].len) {
@@ -101,13 +101,60 @@ static int fb_share_room(struct lvio_gpu_fb *fb, size_t at, uint32_t max_entries
     struct lvio_device *dev = fb->gpu->dev;
     if (max_entries < fb->max_runs || max_entries == LVIO_GPU_MAX_ENTRIES)
         return lvio_fail(dev, LVIO_E_NOSPC,
-                         "gpu: sharing byte %zu of a %zu-byte framebuffer: more than %u runs "
+                         "gpu: sharing byte %zu of a %zu-byte backing: more than %u runs "
                          "(the device takes at most %u)",
                          at, fb->size, max_entries, LVIO_GPU_MAX_ENTRIES);
     return lvio_fail(dev, LVIO_E_INVAL,
-                     "gpu: sharing byte %zu of a %zu-byte framebuffer: more than the %u runs "
+                     "gpu: sharing byte %zu of a %zu-byte backing: more than the %u runs "
                      "of driver-private room given; LVIO_GPU_FB_RUNS(size) = %zu always do",
                      at, fb->size, fb->max_runs, (size_t)LVIO_GPU_FB_RUNS(fb->size));
+}
+
+void lvio_gpu_backing_init(struct lvio_gpu_fb *fb, struct lvio_gpu *gpu, void *mem, size_t size,
+                           enum lvio_dma_dir dir, struct lvio_gpu_run *runs, uint32_t max_runs)
+{
+    memset(fb, 0, sizeof *fb);
+    fb->gpu = gpu;
+    fb->pixels = mem;
+    fb->size = size;
+    fb->dir = dir;
+    fb->runs = runs ? runs : fb->inline_runs;
+    fb->max_runs = runs ? max_runs : LVIO_GPU_FB_INLINE_RUNS;
+}
+
+int lvio_gpu_backing_share(struct lvio_gpu_fb *fb)
+{
+    struct lvio_device *dev = fb->gpu->dev;
+    const struct lvio_hal *hal = dev->hal;
+    const uint8_t *end = fb->pixels + fb->size;
+    size_t pieces = LVIO_GPU_FB_RUNS(fb->size);
+    uint32_t max_entries = pieces < LVIO_GPU_MAX_ENTRIES ? (uint32_t)pieces : LVIO_GPU_MAX_ENTRIES;
+    enum lvio_dma_dir dir = (enum lvio_dma_dir)fb->dir;
+
+    if (max_entries > fb->max_runs)
+        max_entries = fb->max_runs;
+    fb->nr_entries = 0;
+    for (const uint8_t *p = fb->pixels; p < end;) {
+        size_t n = piece_len(p, end);
+        uint64_t addr;
+        int err = hal->share(hal->ctx, p, n, dir, &addr);
+        if (err == LVIO_OK)
+            err = fb_add_piece(fb, max_entries, addr, n);
+        if (err) {
+            size_t at = (size_t)(p - fb->pixels);
+            if (err == LVIO_E_NOSPC && hal->unshare)
+                hal->unshare(hal->ctx, p, n, dir, addr);
+            fb_unshare(fb, at);
+            fb->nr_entries = 0; /* unshared: lvio_gpu_backing_release must not again */
+            if (err == LVIO_E_NOSPC)
+                return fb_share_room(fb, at, max_entries);
+            return lvio_fail(dev, err < 0 ? err : LVIO_E_HAL,
+                             "gpu: sharing byte %zu of a %zu-byte backing failed (%s)", at,
+                             fb->size, lvio_errname(err));
+        }
+        p += n;
+    }
+    return LVIO_OK;
 }
 
 /* Share the backing page by page and build the scatter-gather list. */
@@ -115,48 +162,26 @@ static int fb_share(struct lvio_gpu_fb *fb)
 {
     struct lvio_device *dev = fb->gpu->dev;
     const struct lvio_hal *hal = dev->hal;
-    const uint8_t *end = fb->pixels + fb->size;
-    size_t pieces = LVIO_GPU_FB_RUNS(fb->size);
-    uint32_t max_entries = pieces < LVIO_GPU_MAX_ENTRIES ? (uint32_t)pieces : LVIO_GPU_MAX_ENTRIES;
-
-    if (max_entries > fb->max_runs)
-        max_entries = fb->max_runs;
-    fb->entries_pages = (uint32_t)((max_entries * sizeof *fb->entries + LVIO_PAGE_SIZE - 1) /
+    int err = lvio_gpu_backing_share(fb);
+    if (err || fb->nr_entries == 0)
+        return err;
+    fb->entries_pages = (uint32_t)((fb->nr_entries * sizeof *fb->entries + LVIO_PAGE_SIZE - 1) /
                                    LVIO_PAGE_SIZE);
     fb->entries = hal->dma_alloc(hal->ctx, fb->entries_pages, &fb->entries_addr);
-    if (!fb->entries)
+    if (!fb->entries) {
+        lvio_gpu_backing_release(fb);
         return lvio_fail(dev, LVIO_E_NOMEM, "gpu: no %u DMA pages for a backing list",
                          fb->entries_pages);
-    for (const uint8_t *p = fb->pixels; p < end;) {
-        size_t n = piece_len(p, end);
-        uint64_t addr;
-        int err = hal->share(hal->ctx, p, n, LVIO_DMA_TO_DEVICE, &addr);
-        if (err == LVIO_OK)
-            err = fb_add_piece(fb, max_entries, addr, n);
-        if (err) {
-            size_t at = (size_t)(p - fb->pixels);
-            if (err == LVIO_E_NOSPC && hal->unshare)
-                hal->unshare(hal->ctx, p, n, LVIO_DMA_TO_DEVICE, addr);
-            fb_unshare(fb, at);
-            fb->nr_entries = 0; /* unshared: fb_release must not again */
-            if (err == LVIO_E_NOSPC)
-                return fb_share_room(fb, at, max_entries);
-            return lvio_fail(dev, err < 0 ? err : LVIO_E_HAL,
-                             "gpu: sharing byte %zu of a %zu-byte framebuffer failed (%s)", at,
-                             fb->size, lvio_errname(err));
-        }
-        p += n;
     }
     fb_publish_entries(fb);
     return LVIO_OK;
 }
 
-static void fb_release(struct lvio_gpu_fb *fb)
+void lvio_gpu_backing_release(struct lvio_gpu_fb *fb)
 {
-    if (fb->entries) {
-        fb_unshare(fb, fb->size);
+    fb_unshare(fb, fb->size);
+    if (fb->entries)
         lvio_dma_give_back(fb->gpu->dev, fb->entries, fb->entries_pages, fb->entries_addr);
-    }
     fb->entries = NULL;
     fb->nr_entries = 0;
 }
@@ -174,7 +199,7 @@ static void fb_copy(struct lvio_gpu_fb *dst, const struct lvio_gpu_fb *src)
  * pixels, its runs) until the device gives the chain back; `fb` no longer
  * owns them.
  */
-static void fb_hand_to_slot(struct lvio_gpu_fb *fb, struct lvio_gpu *gpu, unsigned slot)
+void lvio_gpu_backing_to_slot(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, unsigned slot)
 {
     fb_copy(&gpu->slots[slot].held, fb);
     gpu->cmd_slots[slot].held = &gpu->slots[slot].held;
@@ -198,9 +223,9 @@ void lvio_gpu_fb_held_release(struct lvio_gpu *gpu, struct lvio_gpu_fb *held)
 {
     int next = slot_lost_reading(gpu, held->resource_id);
     if (next >= 0)
-        fb_hand_to_slot(held, gpu, (unsigned)next);
+        lvio_gpu_backing_to_slot(gpu, held, (unsigned)next);
     else
-        fb_release(held);
+        lvio_gpu_backing_release(held);
 }
 
 static int fb_check_args(struct lvio_gpu *gpu, const struct lvio_gpu_fb *fb, uint32_t width,
@@ -267,67 +292,86 @@ static uint32_t gpu_new_resource_id(struct lvio_gpu *gpu)
     return id;
 }
 
-int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t width,
-                       uint32_t height, uint32_t format, void *pixels, size_t size,
-                       struct lvio_gpu_run *runs, uint32_t max_runs)
+/* A little-endian word into a request being built, at byte `off`. */
+static void put_le32(void *req, uint32_t off, uint32_t v)
+{
+    lvio_le32 w = lvio_cpu_to_le32(v);
+    memcpy((uint8_t *)req + off, &w, sizeof w);
+}
+
+int lvio_gpu_res_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, const void *create,
+                        uint32_t len, uint32_t nr_entries_off)
 {
     struct lvio_gpu_batch b = {.n = 0};
     unsigned s[2];
-    int err = fb_check_args(gpu, fb, width, height, format, pixels, size, runs, max_runs);
-    if (err)
-        return err;
-    memset(fb, 0, sizeof *fb);
-    fb->gpu = gpu;
-    fb->width = width;
-    fb->height = height;
-    fb->format = format;
-    fb->stride = width * BYTES_PER_PIXEL;
-    fb->pixels = pixels;
-    fb->size = (size_t)fb->stride * height;
-    fb->runs = runs ? runs : fb->inline_runs;
-    fb->max_runs = runs ? max_runs : LVIO_GPU_FB_INLINE_RUNS;
-    err = fb_share(fb);
+    uint32_t type = lvio_le32_to_cpu(((const struct lvio_virtio_gpu_ctrl_hdr *)create)->type);
+    bool attach = nr_entries_off == 0; /* else the list follows `create` */
+    int err = fb->size ? fb_share(fb) : LVIO_OK;
     if (err)
         goto release;
-    err = lvio_gpu_slots_take(gpu, s, 2);
+    err = lvio_gpu_slots_take(gpu, s, attach ? 2 : 1);
     if (err)
         goto release;
     fb->resource_id = gpu_new_resource_id(gpu);
     fb->epoch = gpu->epoch;
 
-    struct lvio_virtio_gpu_resource_create_2d *create =
-        lvio_gpu_cmd(gpu, &b, s[0], LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, sizeof *create);
-    create->resource_id = lvio_cpu_to_le32(fb->resource_id);
-    create->format = lvio_cpu_to_le32(format);
-    create->width = lvio_cpu_to_le32(width);
-    create->height = lvio_cpu_to_le32(height);
-    struct lvio_virtio_gpu_resource_attach_backing *attach =
-        lvio_gpu_cmd(gpu, &b, s[1], LVIO_VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, sizeof *attach);
-    attach->resource_id = lvio_cpu_to_le32(fb->resource_id);
-    attach->nr_entries = lvio_cpu_to_le32(fb->nr_entries);
-    gpu->slots[s[1]].reads = fb->resource_id;
-    b.req[1].out.addr = fb->entries_addr; /* the list follows the request */
-    b.req[1].out.len = fb->nr_entries * (uint32_t)sizeof *fb->entries;
+    void *req = lvio_gpu_cmd(gpu, &b, s[0], type, len);
+    memcpy(req, create, len);
+    put_le32(req, sizeof(struct lvio_virtio_gpu_ctrl_hdr), fb->resource_id);
+    if (attach) {
+        struct lvio_virtio_gpu_resource_attach_backing *a = lvio_gpu_cmd(
+            gpu, &b, s[1], LVIO_VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, sizeof *a);
+        a->resource_id = lvio_cpu_to_le32(fb->resource_id);
+        a->nr_entries = lvio_cpu_to_le32(fb->nr_entries);
+    } else {
+        put_le32(req, nr_entries_off, fb->nr_entries);
+    }
+    unsigned reader = s[b.n - 1]; /* the command the list follows */
+    if (fb->nr_entries)
+        gpu->slots[reader].reads = fb->resource_id;
+    b.req[b.n - 1].out.addr = fb->entries_addr;
+    b.req[b.n - 1].out.len = fb->nr_entries * (uint32_t)sizeof *fb->entries;
     err = lvio_gpu_run(gpu, &b);
     if (err == LVIO_OK)
         return LVIO_OK;
-    if (gpu->cmd_slots[s[1]].state == LVIO_REQ_LOST) {
+    if (fb->nr_entries && gpu->cmd_slots[reader].state == LVIO_REQ_LOST) {
         /* The device may still read the list and later the pixels: the
          * slot keeps both until it comes back or the device is reset. */
-        fb_hand_to_slot(fb, gpu, s[1]);
+        lvio_gpu_backing_to_slot(gpu, fb, reader);
     }
-    if ((err == LVIO_E_REFUSED || err == LVIO_E_DEVICE) &&
-        gpu->last_cmd != LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D)
+    if ((err == LVIO_E_REFUSED || err == LVIO_E_DEVICE) && gpu->last_cmd != type)
         fb_drop_resource(fb);
 release:
-    fb_release(fb);
+    lvio_gpu_backing_release(fb);
     fb->gpu = NULL;
     return err;
 }
 
+int lvio_gpu_fb_create(struct lvio_gpu *gpu, struct lvio_gpu_fb *fb, uint32_t width,
+                       uint32_t height, uint32_t format, void *pixels, size_t size,
+                       struct lvio_gpu_run *runs, uint32_t max_runs)
+{
+    int err = fb_check_args(gpu, fb, width, height, format, pixels, size, runs, max_runs);
+    if (err)
+        return err;
+    lvio_gpu_backing_init(fb, gpu, pixels, (size_t)width * BYTES_PER_PIXEL * height,
+                          LVIO_DMA_TO_DEVICE, runs, max_runs);
+    fb->width = width;
+    fb->height = height;
+    fb->format = format;
+    fb->stride = width * BYTES_PER_PIXEL;
+
+    struct lvio_virtio_gpu_resource_create_2d create = {
+        .hdr.type = lvio_cpu_to_le32(LVIO_VIRTIO_GPU_CMD_RESOURCE_CREATE_2D),
+        .format = lvio_cpu_to_le32(format),
+        .width = lvio_cpu_to_le32(width),
+        .height = lvio_cpu_to_le32(height)};
+    return lvio_gpu_res_create(gpu, fb, &create, sizeof create, 0);
+}
+
 /* Queue SET_SCANOUT(scanout, resource or 0, rect). */
-static void gpu_set_scanout_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot,
-                                unsigned scanout, const struct lvio_gpu_fb *fb)
+void lvio_gpu_set_scanout_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot,
+                              unsigned scanout, const struct lvio_gpu_fb *fb)
 {
     struct lvio_virtio_gpu_set_scanout *req =
         lvio_gpu_cmd(gpu, b, slot, LVIO_VIRTIO_GPU_CMD_SET_SCANOUT, sizeof *req);
@@ -355,7 +399,8 @@ bool lvio_gpu_memory_busy(const struct lvio_gpu *gpu, const void *mem, size_t le
         return true;
     for (unsigned i = 0; i < LVIO_GPU_CMD_SLOTS; i++) {
         const struct lvio_gpu_fb *h = &gpu->slots[i].held;
-        if (gpu->cmd_slots[i].held != h || !h->entries)
+        bool submit = gpu->slots[i].fence != 0; /* in flight, its buffer in `held` */
+        if ((gpu->cmd_slots[i].held != h && !submit) || !h->nr_entries)
             continue;
         if (overlap(mem, len, h->pixels, h->size) ||
             (h->runs != h->inline_runs && overlap(mem, len, h->runs, h->max_runs * sizeof *h->runs)))
@@ -377,7 +422,7 @@ static int fb_destroy_cmds(struct lvio_gpu *gpu, const struct lvio_gpu_fb *fb)
     for (unsigned s = 0; s < gpu->num_scanouts; s++) {
         if (gpu->scanouts[s].resource_id != fb->resource_id)
             continue;
-        gpu_set_scanout_cmd(gpu, &b, slots[b.n], s, NULL);
+        lvio_gpu_set_scanout_cmd(gpu, &b, slots[b.n], s, NULL);
         gpu->scanouts[s].resource_id = 0;
     }
     struct lvio_virtio_gpu_resource_detach_backing *detach = lvio_gpu_cmd(
@@ -385,6 +430,19 @@ static int fb_destroy_cmds(struct lvio_gpu *gpu, const struct lvio_gpu_fb *fb)
     detach->resource_id = lvio_cpu_to_le32(fb->resource_id);
     gpu_unref_cmd(gpu, &b, slots[b.n], fb->resource_id);
     return lvio_gpu_run(gpu, &b);
+}
+
+void lvio_gpu_fb_forget(struct lvio_gpu_fb *fb)
+{
+    struct lvio_gpu *gpu = fb->gpu;
+    /* A transfer that timed out may still be read by the device: the
+     * backing stays shared until it comes back (or the device is reset). */
+    int reader = fb->epoch == gpu->epoch ? slot_lost_reading(gpu, fb->resource_id) : -1;
+    if (reader >= 0 && fb->nr_entries)
+        lvio_gpu_backing_to_slot(gpu, fb, (unsigned)reader);
+    lvio_gpu_backing_release(fb);
+    fb->gpu = NULL;
+    fb->resource_id = 0;
 }
 
 int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb)
@@ -396,14 +454,7 @@ int lvio_gpu_fb_destroy(struct lvio_gpu_fb *fb)
 
     if (gpu->cmds.mem && fb->resource_id && fb->epoch == gpu->epoch)
         err = fb_destroy_cmds(gpu, fb);
-    /* A transfer that timed out may still be read by the device: the
-     * backing stays shared until it comes back (or the device is reset). */
-    int reader = fb->epoch == gpu->epoch ? slot_lost_reading(gpu, fb->resource_id) : -1;
-    if (reader >= 0 && fb->entries)
-        fb_hand_to_slot(fb, gpu, (unsigned)reader);
-    fb_release(fb);
-    fb->gpu = NULL;
-    fb->resource_id = 0;
+    lvio_gpu_fb_forget(fb);
     return err;
 }
 
@@ -426,8 +477,8 @@ void lvio_gpu_transfer_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsig
     gpu->slots[slot].reads = fb->resource_id;
 }
 
-static void gpu_flush_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot,
-                          const struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *r)
+void lvio_gpu_flush_cmd(struct lvio_gpu *gpu, struct lvio_gpu_batch *b, unsigned slot,
+                        const struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *r)
 {
     struct lvio_virtio_gpu_resource_flush *req =
         lvio_gpu_cmd(gpu, b, slot, LVIO_VIRTIO_GPU_CMD_RESOURCE_FLUSH, sizeof *req);
@@ -455,12 +506,12 @@ int lvio_gpu_show(struct lvio_gpu *gpu, unsigned scanout, struct lvio_gpu_fb *fb
     if (err)
         return err;
     if (!fb) {
-        gpu_set_scanout_cmd(gpu, &b, slots[0], scanout, NULL);
+        lvio_gpu_set_scanout_cmd(gpu, &b, slots[0], scanout, NULL);
     } else {
         struct lvio_gpu_rect all = {0, 0, fb->width, fb->height};
         lvio_gpu_transfer_cmd(gpu, &b, slots[0], fb, &all);
-        gpu_set_scanout_cmd(gpu, &b, slots[1], scanout, fb);
-        gpu_flush_cmd(gpu, &b, slots[2], fb, &all);
+        lvio_gpu_set_scanout_cmd(gpu, &b, slots[1], scanout, fb);
+        lvio_gpu_flush_cmd(gpu, &b, slots[2], fb, &all);
     }
     err = lvio_gpu_run(gpu, &b);
     if (err == LVIO_OK)
@@ -487,7 +538,7 @@ int lvio_gpu_present(struct lvio_gpu_fb *fb, const struct lvio_gpu_rect *damage)
     if (err)
         return err;
     lvio_gpu_transfer_cmd(gpu, &b, slots[0], fb, &r);
-    gpu_flush_cmd(gpu, &b, slots[1], fb, &r);
+    lvio_gpu_flush_cmd(gpu, &b, slots[1], fb, &r);
     return lvio_gpu_run(gpu, &b);
 }
 

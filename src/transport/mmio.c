@@ -161,6 +161,28 @@ static void mmio_dump(struct lvio_device *dev)
                   mmio_read(dev, LVIO_VIRTIO_MMIO_INTERRUPT_STATUS));
 }
 
+/* Version 2's shared memory registers: a region is absent when its length
+ * reads all ones (QEMU's answer for every id it has not) or 0. */
+static int mmio_shm(struct lvio_device *dev, uint8_t id, uint64_t *addr, uint64_t *len)
+{
+    if (dev->version < 2)
+        return LVIO_E_NODEV;
+    mmio_write(dev, LVIO_VIRTIO_MMIO_SHM_SEL, id);
+    uint64_t l = mmio_read(dev, LVIO_VIRTIO_MMIO_SHM_LEN_LOW) |
+                 (uint64_t)mmio_read(dev, LVIO_VIRTIO_MMIO_SHM_LEN_HIGH) << 32;
+    uint64_t base = mmio_read(dev, LVIO_VIRTIO_MMIO_SHM_BASE_LOW) |
+                    (uint64_t)mmio_read(dev, LVIO_VIRTIO_MMIO_SHM_BASE_HIGH) << 32;
+    if (l == UINT64_MAX || l == 0)
+        return LVIO_E_NODEV;
+    if (base + l < base)
+        return lvio_fail(dev, LVIO_E_CONFIG,
+                         "shared memory region %u at 0x%llx of 0x%llx bytes wraps around", id,
+                         (unsigned long long)base, (unsigned long long)l);
+    *addr = base;
+    *len = l;
+    return LVIO_OK;
+}
+
 static const struct lvio_transport_ops mmio_ops = {
     .name = "mmio",
     .get_status = mmio_get_status,
@@ -176,6 +198,7 @@ static const struct lvio_transport_ops mmio_ops = {
     .notify = mmio_notify,
     .isr = mmio_isr,
     .dump = mmio_dump,
+    .shm = mmio_shm,
 };
 
 static bool mmio_hal_ok(const struct lvio_hal *hal)

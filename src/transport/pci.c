@@ -199,6 +199,48 @@ static int cap_take(struct lvio_device *dev, const struct lvio_pci_function *fn,
     return LVIO_OK;
 }
 
+/* A shared memory capability at `at`, `cap_len` bytes: kept when it lies
+ * inside an assigned memory BAR, else logged and left out (it is no
+ * reason to refuse the device). */
+static void shm_take(struct lvio_device *dev, const struct lvio_pci_function *fn, uint32_t at,
+                     uint32_t cap_len)
+{
+    struct lvio_pci_shm *s = &dev->transport_state.pci.shm[dev->transport_state.pci.nshm];
+    uint32_t bar = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_BAR, 1);
+    uint64_t off = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_OFFSET, 4) |
+                   (uint64_t)lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP64_OFFSET_HI, 4) << 32;
+    uint64_t len = lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_LENGTH, 4) |
+                   (uint64_t)lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP64_LENGTH_HI, 4) << 32;
+    if (dev->transport_state.pci.nshm == LVIO_PCI_SHM_MAX ||
+        cap_len < sizeof(struct lvio_virtio_pci_cap64))
+        return;
+    if (bar >= LVIO_PCI_NUM_BARS || fn->bar[bar].size == 0 || fn->bar[bar].io || len == 0 ||
+        off > fn->bar[bar].size || len > fn->bar[bar].size - off) {
+        lvio_log(dev, LVIO_LOG_WARN,
+                 "shared memory capability at 0x%02x (BAR %u + 0x%llx, 0x%llx bytes) is not "
+                 "inside a memory BAR: left out", at, bar, (unsigned long long)off,
+                 (unsigned long long)len);
+        return;
+    }
+    s->addr = fn->bar[bar].phys + off;
+    s->len = len;
+    s->id = (uint8_t)lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_ID, 1);
+    dev->transport_state.pci.nshm++;
+}
+
+int lvio_pci_shm(struct lvio_device *dev, uint8_t id, uint64_t *addr, uint64_t *len)
+{
+    for (unsigned i = 0; i < dev->transport_state.pci.nshm; i++) {
+        const struct lvio_pci_shm *s = &dev->transport_state.pci.shm[i];
+        if (s->id == id) {
+            *addr = s->addr;
+            *len = s->len;
+            return LVIO_OK;
+        }
+    }
+    return LVIO_E_NODEV;
+}
+
 /* Walk the capability list, bounded; collect the virtio structures and
  * where the (first) MSI-X capability is. */
 static int cap_walk(struct lvio_device *dev, const struct lvio_pci_function *fn,
@@ -227,6 +269,9 @@ static int cap_walk(struct lvio_device *dev, const struct lvio_pci_function *fn,
                 return lvio_fail(dev, LVIO_E_LAYOUT,
                                  "capability at 0x%02x of %u bytes runs past 0xff", at,
                                  cap_len);
+            if (lvio_pci_cfg_read(dev, at + LVIO_VIRTIO_PCI_CAP_CFG_TYPE, 1) ==
+                LVIO_VIRTIO_PCI_CAP_SHARED_MEMORY_CFG)
+                shm_take(dev, fn, at, cap_len);
             int err = cap_take(dev, fn, at, cap_len, found);
             if (err)
                 return err; /* with its message */

@@ -76,6 +76,10 @@ void lvio_pci_region_config_read(struct lvio_device *dev, const struct lvio_pci_
 void lvio_pci_region_config_write(struct lvio_device *dev, const struct lvio_pci_region *r,
                                   uint32_t off, unsigned width, const uint8_t *in);
 
+/* The shm op (lvio_device_shm) of the modern interface: the regions the
+ * probe kept (pci.c). */
+int lvio_pci_shm(struct lvio_device *dev, uint8_t id, uint64_t *addr, uint64_t *len);
+
 /* The transport part of lvio_dump(), for both interfaces. */
 void lvio_pci_dump(struct lvio_device *dev);
 

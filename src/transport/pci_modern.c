@@ -135,6 +135,7 @@ const struct lvio_transport_ops lvio_pci_modern_ops = {
     .notify = modern_notify,
     .isr = modern_isr,
     .dump = lvio_pci_dump,
+    .shm = lvio_pci_shm,
     .irq_setup = lvio_pci_msix_setup,
     .queue_vector = lvio_pci_msix_queue,
     .msix_isr = lvio_pci_msix_isr,

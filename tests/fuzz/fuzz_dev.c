@@ -624,6 +624,16 @@ static uint32_t mmio_model_value(struct fz *f, uint64_t off)
     case LVIO_VIRTIO_MMIO_STATUS:
         return f->status | (f->needs_reset ? LVIO_VIRTIO_STATUS_DEVICE_NEEDS_RESET : 0);
     case LVIO_VIRTIO_MMIO_CONFIG_GENERATION: return f->version == 2 ? f->generation : 0;
+    case LVIO_VIRTIO_MMIO_SHM_LEN_LOW:
+    case LVIO_VIRTIO_MMIO_SHM_LEN_HIGH:
+    case LVIO_VIRTIO_MMIO_SHM_BASE_LOW:
+    case LVIO_VIRTIO_MMIO_SHM_BASE_HIGH: {
+        /* Version 2's one region (shm_len 0: none, whose length reads all ones). */
+        bool is = f->version == 2 && f->shm_sel == f->shm_id && f->shm_len;
+        uint64_t v = off < LVIO_VIRTIO_MMIO_SHM_BASE_LOW ? (is ? f->shm_len : UINT64_MAX)
+                                                          : (is ? f->shm_base : 0);
+        return f->version == 2 ? (uint32_t)(v >> (off & 4 ? 32 : 0)) : 0;
+    }
     default: return 0;
     }
 }
@@ -732,6 +742,11 @@ static void mmio_model_write(struct fz *f, unsigned map, uint64_t off, unsigned 
         break;
     case LVIO_VIRTIO_MMIO_GUEST_PAGE_SIZE: if (f->version == 1) f->page_size = v; break;
     case LVIO_VIRTIO_MMIO_QUEUE_SEL: f->qsel = v; break;
+    case LVIO_VIRTIO_MMIO_SHM_SEL:
+        if (f->version != 2)
+            FZ_TRUSTED_RULE(f, "write of 0x%x to SHMSel of a Version 1 device", v);
+        f->shm_sel = v;
+        break;
     case LVIO_VIRTIO_MMIO_QUEUE_NOTIFY: f->notifies++; break;
     case LVIO_VIRTIO_MMIO_INTERRUPT_ACK: f->isr &= ~v; break;
     case LVIO_VIRTIO_MMIO_STATUS: fz_set_status(f, v); break;

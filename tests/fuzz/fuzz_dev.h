@@ -255,6 +255,11 @@ struct fz {
     uint64_t driver_features;
     bool refuse_features;       /* FEATURES_OK does not stick */
     uint32_t dfsel, gfsel, qsel, page_size;
+    /* Version 2's shared memory region `shm_id` (set by the target; len
+     * 0: none) and SHMSel as written. */
+    uint8_t shm_id;
+    uint64_t shm_base, shm_len;
+    uint32_t shm_sel;
     uint8_t status;
     bool needs_reset;           /* DEVICE_NEEDS_RESET raised by the device */
     uint32_t isr, generation;
@@ -373,6 +378,25 @@ static inline void fz_put_le16(uint8_t *p, uint16_t v)
 static inline uint16_t fz_get_le16(const uint8_t *p)
 {
     return (uint16_t)(p[0] | p[1] << 8);
+}
+/* 32- and 64-bit ones. */
+static inline void fz_put_le32(uint8_t *p, uint32_t v)
+{
+    fz_put_le16(p, (uint16_t)v);
+    fz_put_le16(p + 2, (uint16_t)(v >> 16));
+}
+static inline uint32_t fz_get_le32(const uint8_t *p)
+{
+    return fz_get_le16(p) | (uint32_t)fz_get_le16(p + 2) << 16;
+}
+static inline void fz_put_le64(uint8_t *p, uint64_t v)
+{
+    fz_put_le32(p, (uint32_t)v);
+    fz_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+static inline uint64_t fz_get_le64(const uint8_t *p)
+{
+    return fz_get_le32(p) | (uint64_t)fz_get_le32(p + 4) << 32;
 }
 
 /* Harness-owned DMA buffer (not counted as the library's). */

@@ -37,8 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz_dev.h"
-#include "lvio/spec/virtio_gpu.h"
+#include "fuzz_gpu.h"
 
 #define NFB 4
 #define MAX_OPS 48
@@ -121,17 +120,6 @@ static void gpu_on_reset(struct fz *f)
     (void)f;
     S.nres = 0; /* a reset forgets every resource: their ids may come again */
     S.nids = 0;
-}
-
-static void gpu_config_write(struct fz *f, uint32_t off, unsigned width, uint32_t v)
-{
-    if (width == 0) { /* the device raises a display event */
-        fz_config_put32(f, 0, fz_config_get32(f, 0) | LVIO_VIRTIO_GPU_EVENT_DISPLAY);
-        return;
-    }
-    if (off != 4 || width != 4)
-        fz_die("gpu config write of %u bytes at %u", width, off);
-    fz_config_put32(f, 0, fz_config_get32(f, 0) & ~v); /* events_clear */
 }
 
 static bool format_ok(uint32_t fmt)
@@ -360,17 +348,12 @@ static uint32_t gpu_service(struct fz *f, struct fz_chain *c)
 {
     if (c->queue == LVIO_VIRTIO_GPU_QUEUE_CURSOR)
         return cursor_service(f, c);
-    if (c->n < 2 || !c->buf[0].cpu || c->buf[0].write || !c->buf[c->n - 1].write ||
-        !c->buf[c->n - 1].cpu) {
-        if (!f->lied)
-            fz_die("control command with %u buffers", c->n);
+    struct fz_gpu_cmd k;
+    if (!fz_gpu_control_cmd(f, c, &k))
         return 0;
-    }
-    const uint8_t *req = c->buf[0].cpu;
-    uint32_t req_len = c->buf[0].len;
-    uint8_t *resp = c->buf[c->n - 1].cpu;
-    uint32_t cap = c->buf[c->n - 1].len;
-    uint32_t type = req_len >= 4 ? rd32(req) : 0;
+    const uint8_t *req = k.req;
+    uint32_t req_len = k.req_len, cap = k.cap, type = k.type;
+    uint8_t *resp = k.resp;
     uint8_t mode = fz_empty(&f->t) ? 0 : fz_u8(&f->t);
     uint32_t len;
 
@@ -380,19 +363,8 @@ static uint32_t gpu_service(struct fz *f, struct fz_chain *c)
         return 0;
     }
     memset(resp, 0, cap);
-    switch (mode % 10) {
-    case 1: /* an error response */
-        wr32(resp, LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC + fz_u8(&f->t) % 7);
-        return HDR;
-    case 2: /* a response type of any kind */
-        wr32(resp, fz_u32(&f->t));
-        return fz_u8(&f->t) & 1 ? cap : HDR;
-    case 3: /* the bytes are anything */
-        fz_bytes(&f->t, resp, fz_u16(&f->t) % (cap + 1));
-        return fz_u16(&f->t);
-    default:
-        break;
-    }
+    if (fz_gpu_hostile_answer(f, mode, resp, cap, &len))
+        return len;
     if (!gpu_do(f, type, req, req_len, c, &len)) {
         wr32(resp, LVIO_VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
         return HDR;
@@ -406,7 +378,7 @@ static uint32_t gpu_service(struct fz *f, struct fz_chain *c)
     switch (mode % 10) {
     case 4: return fz_u16(&f->t);                  /* right answer, any length */
     case 5: f->hold_this = true; return len;        /* answered later */
-    case 7: gpu_config_write(f, 0, 0, 0); return len; /* and a display event */
+    case 7: fz_gpu_config_write(f, 0, 0, 0); return len; /* and a display event */
     default: return len;
     }
 }
@@ -642,7 +614,7 @@ static void run_ops(void)
         }
         default: {
             uint8_t b = fz_u8(t);
-            S.gpu.timeout_ns = b >= 0xf8 ? fz_timeout(b, 1) : (1 + b % 64) * FZ_TICK_NS;
+            S.gpu.timeout_ns = fz_gpu_timeout(b);
             break;
         }
         }
@@ -662,12 +634,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f->q[0].num_max = 64u ^ fz_u16(&f->h);
     f->q[1].num_max = 16u ^ fz_u16(&f->h);
     fz_config_put32(f, 8, 1u ^ fz_u8(&f->h)); /* num_scanouts */
-    f->service = gpu_service;
-    f->config_write = gpu_config_write;
-    f->on_reset = gpu_on_reset;
-
-    if (lvio_mmio_probe(&S.dev, &f->hal, FZ_MMIO_PHYS, 0x200) != LVIO_OK ||
-        S.dev.device_id != LVIO_VIRTIO_ID_GPU)
+    if (!fz_gpu_probe(f, &S.dev, gpu_service, fz_gpu_config_write, gpu_on_reset))
         goto out;
     fz_call(f, "lvio_gpu_init");
     int rv = lvio_gpu_init(&S.gpu, &S.dev);
@@ -683,9 +650,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_call(f, "lvio_gpu_teardown");
     lvio_gpu_teardown(&S.gpu);
 out:
-    fz_check_errmsg(&S.dev);
-    fz_finish(f);
-    for (unsigned i = 0; i < S.nbufs; i++)
-        free(S.bufs[i]);
+    fz_gpu_finish(f, &S.dev, S.bufs, S.nbufs);
     return 0;
 }

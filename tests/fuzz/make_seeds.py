@@ -986,12 +986,91 @@ def net_seeds():
                              net_device(3) + net_poll() + net_misc(0) + net_poll() +
                              net_recv(0, 100))
 
+# ---- fuzz_gpu3d -------------------------------------------------------------
+
+G3_FEATURES = (1 << 32) | 0x1F  # VERSION_1, VIRGL, EDID, RESOURCE_UUID, RESOURCE_BLOB, CONTEXT_INIT
+
+
+def g3_header(flags=0, features=G3_FEATURES, capsets=2, want=0x0F):
+    """want: bits 0-4 lvio_gpu_init_with's, 0x20 no shared memory region,
+    0x40 one that wraps."""
+    return (common(flags) + u64(features ^ G3_FEATURES) + u8(capsets ^ 2) + u8(want))
+
+
+def g3_ctx(i, arg=2):
+    """Create context i (arg % 4 picks the name, arg & 0x80 a capset), or
+    destroy it when it exists."""
+    return u8(i << 4) + u8(arg)
+
+
+def g3_submit(i, dwords=16, off=None, odd=False):
+    shape = (1 if off is not None else 0) | (2 if odd else 0)
+    return u8(i << 4 | 1) + u8(shape) + u16(dwords - 1) + (u8(off) if off is not None else b"")
+
+
+def g3_wait(i, beyond=False):
+    return u8(i << 4 | 3) + u8(0x81 if beyond else 0)
+
+
+G3_FENCES, G3_CAPSET, G3_RESET = u8(4), u8(7) + u8(0) + u16(4096), u8(9)
+
+
+def g3_res(i, what):
+    """Resource i: created when it is not; else what >> 4 & 3: 0 to host,
+    1 from host, 2 show (0x80) / flush, 3 attach (detach with 0x80) to
+    context what % 3, or destroy when that context does not exist."""
+    return u8(i << 4 | 5) + u8(what)
+
+
+def g3_blob(i, what):
+    """Blob i: created when it is not (mem 1 + what % 3, flags what >> 2 & 7);
+    else what >> 6: 0 map, 1 unmap, 2 uuid, 3 destroy."""
+    return u8(i << 4 | 6) + u8(what)
+
+
+def g3_poll(isr=1):
+    return u8(8) + u8(isr)
+
+
+def gpu3d_seeds():
+    work = (g3_ctx(0) + g3_ctx(1, 1) + g3_res(0, 0) + g3_res(0, 0x30) + g3_res(0, 0x31) +
+            g3_submit(0) + g3_submit(1, 300, off=9) + g3_submit(0, 1024) + g3_wait(0) +
+            G3_FENCES + g3_res(0, 0x00) + g3_res(0, 0x10) + g3_res(0, 0xA0) + g3_res(0, 0x20) +
+            G3_CAPSET + g3_blob(0, 0x04) + g3_blob(0, 0x00) + g3_blob(0, 0x40) +
+            g3_blob(0, 0x80) + g3_blob(0, 0xC0) + g3_blob(1, 0x05) + g3_blob(1, 0x01) +
+            g3_poll() + g3_wait(1) + g3_res(0, 0xB0) + g3_res(0, 0x32) + g3_ctx(0) + g3_ctx(1))
+    yield "basic", seed(g3_header() + work)
+    yield "legacy", seed(g3_header(flags=1) + work)
+    yield "2d-only", seed(g3_header(want=0) + work)
+    yield "virgl-only", seed(g3_header(features=(1 << 32) | 1, want=0x1F) + work)
+    yield "no-region", seed(g3_header(want=0x2F) + work)
+    yield "wrapping-region", seed(g3_header(want=0x4F) + work)
+    yield "scattered", seed(g3_header(flags=0x20) + g3_ctx(0) + g3_submit(0, 3000, off=3) +
+                            g3_submit(0, 2000) + g3_wait(0) + G3_FENCES + g3_ctx(0))
+    yield "many-capsets", seed(g3_header(capsets=40) + G3_CAPSET + u8(7) + u8(5) + u16(100))
+    yield "reset", seed(g3_header() + g3_ctx(0) + g3_submit(0) + g3_res(1, 0) + G3_RESET +
+                        g3_submit(0) + g3_ctx(0) + g3_ctx(0) + g3_submit(0) + g3_wait(0))
+    many = g3_ctx(0) + b"".join(g3_submit(0, 4 + k) for k in range(10)) + g3_wait(0, True)
+    yield "in-flight-limit", seed(g3_header() + many + G3_FENCES + g3_ctx(0))
+    # The device: init's display info, EDID, both capset infos answered
+    # (2 bytes each: step, mode), then every submit held (mode 5) and given
+    # back late and out of order by the device's own steps.
+    init_ok = (u8(0) + u8(0)) * 4
+    yield "held-fences", seed(g3_header() + g3_ctx(0) + g3_submit(0) + g3_submit(0, 40) +
+                              g3_submit(0, 8) + G3_FENCES + g3_wait(0) + g3_ctx(0),
+                              init_ok + u8(0) + u8(0) + (u8(0) + u8(5)) * 3)
+    # Fence echoes from the tape (mode 6): flags and fence off by one.
+    yield "bad-echo", seed(g3_header() + g3_ctx(0) + g3_submit(0) + g3_wait(0) + g3_ctx(0),
+                           init_ok + u8(0) + u8(0) + u8(0) + u8(6) + u8(1) + u8(2))
+    yield "scribble", seed(g3_header(flags=0x20) + work, dev_scribble(SCRIBBLE_ALL, 0xFF))
+
 
 TARGETS = {
     "virtqueue": virtqueue_seeds,
     "mmio": mmio_seeds,
     "rng": rng_seeds,
     "gpu": gpu_seeds,
+    "gpu3d": gpu3d_seeds,
     "pci": pci_seeds,
     "blk": blk_seeds,
     "input": input_seeds,

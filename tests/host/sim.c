@@ -481,6 +481,8 @@ static void sim_consume(struct sim *s, uint16_t queue)
 
 void sim_step(struct sim *s)
 {
+    if (s->on_step)
+        s->on_step(s);
     if (s->delay_polls) {
         s->delay_polls--;
         return;
@@ -561,6 +563,18 @@ static uint32_t sim_reg_read_v(struct sim *s, uint32_t off)
             s->generation++;
         }
         return s->generation;
+    case LVIO_VIRTIO_MMIO_SHM_LEN_LOW:
+    case LVIO_VIRTIO_MMIO_SHM_LEN_HIGH:
+    case LVIO_VIRTIO_MMIO_SHM_BASE_LOW:
+    case LVIO_VIRTIO_MMIO_SHM_BASE_HIGH: {
+        if (v1)
+            return 0;
+        bool is = s->shm_sel < SIM_MAX_SHM && s->shm_len[s->shm_sel];
+        uint64_t v = off < LVIO_VIRTIO_MMIO_SHM_BASE_LOW
+                         ? (is ? s->shm_len[s->shm_sel] : UINT64_MAX)
+                         : (is ? s->shm_base[s->shm_sel] : 0);
+        return (off & 4) ? (uint32_t)(v >> 32) : (uint32_t)v;
+    }
     default:
         if (off >= LVIO_VIRTIO_MMIO_CONFIG && off < LVIO_VIRTIO_MMIO_CONFIG + sizeof s->config)
             return s->config[off - LVIO_VIRTIO_MMIO_CONFIG];
@@ -633,6 +647,7 @@ static void sim_reg_write_v(struct sim *s, uint32_t off, uint32_t v)
         }
         return;
     case LVIO_VIRTIO_MMIO_QUEUE_SEL: s->queue_sel = v; return;
+    case LVIO_VIRTIO_MMIO_SHM_SEL: s->shm_sel = v; return;
     case LVIO_VIRTIO_MMIO_QUEUE_NUM:
         if (v > q->num_max)
             sim_error(s, "QueueNum %u > QueueNumMax %u", v, q->num_max);
@@ -770,4 +785,29 @@ void sim_free_dma(struct sim *s)
 void sim_probe(struct sim *s, struct lvio_device *dev)
 {
     assert_int_equal(lvio_mmio_probe(dev, &s->hal, SIM_MMIO_PHYS, 0x200), 0);
+}
+
+static void *sim_page_allocs[16];
+
+uint8_t *sim_pages(size_t n)
+{
+    for (size_t i = 0; i < sizeof sim_page_allocs / sizeof sim_page_allocs[0]; i++) {
+        if (sim_page_allocs[i])
+            continue;
+        uint8_t *p = aligned_alloc(LVIO_PAGE_SIZE, n * LVIO_PAGE_SIZE);
+        assert_non_null(p);
+        memset(p, 0, n * LVIO_PAGE_SIZE);
+        sim_page_allocs[i] = p;
+        return p;
+    }
+    fail_msg("sim: more than 16 page allocations live");
+    return NULL;
+}
+
+void sim_pages_release(void)
+{
+    for (size_t i = 0; i < sizeof sim_page_allocs / sizeof sim_page_allocs[0]; i++) {
+        free(sim_page_allocs[i]);
+        sim_page_allocs[i] = NULL;
+    }
 }

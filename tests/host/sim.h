@@ -21,6 +21,7 @@
 #define SIM_DMA_BASE 0x40000000ull /* first device address handed out */
 #define SIM_MMIO_PHYS 0x0a003e00ull
 #define SIM_MAX_SHARES 1024
+#define SIM_MAX_SHM 4
 /* share(): the linear translation adds this to the CPU address ... */
 #define SIM_SHARE_OFFSET 0x5000000000000000ull
 /* ... the scattered one hands out pages from here (above 4 GiB on purpose). */
@@ -106,6 +107,13 @@ struct sim {
      * when MSI-X is on. */
     void (*used_irq)(struct sim *s, uint16_t queue);
     uint32_t config_writes;
+    /* Called at the start of every sim_step (a device model that does
+     * work of its own over time); NULL: none. */
+    void (*on_step)(struct sim *s);
+    /* Version 2 shared memory regions (SHMSel, SHMLen, SHMBase): region
+     * `id` < SIM_MAX_SHM exists when shm_len[id] is not 0. */
+    uint64_t shm_base[SIM_MAX_SHM], shm_len[SIM_MAX_SHM];
+    uint32_t shm_sel;
     struct sim_queue q[SIM_MAX_QUEUES];
     uint32_t notifies;
     uint32_t interrupts;      /* used-buffer notifications the device sent */
@@ -201,6 +209,12 @@ uint32_t sim_rng_handler(struct sim *s, uint16_t queue, uint16_t head);
 /* Free every DMA allocation still live (memory the library kept for a dead
  * device, or a failed test left), so the sanitizers see no leak. */
 void sim_free_dma(struct sim *s);
+
+/* `n` zeroed pages of caller memory for a test (page-aligned host memory,
+ * at most 16 allocations live), all freed by sim_pages_release (call it
+ * when a test starts, so a failed one leaks nothing). */
+uint8_t *sim_pages(size_t n);
+void sim_pages_release(void);
 
 /* Probe the simulated device; asserts success. */
 void sim_probe(struct sim *s, struct lvio_device *dev);

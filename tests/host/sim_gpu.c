@@ -1,5 +1,6 @@
-/* The simulated virtio-gpu described in sim_gpu.h. */
-#include "sim_gpu.h"
+/* The simulated virtio-gpu described in sim_gpu.h: the device and its 2D
+ * commands (the 3D ones are in sim_gpu3d.c). */
+#include "sim_gpu_internal.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,37 +14,8 @@
 #include "lvio/spec/virtio_mmio.h"
 #include "lvio/spec/virtio_ring.h"
 
-#define HDR_SIZE ((uint32_t)sizeof(struct lvio_virtio_gpu_ctrl_hdr))
-#define MAX_READABLE 8
 #define MAX_ENTRIES 16384u
 
-static struct sim_gpu *gpu_of(struct sim *s)
-{
-    return (struct sim_gpu *)(void *)((char *)s - offsetof(struct sim_gpu, sim));
-}
-
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* ---- configuration -------------------------------------------------------- */
 
@@ -53,17 +25,17 @@ static void cfg32(struct sim_gpu *g, size_t off, uint32_t v)
     sim_config_bytes(g->sim.version == 1, v, 4, g->sim.config + off, sizeof g->sim.config - off);
 }
 
-static void gpu_update_config(struct sim_gpu *g)
+void sim_gpu_update_config(struct sim_gpu *g)
 {
     cfg32(g, offsetof(struct lvio_virtio_gpu_config, events_read), g->events_read);
     cfg32(g, offsetof(struct lvio_virtio_gpu_config, events_clear), 0);
     cfg32(g, offsetof(struct lvio_virtio_gpu_config, num_scanouts), g->num_scanouts);
-    cfg32(g, offsetof(struct lvio_virtio_gpu_config, num_capsets), 0);
+    cfg32(g, offsetof(struct lvio_virtio_gpu_config, num_capsets), g->num_capsets);
 }
 
 static void gpu_config_write(struct sim *s, uint32_t off, unsigned width, uint32_t v)
 {
-    struct sim_gpu *g = gpu_of(s);
+    struct sim_gpu *g = sim_gpu_of(s);
     uint32_t clear_off = offsetof(struct lvio_virtio_gpu_config, events_clear);
     if (off < clear_off || off + width > clear_off + 4) {
         sim_error(s, "gpu: write of %u bytes to read-only config offset 0x%x", width, off);
@@ -73,7 +45,7 @@ static void gpu_config_write(struct sim *s, uint32_t off, unsigned width, uint32
     g->events_clear_writes++;
     g->events_cleared |= bits;
     g->events_read &= ~bits;
-    gpu_update_config(g);
+    sim_gpu_update_config(g);
 }
 
 /* ---- resources -------------------------------------------------------------- */
@@ -119,10 +91,16 @@ static uint64_t res_backing_size(const struct sim_gpu_resource *r)
     return n;
 }
 
-/* Read `len` bytes at byte `off` of the resource's backing, through its
- * entries and the device-address translation. */
-static bool res_backing_read(struct sim_gpu *g, const struct sim_gpu_resource *r, uint64_t off,
-                             uint8_t *out, uint64_t len)
+struct sim_gpu_resource *sim_gpu_res_new(struct sim_gpu *g)
+{
+    for (unsigned i = 0; i < SIM_GPU_MAX_RES; i++)
+        if (g->res[i].id == 0)
+            return &g->res[i];
+    return NULL;
+}
+
+bool sim_gpu_backing_copy(struct sim_gpu *g, const struct sim_gpu_resource *r, uint64_t off,
+                          uint8_t *out, uint64_t len, bool write)
 {
     for (uint32_t i = 0; i < r->nr_entries && len > 0; i++) {
         uint64_t elen = lvio_le32_to_cpu(r->entries[i].length);
@@ -131,7 +109,9 @@ static bool res_backing_read(struct sim_gpu *g, const struct sim_gpu_resource *r
             continue;
         }
         uint64_t n = elen - off < len ? elen - off : len;
-        if (!sim_dev_read(&g->sim, lvio_le64_to_cpu(r->entries[i].addr) + off, out, (size_t)n))
+        uint64_t a = lvio_le64_to_cpu(r->entries[i].addr) + off;
+        if (write ? !sim_dev_write(&g->sim, a, out, (size_t)n)
+                  : !sim_dev_read(&g->sim, a, out, (size_t)n))
             return false;
         out += n;
         len -= n;
@@ -226,15 +206,8 @@ void sim_gpu_make_edid(uint8_t e[128], uint32_t width, uint32_t height)
 
 /* ---- command execution -------------------------------------------------------- */
 
-/* The readable part of a chain, as one logical byte string. */
-struct chain {
-    uint64_t addr[MAX_READABLE];
-    uint32_t len[MAX_READABLE];
-    unsigned n;
-    uint64_t total;
-};
-
-static bool chain_read(struct sim *s, const struct chain *c, uint64_t off, void *out, uint64_t len)
+bool sim_gpu_chain_read(struct sim *s, const struct chain *c, uint64_t off, void *out,
+                        uint64_t len)
 {
     uint8_t *o = out;
     for (unsigned i = 0; i < c->n && len > 0; i++) {
@@ -270,7 +243,7 @@ static uint32_t expected_req_len(uint32_t type)
     case LVIO_VIRTIO_GPU_CMD_GET_EDID: return sizeof(struct lvio_virtio_gpu_get_edid);
     case LVIO_VIRTIO_GPU_CMD_UPDATE_CURSOR:
     case LVIO_VIRTIO_GPU_CMD_MOVE_CURSOR: return sizeof(struct lvio_virtio_gpu_update_cursor);
-    default: return 0;
+    default: return sim_gpu3d_req_len(type);
     }
 }
 
@@ -283,15 +256,13 @@ static uint32_t cmd_create(struct sim_gpu *g, const uint8_t *req)
         return LVIO_VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
     if (w > 16384 || h > 16384)
         return LVIO_VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
-    struct sim_gpu_resource *r = sim_gpu_resource(g, 0);
-    for (unsigned i = 0; !r && i < SIM_GPU_MAX_RES; i++)
-        if (g->res[i].id == 0)
-            r = &g->res[i];
+    struct sim_gpu_resource *r = sim_gpu_res_new(g);
     if (!r)
         return LVIO_VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
     r->host = calloc((size_t)w * h, 4);
     if (!r->host)
         return LVIO_VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+    r->host_size = (size_t)w * h * 4;
     r->id = id;
     r->format = format;
     r->width = w;
@@ -299,22 +270,16 @@ static uint32_t cmd_create(struct sim_gpu *g, const uint8_t *req)
     return LVIO_VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-static uint32_t cmd_attach(struct sim_gpu *g, const uint8_t *req, const struct chain *c)
+struct lvio_virtio_gpu_mem_entry *sim_gpu_read_entries(struct sim_gpu *g, const struct chain *c,
+                                                       uint64_t off, uint32_t nr)
 {
-    struct sim_gpu_resource *r = sim_gpu_resource(g, rd32(req + 24));
-    uint32_t nr = rd32(req + 28);
-    uint32_t hsize = sizeof(struct lvio_virtio_gpu_resource_attach_backing);
-    if (!r)
-        return LVIO_VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-    if (r->entries)
-        return LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC; /* already has backing */
-    if (nr == 0 || nr > MAX_ENTRIES || c->total < hsize + (uint64_t)nr * 16)
-        return LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC;
+    if (nr == 0 || nr > MAX_ENTRIES || c->total < off + (uint64_t)nr * 16)
+        return NULL;
     struct lvio_virtio_gpu_mem_entry *e = calloc(nr, sizeof *e);
     assert_non_null(e);
-    if (!chain_read(&g->sim, c, hsize, e, (uint64_t)nr * 16)) {
+    if (!sim_gpu_chain_read(&g->sim, c, off, e, (uint64_t)nr * 16)) {
         free(e);
-        return LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC;
+        return NULL;
     }
     /* Map every entry: each byte must be memory the driver shared. */
     for (uint32_t i = 0; i < nr; i++) {
@@ -325,11 +290,26 @@ static uint32_t cmd_attach(struct sim_gpu *g, const uint8_t *req, const struct c
             uint32_t n = len - done < sizeof tmp ? len - done : (uint32_t)sizeof tmp;
             if (!sim_dev_read(&g->sim, a + done, tmp, n)) {
                 free(e);
-                return LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC;
+                return NULL;
             }
             done += n;
         }
     }
+    return e;
+}
+
+static uint32_t cmd_attach(struct sim_gpu *g, const uint8_t *req, const struct chain *c)
+{
+    struct sim_gpu_resource *r = sim_gpu_resource(g, rd32(req + 24));
+    uint32_t nr = rd32(req + 28);
+    if (!r)
+        return LVIO_VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+    if (r->entries || r->blob)
+        return LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC; /* already has backing */
+    struct lvio_virtio_gpu_mem_entry *e =
+        sim_gpu_read_entries(g, c, sizeof(struct lvio_virtio_gpu_resource_attach_backing), nr);
+    if (!e)
+        return LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC;
     r->entries = e;
     r->nr_entries = nr;
     if (g->scribble_backing) {
@@ -368,7 +348,7 @@ static uint32_t cmd_transfer(struct sim_gpu *g, const uint8_t *req)
                       (unsigned long long)backing);
             return LVIO_VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
         }
-        if (!res_backing_read(g, r, src, dst, (uint64_t)w * 4))
+        if (!sim_gpu_backing_copy(g, r, src, dst, (uint64_t)w * 4, false))
             return LVIO_VIRTIO_GPU_RESP_ERR_UNSPEC;
     }
     return LVIO_VIRTIO_GPU_RESP_OK_NODATA;
@@ -516,7 +496,7 @@ static bool fault_hits(struct sim_gpu *g, uint32_t type)
 
 static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
 {
-    struct sim_gpu *g = gpu_of(s);
+    struct sim_gpu *g = sim_gpu_of(s);
     struct chain c = {0};
     uint64_t waddr = 0, a;
     uint32_t wlen = 0, writable = 0, len;
@@ -593,14 +573,14 @@ static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
     if (type == LVIO_VIRTIO_GPU_CMD_UPDATE_CURSOR || type == LVIO_VIRTIO_GPU_CMD_MOVE_CURSOR)
         sim_error(s, "gpu: cursor command on the control queue");
 
-    uint8_t resp[sizeof(struct lvio_virtio_gpu_resp_edid)] = {0};
-    uint32_t resp_type;
+    static uint8_t resp[SIM_GPU_RESP_MAX];
+    uint32_t resp_type, resp_len = HDR_SIZE;
     bool hit = fault_hits(g, type);
+    memset(resp, 0, sizeof resp);
     if (hit && g->fault_kind == SIM_GPU_FAULT_ERROR)
         resp_type = g->fault_value;
-    else
+    else if (!(resp_type = sim_gpu3d_exec(g, type, req, &c, resp, &resp_len)))
         resp_type = gpu_exec(g, type, req, &c, resp);
-    uint32_t resp_len = HDR_SIZE;
     if (resp_type == LVIO_VIRTIO_GPU_RESP_OK_DISPLAY_INFO)
         resp_len = sizeof(struct lvio_virtio_gpu_resp_display_info);
     else if (resp_type == LVIO_VIRTIO_GPU_RESP_OK_EDID)
@@ -610,14 +590,21 @@ static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
     rec->resp_type = resp_type;
 
     wr32(resp, resp_type);
-    if (rd32(req + 4) & LVIO_VIRTIO_GPU_FLAG_FENCE) { /* echo the fence */
-        wr32(resp + 4, LVIO_VIRTIO_GPU_FLAG_FENCE);
-        wr64(resp + 8, rd64(req + 8));
+    bool fenced = rd32(req + 4) & LVIO_VIRTIO_GPU_FLAG_FENCE;
+    if (fenced) { /* echo the fence, and the context (as QEMU) */
+        wr32(resp + 4, g->fence_echo_fault == 2 ? 0 : LVIO_VIRTIO_GPU_FLAG_FENCE);
+        wr64(resp + 8, rd64(req + 8) + (g->fence_echo_fault == 1 ? 1000 : 0));
+        wr32(resp + 16, rd32(req + 16));
     }
     if (wlen < resp_len) {
         sim_error(s, "gpu: %#x offers %u response bytes, the %#x response has %u", type, wlen,
                   resp_type, resp_len);
         resp_len = wlen;
+    }
+    if (fenced && !hit && resp_type == LVIO_VIRTIO_GPU_RESP_OK_NODATA &&
+        sim_gpu3d_hold(g, head, waddr, wlen, rd64(req + 8), resp, resp_len)) {
+        s->take_this = true; /* answered when its fence signals */
+        return 0;
     }
     uint8_t *out = resp_len ? sim_mem(s, waddr, resp_len) : NULL;
     if (out)
@@ -633,12 +620,13 @@ static uint32_t gpu_handler(struct sim *s, uint16_t queue, uint16_t head)
 
 static void gpu_on_reset(struct sim *s)
 {
-    struct sim_gpu *g = gpu_of(s);
+    struct sim_gpu *g = sim_gpu_of(s);
     for (unsigned i = 0; i < SIM_GPU_MAX_RES; i++)
         if (g->res[i].id)
             res_free(g, &g->res[i]);
     for (unsigned i = 0; i < LVIO_VIRTIO_GPU_MAX_SCANOUTS; i++)
         g->scanouts[i].resource_id = 0;
+    sim_gpu3d_reset(g);
 }
 
 /* ---- public --------------------------------------------------------------------- */
@@ -650,6 +638,8 @@ void sim_gpu_init(struct sim_gpu *g, uint32_t version, uint32_t num_scanouts)
     g->sim.handler = gpu_handler;
     g->sim.config_write = gpu_config_write;
     g->sim.on_reset = gpu_on_reset;
+    g->sim.on_step = sim_gpu3d_step;
+    g->map_info = LVIO_VIRTIO_GPU_MAP_CACHE_CACHED;
     g->sim.features |= 1ull << LVIO_VIRTIO_GPU_F_EDID;
     g->sim.q[0].num_max = 256; /* as QEMU */
     g->sim.q[1].num_max = 16;
@@ -658,11 +648,12 @@ void sim_gpu_init(struct sim_gpu *g, uint32_t version, uint32_t num_scanouts)
     sim_gpu_set_mode(g, 0, true, 1024, 768);
     g->scanouts[0].edid_width = 1280;
     g->scanouts[0].edid_height = 800;
-    gpu_update_config(g);
+    sim_gpu_update_config(g);
 }
 
 void sim_gpu_fini(struct sim_gpu *g)
 {
+    sim_gpu3d_fini(g);
     for (unsigned i = 0; i < SIM_GPU_MAX_RES; i++)
         if (g->res[i].id)
             res_free(g, &g->res[i]);
@@ -692,7 +683,7 @@ void sim_gpu_offer_edid(struct sim_gpu *g, bool offer)
 void sim_gpu_raise_display_event(struct sim_gpu *g)
 {
     g->events_read |= LVIO_VIRTIO_GPU_EVENT_DISPLAY;
-    gpu_update_config(g);
+    sim_gpu_update_config(g);
     g->sim.isr |= LVIO_VIRTIO_MMIO_INT_CONFIG;
 }
 
@@ -743,4 +734,15 @@ void sim_gpu_clear_log(struct sim_gpu *g)
 {
     g->nlog = 0;
     memset(g->log, 0, sizeof g->log);
+}
+
+void sim_gpu_down(struct sim_gpu *g, struct lvio_gpu *gpu)
+{
+    assert_string_equal(g->sim.error, "");
+    lvio_gpu_teardown(gpu);
+    assert_int_equal(g->sim.status, 0);
+    assert_int_equal(g->sim.live_pages, 0);
+    assert_int_equal(g->sim.live_shares, 0);
+    assert_int_equal(g->sim.unshares, g->sim.shares_made);
+    sim_gpu_fini(g);
 }

@@ -75,6 +75,11 @@ static void build_cap(struct sim_pci *p, const struct sim_pci_cap *c, uint8_t ne
     cfg_put(p, c->pos + LVIO_VIRTIO_PCI_CAP_LENGTH, 4, c->length);
     if (c->cfg_type == LVIO_VIRTIO_PCI_CAP_NOTIFY_CFG)
         cfg_put(p, c->pos + LVIO_VIRTIO_PCI_NOTIFY_CAP_MULT, 4, c->mult);
+    if (c->cfg_type == LVIO_VIRTIO_PCI_CAP_SHARED_MEMORY_CFG) {
+        p->cfg[c->pos + LVIO_VIRTIO_PCI_CAP_ID] = c->shmid;
+        cfg_put(p, c->pos + LVIO_VIRTIO_PCI_CAP64_OFFSET_HI, 4, c->offset_hi);
+        cfg_put(p, c->pos + LVIO_VIRTIO_PCI_CAP64_LENGTH_HI, 4, c->length_hi);
+    }
 }
 
 void sim_pci_build(struct sim_pci *p)

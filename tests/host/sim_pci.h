@@ -88,6 +88,10 @@ struct sim_pci_cap {
     uint32_t offset;
     uint32_t length;
     uint32_t mult;     /* notify: notify_off_multiplier */
+    /* shared memory (cfg_type LVIO_VIRTIO_PCI_CAP_SHARED_MEMORY_CFG, a
+     * struct virtio_pci_cap64): its shmid, and the high halves */
+    uint8_t shmid;
+    uint32_t offset_hi, length_hi;
 };
 
 /* One access to the common configuration structure, for order checks. */

@@ -6,6 +6,9 @@ Fixtures:
   screen  screen(devices, dumps=(None,)) -> qemu.Screen: boots without poweroff, waits for
           the verdict, takes PNG screendumps and quits; one boot per configuration per module
   kernel_image  the image path (fails with "run make ARCH=<arch> first" if missing)
+  xvfb    the session's X server in memory (qemu.Xvfb), started when a test first asks
+          for it and stopped at the end: boot(devices, gl=xvfb) runs QEMU with
+          -display gtk,gl=on on it, which virtio-gpu-gl-* devices need
 
 Every run's command line, serial output and QEMU stderr are attached to a
 failing test's report ("serial log" sections), so a failure shows what the
@@ -75,6 +78,18 @@ def kernel_image(pytestconfig) -> Path:
     if shutil.which(lq.qemu_binary()) is None:
         pytest.fail(f"{lq.qemu_binary()} not found: run scripts/deps.sh qemu", pytrace=False)
     return img
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    """One Xvfb for the whole session (its own display number and cookie)."""
+    x = lq.Xvfb()
+    try:
+        x.start()
+    except (FileNotFoundError, RuntimeError) as e:
+        pytest.fail(str(e), pytrace=False)
+    yield x
+    x.stop()
 
 
 @pytest.fixture

@@ -15,6 +15,10 @@ Standard library only (PIL is imported lazily, for decoding screendumps).
     s = take_screen(["-device", "virtio-gpu-pci,id=g1"], dumps=("g1",))
     check_card(s.result, screenshot(s, "g1"), (1280, 800))   # the eight bars, by pixel
 
+    with Xvfb() as x:                                  # GL (virtio-gpu-gl-*): a display
+        r = boot(["-device", "virtio-gpu-gl-pci"], gl=x)   # -display gtk,gl=on on it
+        [g3] = r.gpu3d                                 # `levitate: gpu3d` lines
+
 The serial contract (docs/design.md, "Kernel contract"):
     lvio: <device> <transport>@<address>: ok <detail>
     lvio: <device> <transport>@<address>: error <ERROR_NAME> <detail>
@@ -223,8 +227,10 @@ def parse_rng(detail: str) -> RngDetail | None:
 
 
 # `ok v1, 1 scanout: 0 1280x800, edid on` / `ok v2, 2 scanouts: 0 1024x768, 1 1024x768, edid off`
+# / with 3D: `ok v2, 1 scanout: 0 1280x800, edid on, virgl capset 1 v1, msi-x 3`
 GPU_RE = re.compile(r"\bv(?P<version>\d+),\s*(?P<count>\d+) scanouts?:\s*(?P<list>.*?)"
                     r"(?:,\s*edid (?P<edid>on|off))?"
+                    r"(?:,\s*virgl capset (?P<capset>\d+) v(?P<capver>\d+))?"
                     r"(?:,\s*(?:irq \d+|msi-x \d+|polled))?\s*$")
 GPU_SCANOUT_RE = re.compile(r"(?P<id>\d+) (?P<w>\d+)x(?P<h>\d+)")
 
@@ -235,6 +241,7 @@ class GpuDetail:
     count: int  # enabled scanouts, as announced
     scanouts: dict[int, tuple[int, int]]  # scanout id -> (width, height)
     edid: bool | None  # None: the line does not say
+    virgl: tuple[int, int] | None = None  # (capset id, version) with 3D; None: 2D
 
 
 def parse_gpu(detail: str) -> GpuDetail | None:
@@ -245,7 +252,54 @@ def parse_gpu(detail: str) -> GpuDetail | None:
     scanouts = {int(s.group("id")): (int(s.group("w")), int(s.group("h")))
                 for s in GPU_SCANOUT_RE.finditer(m.group("list"))}
     edid = None if m.group("edid") is None else m.group("edid") == "on"
-    return GpuDetail(int(m.group("version")), int(m.group("count")), scanouts, edid)
+    virgl = (int(m.group("capset")), int(m.group("capver"))) if m.group("capset") else None
+    return GpuDetail(int(m.group("version")), int(m.group("count")), scanouts, edid, virgl)
+
+
+# GPU 3D, after a gpu ok line with virgl (docs/design.md):
+#   levitate: gpu3d <t>@<a>: clear ok, triangle ok, <frames> frames in <ms> ms
+#   levitate: gpu3d <t>@<a>: 2 contexts at once: clear ok, triangle ok in both
+#   levitate: gpu3d <t>@<a>: error <NAME> <detail>
+GPU3D_RE = re.compile(r"^levitate: gpu3d (?P<transport>[a-z]+)@(?P<address>\S+?): (?P<rest>.*)$",
+                      re.M)
+GPU3D_OK_RE = re.compile(r"^clear ok, triangle ok, (?P<frames>\d+) frames in (?P<ms>\d+) ms$")
+GPU3D_TWO_RE = re.compile(r"^2 contexts at once: clear ok, triangle ok in both$")
+
+
+@dataclass
+class Gpu3dLine:
+    """One `levitate: gpu3d <t>@<a>: ...` line."""
+
+    transport: str
+    address: str
+    kind: str  # "ok" (clear, triangle, frames), "two" (2 contexts), "error", "other"
+    error: str | None  # the error's NAME
+    detail: str  # what follows `<t>@<a>: ` (after NAME for an error)
+    frames: int | None
+    ms: int | None
+    line: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.transport}@{self.address}"
+
+
+def parse_gpu3d(text: str) -> list[Gpu3dLine]:
+    out = []
+    for m in GPU3D_RE.finditer(text):
+        rest = m.group("rest")
+        kind, err, frames, ms = "other", None, None, None
+        ok = GPU3D_OK_RE.match(rest)
+        if ok:
+            kind, frames, ms = "ok", int(ok.group("frames")), int(ok.group("ms"))
+        elif GPU3D_TWO_RE.match(rest):
+            kind = "two"
+        elif rest.startswith("error "):
+            kind = "error"
+            err, _, rest = rest[len("error "):].partition(" ")
+        out.append(Gpu3dLine(m.group("transport"), m.group("address"), kind, err, rest,
+                             frames, ms, m.group(0)))
+    return out
 
 
 @dataclass
@@ -346,6 +400,11 @@ class BootResult:
         return out
 
     @property
+    def gpu3d(self) -> list["Gpu3dLine"]:
+        """Every `levitate: gpu3d ...` line, in order."""
+        return parse_gpu3d(self.serial)
+
+    @property
     def verdicts(self) -> list[Verdict]:
         return parse_verdicts(self.serial)
 
@@ -427,11 +486,17 @@ def check_environment(image: Path) -> None:
             f"{qemu_binary()} not found: run scripts/deps.sh qemu")
 
 
+# QEMU's display for a GL device (virtio-gpu-gl-*): GTK with OpenGL, on an X
+# server (Xvfb below; Mesa's llvmpipe renders). QEMU 7.2's egl-headless needs
+# a DRM render node, which these machines do not have.
+GL_DISPLAY = "gtk,gl=on"
+
+
 def build_command(devices=(), *, image=None, append="poweroff", machine=None,
-                  qmp_socket=None, extra=()) -> list[str]:
+                  qmp_socket=None, extra=(), display="none") -> list[str]:
     """The architecture's QEMU command line (arch.mk; `machine` replaces its -M value)."""
     cmd = [qemu_binary(), "-M", machine or QEMU_MACHINE, *QEMU_ARGS,
-           "-display", "none", "-serial", "stdio", "-monitor", "none",
+           "-display", display, "-serial", "stdio", "-monitor", "none",
            "-nic", "none", "-no-reboot", "-kernel", str(image or DEFAULT_IMAGE)]
     if append is not None and append != "":
         cmd += ["-append", append]
@@ -440,6 +505,113 @@ def build_command(devices=(), *, image=None, append="poweroff", machine=None,
     cmd += list(extra)
     cmd += list(devices)
     return cmd
+
+
+class Xvfb:
+    """An X server in memory (Xvfb) for QEMU's GL display: one per test session.
+
+    start() picks a free display number (from 90 up: the lock files say
+    which are taken; a race with another starter moves on to the next),
+    writes a fresh cookie to a throwaway XAUTHORITY file, starts
+    `Xvfb :N -auth <file> -nolisten tcp` and waits until it is ready (it
+    writes its display number to -displayfd then). .env is what a client
+    needs: DISPLAY and XAUTHORITY. stop() ends it and removes the file.
+    """
+
+    def __init__(self, screen: str = "1280x1024x24", timeout: float = 20.0):
+        self.screen = screen
+        self.timeout = timeout
+        self.proc: subprocess.Popen | None = None
+        self.display: str | None = None
+        self.tmpdir: str | None = None
+        self.log = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        if not self.display:
+            raise RuntimeError("Xvfb not started")
+        return {"DISPLAY": self.display, "XAUTHORITY": os.path.join(self.tmpdir, "Xauthority")}
+
+    def start(self) -> "Xvfb":
+        for tool, pkg in (("Xvfb", "xvfb"), ("xauth", "xauth")):
+            if shutil.which(tool) is None:
+                raise FileNotFoundError(f"{tool} not found ({pkg}): run scripts/deps.sh gl")
+        self.tmpdir = tempfile.mkdtemp(prefix="lvio-xvfb-")
+        problems = []
+        for n in range(90, 190):
+            if os.path.exists(f"/tmp/.X{n}-lock") or os.path.exists(f"/tmp/.X11-unix/X{n}"):
+                continue
+            why = self._try(n)
+            if why is None:
+                self.display = f":{n}"
+                return self
+            problems.append(f":{n}: {why}")
+            if len(problems) >= 5:
+                break
+        self.stop()
+        raise RuntimeError("could not start Xvfb: " + "; ".join(problems))
+
+    def _try(self, n: int) -> str | None:
+        """Start on display n; None when it is ready, else why not."""
+        auth = os.path.join(self.tmpdir, "Xauthority")
+        cookie = os.urandom(16).hex()
+        subprocess.run(["xauth", "-q", "-f", auth, "add", f":{n}", ".", cookie], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)  # "file does not exist": it makes it
+        rfd, wfd = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                ["Xvfb", f":{n}", "-auth", auth, "-nolisten", "tcp", "-screen", "0", self.screen,
+                 "-displayfd", str(wfd)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                pass_fds=(wfd,), start_new_session=True)
+        finally:
+            os.close(wfd)
+        got = b""
+        deadline = time.monotonic() + self.timeout
+        with os.fdopen(rfd, "rb", buffering=0) as r:
+            while b"\n" not in got and time.monotonic() < deadline:
+                chunk = r.read(16)  # blocks until Xvfb writes, or exits (EOF)
+                if not chunk:
+                    break
+                got += chunk
+        if got.strip() == str(n).encode():
+            return None
+        err = ""
+        if self.proc.poll() is None:
+            self._kill()
+            err = "not ready in time"
+        else:
+            err = self.proc.stderr.read().decode(errors="replace").strip().splitlines()
+            err = err[-1] if err else f"exited with status {self.proc.returncode}"
+        self.proc = None
+        return err
+
+    def _kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+
+    def stop(self) -> None:
+        self._kill()
+        self.proc = None
+        self.display = None
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+    def __enter__(self) -> "Xvfb":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 class _Reader(threading.Thread):
@@ -478,16 +650,20 @@ class Qemu:
     qmp: also open a QMP socket (self.qmp once started).
     serial_input: the serial line's input is a pipe (send() types on it);
       otherwise it reads nothing.
+    gl: a started Xvfb: QEMU shows its display there with OpenGL (GL_DISPLAY),
+      which virtio-gpu-gl-* devices need; None: -display none.
     """
 
     def __init__(self, devices=(), *, image=None, append="poweroff", timeout=DEFAULT_TIMEOUT,
-                 qmp=False, extra=(), serial_input=False, **machine):
+                 qmp=False, extra=(), serial_input=False, gl: Xvfb | None = None, **machine):
         self.image = Path(image or DEFAULT_IMAGE)
         self.timeout = timeout
         self.tmpdir = tempfile.mkdtemp(prefix="lvio-qemu-")  # short: unix sockets <= 107 chars
         self.qmp_path = os.path.join(self.tmpdir, "qmp.sock") if qmp else None
+        self.env = {**os.environ, **gl.env} if gl else None
         self.cmd = build_command(devices, image=self.image, append=append,
-                                 qmp_socket=self.qmp_path, extra=extra, **machine)
+                                 qmp_socket=self.qmp_path, extra=extra,
+                                 display=GL_DISPLAY if gl else "none", **machine)
         self.proc: subprocess.Popen | None = None
         self.qmp: QMP | None = None
         self._cond = threading.Condition()
@@ -507,7 +683,7 @@ class Qemu:
                                      stdin=subprocess.PIPE if self.serial_input
                                      else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+                                     env=self.env, start_new_session=True)
         self._out = _Reader(self.proc.stdout, self._cond)
         self._err = _Reader(self.proc.stderr, self._cond)
         self._out.start()

@@ -34,6 +34,11 @@
 #define LVIO_VIRTIO_MMIO_QUEUE_AVAIL_HIGH    0x094 /* v2 */
 #define LVIO_VIRTIO_MMIO_QUEUE_USED_LOW      0x0a0 /* v2 ("QueueDevice") */
 #define LVIO_VIRTIO_MMIO_QUEUE_USED_HIGH     0x0a4 /* v2 */
+#define LVIO_VIRTIO_MMIO_SHM_SEL             0x0ac /* v2: shared memory region id */
+#define LVIO_VIRTIO_MMIO_SHM_LEN_LOW         0x0b0 /* v2: its length, all ones: none */
+#define LVIO_VIRTIO_MMIO_SHM_LEN_HIGH        0x0b4 /* v2 */
+#define LVIO_VIRTIO_MMIO_SHM_BASE_LOW        0x0b8 /* v2: its guest physical address */
+#define LVIO_VIRTIO_MMIO_SHM_BASE_HIGH       0x0bc /* v2 */
 #define LVIO_VIRTIO_MMIO_CONFIG_GENERATION   0x0fc /* v2 */
 #define LVIO_VIRTIO_MMIO_CONFIG              0x100
 

@@ -86,6 +86,15 @@ struct lvio_virtio_pci_notify_cap {
 };
 _Static_assert(sizeof(struct lvio_virtio_pci_notify_cap) == 20, "notify cap is 20 bytes");
 
+/* struct virtio_pci_cap64: a capability whose offset and length take 64
+ * bits (VIRTIO_PCI_CAP_SHARED_MEMORY_CFG, its id the region's shmid). */
+struct lvio_virtio_pci_cap64 {
+    struct lvio_virtio_pci_cap cap;
+    lvio_le32 offset_hi;
+    lvio_le32 length_hi;
+};
+_Static_assert(sizeof(struct lvio_virtio_pci_cap64) == 24, "virtio_pci_cap64 is 24 bytes");
+
 /* Offsets within a capability (for reads through configuration space). */
 #define LVIO_VIRTIO_PCI_CAP_LEN        2
 #define LVIO_VIRTIO_PCI_CAP_CFG_TYPE   3
@@ -93,6 +102,9 @@ _Static_assert(sizeof(struct lvio_virtio_pci_notify_cap) == 20, "notify cap is 2
 #define LVIO_VIRTIO_PCI_CAP_OFFSET     8
 #define LVIO_VIRTIO_PCI_CAP_LENGTH     12
 #define LVIO_VIRTIO_PCI_NOTIFY_CAP_MULT 16
+#define LVIO_VIRTIO_PCI_CAP_ID         5
+#define LVIO_VIRTIO_PCI_CAP64_OFFSET_HI 16
+#define LVIO_VIRTIO_PCI_CAP64_LENGTH_HI 20
 
 /* ---- common configuration structure (4.1.4.3) ---- */
 struct lvio_virtio_pci_common_cfg {
