@@ -55,7 +55,10 @@ class QMP:
         s.settimeout(30)
         self.sock = s
         self.buf = b""
+        # QEMU can send an event (RESUME) ahead of the greeting; skip events.
         greeting = self.read()
+        while "event" in greeting:
+            greeting = self.read()
         if "QMP" not in greeting:
             raise RuntimeError(f"unexpected QMP greeting: {greeting!r}")
         self.execute("qmp_capabilities")
