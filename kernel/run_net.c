@@ -20,6 +20,7 @@
 #define DHCP_WAIT_NS (1000 * MS) /* then the fixed address */
 #define PING_WAIT_NS (1000 * MS)
 #define SEND_WAIT_NS (2 * MS)    /* a send waits this long for a free buffer */
+#define SEND_STALL_NS (1000 * MS) /* `net send` gives up when the device takes nothing */
 
 struct net_state {
     struct kdev *k;
@@ -246,7 +247,10 @@ static uint64_t tx_kicks(const struct lvio_net *n)
 /* `net send <count> <bytes>`: that many UDP frames of `bytes` (Ethernet
  * header included, 60..1514) from port 9 to the gateway's port 9 (the
  * discard port), as fast as the ring takes them; how fast, and what it
- * cost in notifies and interrupts. */
+ * cost in notifies and interrupts. A full ring is waited for (asleep
+ * until the device's interrupt for a sent frame, see lvio_net_send); when
+ * the device has taken nothing for SEND_STALL_NS (its backend does not
+ * take frames), the send stops there and says so. */
 static void net_send(struct net_state *st, struct shell_term *t, uint64_t count, uint64_t bytes)
 {
     struct lvio_net *n = &st->net;
@@ -259,16 +263,27 @@ static void net_send(struct net_state *st, struct shell_term *t, uint64_t count,
         return;
     }
     c0 = cycles();
+    uint64_t progress = time_ns();
+    int rc = LVIO_OK;
     while (sent < count) {
-        int rc = lvio_net_send(n, 0, f, (size_t)bytes, NULL);
-        if (rc == LVIO_OK)
+        rc = lvio_net_send(n, 0, f, (size_t)bytes, NULL);
+        if (rc == LVIO_OK) {
             sent++;
-        else if (rc == LVIO_E_AGAIN)
+            progress = time_ns();
+        } else if (rc == LVIO_E_AGAIN && time_ns() - progress < SEND_STALL_NS) {
+            cpu_relax();
             lvio_net_poll(n, 0); /* the device's completions free buffers */
-        else
+        } else {
             break;
+        }
     }
     uint64_t ns = bench_elapsed_ns(c0);
+    if (rc == LVIO_E_AGAIN)
+        shell_printf(t, "net send: stopped: the device took no frame for %llu ms, %llu sent\n",
+                     (unsigned long long)(SEND_STALL_NS / 1000000), (unsigned long long)sent);
+    else if (rc != LVIO_OK)
+        shell_printf(t, "net send: stopped: %s, %llu sent\n", lvio_strerror(rc),
+                     (unsigned long long)sent);
     shell_printf(t, "sent %llu frames of %llu bytes in %llu us: %llu frames/s, %llu notifies, "
                  "%llu interrupts, %llu busy\n",
                  (unsigned long long)sent, (unsigned long long)bytes,

@@ -243,7 +243,7 @@ def cpu_times(pid: int) -> tuple[float, ...]:
 NET_RX = (r"interrupts (\d+)\n.*since clear: (\d+) frames in \d+ us: (\d+) frames/s")
 
 
-STARVED = r"\n.*starved (\d+)"
+STARVED = r"\n.*starved (\d+)\r?\n"  # the whole number: the line has ended
 
 
 def net_bench() -> int:
@@ -287,13 +287,18 @@ def net_bench() -> int:
             frame = udp_frame(bytes(size - 42), 9)
             shell(q, "net clear", r"^levitate> ")
             irq0 = int(shell(q, "net", NET_RX)[1])
-            t0 = time.monotonic()
+            t0, c0 = time.monotonic(), cpu_times(q.proc.pid)
             sent = flat_out(peer, to, frame, 2.0)
             host_rate = sent / (time.monotonic() - t0)
             time.sleep(1)
+            c = [b - a for a, b in zip(c0, cpu_times(q.proc.pid))]
             m = shell(q, "net", NET_RX)
             irqs, got, rate = int(m[1]) - irq0, int(m[2]), int(m[3])
             print(f"bench: net receive {size}-byte frames: {rate} frames/s")
+            print(f"bench: net receive {size}-byte frames, host CPU per frame taken: "
+                  f"{c[0] * 1e3 / max(got, 1):.1f} us QEMU's vCPU thread, "
+                  f"{c[2] * 1e3 / max(got, 1):.1f} us its main loop (they waited for a CPU "
+                  f"{c[1]:.0f} and {c[3]:.0f} ms)")
             print(f"bench: net receive {size}-byte frames, sent by the host: {host_rate:.0f} "
                   f"frames/s")
             print(f"bench: net receive {size}-byte frames, lost of {sent}: {sent - got} frames")
@@ -321,12 +326,18 @@ def net_bench() -> int:
             drain(peer, 0.2)
             counter = Counter(peer)
             counter.start()
+            c0 = cpu_times(q.proc.pid)
             m = shell(q, f"net send 20000 {size}",
                       r"sent (\d+) frames of \d+ bytes in \d+ us: (\d+) frames/s, (\d+) "
                       r"notifies, (\d+) interrupts")
+            c = [b - a for a, b in zip(c0, cpu_times(q.proc.pid))]
             sent, rate, notifies, irqs = (int(m[i]) for i in range(1, 5))
             arrived = counter.finish()
             print(f"bench: net transmit {size}-byte frames: {rate} frames/s")
+            print(f"bench: net transmit {size}-byte frames, host CPU per frame: "
+                  f"{c[0] * 1e3 / max(sent, 1):.1f} us QEMU's vCPU thread, "
+                  f"{c[2] * 1e3 / max(sent, 1):.1f} us its main loop (they waited for a CPU "
+                  f"{c[1]:.0f} and {c[3]:.0f} ms)")
             print(f"bench: net transmit {size}-byte frames, notifies per 100: "
                   f"{notifies * 100 / max(sent, 1):.1f} notifies")
             print(f"bench: net transmit {size}-byte frames, interrupts per 100: "
