@@ -322,12 +322,19 @@ def shell(q, cmd: str, pattern: str, timeout=60):
     return q.wait_for(pattern, since=at, timeout=timeout)
 
 
-def collect(sock: socket.socket, into: list, quiet: float = 1.0) -> None:
-    """Datagrams into `into` until none came for `quiet` seconds."""
+def to_port9(f: bytes) -> bool:
+    """A UDP datagram to port 9 (discard), as `net send` sends."""
+    return len(f) >= 42 and f[12:14] == b"\x08\x00" and f[23] == 17 and f[36:38] == b"\x00\x09"
+
+
+def collect(sock: socket.socket, into: list, want: int, quiet: float = 5.0) -> None:
+    """`net send`'s frames into `into` until `want` came, or none for `quiet` seconds."""
     sock.settimeout(quiet)
     try:
-        while True:
-            into.append(sock.recvfrom(65536)[0])
+        while len(into) < want:
+            f = sock.recvfrom(65536)[0]
+            if to_port9(f):
+                into.append(f)
     except socket.timeout:
         pass
 
@@ -340,16 +347,14 @@ def test_shell_net_send(qemu, peer, transport):
     # Read while the kernel sends, into a socket buffer that holds them all
     # even so (the frames come faster than this test reads): a frame missing
     # is then the kernel's or QEMU's, not this socket's.
-    peer.sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33)
-                         if os.geteuid() == 0 else socket.SO_RCVBUF, 4 << 20)
+    peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # at most rmem_max
     for count, size in ((250, 60), (100, 1514)):  # 32 transmit buffers: full again and again
-        frames: list[bytes] = []
-        reader = threading.Thread(target=collect, args=(peer.sock, frames), daemon=True)
+        port9: list[bytes] = []
+        reader = threading.Thread(target=collect, args=(peer.sock, port9, count), daemon=True)
         reader.start()
         m = shell(q, f"net send {count} {size}", SENT_RE)
         assert (int(m[1]), int(m[2])) == (count, size), m[0]
         reader.join(30)
-        port9 = [f for f in frames if len(f) >= 42 and f[23] == 17 and f[36:38] == b"\x00\x09"]
         assert len(port9) == count, f"{len(port9)} of {count} frames from `net send` arrived"
         for got, f in enumerate(port9):  # every one a UDP datagram to the gateway's port 9
             # to the gateway's MAC, or to all while the kernel has no ARP entry for it
@@ -369,6 +374,7 @@ def test_shell_net_send_stalled(qemu):
     lsn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills sooner
     lsn.bind(("127.0.0.1", 0))
     lsn.listen(1)
+    lsn.settimeout(30)
     port = lsn.getsockname()[1]
     try:
         q = boot(qemu, card("pci", f"stream,server=off,addr.type=inet,addr.host=127.0.0.1,"
